@@ -1,0 +1,3 @@
+from slocheck.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,135 @@
+"""ASGI middleware: request ids, the ``http_*`` metrics, the access log and a tracing span.
+
+Counters move just before the last byte of a response is sent, so a client that has read its
+response and then scrapes ``/metrics`` always finds its request counted.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from slocheck.service.metrics import INSTRUMENTED_ROUTES, UNMATCHED_ENDPOINT, ServiceMetrics
+from slocheck.service.tracing import Tracer
+
+log = logging.getLogger("slocheck.service.access")
+
+_REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+_METHODS = frozenset({"GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"})
+_ERROR_BODY = b'{"error":{"type":"internal_error","message":"internal error"}}'
+
+
+def request_id_from(headers: list[tuple[bytes, bytes]]) -> str:
+    """The caller's ``X-Request-ID`` when it is sane, else a fresh one."""
+    for name, value in headers:
+        if name == b"x-request-id":
+            text = value.decode("latin-1")
+            if _REQUEST_ID_RE.match(text):
+                return text
+            break
+    return uuid.uuid4().hex
+
+
+class Instrumentation:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        metrics: ServiceMetrics,
+        tracer: Tracer,
+        known_routes: frozenset[str],
+        access_log: bool = True,
+    ) -> None:
+        self.app = app
+        self.access_log = access_log
+        self.metrics = metrics
+        self.tracer = tracer
+        self.known_routes = known_routes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path: str = scope["path"]
+        method = scope["method"] if scope["method"] in _METHODS else "OTHER"
+        endpoint = path if path in self.known_routes else UNMATCHED_ENDPOINT
+        counted = path in INSTRUMENTED_ROUTES or endpoint == UNMATCHED_ENDPOINT
+        request_id = request_id_from(scope["headers"])
+        state = scope.setdefault("state", {})
+        state["request_id"] = request_id
+        started = time.perf_counter()
+        status = 500
+        response_started = False
+        recorded = False
+        m = self.metrics
+
+        def record() -> None:
+            nonlocal recorded
+            if recorded:
+                return
+            recorded = True
+            elapsed = time.perf_counter() - started
+            if counted:
+                m.http_requests.labels(method, endpoint, str(status)).inc()
+                m.http_duration.labels(method, endpoint).observe(elapsed)
+                m.http_in_flight.dec()
+            if not self.access_log:
+                return
+            ids = state.get("span_ids")
+            log.info(
+                "request",
+                extra={
+                    "request_id": request_id,
+                    "method": method,
+                    "endpoint": endpoint,
+                    "status": status,
+                    "latency_ms": round(elapsed * 1000, 3),
+                    "trace_id": getattr(ids, "trace_id", None),
+                    "span_id": getattr(ids, "span_id", None),
+                },
+            )
+
+        async def send_wrapper(message: Message) -> None:
+            nonlocal status, response_started
+            if message["type"] == "http.response.start":
+                response_started = True
+                status = int(message["status"])
+                headers = [*message.get("headers", []), (b"x-request-id", request_id.encode())]
+                message = {**message, "headers": headers}
+            elif message["type"] == "http.response.body" and not message.get("more_body", False):
+                record()
+            await send(message)
+
+        if counted:
+            m.http_in_flight.inc()
+        attributes: dict[str, Any] = {"http.request.method": method, "http.route": endpoint}
+        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+        try:
+            with self.tracer.request_span(f"{method} {endpoint}", headers, attributes) as span:
+                state["span_ids"] = self.tracer.ids(span)
+                try:
+                    await self.app(scope, receive, send_wrapper)
+                except Exception:
+                    log.error("unhandled error", exc_info=True, extra={"request_id": request_id})
+                    if not response_started:
+                        status = 500
+                        await send_wrapper(
+                            {
+                                "type": "http.response.start",
+                                "status": 500,
+                                "headers": [
+                                    (b"content-type", b"application/json"),
+                                    (b"content-length", str(len(_ERROR_BODY)).encode()),
+                                ],
+                            }
+                        )
+                        await send_wrapper({"type": "http.response.body", "body": _ERROR_BODY})
+                if span is not None:
+                    span.set_attribute("http.response.status_code", status)
+        finally:
+            record()  # a no-op unless the response never finished (client went away)

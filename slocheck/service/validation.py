@@ -1,0 +1,129 @@
+"""Validation of request bodies: pure functions, each error naming the offending field."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from slocheck.service.models import MAX_IMAGE_SIDE, FloatArray
+
+MAX_PROMPT_CHARS = 8192
+MAX_TOKENS_LIMIT = 512
+
+
+class RequestError(Exception):
+    """A request the service refuses: ``status`` is 413 or 422, ``field`` names what is wrong."""
+
+    def __init__(self, status: int, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.status = status
+        self.field = field
+        self.message = message
+
+    def body(self) -> dict[str, Any]:
+        kind = "payload_too_large" if self.status == 413 else "validation_error"
+        return {"error": {"type": kind, "field": self.field, "message": self.message}}
+
+
+def parse_json(raw: bytes) -> Any:
+    try:
+        return json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as e:
+        raise RequestError(422, "body", f"expected a JSON object: {e}") from None
+
+
+def _object(data: Any, allowed: frozenset[str]) -> dict[str, Any]:
+    if not isinstance(data, dict):
+        raise RequestError(422, "body", f"expected a JSON object, got {type(data).__name__}")
+    for key in data:
+        if key not in allowed:
+            raise RequestError(422, str(key), f"unknown field; expected one of {sorted(allowed)}")
+    return data
+
+
+_CLASSIFY_FIELDS = frozenset({"pixels"})
+_GENERATE_FIELDS = frozenset({"prompt", "max_tokens", "stream"})
+
+
+def validate_classify(data: Any) -> FloatArray:
+    """``{"pixels": [[...], ...]}``: an H x W array (H, W <= 256) of numbers in [0, 1]."""
+    body = _object(data, _CLASSIFY_FIELDS)
+    if "pixels" not in body:
+        raise RequestError(422, "pixels", "field required: an H x W array of numbers in [0, 1]")
+    pixels = body["pixels"]
+    if not isinstance(pixels, list) or not pixels:
+        raise RequestError(422, "pixels", "expected a non-empty list of rows")
+    for i, row in enumerate(pixels):
+        if not isinstance(row, list):
+            raise RequestError(
+                422, f"pixels[{i}]", f"expected a list of numbers, got {type(row).__name__}"
+            )
+    height, width = len(pixels), len(pixels[0])
+    if height > MAX_IMAGE_SIDE or width > MAX_IMAGE_SIDE:
+        raise RequestError(
+            422,
+            "pixels",
+            f"image is {height} x {width}; at most {MAX_IMAGE_SIDE} x {MAX_IMAGE_SIDE} is accepted",
+        )
+    if width == 0:
+        raise RequestError(422, "pixels[0]", "expected a non-empty row")
+    for i, row in enumerate(pixels):
+        if len(row) != width:
+            raise RequestError(
+                422,
+                f"pixels[{i}]",
+                f"row has {len(row)} values, row 0 has {width}: rows must be of equal length",
+            )
+    try:
+        arr = np.array(pixels)
+    except (ValueError, TypeError):
+        arr = np.array([], dtype=object)
+    if arr.dtype.kind not in "iuf" or arr.shape != (height, width):
+        for i, row in enumerate(pixels):
+            for j, v in enumerate(row):
+                if isinstance(v, bool) or not isinstance(v, (int, float)):
+                    raise RequestError(
+                        422, f"pixels[{i}][{j}]", f"expected a number, got {v!r:.40}"
+                    )
+        raise RequestError(422, "pixels", "expected an H x W array of numbers")
+    image = arr.astype(np.float32)
+    bad = ~(np.isfinite(image) & (image >= 0.0) & (image <= 1.0))
+    if bad.any():
+        i, j = (int(x) for x in np.argwhere(bad)[0])
+        raise RequestError(
+            422, f"pixels[{i}][{j}]", f"expected a number in [0, 1], got {pixels[i][j]!r}"
+        )
+    return image
+
+
+@dataclass(frozen=True)
+class GenerateRequest:
+    prompt: str
+    max_tokens: int = 32
+    stream: bool = False
+
+
+def validate_generate(data: Any) -> GenerateRequest:
+    """``{"prompt": "...", "max_tokens": 32, "stream": true}``."""
+    body = _object(data, _GENERATE_FIELDS)
+    if "prompt" not in body:
+        raise RequestError(422, "prompt", "field required: a string")
+    prompt = body["prompt"]
+    if not isinstance(prompt, str):
+        raise RequestError(422, "prompt", f"expected a string, got {type(prompt).__name__}")
+    if not prompt.strip():
+        raise RequestError(422, "prompt", "expected a non-empty string")
+    if len(prompt) > MAX_PROMPT_CHARS:
+        raise RequestError(422, "prompt", f"{len(prompt)} characters; at most {MAX_PROMPT_CHARS}")
+    max_tokens = body.get("max_tokens", 32)
+    if isinstance(max_tokens, bool) or not isinstance(max_tokens, int):
+        raise RequestError(422, "max_tokens", f"expected a whole number, got {max_tokens!r:.40}")
+    if not 1 <= max_tokens <= MAX_TOKENS_LIMIT:
+        raise RequestError(422, "max_tokens", f"expected 1 to {MAX_TOKENS_LIMIT}, got {max_tokens}")
+    stream = body.get("stream", False)
+    if not isinstance(stream, bool):
+        raise RequestError(422, "stream", f"expected true or false, got {stream!r:.40}")
+    return GenerateRequest(prompt, max_tokens, stream)
