@@ -5,10 +5,14 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 from slocheck._version import __version__
 from slocheck.errors import ExitCode, ServiceStartError, SlocheckError, UsageError
 from slocheck.units import parse_duration, parse_ratio
+
+if TYPE_CHECKING:
+    from slocheck.service.config import ServiceConfig
 
 
 class _Parser(argparse.ArgumentParser):
@@ -106,8 +110,9 @@ def _add_serve(sub: argparse._SubParsersAction[_Parser]) -> None:
     p.set_defaults(handler=_cmd_serve)
 
 
-def _cmd_serve(args: argparse.Namespace) -> int:
-    from slocheck.service import ConfigError, FaultConfig, ServeError, ServiceConfig, serve
+def service_config_from_args(args: argparse.Namespace) -> ServiceConfig:
+    """The :class:`ServiceConfig` that ``slocheck serve`` arguments describe."""
+    from slocheck.service import ConfigError, FaultConfig, ServiceConfig
 
     try:
         faults = FaultConfig(
@@ -117,7 +122,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
             crash_after=args.fault_crash_after,
             seed=args.fault_seed,
         )
-        config = ServiceConfig(
+        return ServiceConfig(
             host=args.host,
             port=args.port,
             model=args.model,
@@ -135,9 +140,15 @@ def _cmd_serve(args: argparse.Namespace) -> int:
             service_name=args.service_name,
         )
     except ConfigError as e:
-        raise UsageError(
-            f"--{e.field.removeprefix('faults.').replace('_', '-')}: {e.message}"
-        ) from e
+        flag = e.field.removeprefix("faults.").replace("_", "-")
+        prefix = "fault-" if e.field.startswith("faults.") else ""
+        raise UsageError(f"--{prefix}{flag}: {e.message}") from e
+
+
+def _cmd_serve(args: argparse.Namespace) -> int:
+    from slocheck.service import ServeError, serve
+
+    config = service_config_from_args(args)
     try:
         serve(config)
     except ServeError as e:

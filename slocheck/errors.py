@@ -40,7 +40,7 @@ class SlocheckError(Exception):
 
 
 class UsageError(SlocheckError):
-    """Bad command-line usage: an unknown flag value, a bad duration, a taken port."""
+    """Bad command-line usage: an unknown flag, a bad duration, an impossible option mix."""
 
     exit_code = ExitCode.USAGE
 
@@ -98,6 +98,4 @@ def exit_code_for(exc: BaseException) -> ExitCode:
     """The exit code for any exception; unexpected ones count as infrastructure errors."""
     if isinstance(exc, SlocheckError):
         return exc.exit_code
-    if isinstance(exc, KeyboardInterrupt):
-        return ExitCode.INFRASTRUCTURE
     return ExitCode.INFRASTRUCTURE

@@ -40,7 +40,8 @@ def _object(data: Any, allowed: frozenset[str]) -> dict[str, Any]:
         raise RequestError(422, "body", f"expected a JSON object, got {type(data).__name__}")
     for key in data:
         if key not in allowed:
-            raise RequestError(422, str(key), f"unknown field; expected one of {sorted(allowed)}")
+            name = json.dumps(key) if not key.isidentifier() else key  # "" or "a b" stay visible
+            raise RequestError(422, name[:64], f"unknown field; expected one of {sorted(allowed)}")
     return data
 
 

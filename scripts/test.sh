@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Lint, type-check and run every test. Fails when pytest collects no test (its exit 5).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+.venv/bin/ruff check slocheck tests benchmarks scripts || exit 1
+.venv/bin/ruff format --check slocheck tests benchmarks scripts || exit 1
+.venv/bin/mypy || exit 1
+.venv/bin/python -m pytest -p no:cacheprovider "$@"
+status=$?
+if [ "$status" -eq 5 ]; then
+    echo "test.sh: pytest collected no tests; that is a failure" >&2
+    exit 1
+fi
+exit "$status"

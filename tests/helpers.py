@@ -1,0 +1,122 @@
+"""Helpers shared by the tests: free ports, a real ``slocheck serve`` process, metric parsing."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import httpx
+from prometheus_client.parser import text_string_to_metric_families
+
+Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def parse_metrics(text: str) -> Samples:
+    """Every sample as {(name, sorted labels): value}."""
+    out: Samples = {}
+    for family in text_string_to_metric_families(text):
+        for s in family.samples:
+            out[(s.name, tuple(sorted(s.labels.items())))] = s.value
+    return out
+
+
+def sample(samples: Samples, name: str, **labels: str) -> float:
+    """The value of one sample; KeyError when absent."""
+    return samples[(name, tuple(sorted(labels.items())))]
+
+
+def family_names(text: str) -> set[str]:
+    return {f.name for f in text_string_to_metric_families(text)}
+
+
+class ServerProcess:
+    """``python -m slocheck serve`` on a free loopback port, stopped on exit."""
+
+    def __init__(
+        self, *args: str, log_path: Path | None = None, ready_timeout: float = 20.0
+    ) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.args = ["--port", str(self.port), *args]
+        self.log_path = log_path
+        self.ready_timeout = ready_timeout
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.ready_after: float | None = None
+
+    def start(self, wait_ready: bool = True) -> ServerProcess:
+        log = open(self.log_path, "wb") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        started = time.monotonic()
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "slocheck", "serve", *self.args],
+            stdout=log,
+            stderr=subprocess.STDOUT if self.log_path else subprocess.DEVNULL,
+            env=env,
+        )
+        if wait_ready:
+            self.wait_ready()
+            self.ready_after = time.monotonic() - started
+        return self
+
+    def wait_ready(self) -> None:
+        deadline = time.monotonic() + self.ready_timeout
+        while time.monotonic() < deadline:
+            assert self.proc is not None
+            if self.proc.poll() is not None:
+                raise RuntimeError(
+                    f"server exited with {self.proc.returncode} before ready: {self.log_text()}"
+                )
+            try:
+                if httpx.get(self.url + "/health/ready", timeout=1.0).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.05)
+        raise TimeoutError(f"server not ready in {self.ready_timeout}s: {self.log_text()}")
+
+    def log_text(self) -> str:
+        return self.log_path.read_text(errors="replace")[-4000:] if self.log_path else ""
+
+    def metrics(self) -> str:
+        return httpx.get(self.url + "/metrics", timeout=5.0).text
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 10.0) -> int | None:
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        return self.proc.returncode
+
+    def __enter__(self) -> ServerProcess:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def run_cli(args: Sequence[str], timeout: float = 30.0) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "slocheck", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )

@@ -1,0 +1,218 @@
+"""``slocheck serve`` as a real process, driven over real HTTP on loopback."""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import json
+import signal
+import socket
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.helpers import ServerProcess, family_names, parse_metrics, run_cli, sample
+
+PIXELS = {"pixels": [[(i * j) % 10 / 10 for j in range(28)] for i in range(28)]}
+GPU_FAMILIES = {
+    "gpu_utilization_ratio",
+    "gpu_memory_used_bytes",
+    "gpu_memory_total_bytes",
+    "gpu_temperature_celsius",
+}
+FAMILIES = {
+    "http_requests",
+    "http_request_duration_seconds",
+    "http_requests_in_flight",
+    "ml_inference_duration_seconds",
+    "ml_batch_size",
+    "ml_queue_depth",
+    "ml_predictions",
+    "ml_errors",
+    "ml_time_to_first_token_seconds",
+    "ml_inter_token_latency_seconds",
+    "ml_generated_tokens",
+    "ml_model_info",
+}
+
+
+async def drive(
+    url: str, total: int, concurrency: int, body: object = PIXELS, deadline_s: float = 120.0
+) -> collections.Counter[int]:
+    """Send ``total`` classify requests, ``concurrency`` at a time; count the statuses seen."""
+    statuses: collections.Counter[int] = collections.Counter()
+    remaining = iter(range(total))
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=30.0) as client:
+
+        async def worker() -> None:
+            for _ in remaining:
+                r = await client.post("/v1/classify", json=body)
+                statuses[r.status_code] += 1
+
+        await asyncio.wait_for(asyncio.gather(*(worker() for _ in range(concurrency))), deadline_s)
+    return statuses
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[ServerProcess]:
+    with ServerProcess(log_path=tmp_path / "serve.log") as srv:
+        yield srv
+
+
+def test_ready_within_10s_and_answers(server: ServerProcess) -> None:
+    assert server.ready_after is not None and server.ready_after < 10
+    r = httpx.post(server.url + "/v1/classify", json=PIXELS)
+    assert r.status_code == 200 and r.json()["label"]
+    r = httpx.post(server.url + "/v1/classify", json={})
+    assert r.status_code == 422 and r.json()["error"]["field"] == "pixels"
+    text = server.metrics()
+    assert family_names(text) >= FAMILIES
+    assert not GPU_FAMILIES & family_names(text)  # no GPU on this machine
+    assert "process_cpu_seconds_total" in text
+
+
+def test_2000_requests_at_32_concurrent_no_5xx_and_exact_counts(server: ServerProcess) -> None:
+    statuses = asyncio.run(drive(server.url, 2000, 32))
+    assert statuses == {200: 2000}
+    samples = parse_metrics(server.metrics())
+    assert (
+        sample(samples, "http_requests_total", method="POST", endpoint="/v1/classify", status="200")
+        == 2000
+    )
+    assert (
+        sample(
+            samples, "http_request_duration_seconds_count", method="POST", endpoint="/v1/classify"
+        )
+        == 2000
+    )
+    # 32 clients at once: the batcher grouped requests
+    count = sample(samples, "ml_batch_size_count", model="classifier")
+    total = sample(samples, "ml_batch_size_sum", model="classifier")
+    assert total == 2001  # plus the warm-up
+    assert total / count > 1.5
+    assert (
+        sample(
+            samples,
+            "ml_predictions_total",
+            model="classifier",
+            model_version=httpx.get(server.url + "/").json()["models"]["classifier"],
+        )
+        == 2001 - 1
+    )
+
+
+def test_fault_error_rate_share_and_counts(tmp_path: Path) -> None:
+    with ServerProcess("--fault-error-rate", "0.1", log_path=tmp_path / "serve.log") as srv:
+        statuses = asyncio.run(drive(srv.url, 2000, 32))
+        samples = parse_metrics(srv.metrics())
+    assert set(statuses) == {200, 500}
+    share = statuses[500] / 2000
+    assert 0.07 <= share <= 0.13, statuses
+    for status, n in statuses.items():
+        assert (
+            sample(
+                samples,
+                "http_requests_total",
+                method="POST",
+                endpoint="/v1/classify",
+                status=str(status),
+            )
+            == n
+        )
+
+
+def test_streaming_generate_over_http(server: ServerProcess) -> None:
+    arrivals: list[float] = []
+    with httpx.stream(
+        "POST",
+        server.url + "/v1/generate",
+        json={"prompt": "stream me some words", "max_tokens": 20, "stream": True},
+        timeout=10,
+    ) as r:
+        assert r.status_code == 200
+        events = []
+        for line in r.iter_lines():
+            if line.startswith("data: "):
+                arrivals.append(time.perf_counter())
+                events.append(line.removeprefix("data: "))
+    assert events[-1] == "[DONE]" and json.loads(events[-2])["done"] is True
+    assert len(events) == 22
+    samples = parse_metrics(server.metrics())
+    assert sample(samples, "ml_generated_tokens_total") == 20
+    assert sample(samples, "ml_inter_token_latency_seconds_count") == 19
+
+
+def test_full_queue_gives_503(tmp_path: Path) -> None:
+    args = ("--max-queue", "2", "--max-batch-size", "64", "--max-batch-wait-ms", "300")
+    with ServerProcess(*args, log_path=tmp_path / "serve.log") as srv:
+        statuses = asyncio.run(drive(srv.url, 12, 12))
+        samples = parse_metrics(srv.metrics())
+    assert statuses[503] >= 1 and statuses[200] >= 2, statuses
+    assert set(statuses) <= {200, 503}
+    assert (
+        sample(samples, "ml_errors_total", model="classifier", error_type="overloaded")
+        == statuses[503]
+    )
+
+
+def test_crash_after_kills_the_process(tmp_path: Path) -> None:
+    srv = ServerProcess("--fault-crash-after", "5", log_path=tmp_path / "serve.log").start()
+    try:
+        codes = []
+        for _ in range(6):
+            try:
+                codes.append(
+                    httpx.post(srv.url + "/v1/classify", json=PIXELS, timeout=5).status_code
+                )
+            except httpx.TransportError:
+                codes.append(0)
+        assert codes == [200] * 5 + [0]
+        assert srv.proc is not None and srv.proc.wait(10) == 1
+        assert "injected crash after 5 requests" in srv.log_text()
+    finally:
+        srv.stop()
+
+
+def test_sigterm_stops_cleanly_and_logs_are_json(tmp_path: Path) -> None:
+    srv = ServerProcess(log_path=tmp_path / "serve.log").start()
+    httpx.post(srv.url + "/v1/classify", json=PIXELS)
+    # uvicorn shuts down gracefully, then re-raises the signal (exit by SIGTERM, as is usual)
+    assert srv.stop(signal.SIGTERM) in (0, -signal.SIGTERM)
+    lines = [json.loads(line) for line in srv.log_text().splitlines() if line.strip()]
+    assert any(x["message"] == "Application shutdown complete." for x in lines)
+    assert all({"timestamp", "level", "service", "version", "message"} <= set(x) for x in lines)
+    assert any(x.get("endpoint") == "/v1/classify" and x.get("status") == 200 for x in lines)
+
+
+def test_taken_port_exits_3() -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        port = s.getsockname()[1]
+        result = run_cli(["serve", "--port", str(port)])
+    assert result.returncode == 3
+    assert f"port {port} on 127.0.0.1 is already in use" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["serve", "--backend", "numpy", "--device", "cuda"], "CPU only"),
+        (["serve", "--fault-error-rate", "lots"], "ratio"),
+        (["serve", "--fault-latency", "fast"], "duration like 500ms"),
+        (["serve", "--max-batch-size", "0"], "--max-batch-size"),
+        (["serve", "--fault-crash-after", "-1"], "--fault-crash-after"),
+        (["serve", "--model", "llm"], "invalid choice"),
+        (["serve", "--no-such-flag"], "unrecognized arguments"),
+        ([], "usage"),
+    ],
+)
+def test_bad_usage_exits_2(args: list[str], message: str) -> None:
+    result = run_cli(args)
+    assert result.returncode == 2, result.stderr
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr

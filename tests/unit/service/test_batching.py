@@ -1,0 +1,127 @@
+import asyncio
+from collections.abc import Sequence
+
+import pytest
+
+from slocheck.service.batching import Batcher, BatcherStopped, QueueFull
+
+
+def _double(items: Sequence[int]) -> list[int]:
+    return [2 * i for i in items]
+
+
+async def test_concurrent_requests_are_batched() -> None:
+    sizes: list[int] = []
+    b = Batcher(
+        "t",
+        _double,
+        max_batch_size=8,
+        max_wait_s=0.05,
+        max_queue=100,
+        on_batch=lambda n, _s: sizes.append(n),
+    )
+    b.start()
+    try:
+        outcomes = await asyncio.gather(*(b.submit(i) for i in range(20)))
+    finally:
+        await b.stop()
+    assert [o.value for o in outcomes] == [2 * i for i in range(20)]
+    assert sum(sizes) == 20
+    assert max(sizes) == 8  # full batches do not wait
+    assert all(o.batch_size > 1 for o in outcomes)
+    assert all(o.enqueued_ns <= o.started_ns <= o.finished_ns for o in outcomes)
+
+
+async def test_batch_size_one_turns_batching_off() -> None:
+    sizes: list[int] = []
+    b = Batcher(
+        "t",
+        _double,
+        max_batch_size=1,
+        max_wait_s=0.05,
+        max_queue=100,
+        on_batch=lambda n, _s: sizes.append(n),
+    )
+    b.start()
+    try:
+        await asyncio.gather(*(b.submit(i) for i in range(5)))
+    finally:
+        await b.stop()
+    assert sizes == [1] * 5
+
+
+async def test_a_lone_request_waits_at_most_max_wait() -> None:
+    b = Batcher("t", _double, max_batch_size=64, max_wait_s=0.02, max_queue=10)
+    b.start()
+    try:
+        loop = asyncio.get_running_loop()
+        t0 = loop.time()
+        assert (await b.submit(3)).value == 6
+        assert loop.time() - t0 < 0.5
+    finally:
+        await b.stop()
+
+
+async def test_full_queue_sheds_and_decode_steps_bypass_it() -> None:
+    depths: list[int] = []
+    b = Batcher("t", _double, max_batch_size=1, max_wait_s=0.0, max_queue=2, on_depth=depths.append)
+    b.start()
+    try:
+        # Fill the queue before the loop runs: the loop is not scheduled until we await.
+        first = [asyncio.ensure_future(b.submit(i)) for i in range(2)]
+        await asyncio.sleep(0)
+        assert b.depth == 2 and b.saturated
+        with pytest.raises(QueueFull):
+            await b.submit(99)
+        bypass = asyncio.ensure_future(b.submit(5, admit=False))
+        results = await asyncio.gather(*first, bypass)
+        assert [r.value for r in results] == [0, 2, 10]
+    finally:
+        await b.stop()
+    assert max(depths) >= 2 and depths[-1] == 0
+
+
+async def test_model_errors_reach_every_caller_and_the_loop_survives() -> None:
+    calls = 0
+
+    def flaky(items: Sequence[int]) -> list[int]:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise ValueError("boom")
+        return list(items)
+
+    b = Batcher("t", flaky, max_batch_size=4, max_wait_s=0.01, max_queue=10)
+    b.start()
+    try:
+        results = await asyncio.gather(b.submit(1), b.submit(2), return_exceptions=True)
+        assert all(isinstance(r, ValueError) for r in results)
+        assert (await b.submit(7)).value == 7
+        assert b.running
+    finally:
+        await b.stop()
+
+
+async def test_wrong_result_count_is_an_error() -> None:
+    b: Batcher[int, int] = Batcher(
+        "t", lambda items: [], max_batch_size=4, max_wait_s=0.0, max_queue=10
+    )
+    b.start()
+    try:
+        with pytest.raises(RuntimeError, match="0 results for 1 items"):
+            await b.submit(1)
+    finally:
+        await b.stop()
+
+
+async def test_stop_fails_waiting_callers_and_submit_after_stop() -> None:
+    b = Batcher("t", _double, max_batch_size=4, max_wait_s=5.0, max_queue=10)
+    b.start()
+    waiting = asyncio.ensure_future(b.submit(1))
+    await asyncio.sleep(0.01)
+    await b.stop()
+    with pytest.raises(BatcherStopped):
+        await waiting
+    with pytest.raises(BatcherStopped):
+        await b.submit(2)
+    assert not b.running

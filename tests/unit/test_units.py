@@ -1,0 +1,71 @@
+import math
+
+import pytest
+
+from slocheck.units import format_duration, parse_duration, parse_ratio
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [
+        ("500ms", 0.5),
+        ("2s", 2.0),
+        ("1.5m", 90.0),
+        ("1h", 3600.0),
+        ("250us", 250e-6),
+        ("0.1", 0.1),
+        (3, 3.0),
+        (0.25, 0.25),
+        (" 10 ms ", 0.01),
+        ("1e3ms", 1.0),
+        ("0s", 0.0),
+    ],
+)
+def test_parse_duration(text: object, seconds: float) -> None:
+    assert parse_duration(text) == pytest.approx(seconds)
+
+
+@pytest.mark.parametrize(
+    "bad", ["fast", "", "-1s", "5 parsecs", "ms", True, None, [1], math.nan, math.inf, -3]
+)
+def test_parse_duration_rejects(bad: object) -> None:
+    with pytest.raises(ValueError, match="duration"):
+        parse_duration(bad)
+
+
+def test_parse_duration_error_names_the_value() -> None:
+    with pytest.raises(ValueError, match='expected a duration like 500ms, got "fast"'):
+        parse_duration("fast")
+
+
+def test_bare_seconds_can_be_refused() -> None:
+    with pytest.raises(ValueError, match="with a unit"):
+        parse_duration("5", allow_bare_seconds=False)
+    assert parse_duration("5s", allow_bare_seconds=False) == 5.0
+
+
+@pytest.mark.parametrize(
+    ("text", "ratio"),
+    [
+        ("99.9%", 0.999),
+        ("0.1%", 0.001),
+        ("100%", 1.0),
+        ("0%", 0.0),
+        (0.95, 0.95),
+        (1, 1.0),
+        ("0.05", 0.05),
+    ],
+)
+def test_parse_ratio(text: object, ratio: float) -> None:
+    assert parse_ratio(text) == pytest.approx(ratio)
+
+
+@pytest.mark.parametrize("bad", ["101%", "1.5", "abc", "%", -0.1, True, None, math.nan])
+def test_parse_ratio_rejects(bad: object) -> None:
+    with pytest.raises(ValueError, match="ratio"):
+        parse_ratio(bad)
+
+
+@pytest.mark.parametrize(("seconds", "text"), [(0.25, "250ms"), (2.0, "2s"), (0.0001, "100us")])
+def test_format_duration(seconds: float, text: str) -> None:
+    assert format_duration(seconds) == text
