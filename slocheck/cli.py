@@ -7,12 +7,17 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
+from rich.markup import escape
+
 from slocheck._version import __version__
 from slocheck.errors import ExitCode, ServiceStartError, SlocheckError, UsageError
 from slocheck.units import parse_duration, parse_ratio
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from slocheck.service.config import ServiceConfig
+    from slocheck.verify import VerifyResult
 
 
 class _Parser(argparse.ArgumentParser):
@@ -158,6 +163,105 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     return ExitCode.OK
 
 
+def _console() -> Console:
+    """Rich output; a fixed, wide layout when not a terminal (CI logs)."""
+    from rich.console import Console
+
+    return Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 160)
+
+
+def _add_validate(sub: argparse._SubParsersAction[_Parser]) -> None:
+    p = sub.add_parser(
+        "validate",
+        help="check an SLO file and show the PromQL of each SLI",
+        description="Check an SLO file; exit 0 when valid, 2 when not.",
+    )
+    p.add_argument("--slo", required=True, metavar="FILE", help="the SLO file (YAML)")
+    p.set_defaults(handler=_cmd_validate)
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    from slocheck.evaluate.plan import plan
+    from slocheck.spec import load_spec
+
+    loaded = load_spec(args.slo)
+    spec = loaded.spec
+    console = Console(highlight=False)
+    console.print(
+        f"[green]valid[/]: {args.slo} (schema version {spec.version}, "
+        f"{len(spec.slos)} SLO(s), sha256 {loaded.sha256[:12]})"
+    )
+    for slo in spec.slos:
+        p = plan(slo, spec.prometheus.selector)
+        console.print(f"- [bold]{escape(slo.name)}[/] ({slo.sli}, {slo.severity})", soft_wrap=True)
+        if p.fetch:
+            console.print(f"    fetches: {escape(p.fetch)}[$window + look-back]", soft_wrap=True)
+        console.print(f"    PromQL:  {escape(p.promql)}", soft_wrap=True)
+    return ExitCode.OK
+
+
+def _add_verify(sub: argparse._SubParsersAction[_Parser]) -> None:
+    p = sub.add_parser(
+        "verify",
+        help="judge the SLOs over one window of Prometheus data",
+        description="Judge the SLOs of a spec over exactly [start, end].",
+    )
+    p.add_argument("--slo", required=True, metavar="FILE", help="the SLO file (YAML)")
+    p.add_argument("--prometheus-url", metavar="URL", help="overrides prometheus.url")
+    p.add_argument(
+        "--start",
+        required=True,
+        metavar="T",
+        help="window start: RFC 3339, unix seconds or now-10m",
+    )
+    p.add_argument("--end", default="now", metavar="T", help="window end (default: now)")
+    p.add_argument("--json", metavar="PATH", help="write the JSON report here")
+    p.add_argument("--junit", metavar="PATH", help="write a JUnit XML report here")
+    p.add_argument("--markdown", metavar="PATH", help="write a Markdown report here")
+    p.set_defaults(handler=_cmd_verify)
+
+
+def _cmd_verify(args: argparse.Namespace) -> int:
+    import time
+
+    from slocheck.evaluate import Window
+    from slocheck.spec import load_spec
+    from slocheck.units import parse_time
+    from slocheck.verify import client_for, verify
+
+    loaded = load_spec(args.slo)
+    now = time.time()
+    try:
+        window = Window(parse_time(args.start, now), parse_time(args.end, now))
+    except ValueError as e:
+        raise UsageError(f"--start/--end: {e}") from None
+    result = verify(loaded, client_for(loaded.spec.prometheus, args.prometheus_url), window)
+    return _report(result, args)
+
+
+def _report(result: VerifyResult, args: argparse.Namespace) -> int:
+    import os
+
+    from slocheck.report import to_json, to_junit, to_markdown, write_atomic
+    from slocheck.report.terminal import verdict_table
+
+    _console().print(verdict_table(result))
+    if args.json:
+        write_atomic(args.json, to_json(result))
+    if args.junit:
+        write_atomic(args.junit, to_junit(result))
+    markdown = to_markdown(result)
+    if args.markdown:
+        write_atomic(args.markdown, markdown)
+    summary = os.environ.get("GITHUB_STEP_SUMMARY")
+    if summary:
+        with open(summary, "a", encoding="utf-8") as f:
+            f.write(markdown)
+    if any(r.verdict == "error" for r in result.results):
+        return ExitCode.USAGE  # a query answered in a shape that cannot be judged: fix the spec
+    return ExitCode.CHECK_FAILED if result.verdict == "fail" else ExitCode.OK
+
+
 def build_parser() -> _Parser:
     parser = _Parser(
         prog="slocheck",
@@ -168,6 +272,8 @@ def build_parser() -> _Parser:
     parser.add_argument("--version", action="version", version=f"slocheck {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     _add_serve(sub)
+    _add_validate(sub)
+    _add_verify(sub)
     return parser
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import re
+from decimal import Decimal
 
 _DURATION_RE = re.compile(r"^\s*([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*(us|µs|ms|s|m|h)?\s*$")
 _DURATION_FACTORS = {"us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
@@ -51,7 +52,7 @@ def parse_ratio(value: object) -> float:
         if not match:
             raise ValueError(f'expected a ratio like 99.9% or 0.999, got "{value}"')
         number, percent = match.groups()
-        ratio = float(number) / 100.0 if percent else float(number)
+        ratio = float(Decimal(number) / 100) if percent else float(number)
     else:
         raise ValueError(f"expected a ratio like 99.9% or 0.999, got {type(value).__name__}")
     if not math.isfinite(ratio) or not 0.0 <= ratio <= 1.0:
@@ -68,3 +69,38 @@ def format_duration(seconds: float) -> str:
     if seconds < 1.0:
         return f"{seconds * 1e3:.4g}ms"
     return f"{seconds:.4g}s"
+
+
+_RELATIVE_RE = re.compile(r"^\s*now\s*(?:([-+])\s*(.+?))?\s*$")
+
+
+def parse_time(value: str, now: float) -> float:
+    """Unix seconds for ``now``, ``now-10m``, ``1700000000`` or RFC 3339
+    (``2026-11-23T10:00:00Z``, ``2026-11-23T10:00:00+01:00``)."""
+    import datetime as dt
+
+    text = value.strip()
+    match = _RELATIVE_RE.match(text)
+    if match:
+        sign, offset = match.groups()
+        if sign is None:
+            return now
+        seconds = parse_duration(offset)
+        return now - seconds if sign == "-" else now + seconds
+    try:
+        number = float(text)
+    except ValueError:
+        pass
+    else:
+        if not math.isfinite(number) or number < 0:
+            raise ValueError(f"expected a time, got {value!r}")
+        return number
+    try:
+        parsed = dt.datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        raise ValueError(
+            f"expected a time like 2026-11-23T10:00:00Z, 1700000000 or now-10m, got {value!r}"
+        ) from None
+    if parsed.tzinfo is None:
+        raise ValueError(f"time {value!r} has no time zone; add Z or an offset like +01:00")
+    return parsed.timestamp()

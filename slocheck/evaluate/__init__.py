@@ -1,0 +1,31 @@
+"""Stage 4: numbers in, verdicts out. Pure: imports no I/O module."""
+
+from slocheck.evaluate.counters import Buckets, Quantile, Series, counter_delta, quantile
+from slocheck.evaluate.plan import SliPlan, plan, render
+from slocheck.evaluate.stats import wilson_interval
+from slocheck.evaluate.verdicts import (
+    SliData,
+    SloResult,
+    Verdict,
+    Window,
+    evaluate_slo,
+    overall,
+)
+
+__all__ = [
+    "Buckets",
+    "Quantile",
+    "Series",
+    "SliData",
+    "SliPlan",
+    "SloResult",
+    "Verdict",
+    "Window",
+    "counter_delta",
+    "evaluate_slo",
+    "overall",
+    "plan",
+    "quantile",
+    "render",
+    "wilson_interval",
+]

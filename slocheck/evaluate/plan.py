@@ -1,0 +1,78 @@
+"""What each SLI asks Prometheus for (pure).
+
+Built-in SLIs fetch the *raw samples* of one series selector over the window plus a look-back
+(``fetch``), and compute exact counts from them (see :mod:`slocheck.evaluate.counters`).
+``promql`` is the equivalent classic query, shown in every report so that a user can paste it
+into Grafana; for the ``promql`` SLI it is the user's query, and it is what runs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from slocheck.spec.model import SloSpec
+
+WINDOW = "$window"
+
+
+@dataclass(frozen=True)
+class SliPlan:
+    fetch: str | None  # a series selector whose raw samples are fetched; None for promql
+    promql: str  # with $window for the window's length
+
+
+def selector(metric: str, base: str, *extra: str) -> str:
+    matchers = [m for m in (base, *extra) if m]
+    return f"{metric}{{{','.join(matchers)}}}" if matchers else metric
+
+
+def _histogram_base(metric: str) -> str:
+    return metric.removesuffix("_bucket")
+
+
+def plan(slo: SloSpec, base_selector: str) -> SliPlan:
+    m = slo.metric_name
+    sel = base_selector
+    bad = 'status=~"5.."'
+    if slo.sli == "availability" and slo.measurement == "uptime":
+        up = slo.metric or "up"
+        return SliPlan(selector(up, sel), f"avg_over_time({selector(up, sel)}[{WINDOW}])")
+    if slo.sli in ("availability", "error_ratio", "throughput"):
+        total = f"sum(increase({selector(m, sel)}[{WINDOW}]))"
+        errors = f"sum(increase({selector(m, sel, bad)}[{WINDOW}]))"
+        promql = {
+            "availability": f"1 - ({errors} / {total})",
+            "error_ratio": f"{errors} / {total}",
+            "throughput": f"{total} / $window_seconds",
+        }[slo.sli]
+        return SliPlan(selector(m, sel), promql)
+    if slo.sli in ("latency", "ttft", "inter_token_latency"):
+        bucket = _histogram_base(m) + "_bucket"
+        q = (slo.percentile or 0) / 100
+        return SliPlan(
+            selector(bucket, sel),
+            f"histogram_quantile({q:g}, sum by (le) (increase({selector(bucket, sel)}[{WINDOW}])))",
+        )
+    if slo.sli == "latency_ratio":
+        bucket = _histogram_base(m) + "_bucket"
+        le = f'le="{slo.threshold:g}"'
+        inf = 'le="+Inf"'
+        return SliPlan(
+            selector(bucket, sel),
+            f"sum(increase({selector(bucket, sel, le)}[{WINDOW}])) / "
+            f"sum(increase({selector(bucket, sel, inf)}[{WINDOW}]))",
+        )
+    assert slo.query is not None
+    return SliPlan(None, slo.query)
+
+
+def window_text(seconds: float) -> str:
+    """A PromQL duration for a window: whole seconds when exact, else milliseconds."""
+    ms = round(seconds * 1000)
+    return f"{ms // 1000}s" if ms % 1000 == 0 else f"{ms}ms"
+
+
+def render(promql: str, window_seconds: float) -> str:
+    return promql.replace("$window_seconds", f"{window_seconds:g}").replace(
+        WINDOW, window_text(window_seconds)
+    )

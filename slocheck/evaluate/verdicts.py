@@ -1,0 +1,432 @@
+"""Numbers in, verdicts out (pure). Fail closed: no data, too few samples, NaN or an empty
+answer is never a pass."""
+
+from __future__ import annotations
+
+import math
+import operator
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from slocheck.evaluate.counters import (
+    Series,
+    Totals,
+    histogram_buckets,
+    quantile,
+    sum_deltas,
+)
+from slocheck.evaluate.plan import SliPlan, render
+from slocheck.evaluate.stats import min_samples_for_quantile, wilson_interval
+from slocheck.spec.model import SloSpec
+from slocheck.units import format_duration
+
+Verdict = Literal["pass", "warn", "fail", "no_data", "inconclusive", "error"]
+Gate = Literal["pass", "warn", "fail"]
+STATUS_LABELS = ("status", "code", "status_code")
+OPS: dict[str, Callable[[float, float], bool]] = {
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
+    "==": operator.eq,
+    "!=": operator.ne,
+}
+
+
+@dataclass(frozen=True)
+class Window:
+    start: float
+    end: float
+
+    @property
+    def seconds(self) -> float:
+        return self.end - self.start
+
+
+@dataclass(frozen=True)
+class SliData:
+    """What Prometheus answered for one SLO."""
+
+    series: Sequence[Series] | None = None  # raw samples (built-in SLIs)
+    values: Sequence[float] | None = None  # one value per series returned (promql)
+    query: str = ""  # what was sent
+
+
+@dataclass(frozen=True)
+class SloResult:
+    name: str
+    sli: str
+    severity: str
+    verdict: Verdict
+    gate: Gate
+    value: float | None
+    threshold: float | None
+    objective: float | None
+    op: str
+    unit: str
+    query: str
+    promql: str
+    samples: int | None
+    explanation: str
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+def overall(results: Sequence[SloResult]) -> Gate:
+    gates = {r.gate for r in results}
+    return "fail" if "fail" in gates or not results else "warn" if "warn" in gates else "pass"
+
+
+def pct(ratio: float) -> str:
+    """99.95% style, with enough digits to tell 99.9% from 99.95%."""
+    if not math.isfinite(ratio):
+        return str(ratio)
+    text = f"{ratio * 100:.4f}".rstrip("0").rstrip(".")
+    return f"{text}%"
+
+
+def _gate(slo: SloSpec, verdict: Verdict) -> Gate:
+    policy = {"no_data": slo.on_no_data, "inconclusive": slo.on_inconclusive}.get(verdict)
+    if policy is not None:
+        return policy
+    return {"pass": "pass", "warn": "warn"}.get(verdict, "fail")  # type: ignore[return-value]
+
+
+class _Builder:
+    def __init__(self, slo: SloSpec, plan: SliPlan, data: SliData, window: Window) -> None:
+        self.slo, self.window = slo, window
+        self.query = data.query
+        self.promql = render(plan.promql, window.seconds)
+        self.details: dict[str, Any] = {"window_seconds": round(window.seconds, 3)}
+        if slo.sli == "latency_ratio":
+            self.details["threshold_seconds"] = slo.threshold
+
+    def result(
+        self,
+        verdict: Verdict,
+        explanation: str,
+        *,
+        value: float | None = None,
+        samples: float | None = None,
+        unit: str = "ratio",
+        op: str = ">=",
+        threshold: float | None = None,
+    ) -> SloResult:
+        slo = self.slo
+        if verdict == "fail" and slo.severity == "warning":
+            verdict = "warn"
+        return SloResult(
+            name=slo.name,
+            sli=slo.sli,
+            severity=slo.severity,
+            verdict=verdict,
+            gate=_gate(slo, verdict),
+            value=value,
+            threshold=threshold if threshold is not None else slo.threshold,
+            objective=slo.objective,
+            op=op,
+            unit=unit,
+            query=self.query,
+            promql=self.promql,
+            samples=None if samples is None else round(samples),
+            explanation=explanation,
+            details=self.details,
+        )
+
+    def notes(self, totals: Totals) -> None:
+        if totals.notes:
+            self.details.setdefault("notes", []).extend(totals.notes)
+        if totals.last_sample_at is not None:
+            lag = self.window.end - totals.last_sample_at
+            self.details["newest_sample_lag_seconds"] = round(lag, 3)
+
+    def too_few(self, n: float, needed: int, what: str, **kw: Any) -> SloResult | None:
+        if n < needed:
+            self.details["min_samples"] = needed
+            return self.result(
+                "inconclusive",
+                f"only {n:,.0f} {what} in the window; at least "
+                f"{needed:,} are needed to judge this SLO (min_samples)",
+                samples=n,
+                **kw,
+            )
+        return None
+
+
+def _status_of(labels: Any) -> str | None:
+    for name in STATUS_LABELS:
+        if name in labels:
+            return str(labels[name])
+    return None
+
+
+def _ratio_verdict(
+    b: _Builder,
+    good: float,
+    n: float,
+    objective: float,
+    noun: str,
+    *,
+    value: float,
+    unit_op: str = ">=",
+    threshold: float | None = None,
+    of_bad: bool = False,
+) -> SloResult:
+    """Judge ``good / n >= objective`` with a Wilson interval. ``of_bad`` shows everything as
+    the complementary (bad) share, as an error ratio is read."""
+    lo, hi = wilson_interval(good, n)
+    b.details["good"], b.details["total"] = good, n
+    shown_lo, shown_hi, target = (1 - hi, 1 - lo, 1 - objective) if of_bad else (lo, hi, objective)
+    b.details["interval95"] = [shown_lo, shown_hi]
+    interval = f"95% interval {pct(shown_lo)} to {pct(shown_hi)}"
+    goal = f"{'at most' if of_bad else 'at least'} {pct(target)}"
+    if lo >= objective:
+        verdict: Verdict = "pass"
+        text = f"{noun} {pct(value)} meets the objective {goal} ({interval}, all within it)"
+    elif hi < objective:
+        verdict = "fail"
+        text = f"{noun} {pct(value)} misses the objective {goal} ({interval}, all outside it)"
+    else:
+        verdict = "inconclusive"
+        what = "scrapes" if "scrape" in noun else "requests"
+        text = (
+            f"{noun} {pct(value)} cannot be told apart from the objective {goal} after "
+            f"{n:,.0f} {what} ({interval}); more load would decide"
+        )
+    return b.result(verdict, text, value=value, samples=n, op=unit_op, threshold=threshold)
+
+
+def _requests(b: _Builder, data: SliData) -> SloResult:
+    slo = b.slo
+    series = list(data.series or [])
+    if not series:
+        return b.result("no_data", f"no series matched {data.query}")
+    totals = sum_deltas(series, b.window.start, b.window.end)
+    b.notes(totals)
+    n = totals.total
+    if slo.sli == "throughput":
+        rps = n / b.window.seconds if b.window.seconds > 0 else math.nan
+        ok = rps >= (slo.threshold or 0)
+        word = "meets" if ok else "is below"
+        return b.result(
+            "pass" if ok else "fail",
+            f"{rps:,.2f} requests/s ({n:,.0f} requests in {b.window.seconds:,.1f} s) "
+            f"{word} the minimum {slo.threshold:g} requests/s",
+            value=rps,
+            samples=n,
+            unit="requests/s",
+        )
+    if n <= 0:
+        return b.result("no_data", f"0 requests counted by {data.query} in the window")
+    labelled = [s for s in series if _status_of(s.labels) is not None]
+    if not labelled:
+        return b.result(
+            "no_data",
+            f"the series of {data.query} have no status label "
+            f"({', '.join(STATUS_LABELS)}): cannot tell errors apart",
+            samples=n,
+        )
+    bad = sum_deltas(
+        [s for s in labelled if (_status_of(s.labels) or "").startswith("5")],
+        b.window.start,
+        b.window.end,
+    ).total
+    b.details["errors"] = bad
+    if (early := b.too_few(n, slo.min_samples or 1, "requests")) is not None:
+        return early
+    if slo.sli == "availability":
+        assert slo.objective is not None
+        return _ratio_verdict(
+            b,
+            n - bad,
+            n,
+            slo.objective,
+            "availability",
+            value=(n - bad) / n,
+            threshold=slo.objective,
+        )
+    threshold = slo.threshold or 0.0  # error_ratio: bad share <= threshold
+    return _ratio_verdict(
+        b,
+        n - bad,
+        n,
+        1.0 - threshold,
+        "error ratio",
+        value=bad / n,
+        unit_op="<=",
+        threshold=threshold,
+        of_bad=True,
+    )
+
+
+def _uptime(b: _Builder, data: SliData) -> SloResult:
+    values = [
+        v
+        for s in data.series or []
+        for t, v in s.samples
+        if b.window.start < t <= b.window.end and math.isfinite(v)
+    ]
+    if not values:
+        return b.result("no_data", f"no samples of {data.query} in the window")
+    n = len(values)
+    if (early := b.too_few(n, b.slo.min_samples or 1, "scrapes")) is not None:
+        return early
+    good = sum(1 for v in values if v >= 1)
+    assert b.slo.objective is not None
+    return _ratio_verdict(
+        b,
+        good,
+        n,
+        b.slo.objective,
+        "uptime over scrapes",
+        value=good / n,
+        threshold=b.slo.objective,
+    )
+
+
+def _quantile(b: _Builder, data: SliData) -> SloResult:
+    slo = b.slo
+    assert slo.percentile is not None and slo.threshold is not None
+    q = slo.percentile / 100
+    series = list(data.series or [])
+    if not series:
+        return b.result("no_data", f"no series matched {data.query}", unit="seconds", op="<=")
+    buckets, totals = histogram_buckets(series, b.window.start, b.window.end)
+    b.notes(totals)
+    n = buckets.total
+    label = f"P{slo.percentile:g}"
+    if n <= 0:
+        return b.result(
+            "no_data", f"no observations in the window ({data.query})", unit="seconds", op="<="
+        )
+    needed = slo.min_samples or min_samples_for_quantile(q)
+    if (early := b.too_few(n, needed, "observations", unit="seconds", op="<=")) is not None:
+        return early
+    est = quantile(q, buckets)
+    assert est is not None
+    t = slo.threshold
+    b.details.update(bucket_lower=est.lower, bucket_upper=est.upper, interpolated=est.interpolated)
+    where = f"{label} lies in ({format_duration(est.lower)}, {format_duration(est.upper)}]"
+    if est.upper <= t:
+        return b.result(
+            "pass",
+            f"{where}, at or below the threshold {format_duration(t)} ({n:,.0f} observations)",
+            value=est.interpolated,
+            samples=n,
+            unit="seconds",
+            op="<=",
+        )
+    if est.lower >= t:
+        return b.result(
+            "fail",
+            f"{where}, above the threshold {format_duration(t)} ({n:,.0f} observations)",
+            value=est.interpolated,
+            samples=n,
+            unit="seconds",
+            op="<=",
+        )
+    if slo.interpolate:
+        ok = est.interpolated <= t
+        return b.result(
+            "pass" if ok else "fail",
+            f"{where}; interpolated {format_duration(est.interpolated)} is "
+            f"{'within' if ok else 'above'} the threshold {format_duration(t)} "
+            "(interpolate: true; the true value may differ)",
+            value=est.interpolated,
+            samples=n,
+            unit="seconds",
+            op="<=",
+        )
+    return b.result(
+        "inconclusive",
+        f"{where}, a bucket that contains the threshold {format_duration(t)}: the "
+        "histogram cannot tell; add a bucket bound at the threshold, or set "
+        "interpolate: true",
+        value=est.interpolated,
+        samples=n,
+        unit="seconds",
+        op="<=",
+    )
+
+
+def _latency_ratio(b: _Builder, data: SliData) -> SloResult:
+    slo = b.slo
+    assert slo.threshold is not None and slo.objective is not None
+    series = list(data.series or [])
+    if not series:
+        return b.result("no_data", f"no series matched {data.query}")
+    buckets, totals = histogram_buckets(series, b.window.start, b.window.end)
+    b.notes(totals)
+    n = buckets.total
+    if n <= 0:
+        return b.result("no_data", f"no observations in the window ({data.query})")
+    if (early := b.too_few(n, slo.min_samples or 1, "observations")) is not None:
+        return early
+    sure, possible, exact = buckets.count_le(slo.threshold)
+    noun = f"share of requests within {format_duration(slo.threshold)}"
+    if exact:
+        return _ratio_verdict(
+            b, sure, n, slo.objective, noun, value=sure / n, threshold=slo.objective
+        )
+    b.details.setdefault("notes", []).append(
+        f"{format_duration(slo.threshold)} is not a bucket bound: the share lies between "
+        f"{pct(sure / n)} and {pct(possible / n)}"
+    )
+    lo, _ = wilson_interval(sure, n)
+    _, hi = wilson_interval(possible, n)
+    b.details.update(interval95=[lo, hi], good_at_least=sure, good_at_most=possible, total=n)
+    if lo >= slo.objective:
+        verdict: Verdict = "pass"
+    elif hi < slo.objective:
+        verdict = "fail"
+    else:
+        verdict = "inconclusive"
+    return b.result(
+        verdict,
+        f"{noun} lies between {pct(sure / n)} and {pct(possible / n)} "
+        f"(the threshold is not a bucket bound); 95% interval {pct(lo)} to {pct(hi)} "
+        f"against the objective {pct(slo.objective)}",
+        value=sure / n,
+        samples=n,
+        threshold=slo.objective,
+    )
+
+
+def _promql(b: _Builder, data: SliData) -> SloResult:
+    slo = b.slo
+    assert slo.op is not None and slo.threshold is not None
+    values = list(data.values or [])
+    kw: dict[str, Any] = {"unit": "number", "op": slo.op}
+    if not values:
+        return b.result("no_data", "the query returned an empty result", **kw)
+    if len(values) > 1:
+        return b.result(
+            "error",
+            f"the query returned {len(values)} series; aggregate it to one (sum, max, ...)",
+            **kw,
+        )
+    v = values[0]
+    if math.isnan(v):
+        return b.result(
+            "no_data", "the query returned NaN (a 0/0, say: nothing was counted)", value=v, **kw
+        )
+    ok = OPS[slo.op](v, slo.threshold)
+    return b.result(
+        "pass" if ok else "fail",
+        f"value {v:g} {'satisfies' if ok else 'does not satisfy'} {slo.op} {slo.threshold:g}",
+        value=v,
+        **kw,
+    )
+
+
+def evaluate_slo(slo: SloSpec, plan: SliPlan, data: SliData, window: Window) -> SloResult:
+    b = _Builder(slo, plan, data, window)
+    if slo.sli == "availability" and slo.measurement == "uptime":
+        return _uptime(b, data)
+    if slo.sli in ("availability", "error_ratio", "throughput"):
+        return _requests(b, data)
+    if slo.sli in ("latency", "ttft", "inter_token_latency"):
+        return _quantile(b, data)
+    if slo.sli == "latency_ratio":
+        return _latency_ratio(b, data)
+    return _promql(b, data)

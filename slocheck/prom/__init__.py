@@ -1,0 +1,14 @@
+"""Stage 3: Prometheus: the client the verifier reads through, and a managed Prometheus."""
+
+from slocheck.prom.client import FakePromClient, HttpPromClient, PromClient, redact_url
+from slocheck.prom.managed import ManagedPrometheus, backfill, find_binary
+
+__all__ = [
+    "FakePromClient",
+    "HttpPromClient",
+    "ManagedPrometheus",
+    "PromClient",
+    "backfill",
+    "find_binary",
+    "redact_url",
+]

@@ -1,0 +1,229 @@
+"""A Prometheus that slocheck starts and stops itself.
+
+The local ``prometheus`` binary (Debian's package) on a free loopback port with a generated
+config (1 s scrapes) and temporary storage; or, on an existing TSDB directory (a backfilled one),
+with no scrape targets. When no binary is found and a Docker engine is reachable, the
+testcontainers backend runs the official image instead.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from types import TracebackType
+
+import httpx
+
+from slocheck.errors import PrometheusError
+
+INSTALL_HINT = (
+    "install Prometheus (Debian/Ubuntu: apt-get install prometheus), put it on PATH, "
+    "or give --prometheus-url"
+)
+READY_TIMEOUT = 30.0
+
+
+def find_binary() -> str | None:
+    return shutil.which("prometheus")
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as s:
+        s.bind((host, 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def scrape_config(targets: Sequence[str], job: str, interval: float) -> str:
+    """A minimal prometheus.yml scraping ``targets`` (host:port) every ``interval`` seconds."""
+    interval_text = f"{max(round(interval * 1000), 100)}ms"
+    lines = [
+        "global:",
+        f"  scrape_interval: {interval_text}",
+        f"  scrape_timeout: {interval_text}",
+        "scrape_configs:",
+    ]
+    if targets:
+        quoted = ", ".join(f'"{t}"' for t in targets)
+        lines += [f"  - job_name: {job!r}", "    static_configs:", f"      - targets: [{quoted}]"]
+    else:
+        lines[-1] = "scrape_configs: []"
+    return "\n".join(lines) + "\n"
+
+
+class ManagedPrometheus:
+    """Start with :meth:`start` (or ``with``); :attr:`url` is where it answers."""
+
+    def __init__(
+        self,
+        targets: Sequence[str] = (),
+        *,
+        job: str = "slocheck",
+        scrape_interval: float = 1.0,
+        storage_path: str | Path | None = None,
+        binary: str | None = None,
+        ready_timeout: float = READY_TIMEOUT,
+    ) -> None:
+        self.targets = list(targets)
+        self.job = job
+        self.scrape_interval = scrape_interval
+        self.binary = binary or find_binary()
+        self.ready_timeout = ready_timeout
+        self._storage = Path(storage_path) if storage_path else None
+        self._tmp: tempfile.TemporaryDirectory[str] | None = None
+        self._proc: subprocess.Popen[bytes] | None = None
+        self.port = 0
+        self.url = ""
+        self.log_path: Path | None = None
+
+    def start(self) -> ManagedPrometheus:
+        if self.binary is None:
+            raise PrometheusError("no prometheus binary found", hint=INSTALL_HINT)
+        self._tmp = tempfile.TemporaryDirectory(prefix="slocheck-prom-")
+        tmp = Path(self._tmp.name)
+        config = tmp / "prometheus.yml"
+        config.write_text(scrape_config(self.targets, self.job, self.scrape_interval))
+        storage = self._storage or tmp / "data"
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log_path = tmp / "prometheus.log"
+        args = [
+            self.binary,
+            f"--config.file={config}",
+            f"--storage.tsdb.path={storage}",
+            f"--web.listen-address=127.0.0.1:{self.port}",
+            "--log.level=warn",
+            "--storage.tsdb.retention.time=30d",
+        ]
+        try:
+            with open(self.log_path, "wb") as log:
+                self._proc = subprocess.Popen(
+                    args, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+                )
+        except OSError as e:
+            self.stop()
+            raise PrometheusError(
+                f"cannot start {self.binary}: {e.strerror or e}", hint=INSTALL_HINT
+            ) from None
+        try:
+            self._wait_ready()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _log_tail(self) -> str:
+        if self.log_path is None or not self.log_path.exists():
+            return ""
+        return self.log_path.read_text(errors="replace")[-1500:]
+
+    def _wait_ready(self) -> None:
+        deadline = time.monotonic() + self.ready_timeout
+        while time.monotonic() < deadline:
+            assert self._proc is not None
+            if self._proc.poll() is not None:
+                raise PrometheusError(
+                    f"prometheus exited with {self._proc.returncode} during "
+                    f"start-up: {self._log_tail()}"
+                )
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(self.url + "/-/ready", timeout=1.0).status_code == 200:
+                    return
+            time.sleep(0.05)
+        raise PrometheusError(
+            f"prometheus at {self.url} not ready within "
+            f"{self.ready_timeout:g} s: {self._log_tail()}"
+        )
+
+    def newest_scrape(self) -> float | None:
+        """Time of the newest scrape of our job, or None when none is there yet."""
+        try:
+            r = httpx.get(
+                self.url + "/api/v1/query",
+                timeout=5.0,
+                params={"query": f'max(timestamp(up{{job="{self.job}"}}))'},
+            )
+            result = r.json()["data"]["result"]
+        except (httpx.HTTPError, ValueError, KeyError, TypeError):
+            return None
+        if not result:
+            return None
+        try:
+            return float(result[0]["value"][1])
+        except (KeyError, IndexError, TypeError, ValueError):
+            return None
+
+    def wait_for_scrape_after(self, t: float, timeout: float | None = None) -> float:
+        """Block until a scrape newer than ``t`` is stored; return its time."""
+        limit = timeout if timeout is not None else max(10.0, 5 * self.scrape_interval)
+        deadline = time.monotonic() + limit
+        while True:
+            newest = self.newest_scrape()
+            if newest is not None and newest > t:
+                return newest
+            if time.monotonic() > deadline:
+                raise PrometheusError(
+                    f"no scrape of {self.targets} after {t:.3f} within "
+                    f"{limit:g} s (newest: {newest})"
+                )
+            time.sleep(min(0.2, self.scrape_interval / 4))
+
+    def stop(self) -> None:
+        proc, self._proc = self._proc, None
+        if proc is not None and proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(5)
+        if self._tmp is not None:
+            self._tmp.cleanup()
+            self._tmp = None
+
+    @property
+    def running(self) -> bool:
+        return self._proc is not None and self._proc.poll() is None
+
+    def __enter__(self) -> ManagedPrometheus:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+def backfill(openmetrics: str, storage_path: str | Path, promtool: str | None = None) -> None:
+    """Write ``openmetrics`` text (ending in ``# EOF``) into TSDB blocks under ``storage_path``
+    with ``promtool tsdb create-blocks-from openmetrics``: exact, known data for tests."""
+    tool = promtool or shutil.which("promtool")
+    if tool is None:
+        raise PrometheusError("no promtool binary found", hint=INSTALL_HINT)
+    storage = Path(storage_path)
+    storage.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile("w", suffix=".om", delete=False) as f:
+        f.write(openmetrics)
+        source = f.name
+    try:
+        done = subprocess.run(
+            [tool, "tsdb", "create-blocks-from", "openmetrics", source, str(storage)],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+    finally:
+        Path(source).unlink(missing_ok=True)
+    if done.returncode != 0:
+        raise PrometheusError(f"promtool backfill failed: {done.stderr[-1500:]}")

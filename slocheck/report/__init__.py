@@ -1,0 +1,6 @@
+"""Stage 6: reports (terminal, JSON, JUnit XML, Markdown), written atomically."""
+
+from slocheck.report.atomic import write_atomic
+from slocheck.report.writers import SCHEMA_VERSION, to_dict, to_json, to_junit, to_markdown
+
+__all__ = ["SCHEMA_VERSION", "to_dict", "to_json", "to_junit", "to_markdown", "write_atomic"]

@@ -1,0 +1,50 @@
+"""The verdict table for a terminal (rich)."""
+
+from __future__ import annotations
+
+from rich.console import Group
+from rich.markup import escape
+from rich.table import Table
+from rich.text import Text
+
+from slocheck.report.format import result_value_text, samples_text, target_text
+from slocheck.verify import VerifyResult
+
+STYLES = {
+    "pass": "green",
+    "warn": "yellow",
+    "fail": "bold red",
+    "no_data": "bold red",
+    "inconclusive": "bold yellow",
+    "error": "bold red",
+}
+
+
+def verdict_table(result: VerifyResult) -> Group:
+    table = Table(
+        title=f"slocheck: {result.verdict.upper()}",
+        title_justify="left",
+        expand=False,
+        show_lines=False,
+    )
+    for col, justify in (
+        ("SLO", "left"),
+        ("SLI", "left"),
+        ("verdict", "left"),
+        ("value", "right"),
+        ("target", "left"),
+        ("samples", "right"),
+    ):
+        table.add_column(col, justify=justify)  # type: ignore[arg-type]
+    for r in result.results:
+        table.add_row(
+            escape(r.name),
+            r.sli,
+            Text(r.verdict, style=STYLES[r.verdict]),
+            result_value_text(r),
+            target_text(r),
+            samples_text(r),
+        )
+    notes = [Text(f"{r.name}: {r.explanation}", style="dim") for r in result.results]
+    notes += [Text(f"warning: {w}", style="yellow") for w in result.warnings]
+    return Group(table, *notes)

@@ -1,0 +1,183 @@
+"""JSON, JUnit XML and Markdown reports of a verification."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+import platform
+import xml.etree.ElementTree as ET
+from typing import Any
+
+from slocheck._version import __version__
+from slocheck.evaluate.verdicts import SloResult
+from slocheck.report.format import result_value_text, samples_text, target_text
+from slocheck.verify import VerifyResult
+
+SCHEMA_VERSION = 1
+
+
+def _iso(t: float) -> str:
+    return dt.datetime.fromtimestamp(t, tz=dt.timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+def _num(v: Any) -> Any:
+    """JSON has no NaN or Infinity: write them as strings."""
+    if isinstance(v, float) and not math.isfinite(v):
+        return str(v)
+    if isinstance(v, dict):
+        return {k: _num(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_num(x) for x in v]
+    return v
+
+
+def slo_dict(r: SloResult) -> dict[str, Any]:
+    out: dict[str, Any] = _num(
+        {
+            "name": r.name,
+            "sli": r.sli,
+            "severity": r.severity,
+            "verdict": r.verdict,
+            "gate": r.gate,
+            "value": r.value,
+            "threshold": r.threshold,
+            "objective": r.objective,
+            "op": r.op,
+            "unit": r.unit,
+            "query": r.query,
+            "promql": r.promql,
+            "samples": r.samples,
+            "explanation": r.explanation,
+            "details": r.details,
+        }
+    )
+    return out
+
+
+def to_dict(result: VerifyResult) -> dict[str, Any]:
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "tool": {"name": "slocheck", "version": __version__},
+        "verdict": result.verdict,
+        "spec": {"path": result.spec_path, "sha256": result.spec_sha256},
+        "prometheus": {"url": result.prometheus_url},
+        "window": {
+            "start": _iso(result.window.start),
+            "end": _iso(result.window.end),
+            "start_unix": result.window.start,
+            "end_unix": result.window.end,
+            "seconds": result.window.seconds,
+        },
+        "evaluated_at": _iso(result.evaluated_at),
+        "environment": {"python": platform.python_version(), "platform": platform.platform()},
+        "warnings": result.warnings,
+        "slos": [slo_dict(r) for r in result.results],
+    }
+
+
+def to_json(result: VerifyResult) -> str:
+    return json.dumps(to_dict(result), indent=2, sort_keys=False, allow_nan=False) + "\n"
+
+
+def to_junit(result: VerifyResult) -> str:
+    """One testsuite, one testcase per SLO; a failing gate is a <failure>."""
+    failures = sum(1 for r in result.results if r.gate == "fail")
+    suite = ET.Element(
+        "testsuite",
+        {
+            "name": "slocheck",
+            "tests": str(len(result.results)),
+            "failures": str(failures),
+            "errors": "0",
+            "skipped": "0",
+            "timestamp": _iso(result.evaluated_at),
+            "time": f"{result.window.seconds:.3f}",
+        },
+    )
+    props = ET.SubElement(suite, "properties")
+    for name, value in (
+        ("spec", result.spec_path),
+        ("spec_sha256", result.spec_sha256),
+        ("prometheus", result.prometheus_url),
+        ("verdict", result.verdict),
+        ("window_start", _iso(result.window.start)),
+        ("window_end", _iso(result.window.end)),
+    ):
+        ET.SubElement(props, "property", {"name": name, "value": value})
+    for r in result.results:
+        case = ET.SubElement(
+            suite, "testcase", {"classname": f"slocheck.{r.sli}", "name": r.name, "time": "0"}
+        )
+        summary = (
+            f"{r.verdict}: {result_value_text(r)} (target {target_text(r)}, "
+            f"samples {samples_text(r)})"
+        )
+        if r.gate == "fail":
+            failure = ET.SubElement(case, "failure", {"message": summary, "type": r.verdict})
+            failure.text = f"{r.explanation}\nquery: {r.query}\npromql: {r.promql}"
+        out = ET.SubElement(case, "system-out")
+        out.text = f"{summary}\n{r.explanation}\nquery: {r.query}\npromql: {r.promql}"
+    ET.indent(suite)
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suite, encoding="unicode") + "\n"
+    )
+
+
+_MD_ESCAPE = str.maketrans(
+    {
+        "|": "\\|",
+        "<": "&lt;",
+        ">": "&gt;",
+        "`": "'",
+        "\n": " ",
+        "*": "\\*",
+        "_": "\\_",
+        "[": "\\[",
+        "]": "\\]",
+    }
+)
+
+
+def md(text: str) -> str:
+    """Text safe inside a Markdown table cell."""
+    return text.translate(_MD_ESCAPE)
+
+
+def _code(text: str) -> str:
+    return "`" + text.replace("`", "'").replace("\n", " ").replace("|", "\\|") + "`"
+
+
+ICONS = {
+    "pass": "PASS",
+    "warn": "WARN",
+    "fail": "FAIL",
+    "no_data": "NO DATA",
+    "inconclusive": "INCONCLUSIVE",
+    "error": "ERROR",
+}
+
+
+def to_markdown(result: VerifyResult) -> str:
+    lines = [
+        f"## slocheck: {ICONS[result.verdict]}",
+        "",
+        f"Window {_iso(result.window.start)} to {_iso(result.window.end)} "
+        f"({result.window.seconds:,.1f} s), spec {md(result.spec_path)}.",
+        "",
+        "| SLO | SLI | verdict | value | target | samples | explanation |",
+        "| --- | --- | --- | ---: | --- | ---: | --- |",
+    ]
+    for r in result.results:
+        lines.append(
+            f"| {md(r.name)} | {r.sli} | **{ICONS[r.verdict]}** "
+            f"| {md(result_value_text(r))} | {md(target_text(r))} | {samples_text(r)} "
+            f"| {md(r.explanation)} |"
+        )
+    lines += ["", "<details><summary>Queries</summary>", ""]
+    for r in result.results:
+        lines += [f"- {md(r.name)}: {_code(r.query)}; as PromQL: {_code(r.promql)}"]
+    lines += ["", "</details>", ""]
+    if result.warnings:
+        lines += ["Warnings:", ""] + [f"- {md(w)}" for w in result.warnings] + [""]
+    return "\n".join(lines)

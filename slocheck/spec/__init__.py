@@ -1,0 +1,27 @@
+"""Stage 1: load and validate the SLO file. Imports nothing but ``errors`` and ``units``."""
+
+from slocheck.spec.loader import LoadedSpec, load_spec, parse_spec
+from slocheck.spec.model import (
+    SLI_KINDS,
+    FaultsSpec,
+    LoadSpec,
+    PrometheusSpec,
+    ServiceSpec,
+    SloSpec,
+    Spec,
+    TargetSpec,
+)
+
+__all__ = [
+    "SLI_KINDS",
+    "FaultsSpec",
+    "LoadSpec",
+    "LoadedSpec",
+    "PrometheusSpec",
+    "ServiceSpec",
+    "SloSpec",
+    "Spec",
+    "TargetSpec",
+    "load_spec",
+    "parse_spec",
+]

@@ -1,0 +1,274 @@
+"""Load an SLO file: YAML with line numbers, the compact form, and errors that name
+file, line and field path (``slos.yaml:14: slos[2].threshold: expected a duration ...``)."""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from slocheck.errors import SpecError
+from slocheck.spec.model import (
+    ALLOWED_FIELDS,
+    COMMON_FIELDS,
+    REQUIRED_FIELDS,
+    FaultsSpec,
+    LoadSpec,
+    PrometheusSpec,
+    ServiceSpec,
+    SloSpec,
+    Spec,
+    TargetSpec,
+)
+
+MAX_SPEC_BYTES = 1 << 20
+MAX_NODES = 100_000
+PathT = tuple[str | int, ...]
+
+#: Compact form: ``measurement`` -> (sli, what ``target`` means).
+COMPACT_MEASUREMENTS: dict[str, tuple[str, str]] = {
+    "uptime": ("availability", "objective"),
+    "requests": ("availability", "objective"),
+    "availability": ("availability", "objective"),
+    "response_time": ("latency", "threshold"),
+    "latency": ("latency", "threshold"),
+    "error_ratio": ("error_ratio", "threshold"),
+    "error_rate": ("error_ratio", "threshold"),
+    "throughput": ("throughput", "threshold"),
+    "ttft": ("ttft", "threshold"),
+    "time_to_first_token": ("ttft", "threshold"),
+    "inter_token_latency": ("inter_token_latency", "threshold"),
+}
+_MODELS_AT: dict[PathT, type[BaseModel]] = {
+    (): Spec,
+    ("service",): ServiceSpec,
+    ("service", "faults"): FaultsSpec,
+    ("target",): TargetSpec,
+    ("prometheus",): PrometheusSpec,
+    ("load",): LoadSpec,
+}
+
+
+@dataclass(frozen=True)
+class LoadedSpec:
+    """A valid spec with where it came from."""
+
+    spec: Spec
+    path: str
+    sha256: str
+    warnings: list[str] = field(default_factory=list)
+
+
+def format_path(path: PathT) -> str:
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+class _Lines:
+    """Line numbers (1-based) of every node of a YAML document, by path."""
+
+    def __init__(self, node: yaml.Node | None, file: str) -> None:
+        self.file = file
+        self.lines: dict[PathT, int] = {}
+        self.renames: dict[PathT, PathT] = {}  # normalised path prefix -> path as written
+        self._count = 0
+        if node is not None:
+            self._walk(node, ())
+
+    def _walk(self, node: yaml.Node, path: PathT) -> None:
+        self._count += 1
+        if self._count > MAX_NODES:
+            raise SpecError(
+                f"the document has more than {MAX_NODES} nodes (aliases included)", file=self.file
+            )
+        self.lines.setdefault(path, node.start_mark.line + 1)
+        if isinstance(node, yaml.MappingNode):
+            seen: set[str] = set()
+            for key_node, value_node in node.value:
+                key = str(key_node.value)
+                if key in seen:
+                    raise SpecError(
+                        f"duplicate key {key!r}",
+                        file=self.file,
+                        line=key_node.start_mark.line + 1,
+                        field=format_path((*path, key)),
+                    )
+                seen.add(key)
+                child = (*path, key)
+                self.lines[child] = key_node.start_mark.line + 1
+                self._walk(value_node, child)
+        elif isinstance(node, yaml.SequenceNode):
+            for i, item in enumerate(node.value):
+                self._walk(item, (*path, i))
+
+    def written(self, path: PathT) -> PathT:
+        """The path as the user wrote it (compact-form entries are renamed)."""
+        for n in range(len(path), 0, -1):
+            if path[:n] in self.renames:
+                return self.renames[path[:n]] + path[n:]
+        return path
+
+    def line(self, path: PathT) -> int | None:
+        written = self.written(path)
+        for n in range(len(written), -1, -1):
+            if written[:n] in self.lines:
+                return self.lines[written[:n]]
+        return None
+
+    def error(self, path: PathT, message: str, hint: str | None = None) -> SpecError:
+        return SpecError(
+            message,
+            file=self.file,
+            line=self.line(path),
+            field=format_path(self.written(path)) or None,
+            hint=hint,
+        )
+
+
+def _did_you_mean(word: str, choices: list[str]) -> str | None:
+    close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
+    return f"did you mean {close[0]!r}?" if close else None
+
+
+def _fields_at(path: PathT) -> list[str]:
+    if len(path) >= 2 and path[0] == "slos" and isinstance(path[1], int):
+        return list(SloSpec.model_fields)
+    model = _MODELS_AT.get(tuple(p for p in path))
+    return list(model.model_fields) if model else []
+
+
+def _normalise_compact(data: dict[str, Any], lines: _Lines) -> None:
+    """``slos: {availability: {target: 99.9%, measurement: uptime}}`` -> the list form."""
+    slos = data.get("slos")
+    if not isinstance(slos, Mapping):
+        return
+    out: list[Any] = []
+    for i, (name, entry) in enumerate(slos.items()):
+        where: PathT = ("slos", str(name))
+        if not isinstance(entry, Mapping):
+            raise lines.error(where, "expected a mapping like {target: 99.9%, measurement: uptime}")
+        rest = dict(entry)
+        measurement = str(rest.pop("measurement", name))
+        if measurement not in COMPACT_MEASUREMENTS:
+            hint = _did_you_mean(measurement, list(COMPACT_MEASUREMENTS))
+            raise lines.error(
+                (*where, "measurement"),
+                f"unknown measurement {measurement!r}; "
+                f"expected one of {sorted(COMPACT_MEASUREMENTS)}",
+                hint=hint,
+            )
+        sli, target_means = COMPACT_MEASUREMENTS[measurement]
+        item: dict[str, Any] = {"name": str(name), "sli": sli}
+        if sli == "availability":
+            item["measurement"] = "uptime" if measurement == "uptime" else "requests"
+        if "target" in rest:
+            item[target_means] = rest.pop("target")
+            lines.renames[("slos", i, target_means)] = (*where, "target")
+        item.update(rest)
+        lines.renames[("slos", i)] = where
+        out.append(item)
+    data["slos"] = out
+
+
+def _check_sli_fields(spec_data: list[Any], spec: Spec, lines: _Lines) -> None:
+    names: dict[str, int] = {}
+    for i, slo in enumerate(spec.slos):
+        given = {k for k, v in slo.model_dump(exclude_unset=True).items() if v is not None}
+        for req in REQUIRED_FIELDS[slo.sli]:
+            if req not in given:
+                raise lines.error(("slos", i, req), f"required for sli {slo.sli}")
+        extra = given - ALLOWED_FIELDS[slo.sli] - COMMON_FIELDS
+        if extra:
+            bad = sorted(extra)[0]
+            raise lines.error(("slos", i, bad), f"has no meaning for sli {slo.sli}")
+        if slo.name in names:
+            raise lines.error(
+                ("slos", i, "name"),
+                f"duplicate SLO name {slo.name!r} (first at slos[{names[slo.name]}])",
+            )
+        names[slo.name] = i
+
+
+def _message(err: Mapping[str, Any]) -> str:
+    msg = str(err["msg"]).removeprefix("Value error, ")
+    if err["type"] in ("extra_forbidden",):
+        return "unknown field"
+    if err["type"] == "literal_error":
+        return f"{msg}, got {err.get('input')!r:.60}"
+    if err["type"] == "missing":
+        return "field required"
+    return msg
+
+
+def parse_spec(text: str, file: str = "<spec>") -> LoadedSpec:
+    """Validate spec text; raise :class:`SpecError` naming file, line and field."""
+    if len(text.encode("utf-8", "replace")) > MAX_SPEC_BYTES:
+        raise SpecError(f"the file is larger than {MAX_SPEC_BYTES} bytes", file=file)
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        lines = _Lines(node, file)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        problem = getattr(e, "problem", None) or str(e)
+        raise SpecError(
+            f"invalid YAML: {problem}", file=file, line=mark.line + 1 if mark is not None else None
+        ) from None
+    except RecursionError:
+        raise SpecError("the document is nested too deeply", file=file) from None
+    if not isinstance(data, dict):
+        raise SpecError(
+            "expected a mapping with version: 1 and slos: [...] at the top level", file=file, line=1
+        )
+    _normalise_compact(data, lines)
+    try:
+        spec = Spec.model_validate(data)
+    except ValidationError as e:
+        errors = e.errors()
+        first = errors[0]
+        path: PathT = tuple(first["loc"])
+        hint = None
+        if first["type"] == "extra_forbidden" and isinstance(path[-1], str):
+            hint = _did_you_mean(path[-1], _fields_at(path[:-1]))
+        if (
+            len(path) >= 3
+            and path[0] == "slos"
+            and path[2] in SloSpec.model_fields
+            and (first["type"] == "literal_error" and path[2] == "sli")
+        ):
+            hint = _did_you_mean(str(first.get("input")), list(REQUIRED_FIELDS))
+        error = lines.error(path, _message(first), hint=hint)
+        if len(errors) > 1:
+            rest = "; ".join(
+                f"{format_path(lines.written(tuple(x['loc'])))}: {_message(x)}" for x in errors[1:4]
+            )
+            more = f" (and {len(errors) - 4} more)" if len(errors) > 4 else ""
+            error.hint = (error.hint + "\n  " if error.hint else "") + f"also: {rest}{more}"
+        raise error from None
+    _check_sli_fields(data["slos"], spec, lines)
+    digest = hashlib.sha256(text.encode("utf-8", "replace")).hexdigest()
+    return LoadedSpec(spec=spec, path=file, sha256=digest)
+
+
+def load_spec(path: str | Path) -> LoadedSpec:
+    """Read and validate an SLO file."""
+    p = Path(path)
+    try:
+        raw = p.read_bytes()
+    except OSError as e:
+        raise SpecError(f"cannot read the SLO file: {e.strerror or e}", file=str(p)) from None
+    if len(raw) > MAX_SPEC_BYTES:
+        raise SpecError(f"the file is larger than {MAX_SPEC_BYTES} bytes", file=str(p))
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise SpecError(f"not UTF-8 text (byte {e.start})", file=str(p)) from None
+    return parse_spec(text, str(p))

@@ -1,0 +1,229 @@
+"""The SLO spec, schema version 1, as pydantic models. See docs/slo-spec.md."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, field_validator
+
+from slocheck.units import parse_duration, parse_ratio
+
+SliKind = Literal[
+    "availability",
+    "latency",
+    "latency_ratio",
+    "error_ratio",
+    "throughput",
+    "ttft",
+    "inter_token_latency",
+    "promql",
+]
+SLI_KINDS: tuple[str, ...] = SliKind.__args__  # type: ignore[attr-defined]
+Policy = Literal["fail", "warn", "pass"]
+Op = Literal["<", "<=", ">", ">=", "==", "!="]
+
+#: Which unit ``threshold`` is read in, per SLI.
+THRESHOLD_UNITS: dict[str, str] = {
+    "latency": "duration",
+    "latency_ratio": "duration",
+    "ttft": "duration",
+    "inter_token_latency": "duration",
+    "error_ratio": "ratio",
+    "throughput": "number",
+    "promql": "number",
+}
+#: Default metric names: those of ``slocheck serve``.
+DEFAULT_METRICS: dict[str, str] = {
+    "availability": "http_requests_total",
+    "error_ratio": "http_requests_total",
+    "throughput": "http_requests_total",
+    "latency": "http_request_duration_seconds",
+    "latency_ratio": "http_request_duration_seconds",
+    "ttft": "ml_time_to_first_token_seconds",
+    "inter_token_latency": "ml_inter_token_latency_seconds",
+}
+
+_MATCHER = r'\s*[A-Za-z_][A-Za-z0-9_]*\s*(=~|!~|!=|=)\s*"(?:[^"\\]|\\.)*"\s*'
+SELECTOR_RE = re.compile(rf"^(?:{_MATCHER})(?:,{_MATCHER})*,?$")
+METRIC_RE = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
+
+
+def _duration(value: Any) -> float:
+    return parse_duration(value)
+
+
+def _ratio(value: Any) -> float:
+    return parse_ratio(value)
+
+
+def _number(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError(f"expected a number, got {value!r:.60}")
+    return float(value)
+
+
+Duration = Annotated[float, BeforeValidator(_duration)]
+Ratio = Annotated[float, BeforeValidator(_ratio)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+class FaultsSpec(_Strict):
+    error_rate: Ratio = 0.0
+    latency: Duration = 0.0
+    latency_probability: Ratio = 1.0
+    crash_after: int | None = Field(default=None, ge=0)
+    seed: int | None = None
+
+
+class ServiceSpec(_Strict):
+    """The service under test. Everything but ``name`` applies to the embedded default only."""
+
+    name: str = "service"
+    model: Literal["classifier", "generator", "both"] = "both"
+    backend: Literal["numpy", "torch"] = "numpy"
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    max_batch_size: int = Field(default=32, ge=1, le=4096)
+    max_batch_wait_ms: float = Field(default=2.0, ge=0, le=10_000)
+    max_queue: int = Field(default=512, ge=1)
+    faults: FaultsSpec = FaultsSpec()
+
+
+class TargetSpec(_Strict):
+    url: str
+
+    @field_validator("url")
+    @classmethod
+    def _http(cls, v: str) -> str:
+        if not re.match(r"^https?://[^\s/]+", v):
+            raise ValueError(f"expected an http:// or https:// URL, got {v!r:.80}")
+        return v.rstrip("/")
+
+
+class PrometheusSpec(_Strict):
+    url: str | None = None
+    selector: str = ""
+    headers: dict[str, str] = {}
+    bearer_token_env: str | None = None
+    basic_auth_env: str | None = None
+    tls_verify: bool = True
+    scrape_interval: Duration = 1.0
+    timeout: Duration = 10.0
+    retries: int = Field(default=3, ge=0, le=10)
+
+    @field_validator("url")
+    @classmethod
+    def _http(cls, v: str | None) -> str | None:
+        if v is not None and not re.match(r"^https?://[^\s/]+", v):
+            raise ValueError(f"expected an http:// or https:// URL, got {v!r:.80}")
+        return v.rstrip("/") if v else v
+
+    @field_validator("selector")
+    @classmethod
+    def _selector(cls, v: str) -> str:
+        inner = v.strip()
+        if inner.startswith("{") and inner.endswith("}"):
+            inner = inner[1:-1].strip()
+        if inner and not SELECTOR_RE.match(inner):
+            raise ValueError(f'expected label matchers like job="demo", got {v!r:.80}')
+        return inner.rstrip(",").strip()
+
+    @field_validator("headers")
+    @classmethod
+    def _no_inline_secrets(cls, v: dict[str, str]) -> dict[str, str]:
+        for name in v:
+            if name.lower() in ("authorization", "cookie", "proxy-authorization"):
+                raise ValueError(
+                    f"{name}: secrets never go inline; use bearer_token_env or "
+                    "basic_auth_env (the name of an environment variable)"
+                )
+        return v
+
+    @field_validator("bearer_token_env", "basic_auth_env")
+    @classmethod
+    def _env_name(cls, v: str | None) -> str | None:
+        if v is not None and not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", v):
+            raise ValueError(f"expected the NAME of an environment variable, got {v!r:.40}")
+        return v
+
+
+class LoadSpec(_Strict):
+    scenario: str = "steady"
+    users: int = Field(default=16, ge=1, le=10_000)
+    spawn_rate: float | None = Field(default=None, gt=0)
+    duration: Duration = 30.0
+    warmup: Duration = 5.0
+    rate: float | None = Field(default=None, gt=0, description="fixed requests/s in all")
+
+
+class SloSpec(_Strict):
+    name: str = Field(min_length=1, max_length=200)
+    sli: SliKind
+    objective: Ratio | None = None
+    threshold: float | None = None
+    percentile: float | None = Field(default=None, gt=0, lt=100)
+    op: Op | None = None
+    query: str | None = None
+    measurement: Literal["requests", "uptime"] | None = None
+    severity: Literal["critical", "warning"] = "critical"
+    on_no_data: Policy = "fail"
+    on_inconclusive: Policy = "fail"
+    min_samples: int | None = Field(default=None, ge=1)
+    metric: str | None = None
+    interpolate: bool = False
+    description: str | None = None
+
+    @field_validator("threshold", mode="before")
+    @classmethod
+    def _threshold(cls, v: Any, info: ValidationInfo) -> Any:
+        if v is None:
+            return v
+        unit = THRESHOLD_UNITS.get(str(info.data.get("sli")), "number")
+        return {"duration": _duration, "ratio": _ratio, "number": _number}[unit](v)
+
+    @field_validator("metric")
+    @classmethod
+    def _metric(cls, v: str | None) -> str | None:
+        if v is not None and not METRIC_RE.match(v):
+            raise ValueError(f"expected a metric name like http_requests_total, got {v!r:.80}")
+        return v
+
+    @property
+    def metric_name(self) -> str:
+        return self.metric or DEFAULT_METRICS.get(self.sli, "")
+
+
+#: Fields each SLI needs, and fields that mean nothing for it.
+REQUIRED_FIELDS: dict[str, tuple[str, ...]] = {
+    "availability": ("objective",),
+    "latency": ("threshold", "percentile"),
+    "latency_ratio": ("threshold", "objective"),
+    "error_ratio": ("threshold",),
+    "throughput": ("threshold",),
+    "ttft": ("threshold", "percentile"),
+    "inter_token_latency": ("threshold", "percentile"),
+    "promql": ("query", "op", "threshold"),
+}
+ALLOWED_FIELDS: dict[str, frozenset[str]] = {
+    sli: frozenset(req) | {"metric", "min_samples"} for sli, req in REQUIRED_FIELDS.items()
+}
+ALLOWED_FIELDS["availability"] |= {"measurement"}
+ALLOWED_FIELDS["latency"] |= {"interpolate"}
+ALLOWED_FIELDS["ttft"] |= {"interpolate"}
+ALLOWED_FIELDS["inter_token_latency"] |= {"interpolate"}
+ALLOWED_FIELDS["promql"] -= {"metric"}
+COMMON_FIELDS = frozenset(
+    {"name", "sli", "severity", "on_no_data", "on_inconclusive", "description"}
+)
+
+
+class Spec(_Strict):
+    version: Literal[1]
+    service: ServiceSpec = ServiceSpec()
+    target: TargetSpec | None = None
+    prometheus: PrometheusSpec = PrometheusSpec()
+    load: LoadSpec = LoadSpec()
+    slos: list[SloSpec] = Field(min_length=1)

@@ -1,0 +1,106 @@
+"""``slocheck verify``: judge a spec's SLOs over exactly one window of Prometheus data.
+
+Wires stages: spec (already loaded) -> prom (fetch) -> evaluate (verdicts). Returns a result
+object; the CLI prints it and picks the exit code.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from slocheck.errors import UsageError
+from slocheck.evaluate import SliData, SloResult, Window, evaluate_slo, overall, plan, render
+from slocheck.evaluate.plan import window_text
+from slocheck.evaluate.verdicts import Gate
+from slocheck.prom.client import HttpPromClient, PromClient, redact_url
+from slocheck.spec import LoadedSpec, PrometheusSpec
+
+#: At least this much history before the window is fetched, to find each counter's value at
+#: the window's start (Prometheus' own default look-back is 5 minutes).
+MIN_LOOKBACK = 60.0
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    spec_path: str
+    spec_sha256: str
+    prometheus_url: str
+    window: Window
+    results: list[SloResult]
+    verdict: Gate
+    warnings: list[str] = field(default_factory=list)
+    evaluated_at: float = field(default_factory=time.time)
+
+
+def lookback(scrape_interval: float) -> float:
+    return max(MIN_LOOKBACK, 10 * scrape_interval)
+
+
+def client_for(prom: PrometheusSpec, url: str | None = None) -> HttpPromClient:
+    """The real client for a spec's ``prometheus:`` block (``url`` overrides it)."""
+    target = url or prom.url
+    if not target:
+        raise UsageError("no Prometheus URL: give --prometheus-url or prometheus.url in the spec")
+    return HttpPromClient(
+        target,
+        headers=prom.headers,
+        bearer_token_env=prom.bearer_token_env,
+        basic_auth_env=prom.basic_auth_env,
+        tls_verify=prom.tls_verify,
+        timeout=prom.timeout,
+        retries=prom.retries,
+    )
+
+
+def check_window(window: Window, now: float | None = None) -> None:
+    if window.end <= window.start:
+        raise UsageError(
+            f"the window is empty: end ({window.end:.3f}) is not after start ({window.start:.3f})"
+        )
+    if window.end > (now or time.time()) + 5:
+        raise UsageError("the window ends in the future: its data does not exist yet")
+
+
+def verify(
+    loaded: LoadedSpec, client: PromClient, window: Window, only: Sequence[str] | None = None
+) -> VerifyResult:
+    """Evaluate every SLO of ``loaded`` (or those named in ``only``) over ``window``."""
+    check_window(window)
+    spec = loaded.spec
+    back = lookback(spec.prometheus.scrape_interval)
+    results = []
+    warnings: list[str] = []
+    for slo in spec.slos:
+        if only and slo.name not in only:
+            continue
+        p = plan(slo, spec.prometheus.selector)
+        if p.fetch is not None:
+            series = client.fetch_samples(p.fetch, window.start - back, window.end)
+            data = SliData(
+                series=series,
+                query=f"{p.fetch}[{window_text(window.seconds + back)}] @ {window.end:.3f}",
+            )
+        else:
+            query = render(p.promql, window.seconds)
+            data = SliData(
+                values=client.instant(query, window.end), query=f"{query} @ {window.end:.3f}"
+            )
+        result = evaluate_slo(slo, p, data, window)
+        lag = result.details.get("newest_sample_lag_seconds")
+        if isinstance(lag, (int, float)) and lag > 3 * spec.prometheus.scrape_interval + 1:
+            warnings.append(
+                f"{slo.name}: the newest sample is {lag:.1f} s older than the window's "
+                "end; the last scrapes may be missing"
+            )
+        results.append(result)
+    return VerifyResult(
+        spec_path=loaded.path,
+        spec_sha256=loaded.sha256,
+        prometheus_url=redact_url(getattr(client, "url", "")),
+        window=window,
+        results=results,
+        verdict=overall(results),
+        warnings=warnings,
+    )
