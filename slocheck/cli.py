@@ -186,7 +186,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
     loaded = load_spec(args.slo)
     spec = loaded.spec
-    console = Console(highlight=False)
+    console = _console()
     console.print(
         f"[green]valid[/]: {args.slo} (schema version {spec.version}, "
         f"{len(spec.slos)} SLO(s), sha256 {loaded.sha256[:12]})"

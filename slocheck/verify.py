@@ -55,6 +55,8 @@ def client_for(prom: PrometheusSpec, url: str | None = None) -> HttpPromClient:
 
 
 def check_window(window: Window, now: float | None = None) -> None:
+    if window.settle < 0:
+        raise UsageError("the window's settle time cannot be negative")
     if window.end <= window.start:
         raise UsageError(
             f"the window is empty: end ({window.end:.3f}) is not after start ({window.start:.3f})"
@@ -77,10 +79,11 @@ def verify(
             continue
         p = plan(slo, spec.prometheus.selector)
         if p.fetch is not None:
-            series = client.fetch_samples(p.fetch, window.start - back, window.end)
+            series = client.fetch_samples(p.fetch, window.start - back, window.read_until)
             data = SliData(
                 series=series,
-                query=f"{p.fetch}[{window_text(window.seconds + back)}] @ {window.end:.3f}",
+                query=f"{p.fetch}[{window_text(window.read_until - window.start + back)}] "
+                f"@ {window.read_until:.3f}",
             )
         else:
             query = render(p.promql, window.seconds)

@@ -36,12 +36,24 @@ OPS: dict[str, Callable[[float, float], bool]] = {
 
 @dataclass(frozen=True)
 class Window:
+    """The judged window ``(start, end]``.
+
+    ``settle``: counters are read from samples up to ``end + settle``. When the load stopped at
+    ``end`` (``slocheck run``), the first scrape after ``end`` holds the exact final count, and
+    nothing after ``end`` can add to it. Rates still use ``end - start``.
+    """
+
     start: float
     end: float
+    settle: float = 0.0
 
     @property
     def seconds(self) -> float:
         return self.end - self.start
+
+    @property
+    def read_until(self) -> float:
+        return self.end + self.settle
 
 
 @dataclass(frozen=True)
@@ -137,7 +149,7 @@ class _Builder:
         if totals.notes:
             self.details.setdefault("notes", []).extend(totals.notes)
         if totals.last_sample_at is not None:
-            lag = self.window.end - totals.last_sample_at
+            lag = self.window.read_until - totals.last_sample_at
             self.details["newest_sample_lag_seconds"] = round(lag, 3)
 
     def too_few(self, n: float, needed: int, what: str, **kw: Any) -> SloResult | None:
@@ -201,7 +213,7 @@ def _requests(b: _Builder, data: SliData) -> SloResult:
     series = list(data.series or [])
     if not series:
         return b.result("no_data", f"no series matched {data.query}")
-    totals = sum_deltas(series, b.window.start, b.window.end)
+    totals = sum_deltas(series, b.window.start, b.window.read_until)
     b.notes(totals)
     n = totals.total
     if slo.sli == "throughput":
@@ -229,7 +241,7 @@ def _requests(b: _Builder, data: SliData) -> SloResult:
     bad = sum_deltas(
         [s for s in labelled if (_status_of(s.labels) or "").startswith("5")],
         b.window.start,
-        b.window.end,
+        b.window.read_until,
     ).total
     b.details["errors"] = bad
     if (early := b.too_few(n, slo.min_samples or 1, "requests")) is not None:
@@ -264,7 +276,7 @@ def _uptime(b: _Builder, data: SliData) -> SloResult:
         v
         for s in data.series or []
         for t, v in s.samples
-        if b.window.start < t <= b.window.end and math.isfinite(v)
+        if b.window.start < t <= b.window.read_until and math.isfinite(v)
     ]
     if not values:
         return b.result("no_data", f"no samples of {data.query} in the window")
@@ -291,7 +303,7 @@ def _quantile(b: _Builder, data: SliData) -> SloResult:
     series = list(data.series or [])
     if not series:
         return b.result("no_data", f"no series matched {data.query}", unit="seconds", op="<=")
-    buckets, totals = histogram_buckets(series, b.window.start, b.window.end)
+    buckets, totals = histogram_buckets(series, b.window.start, b.window.read_until)
     b.notes(totals)
     n = buckets.total
     label = f"P{slo.percentile:g}"
@@ -355,7 +367,7 @@ def _latency_ratio(b: _Builder, data: SliData) -> SloResult:
     series = list(data.series or [])
     if not series:
         return b.result("no_data", f"no series matched {data.query}")
-    buckets, totals = histogram_buckets(series, b.window.start, b.window.end)
+    buckets, totals = histogram_buckets(series, b.window.start, b.window.read_until)
     b.notes(totals)
     n = buckets.total
     if n <= 0:

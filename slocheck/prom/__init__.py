@@ -1,7 +1,7 @@
 """Stage 3: Prometheus: the client the verifier reads through, and a managed Prometheus."""
 
 from slocheck.prom.client import FakePromClient, HttpPromClient, PromClient, redact_url
-from slocheck.prom.managed import ManagedPrometheus, backfill, find_binary
+from slocheck.prom.managed import ManagedPrometheus, backfill, find_binary, start_prometheus
 
 __all__ = [
     "FakePromClient",
@@ -11,4 +11,5 @@ __all__ = [
     "backfill",
     "find_binary",
     "redact_url",
+    "start_prometheus",
 ]

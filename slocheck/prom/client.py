@@ -138,13 +138,16 @@ class HttpPromClient:
             return self._conn.custom_query(query, params={"time": f"{at:.3f}"})
         except PrometheusApiClientException as e:
             raise _api_error(e, self.shown_url, query) from None
+        except (requests.exceptions.JSONDecodeError, ValueError, KeyError, TypeError) as e:
+            # a 200 whose body is not the JSON the API promises
+            raise PrometheusError(
+                f"unexpected answer from {self.shown_url} to {query}: {type(e).__name__}"
+            ) from None
         except requests.exceptions.RequestException as e:
             raise PrometheusError(
                 f"cannot reach Prometheus at {self.shown_url}: {_reason(e)}",
                 hint="check prometheus.url / --prometheus-url, and that it is up",
             ) from None
-        except ValueError as e:  # a 200 whose body is not the JSON the API promises
-            raise PrometheusError(f"unexpected answer from {self.shown_url}: {e}") from None
 
     def fetch_samples(self, selector: str, start: float, end: float) -> list[Series]:
         from slocheck.evaluate.plan import window_text
@@ -174,12 +177,13 @@ def _secret(env: str, field_name: str) -> str:
 
 
 def _reason(e: Exception) -> str:
-    text = type(e).__name__
-    if "Timeout" in text:
-        return "timed out"
-    if "ConnectionError" in text or "Connection" in str(e):
+    """Why a request failed, in words; retries wrap the cause, so look at the text too."""
+    text = f"{type(e).__name__}: {e}".lower()
+    if "timeout" in text or "timed out" in text:
+        return "timed out (after retries)"
+    if "refused" in text or "connection" in text:
         return "connection refused or no route (after retries)"
-    return text
+    return type(e).__name__
 
 
 _STATUS_RE = re.compile(r"HTTP Status Code (\d+) \((.*)\)$", re.S)

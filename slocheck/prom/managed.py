@@ -18,10 +18,14 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 import httpx
 
 from slocheck.errors import PrometheusError
+
+if TYPE_CHECKING:
+    from slocheck.prom.containers import ContainerPrometheus
 
 INSTALL_HINT = (
     "install Prometheus (Debian/Ubuntu: apt-get install prometheus), put it on PATH, "
@@ -58,7 +62,49 @@ def scrape_config(targets: Sequence[str], job: str, interval: float) -> str:
     return "\n".join(lines) + "\n"
 
 
-class ManagedPrometheus:
+class ScrapeWaits:
+    """Waiting for scrapes; for any Prometheus that scrapes ``job`` and answers at ``url``."""
+
+    url: str
+    job: str
+    targets: list[str]
+    scrape_interval: float
+
+    def newest_scrape(self) -> float | None:
+        """Time of the newest scrape of our job, or None when none is there yet."""
+        try:
+            r = httpx.get(
+                self.url + "/api/v1/query",
+                timeout=5.0,
+                params={"query": f'max(timestamp(up{{job="{self.job}"}}))'},
+            )
+            result = r.json()["data"]["result"]
+        except (httpx.HTTPError, ValueError, KeyError, TypeError):
+            return None
+        if not result:
+            return None
+        try:
+            return float(result[0]["value"][1])
+        except (KeyError, IndexError, TypeError, ValueError):
+            return None
+
+    def wait_for_scrape_after(self, t: float, timeout: float | None = None) -> float:
+        """Block until a scrape newer than ``t`` is stored; return its time."""
+        limit = timeout if timeout is not None else max(10.0, 5 * self.scrape_interval)
+        deadline = time.monotonic() + limit
+        while True:
+            newest = self.newest_scrape()
+            if newest is not None and newest > t:
+                return newest
+            if time.monotonic() > deadline:
+                raise PrometheusError(
+                    f"no scrape of {self.targets} after {t:.3f} within "
+                    f"{limit:g} s (newest: {newest})"
+                )
+            time.sleep(min(0.2, self.scrape_interval / 4))
+
+
+class ManagedPrometheus(ScrapeWaits):
     """Start with :meth:`start` (or ``with``); :attr:`url` is where it answers."""
 
     def __init__(
@@ -142,39 +188,6 @@ class ManagedPrometheus:
             f"{self.ready_timeout:g} s: {self._log_tail()}"
         )
 
-    def newest_scrape(self) -> float | None:
-        """Time of the newest scrape of our job, or None when none is there yet."""
-        try:
-            r = httpx.get(
-                self.url + "/api/v1/query",
-                timeout=5.0,
-                params={"query": f'max(timestamp(up{{job="{self.job}"}}))'},
-            )
-            result = r.json()["data"]["result"]
-        except (httpx.HTTPError, ValueError, KeyError, TypeError):
-            return None
-        if not result:
-            return None
-        try:
-            return float(result[0]["value"][1])
-        except (KeyError, IndexError, TypeError, ValueError):
-            return None
-
-    def wait_for_scrape_after(self, t: float, timeout: float | None = None) -> float:
-        """Block until a scrape newer than ``t`` is stored; return its time."""
-        limit = timeout if timeout is not None else max(10.0, 5 * self.scrape_interval)
-        deadline = time.monotonic() + limit
-        while True:
-            newest = self.newest_scrape()
-            if newest is not None and newest > t:
-                return newest
-            if time.monotonic() > deadline:
-                raise PrometheusError(
-                    f"no scrape of {self.targets} after {t:.3f} within "
-                    f"{limit:g} s (newest: {newest})"
-                )
-            time.sleep(min(0.2, self.scrape_interval / 4))
-
     def stop(self) -> None:
         proc, self._proc = self._proc, None
         if proc is not None and proc.poll() is None:
@@ -227,3 +240,23 @@ def backfill(openmetrics: str, storage_path: str | Path, promtool: str | None = 
         Path(source).unlink(missing_ok=True)
     if done.returncode != 0:
         raise PrometheusError(f"promtool backfill failed: {done.stderr[-1500:]}")
+
+
+def start_prometheus(
+    targets: Sequence[str], *, job: str = "slocheck", scrape_interval: float = 1.0
+) -> ManagedPrometheus:
+    """The local binary when there is one; else a container when Docker is reachable; else a
+    :class:`PrometheusError` (exit 3) with an install hint."""
+    if find_binary() is not None:
+        return ManagedPrometheus(targets, job=job, scrape_interval=scrape_interval).start()
+    from slocheck.prom.containers import docker_reachable
+
+    if docker_reachable():
+        return ContainerPrometheus(
+            targets,
+            job=job,  # type: ignore[return-value]
+            scrape_interval=scrape_interval,
+        ).start()
+    raise PrometheusError(
+        "no prometheus binary found and no Docker engine reachable", hint=INSTALL_HINT
+    )

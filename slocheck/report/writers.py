@@ -6,6 +6,7 @@ import datetime as dt
 import json
 import math
 import platform
+import re
 import xml.etree.ElementTree as ET
 from typing import Any
 
@@ -80,6 +81,14 @@ def to_json(result: VerifyResult) -> str:
     return json.dumps(to_dict(result), indent=2, sort_keys=False, allow_nan=False) + "\n"
 
 
+_XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def xml_text(text: str) -> str:
+    """Text XML 1.0 can hold: control characters become U+FFFD (ElementTree escapes the rest)."""
+    return _XML_INVALID.sub("\ufffd", text)
+
+
 def to_junit(result: VerifyResult) -> str:
     """One testsuite, one testcase per SLO; a failing gate is a <failure>."""
     failures = sum(1 for r in result.results if r.gate == "fail")
@@ -104,20 +113,22 @@ def to_junit(result: VerifyResult) -> str:
         ("window_start", _iso(result.window.start)),
         ("window_end", _iso(result.window.end)),
     ):
-        ET.SubElement(props, "property", {"name": name, "value": value})
+        ET.SubElement(props, "property", {"name": name, "value": xml_text(value)})
     for r in result.results:
         case = ET.SubElement(
-            suite, "testcase", {"classname": f"slocheck.{r.sli}", "name": r.name, "time": "0"}
+            suite,
+            "testcase",
+            {"classname": f"slocheck.{r.sli}", "name": xml_text(r.name), "time": "0"},
         )
-        summary = (
+        summary = xml_text(
             f"{r.verdict}: {result_value_text(r)} (target {target_text(r)}, "
             f"samples {samples_text(r)})"
         )
         if r.gate == "fail":
             failure = ET.SubElement(case, "failure", {"message": summary, "type": r.verdict})
-            failure.text = f"{r.explanation}\nquery: {r.query}\npromql: {r.promql}"
+            failure.text = xml_text(f"{r.explanation}\nquery: {r.query}\npromql: {r.promql}")
         out = ET.SubElement(case, "system-out")
-        out.text = f"{summary}\n{r.explanation}\nquery: {r.query}\npromql: {r.promql}"
+        out.text = xml_text(f"{summary}\n{r.explanation}\nquery: {r.query}\npromql: {r.promql}")
     ET.indent(suite)
     return (
         '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suite, encoding="unicode") + "\n"

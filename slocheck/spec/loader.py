@@ -231,6 +231,12 @@ def parse_spec(text: str, file: str = "<spec>") -> LoadedSpec:
     _normalise_compact(data, lines)
     try:
         spec = Spec.model_validate(data)
+    except UnicodeError:
+        raise SpecError(
+            "the file holds text that is not valid Unicode (an escaped lone "
+            "surrogate such as \\ud800?)",
+            file=file,
+        ) from None
     except ValidationError as e:
         errors = e.errors()
         first = errors[0]

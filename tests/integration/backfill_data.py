@@ -40,8 +40,15 @@ def _labels(**kv: str) -> str:
     return "{" + ",".join(f'{k}="{v}"' for k, v in kv.items()) + "}"
 
 
-def _series(job: str, instance: str, per_step: int, errors: int, shares: tuple[float, ...],
-            resets_at: int | None, base: float) -> dict[str, list[str]]:
+def _series(
+    job: str,
+    instance: str,
+    per_step: int,
+    errors: int,
+    shares: tuple[float, ...],
+    resets_at: int | None,
+    base: float,
+) -> dict[str, list[str]]:
     """Lines per family for one instance."""
     req: dict[str, list[str]] = {"200": [], "500": []}
     buckets: dict[float, list[str]] = {b: [] for b in BUCKETS}
@@ -69,8 +76,10 @@ def _series(job: str, instance: str, per_step: int, errors: int, shares: tuple[f
         req["500"].append(f"http_requests_total{_labels(**common, status='500')} {err_total} {ts}")
         hist = {"job": job, "instance": instance, "method": "POST", "endpoint": "/v1/classify"}
         for b in BUCKETS:
-            buckets[b].append(f"http_request_duration_seconds_bucket"
-                              f"{_labels(**hist, le=_le(b))} {bucket_totals[b]} {ts}")
+            buckets[b].append(
+                f"http_request_duration_seconds_bucket"
+                f"{_labels(**hist, le=_le(b))} {bucket_totals[b]} {ts}"
+            )
         count.append(f"http_request_duration_seconds_count{_labels(**hist)} {n_total} {ts}")
         total_sum.append(f"http_request_duration_seconds_sum{_labels(**hist)} {s_total} {ts}")
     return {
@@ -88,8 +97,8 @@ def build(now: float) -> Dataset:
         _series("other", "c", PER_STEP, PER_STEP // 2, (0.0, 0.0, 0.0, 0.0, 1.0), None, base),
     ]
     for part in parts:
-        for family, lines in part.items():
-            families[family].extend(lines)
+        for family, part_lines in part.items():
+            families[family].extend(part_lines)
 
     def lines() -> Iterator[str]:
         yield "# TYPE http_requests counter"

@@ -69,3 +69,34 @@ def test_parse_ratio_rejects(bad: object) -> None:
 @pytest.mark.parametrize(("seconds", "text"), [(0.25, "250ms"), (2.0, "2s"), (0.0001, "100us")])
 def test_format_duration(seconds: float, text: str) -> None:
     assert format_duration(seconds) == text
+
+
+NOW = 1_800_000_000.0
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("now", NOW),
+        ("now-10m", NOW - 600),
+        ("now - 90s", NOW - 90),
+        ("now+1s", NOW + 1),
+        ("1700000000", 1_700_000_000.0),
+        ("1700000000.5", 1_700_000_000.5),
+        ("2026-11-23T10:00:00Z", 1_795_428_000.0),
+        ("2026-11-23T11:00:00+01:00", 1_795_428_000.0),
+        ("2026-11-23T10:00:00.250Z", 1_795_428_000.25),
+    ],
+)
+def test_parse_time(text: str, expected: float) -> None:
+    from slocheck.units import parse_time
+
+    assert parse_time(text, NOW) == pytest.approx(expected)
+
+
+@pytest.mark.parametrize("bad", ["yesterday", "now-soon", "2026-11-23T10:00:00", "-5", "nan", ""])
+def test_parse_time_rejects(bad: str) -> None:
+    from slocheck.units import parse_time
+
+    with pytest.raises(ValueError):
+        parse_time(bad, NOW)

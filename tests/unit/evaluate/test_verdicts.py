@@ -1,0 +1,219 @@
+"""Table-driven tests of the verdicts: fail closed on every kind of missing or odd data."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import pytest
+
+from slocheck.evaluate import SliData, Window, evaluate_slo, overall, plan
+from slocheck.evaluate.counters import Series
+from slocheck.spec.model import SloSpec
+
+W = Window(1000.0, 1600.0)
+
+
+def slo(**kw: Any) -> SloSpec:
+    kw.setdefault("name", "s")
+    return SloSpec.model_validate(kw)
+
+
+def requests(ok: float, errors: float, *, label: str = "status", before: float = 0) -> list[Series]:
+    """Counters with ``ok``/``errors`` requests inside the window W."""
+    out = []
+    for status, n in (("200", ok), ("503", errors)):
+        out.append(
+            Series(
+                {label: status, "job": "demo"},
+                [(990.0, before), (1300.0, before + n / 2), (1600.0, before + n)],
+            )
+        )
+    return out
+
+
+def histogram(counts: Mapping[str, float]) -> list[Series]:
+    return [Series({"le": le}, [(990.0, 0.0), (1600.0, c)]) for le, c in counts.items()]
+
+
+def judge(spec: SloSpec, series: list[Series] | None = None, values: list[float] | None = None):  # type: ignore[no-untyped-def]
+    return evaluate_slo(
+        spec, plan(spec, 'job="demo"'), SliData(series=series, values=values, query="q"), W
+    )
+
+
+AVAIL = {"sli": "availability", "objective": "99%"}
+
+
+@pytest.mark.parametrize(
+    ("spec", "series", "verdict"),
+    [
+        (AVAIL, requests(99_500, 500), "pass"),  # 99.5% over 100k
+        (AVAIL, requests(98_500, 1_500), "fail"),  # 98.5%
+        (AVAIL, requests(990, 10), "inconclusive"),  # 99.0% after 1,000: cannot tell
+        ({"sli": "availability", "objective": "99.9%"}, requests(200, 0), "inconclusive"),
+        ({"sli": "availability", "objective": "99.9%"}, requests(10_000, 0), "pass"),
+        (AVAIL, requests(0, 0), "no_data"),  # zero requests
+        (AVAIL, [], "no_data"),  # empty vector
+        (AVAIL, None, "no_data"),
+        (AVAIL, requests(99_500, 500, label="code"), "pass"),  # other status label names
+        (AVAIL, [Series({"job": "demo"}, [(990, 0), (1600, 10)])], "no_data"),  # no status label
+        ({**AVAIL, "min_samples": 1_000_000}, requests(99_500, 500), "inconclusive"),
+        ({**AVAIL, "severity": "warning"}, requests(98_500, 1_500), "warn"),
+        ({"sli": "error_ratio", "threshold": "1%"}, requests(99_500, 500), "pass"),
+        ({"sli": "error_ratio", "threshold": "0.1%"}, requests(99_500, 500), "fail"),
+        ({"sli": "throughput", "threshold": 100}, requests(60_000, 0), "pass"),  # 100 req/s
+        ({"sli": "throughput", "threshold": 101}, requests(60_000, 0), "fail"),
+        ({"sli": "throughput", "threshold": 1}, [], "no_data"),
+    ],
+)
+def test_request_based(spec: dict[str, Any], series: list[Series] | None, verdict: str) -> None:
+    assert judge(slo(**spec), series).verdict == verdict
+
+
+def test_counts_are_exact_through_a_reset_and_with_a_baseline() -> None:
+    series = requests(99_500, 500, before=1_000_000)
+    series.append(Series({"status": "200"}, [(990, 50), (1200, 80), (1300, 5), (1600, 20)]))
+    r = judge(slo(**AVAIL), series)
+    assert r.samples == 100_000 + 30 + 20
+    assert r.value == pytest.approx((99_500 + 50) / 100_050)
+    assert any("reset" in n for n in r.details["notes"])
+
+
+def test_result_shows_query_value_threshold_samples() -> None:
+    r = judge(slo(**AVAIL), requests(99_500, 500))
+    assert (r.value, r.threshold, r.samples) == (0.995, 0.99, 100_000)
+    assert r.query == "q"
+    assert r.promql.startswith(
+        '1 - (sum(increase(http_requests_total{job="demo",status=~"5.."}[600s]))'
+    )
+    assert "99.5%" in r.explanation and r.details["interval95"][0] > 0.99
+
+
+@pytest.mark.parametrize(("policy", "gate"), [("fail", "fail"), ("warn", "warn"), ("pass", "pass")])
+def test_no_data_policy(policy: str, gate: str) -> None:
+    r = judge(slo(**AVAIL, on_no_data=policy), [])
+    assert (r.verdict, r.gate) == ("no_data", gate)
+
+
+def test_inconclusive_policy() -> None:
+    r = judge(slo(**AVAIL, on_inconclusive="warn"), requests(990, 10))
+    assert (r.verdict, r.gate) == ("inconclusive", "warn")
+
+
+HIST = {"0.1": 900, "0.25": 940, "0.5": 990, "1": 1000, "+Inf": 1000}
+
+
+@pytest.mark.parametrize(
+    ("threshold", "extra", "verdict"),
+    [
+        ("1s", {}, "pass"),
+        ("500ms", {}, "pass"),
+        ("250ms", {}, "fail"),
+        ("100ms", {}, "fail"),
+        ("300ms", {}, "inconclusive"),
+        ("280ms", {"interpolate": True}, "fail"),
+        ("400ms", {"interpolate": True}, "pass"),
+        ("1s", {"min_samples": 5000}, "inconclusive"),
+    ],
+)
+def test_latency_quantile(threshold: str, extra: dict[str, Any], verdict: str) -> None:
+    r = judge(slo(sli="latency", percentile=95, threshold=threshold, **extra), histogram(HIST))
+    assert r.verdict == verdict
+    if verdict == "inconclusive" and "min_samples" not in extra:
+        assert "(250ms, 500ms]" in r.explanation
+        assert (r.details["bucket_lower"], r.details["bucket_upper"]) == (0.25, 0.5)
+
+
+def test_latency_needs_enough_observations_by_default() -> None:
+    small = {k: v / 10 for k, v in HIST.items()}  # 100 observations: too few for a P95
+    r = judge(slo(sli="latency", percentile=95, threshold="1s"), histogram(small))
+    assert r.verdict == "inconclusive" and "200" in r.explanation
+
+
+@pytest.mark.parametrize("series", [[], histogram(dict.fromkeys(HIST, 0.0))])
+def test_latency_without_observations_is_no_data(series: list[Series]) -> None:
+    assert judge(slo(sli="ttft", percentile=95, threshold="1s"), series).verdict == "no_data"
+
+
+def test_quantile_in_the_inf_bucket_fails() -> None:
+    r = judge(
+        slo(sli="latency", percentile=99, threshold="10s"),
+        histogram({"0.1": 500, "10": 980, "+Inf": 1000}),
+    )
+    assert r.verdict == "fail" and math.isinf(r.details["bucket_upper"])
+
+
+@pytest.mark.parametrize(
+    ("threshold", "objective", "verdict", "exact"),
+    [
+        ("250ms", "93%", "pass", True),
+        ("250ms", "95%", "fail", True),
+        ("300ms", "93%", "pass", False),
+        ("300ms", "95%", "inconclusive", False),
+        ("300ms", "99.5%", "fail", False),
+    ],
+)
+def test_latency_ratio(threshold: str, objective: str, verdict: str, exact: bool) -> None:
+    big = {k: v * 100 for k, v in HIST.items()}
+    r = judge(slo(sli="latency_ratio", threshold=threshold, objective=objective), histogram(big))
+    assert r.verdict == verdict
+    assert any("not a bucket bound" in n for n in r.details.get("notes", [])) is not exact
+
+
+@pytest.mark.parametrize(
+    ("values", "op", "verdict"),
+    [
+        ([0.4], "<=", "pass"),
+        ([0.6], "<=", "fail"),
+        ([], "<=", "no_data"),
+        ([math.nan], "<=", "no_data"),
+        ([math.inf], "<=", "fail"),
+        ([math.inf], ">", "pass"),
+        ([1.0, 2.0], "<=", "error"),
+        ([0.5], "==", "pass"),
+        ([0.5], "!=", "fail"),
+    ],
+)
+def test_promql(values: list[float], op: str, verdict: str) -> None:
+    r = judge(slo(sli="promql", query="x", op=op, threshold=0.5), values=values)
+    assert r.verdict == verdict
+
+
+@pytest.mark.parametrize(
+    ("ups", "verdict"),
+    [
+        ([1.0] * 600, "pass"),
+        ([1.0] * 500 + [0.0] * 100, "fail"),
+        ([], "no_data"),
+        ([math.nan] * 10, "no_data"),
+    ],
+)
+def test_uptime(ups: list[float], verdict: str) -> None:
+    series = [Series({"job": "demo"}, [(1000.0 + i + 1, v) for i, v in enumerate(ups)])]
+    r = judge(slo(sli="availability", objective="99%", measurement="uptime"), series)
+    assert r.verdict == verdict
+
+
+def test_overall_gate() -> None:
+    good = judge(slo(**AVAIL), requests(99_500, 500))
+    warn = judge(slo(**AVAIL, severity="warning"), requests(98_500, 1_500))
+    bad = judge(slo(**AVAIL), requests(98_500, 1_500))
+    assert overall([good]) == "pass"
+    assert overall([good, warn]) == "warn"
+    assert overall([good, warn, bad]) == "fail"
+    assert overall([]) == "fail"  # nothing judged is never a pass
+
+
+def test_settle_reads_the_first_scrape_after_the_end() -> None:
+    """The load stopped at ``end``: the scrape just after it holds the final count."""
+    series = [Series({"status": "200"}, [(990.0, 0.0), (1599.0, 900.0), (1600.5, 1000.0)])]
+    strict = evaluate_slo(slo(**AVAIL), plan(slo(**AVAIL), ""), SliData(series=series), W)
+    settled = evaluate_slo(
+        slo(**AVAIL),
+        plan(slo(**AVAIL), ""),
+        SliData(series=series),
+        Window(W.start, W.end, settle=1.0),
+    )
+    assert (strict.samples, settled.samples) == (900, 1000)
