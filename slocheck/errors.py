@@ -21,6 +21,7 @@ class ExitCode(IntEnum):
     CHECK_FAILED = 1
     USAGE = 2
     INFRASTRUCTURE = 3
+    INTERRUPTED = 130  # Ctrl-C or SIGTERM: a partial report marked interrupted is written
 
 
 class SlocheckError(Exception):

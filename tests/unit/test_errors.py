@@ -29,7 +29,7 @@ def test_exit_codes(exc: BaseException, code: int) -> None:
 
 
 def test_exit_code_values_are_the_documented_ones() -> None:
-    assert [int(c) for c in ExitCode] == [0, 1, 2, 3]
+    assert [int(c) for c in ExitCode] == [0, 1, 2, 3, 130]
 
 
 def test_spec_error_names_file_line_and_field() -> None:

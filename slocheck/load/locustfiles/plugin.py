@@ -1,0 +1,153 @@
+"""Loaded into every Locust process (master and workers) by ``slocheck run``.
+
+Records every request into per-second HDR histograms (exact counts, no rounding of Locust's
+own percentiles), by request name, plus client-side TTFT and inter-token latency, and writes a
+snapshot of them every second to ``$SLOCHECK_LOAD_DIR/client-<pid>.json`` (atomically), so the
+parent process can show live progress, merge the processes, and still have data when a run is
+interrupted. Runs inside Locust (gevent): it imports nothing of slocheck but this folder.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import time
+from typing import Any
+
+import gevent
+from hdrh.histogram import HdrHistogram
+from locust import events
+
+LOWEST_US, HIGHEST_US, DIGITS = 1, 3_600_000_000, 3  # 1 us to 1 h, 3 significant digits
+OUT_DIR = os.environ.get("SLOCHECK_LOAD_DIR", "")
+
+
+class _Second:
+    __slots__ = ("count", "dirty", "encoded", "errors", "hist")
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.errors = 0
+        self.hist = HdrHistogram(LOWEST_US, HIGHEST_US, DIGITS)
+        self.dirty = True
+        self.encoded = ""
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.requests: dict[str, dict[int, _Second]] = {}
+        self.metrics: dict[str, dict[int, _Second]] = {}
+        self.status: dict[str, dict[str, int]] = {}
+        self.marks: dict[str, float] = {}
+        self.done = False
+
+    def request(self, name: str, seconds: float, ok: bool, status: str) -> None:
+        self._add(self.requests, name, seconds, ok)
+        counts = self.status.setdefault(name, {})
+        counts[status] = counts.get(status, 0) + 1
+
+    def metric(self, name: str, seconds: float) -> None:
+        self._add(self.metrics, name, seconds, True)
+
+    @staticmethod
+    def _add(table: dict[str, dict[int, _Second]], name: str, seconds: float, ok: bool) -> None:
+        sec = int(time.time())
+        slot = table.setdefault(name, {}).get(sec)
+        if slot is None:
+            slot = table[name][sec] = _Second()
+        slot.count += 1
+        slot.errors += 0 if ok else 1
+        slot.hist.record_value(min(max(round(seconds * 1e6), LOWEST_US), HIGHEST_US))
+        slot.dirty = True
+
+    @staticmethod
+    def _encode(table: dict[str, dict[int, _Second]]) -> dict[str, dict[str, Any]]:
+        out: dict[str, dict[str, Any]] = {}
+        for name, seconds in table.items():
+            for sec, slot in seconds.items():
+                if slot.dirty:
+                    slot.encoded = slot.hist.encode().decode("ascii")
+                    slot.dirty = False
+                out.setdefault(name, {})[str(sec)] = [slot.count, slot.errors, slot.encoded]
+        return out
+
+    def snapshot(self) -> dict[str, Any]:
+        return {
+            "pid": os.getpid(),
+            "written_at": time.time(),
+            "done": self.done,
+            "marks": self.marks,
+            "requests": self._encode(self.requests),
+            "metrics": self._encode(self.metrics),
+            "status": self.status,
+        }
+
+    def dump(self) -> None:
+        if not OUT_DIR:
+            return
+        path = os.path.join(OUT_DIR, f"client-{os.getpid()}.json")
+        tmp = path + ".tmp"
+        with open(tmp, "w") as f:
+            json.dump(self.snapshot(), f)
+        os.replace(tmp, path)
+
+
+RECORDER = Recorder()
+
+
+def record_metric(name: str, seconds: float) -> None:
+    """Record a client-side measurement that is not a request (``ttft``, ``itl``)."""
+    RECORDER.metric(name, seconds)
+
+
+@events.request.add_listener
+def _on_request(  # noqa: PLR0917 - the signature Locust calls
+    request_type: str,
+    name: str,
+    response_time: float,
+    response_length: int,
+    exception: BaseException | None = None,
+    response: Any = None,
+    **_: Any,
+) -> None:
+    status = getattr(response, "status_code", None)
+    label = str(status) if status else ("error" if exception else "0")
+    RECORDER.request(name, response_time / 1000.0, exception is None, label)
+
+
+@events.test_start.add_listener
+def _on_test_start(**_: Any) -> None:
+    RECORDER.marks.setdefault("test_start", time.time())
+
+
+@events.spawning_complete.add_listener
+def _on_spawned(user_count: int, **_: Any) -> None:
+    RECORDER.marks.setdefault("spawning_complete", time.time())
+    RECORDER.marks["peak_users"] = max(RECORDER.marks.get("peak_users", 0), user_count)
+
+
+@events.test_stop.add_listener
+def _on_test_stop(**_: Any) -> None:
+    RECORDER.marks["test_stop"] = time.time()
+    RECORDER.done = True
+    RECORDER.dump()
+
+
+@events.quitting.add_listener
+def _on_quitting(**_: Any) -> None:
+    RECORDER.done = True
+    RECORDER.dump()
+
+
+def _dump_every_second() -> None:
+    while True:
+        gevent.sleep(1.0)
+        with contextlib.suppress(OSError):
+            RECORDER.dump()
+
+
+@events.init.add_listener
+def _on_init(**_: Any) -> None:
+    RECORDER.marks["init"] = time.time()
+    gevent.spawn(_dump_every_second)

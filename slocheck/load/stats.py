@@ -1,0 +1,143 @@
+"""Client-side statistics: merge the per-process, per-second HDR histograms the Locust plugin
+wrote, over any window of whole seconds (pure apart from reading the files)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from hdrh.histogram import HdrHistogram
+
+LOWEST_US, HIGHEST_US, DIGITS = 1, 3_600_000_000, 3
+PERCENTILES = (50.0, 90.0, 95.0, 99.0)
+
+
+def new_histogram() -> HdrHistogram:
+    return HdrHistogram(LOWEST_US, HIGHEST_US, DIGITS)
+
+
+@dataclass
+class SecondStats:
+    count: int = 0
+    errors: int = 0
+    hist: HdrHistogram = field(default_factory=new_histogram)
+
+
+@dataclass
+class Snapshot:
+    """Everything the Locust processes wrote, merged by name and second."""
+
+    requests: dict[str, dict[int, SecondStats]] = field(default_factory=dict)
+    metrics: dict[str, dict[int, SecondStats]] = field(default_factory=dict)
+    status: dict[str, dict[str, int]] = field(default_factory=dict)
+    marks: dict[str, float] = field(default_factory=dict)
+    processes: int = 0
+    done: int = 0
+
+
+def _merge_table(into: dict[str, dict[int, SecondStats]], table: Any) -> None:
+    if not isinstance(table, dict):
+        return
+    for name, seconds in table.items():
+        slots = into.setdefault(str(name), {})
+        for sec, (count, errors, encoded) in seconds.items():
+            slot = slots.setdefault(int(sec), SecondStats())
+            slot.count += int(count)
+            slot.errors += int(errors)
+            if encoded:
+                slot.hist.add(HdrHistogram.decode(encoded))
+
+
+def read_snapshot(directory: Path) -> Snapshot:
+    """Merge every ``client-*.json``; unreadable (half-written) files are skipped."""
+    snap = Snapshot()
+    for path in sorted(directory.glob("client-*.json")):
+        try:
+            data = json.loads(path.read_text())
+        except (OSError, ValueError):
+            continue
+        snap.processes += 1
+        snap.done += int(bool(data.get("done")))
+        _merge_table(snap.requests, data.get("requests"))
+        _merge_table(snap.metrics, data.get("metrics"))
+        for name, counts in (data.get("status") or {}).items():
+            merged = snap.status.setdefault(name, {})
+            for code, n in counts.items():
+                merged[code] = merged.get(code, 0) + int(n)
+        for mark, t in (data.get("marks") or {}).items():
+            if mark in ("peak_users", "test_stop"):  # the master already counts every worker's
+                snap.marks[mark] = max(snap.marks.get(mark, 0.0), float(t))
+            else:
+                snap.marks[mark] = min(snap.marks.get(mark, float(t)), float(t))
+    return snap
+
+
+@dataclass(frozen=True)
+class LatencySummary:
+    count: int
+    errors: int
+    percentiles_s: dict[str, float]
+    mean_s: float
+    max_s: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "count": self.count,
+            "errors": self.errors,
+            "mean_s": self.mean_s,
+            "max_s": self.max_s,
+            **{f"p{k}_s": v for k, v in self.percentiles_s.items()},
+        }
+
+
+def summarise(
+    seconds: dict[int, SecondStats], lo: float | None = None, hi: float | None = None
+) -> LatencySummary:
+    """Summary over the seconds ``s`` with ``lo <= s < hi`` (whole seconds)."""
+    hist = new_histogram()
+    count = errors = 0
+    for sec, slot in seconds.items():
+        if (lo is not None and sec < lo) or (hi is not None and sec >= hi):
+            continue
+        count += slot.count
+        errors += slot.errors
+        hist.add(slot.hist)
+    if hist.get_total_count() == 0:
+        return LatencySummary(count, errors, {}, float("nan"), float("nan"))
+    pct = {f"{p:g}": hist.get_value_at_percentile(p) / 1e6 for p in PERCENTILES}
+    return LatencySummary(
+        count, errors, pct, hist.get_mean_value() / 1e6, hist.get_max_value() / 1e6
+    )
+
+
+def merged(tables: Iterable[dict[int, SecondStats]]) -> dict[int, SecondStats]:
+    """Several request names' seconds as one."""
+    out: dict[int, SecondStats] = {}
+    for table in tables:
+        for sec, slot in table.items():
+            into = out.setdefault(sec, SecondStats())
+            into.count += slot.count
+            into.errors += slot.errors
+            into.hist.add(slot.hist)
+    return out
+
+
+def timeline(seconds: dict[int, SecondStats]) -> list[dict[str, float]]:
+    """Per second: requests, errors, p50 and p95 (seconds), for plots."""
+    out = []
+    for sec in sorted(seconds):
+        slot = seconds[sec]
+        n = slot.hist.get_total_count()
+        out.append(
+            {
+                "t": float(sec),
+                "requests": float(slot.count),
+                "errors": float(slot.errors),
+                "p50_s": slot.hist.get_value_at_percentile(50) / 1e6 if n else float("nan"),
+                "p95_s": slot.hist.get_value_at_percentile(95) / 1e6 if n else float("nan"),
+            }
+        )
+    return out

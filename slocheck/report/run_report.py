@@ -1,0 +1,108 @@
+"""Reports of ``slocheck run``: the verify reports plus the load, client-side statistics,
+cross-checks and a per-second timeline."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import os
+import platform
+from typing import Any
+
+from slocheck._version import __version__
+from slocheck.load.stats import merged, timeline
+from slocheck.report.writers import SCHEMA_VERSION, _iso, _num, md, to_dict, to_markdown
+from slocheck.run import RunResult
+
+
+def _versions() -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {"slocheck": __version__, "python": platform.python_version()}
+    for pkg in ("locust", "prometheus-api-client"):
+        with contextlib.suppress(PackageNotFoundError):
+            out[pkg] = version(pkg)
+    return out
+
+
+def run_timeline(r: RunResult) -> list[dict[str, float]]:
+    return timeline(merged(r.load.snapshot.requests.values()))
+
+
+def run_to_dict(r: RunResult) -> dict[str, Any]:
+    cfg = r.load.config
+    base = to_dict(r.verify) if r.verify else {"slos": [], "warnings": []}
+    load = {
+        "scenario": cfg.scenario,
+        "users": cfg.users,
+        "spawn_rate": cfg.spawn_rate,
+        "duration_s": cfg.duration,
+        "warmup_s": cfg.warmup,
+        "requested_rps": cfg.rate,
+        "processes": cfg.processes,
+        "mix": cfg.mix,
+        "launched_at": _iso(r.load.launched_at),
+        "stopped_at": _iso(r.load.stopped_at),
+        "window_start": _iso(r.load.window_start),
+        "peak_users": r.load.snapshot.marks.get("peak_users"),
+        "interrupted": r.load.interrupted,
+    }
+    for check in r.checks:
+        if check.name == "achieved_load":
+            load["achieved_rps"] = check.details.get("achieved_rps")
+    out: dict[str, Any] = _num(
+        {
+            "schema_version": SCHEMA_VERSION,
+            "kind": "run",
+            "tool": {"name": "slocheck", "version": __version__},
+            "verdict": r.verdict,
+            "interrupted": r.verdict == "interrupted",
+            "spec": {"path": r.spec.path, "sha256": r.spec.sha256},
+            "config": {
+                "target_url": r.target_url,
+                "prometheus_url": r.prometheus_url,
+                "embedded": r.embedded,
+                "selector": r.spec.spec.prometheus.selector,
+                "service": r.spec.spec.service.model_dump() if r.embedded else None,
+            },
+            "environment": {**_versions(), "platform": platform.platform(), "cpus": os.cpu_count()},
+            "window": base.get("window"),
+            "load": load,
+            "client": r.client,
+            "cross_checks": [
+                {"name": c.name, "ok": c.ok, "message": c.message, "details": c.details}
+                for c in r.checks
+            ],
+            "warnings": base.get("warnings", []),
+            "slos": base["slos"],
+            "timeline": run_timeline(r),
+        }
+    )
+    return out
+
+
+def run_to_json(r: RunResult) -> str:
+    return json.dumps(run_to_dict(r), indent=2, allow_nan=False) + "\n"
+
+
+def run_to_markdown(r: RunResult) -> str:
+    head = to_markdown(r.verify) if r.verify else f"## slocheck: {r.verdict.upper()}\n\n"
+    cfg = r.load.config
+    lines = [head.rstrip("\n"), ""]
+    if r.verdict in ("interrupted", "inconclusive"):
+        lines += [f"**Run verdict: {r.verdict.upper()}**", ""]
+    rate = f" at {cfg.rate:g} requests/s" if cfg.rate else ""
+    lines += [
+        f"Load: {md(cfg.scenario)}, {cfg.users} users{rate}, {cfg.warmup:g} s warm-up + "
+        f"{cfg.duration:g} s, against {md(r.target_url)}.",
+        "",
+    ]
+    lines += [
+        f"- {'ok' if c.ok else '**not ok**'}: {md(c.name)}: {md(c.message)}" for c in r.checks
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def finite(x: Any) -> float | None:
+    return float(x) if isinstance(x, (int, float)) and math.isfinite(x) else None
