@@ -10,7 +10,13 @@ from typing import TYPE_CHECKING, Any
 from rich.markup import escape
 
 from slocheck._version import __version__
-from slocheck.errors import ExitCode, ServiceStartError, SlocheckError, UsageError
+from slocheck.errors import (
+    ExitCode,
+    ServiceStartError,
+    SlocheckError,
+    UsageError,
+    exit_code_for,
+)
 from slocheck.units import parse_duration, parse_ratio
 
 if TYPE_CHECKING:
@@ -37,6 +43,12 @@ def _typed(parse: Callable[[str], object], what: str) -> Callable[[str], object]
 
     convert.__name__ = what
     return convert
+
+
+def _url(text: str) -> str:
+    from slocheck.spec.model import http_url
+
+    return http_url(text)
 
 
 def _add_serve(sub: argparse._SubParsersAction[_Parser]) -> None:
@@ -189,7 +201,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     spec = loaded.spec
     console = _console()
     console.print(
-        f"[green]valid[/]: {args.slo} (schema version {spec.version}, "
+        f"[green]valid[/]: {escape(args.slo)} (schema version {spec.version}, "
         f"{len(spec.slos)} SLO(s), sha256 {loaded.sha256[:12]})"
     )
     for slo in spec.slos:
@@ -208,7 +220,9 @@ def _add_verify(sub: argparse._SubParsersAction[_Parser]) -> None:
         description="Judge the SLOs of a spec over exactly [start, end].",
     )
     p.add_argument("--slo", required=True, metavar="FILE", help="the SLO file (YAML)")
-    p.add_argument("--prometheus-url", metavar="URL", help="overrides prometheus.url")
+    p.add_argument(
+        "--prometheus-url", metavar="URL", type=_typed(_url, "URL"), help="overrides prometheus.url"
+    )
     p.add_argument(
         "--start",
         required=True,
@@ -272,8 +286,18 @@ def _add_run(sub: argparse._SubParsersAction[_Parser]) -> None:
         "3 (infrastructure) or 130 (interrupted). With no URLs, starts the embedded stack.",
     )
     p.add_argument("--slo", required=True, metavar="FILE", help="the SLO file (YAML)")
-    p.add_argument("--target-url", metavar="URL", help="your service (default: embedded)")
-    p.add_argument("--prometheus-url", metavar="URL", help="your Prometheus (default: managed)")
+    p.add_argument(
+        "--target-url",
+        metavar="URL",
+        type=_typed(_url, "URL"),
+        help="your service (default: embedded)",
+    )
+    p.add_argument(
+        "--prometheus-url",
+        metavar="URL",
+        type=_typed(_url, "URL"),
+        help="your Prometheus (default: managed)",
+    )
     p.add_argument(
         "--out", metavar="DIR", help="reports go here (default: slocheck-results/<timestamp>)"
     )
@@ -430,6 +454,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SlocheckError as e:
         print(f"slocheck: error: {e}", file=sys.stderr)
         return e.exit_code
+    except OSError as e:  # a report or file that cannot be written, a child that cannot start
+        where = f" ({e.filename})" if getattr(e, "filename", None) else ""
+        print(f"slocheck: error: {e.strerror or e}{where}", file=sys.stderr)
+        return exit_code_for(e)
+    except Exception as e:  # a bug: never exit 1, which means "an SLO failed"
+        print(
+            f"slocheck: internal error: {type(e).__name__}: {e}\n  please report it with the "
+            "command line and spec",
+            file=sys.stderr,
+        )
+        return exit_code_for(e)
     except KeyboardInterrupt:
         print("slocheck: interrupted", file=sys.stderr)
         return ExitCode.INTERRUPTED

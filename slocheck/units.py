@@ -11,8 +11,15 @@ import re
 from decimal import Decimal
 
 _DURATION_RE = re.compile(r"^\s*([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*(us|µs|ms|s|m|h)?\s*$")
-_DURATION_FACTORS = {"us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
+_DURATION_FACTORS = {"us": 0.000001, "µs": 0.000001, "ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
 _RATIO_RE = re.compile(r"^\s*([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*(%)?\s*$")
+
+
+def _finite_float(value: int | float) -> float:
+    try:
+        return float(value)
+    except OverflowError:
+        raise ValueError(f"number too large: {str(value)[:20]}...") from None
 
 
 def parse_duration(value: object, *, allow_bare_seconds: bool = True) -> float:
@@ -25,7 +32,7 @@ def parse_duration(value: object, *, allow_bare_seconds: bool = True) -> float:
     if isinstance(value, (int, float)):
         if not allow_bare_seconds:
             raise ValueError(f"expected a duration with a unit like 500ms, got {value!r}")
-        seconds = float(value)
+        seconds = _finite_float(value)
     elif isinstance(value, str):
         match = _DURATION_RE.match(value)
         if not match:
@@ -33,7 +40,8 @@ def parse_duration(value: object, *, allow_bare_seconds: bool = True) -> float:
         number, unit = match.groups()
         if unit is None and not allow_bare_seconds:
             raise ValueError(f'expected a duration with a unit like 500ms, got "{value}"')
-        seconds = float(number) * _DURATION_FACTORS[unit or "s"]
+        # Decimal: "350ms" must be exactly the float 0.35, the bucket bound it names
+        seconds = float(Decimal(number) * Decimal(repr(_DURATION_FACTORS[unit or "s"])))
     else:
         raise ValueError(f"expected a duration like 500ms, got {type(value).__name__}")
     if not math.isfinite(seconds) or seconds < 0:
@@ -46,7 +54,7 @@ def parse_ratio(value: object) -> float:
     if isinstance(value, bool):
         raise ValueError(f"expected a ratio like 99.9% or 0.999, got {value!r}")
     if isinstance(value, (int, float)):
-        ratio = float(value)
+        ratio = _finite_float(value)
     elif isinstance(value, str):
         match = _RATIO_RE.match(value)
         if not match:

@@ -57,6 +57,8 @@ def client_for(prom: PrometheusSpec, url: str | None = None) -> HttpPromClient:
 def check_window(window: Window, now: float | None = None) -> None:
     if window.settle < 0:
         raise UsageError("the window's settle time cannot be negative")
+    if window.start < 0:
+        raise UsageError("the window starts before 1970")
     if window.end <= window.start:
         raise UsageError(
             f"the window is empty: end ({window.end:.3f}) is not after start ({window.start:.3f})"

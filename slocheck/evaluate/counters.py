@@ -107,11 +107,15 @@ class Buckets:
     def total(self) -> float:
         return self.counts[-1] if self.counts else 0.0
 
+    @property
+    def has_inf(self) -> bool:
+        return bool(self.bounds) and math.isinf(self.bounds[-1])
+
     def count_le(self, threshold: float) -> tuple[float, float, bool]:
         """(requests surely <= threshold, requests possibly <= threshold, threshold is a bound)."""
         low = 0.0
         for b, c in zip(self.bounds, self.counts, strict=True):
-            if b == threshold:
+            if math.isclose(b, threshold, rel_tol=1e-9):
                 return c, c, True
             if b < threshold:
                 low = c

@@ -55,7 +55,7 @@ def plan(slo: SloSpec, base_selector: str) -> SliPlan:
         )
     if slo.sli == "latency_ratio":
         bucket = _histogram_base(m) + "_bucket"
-        le = f'le="{slo.threshold:g}"'
+        le = f'le="{float(slo.threshold or 0.0)!r}"'  # as client libraries write it: 1.0, 0.25
         inf = 'le="+Inf"'
         return SliPlan(
             selector(bucket, sel),

@@ -99,9 +99,15 @@ def pct(ratio: float) -> str:
 
 def _gate(slo: SloSpec, verdict: Verdict) -> Gate:
     policy = {"no_data": slo.on_no_data, "inconclusive": slo.on_inconclusive}.get(verdict)
-    if policy is not None:
-        return policy
-    return {"pass": "pass", "warn": "warn"}.get(verdict, "fail")  # type: ignore[return-value]
+    gate: Gate = (
+        policy
+        if policy is not None
+        # type: ignore[assignment]
+        else ({"pass": "pass", "warn": "warn"}.get(verdict, "fail"))
+    )
+    if slo.severity == "warning" and gate == "fail":
+        return "warn"  # a warning SLO only ever warns
+    return gate
 
 
 class _Builder:
@@ -217,6 +223,8 @@ def _requests(b: _Builder, data: SliData) -> SloResult:
     b.notes(totals)
     n = totals.total
     if slo.sli == "throughput":
+        if (early := b.too_few(n, slo.min_samples or 1, "requests", unit="requests/s")) is not None:
+            return early
         rps = n / b.window.seconds if b.window.seconds > 0 else math.nan
         ok = rps >= (slo.threshold or 0)
         word = "meets" if ok else "is below"
@@ -296,68 +304,76 @@ def _uptime(b: _Builder, data: SliData) -> SloResult:
     )
 
 
+def _le(a: float, b: float) -> bool:
+    """a <= b, with bucket bounds and thresholds that name the same number treated as equal."""
+    return a <= b or math.isclose(a, b, rel_tol=1e-9)
+
+
+def _no_inf(b: _Builder, data: SliData, **kw: Any) -> SloResult:
+    return b.result(
+        "no_data",
+        f'{data.query} has no le="+Inf" bucket in the window: the '
+        "slowest requests are not counted, so no quantile can be trusted",
+        **kw,
+    )
+
+
 def _quantile(b: _Builder, data: SliData) -> SloResult:
     slo = b.slo
     assert slo.percentile is not None and slo.threshold is not None
-    q = slo.percentile / 100
+    kw: dict[str, Any] = {"unit": "seconds", "op": "<="}
+    q, t = slo.percentile / 100, slo.threshold
     series = list(data.series or [])
     if not series:
-        return b.result("no_data", f"no series matched {data.query}", unit="seconds", op="<=")
+        return b.result("no_data", f"no series matched {data.query}", **kw)
     buckets, totals = histogram_buckets(series, b.window.start, b.window.read_until)
     b.notes(totals)
     n = buckets.total
-    label = f"P{slo.percentile:g}"
     if n <= 0:
-        return b.result(
-            "no_data", f"no observations in the window ({data.query})", unit="seconds", op="<="
-        )
+        return b.result("no_data", f"no observations in the window ({data.query})", **kw)
+    if not buckets.has_inf:
+        return _no_inf(b, data, **kw)
     needed = slo.min_samples or min_samples_for_quantile(q)
-    if (early := b.too_few(n, needed, "observations", unit="seconds", op="<=")) is not None:
+    if (early := b.too_few(n, needed, "observations", **kw)) is not None:
         return early
     est = quantile(q, buckets)
     assert est is not None
-    t = slo.threshold
     b.details.update(bucket_lower=est.lower, bucket_upper=est.upper, interpolated=est.interpolated)
-    where = f"{label} lies in ({format_duration(est.lower)}, {format_duration(est.upper)}]"
-    if est.upper <= t:
+    kw.update(value=est.interpolated, samples=n)
+    where = (
+        f"P{slo.percentile:g} lies in ({format_duration(est.lower)}, {format_duration(est.upper)}]"
+    )
+    limit = format_duration(t)
+    if _le(est.upper, t):
         return b.result(
-            "pass",
-            f"{where}, at or below the threshold {format_duration(t)} ({n:,.0f} observations)",
-            value=est.interpolated,
-            samples=n,
-            unit="seconds",
-            op="<=",
+            "pass", f"{where}, at or below the threshold {limit} ({n:,.0f} observations)", **kw
         )
-    if est.lower >= t:
+    if _le(t, est.lower):
         return b.result(
-            "fail",
-            f"{where}, above the threshold {format_duration(t)} ({n:,.0f} observations)",
-            value=est.interpolated,
-            samples=n,
-            unit="seconds",
-            op="<=",
+            "fail", f"{where}, above the threshold {limit} ({n:,.0f} observations)", **kw
         )
-    if slo.interpolate:
+    if slo.interpolate and math.isfinite(est.upper):
         ok = est.interpolated <= t
         return b.result(
             "pass" if ok else "fail",
             f"{where}; interpolated {format_duration(est.interpolated)} is "
-            f"{'within' if ok else 'above'} the threshold {format_duration(t)} "
-            "(interpolate: true; the true value may differ)",
-            value=est.interpolated,
-            samples=n,
-            unit="seconds",
-            op="<=",
+            f"{'within' if ok else 'above'} the threshold {limit} (interpolate: true; "
+            "the true value may differ)",
+            **kw,
+        )
+    if math.isinf(est.upper):
+        return b.result(
+            "inconclusive",
+            f"{where}: above the largest finite bucket, which is "
+            f"below the threshold {limit}; the histogram cannot tell",
+            **kw,
         )
     return b.result(
         "inconclusive",
-        f"{where}, a bucket that contains the threshold {format_duration(t)}: the "
-        "histogram cannot tell; add a bucket bound at the threshold, or set "
+        f"{where}, a bucket that contains the threshold {limit}: "
+        "the histogram cannot tell; add a bucket bound at the threshold, or set "
         "interpolate: true",
-        value=est.interpolated,
-        samples=n,
-        unit="seconds",
-        op="<=",
+        **kw,
     )
 
 
@@ -372,6 +388,8 @@ def _latency_ratio(b: _Builder, data: SliData) -> SloResult:
     n = buckets.total
     if n <= 0:
         return b.result("no_data", f"no observations in the window ({data.query})")
+    if not buckets.has_inf:
+        return _no_inf(b, data)
     if (early := b.too_few(n, slo.min_samples or 1, "observations")) is not None:
         return early
     sure, possible, exact = buckets.count_le(slo.threshold)

@@ -170,7 +170,7 @@ class HttpPromClient:
 
 
 def _secret(env: str, field_name: str) -> str:
-    value = os.environ.get(env)
+    value = (os.environ.get(env) or "").strip()  # a trailing newline from a file or secret store
     if not value:
         raise UsageError(f"environment variable {env} (prometheus.{field_name}) is not set")
     return value

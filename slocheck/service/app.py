@@ -267,7 +267,7 @@ async def admin_faults(request: Request) -> Response:
     svc = _svc(request)
     if request.method == "POST":
         try:
-            data = parse_json(await request.body())
+            data = await _read_json(request, 64 * 1024)
             if not isinstance(data, dict):
                 raise RequestError(422, "body", "expected a JSON object of fault settings")
             svc.set_faults(FaultConfig.from_mapping(data, base=svc.faults))
@@ -275,6 +275,8 @@ async def admin_faults(request: Request) -> Response:
             return JSONResponse(e.body(), status_code=e.status)
         except ConfigError as e:
             return _error(422, "validation_error", e.message, field=e.field)
+        except (OverflowError, ValueError) as e:
+            return _error(422, "validation_error", str(e)[:200], field="faults")
         log.warning(
             "faults changed", extra={"event": "faults_changed", "faults": svc.faults.to_dict()}
         )

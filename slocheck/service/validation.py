@@ -32,7 +32,9 @@ def parse_json(raw: bytes) -> Any:
     try:
         return json.loads(raw)
     except (ValueError, UnicodeDecodeError) as e:
-        raise RequestError(422, "body", f"expected a JSON object: {e}") from None
+        raise RequestError(422, "body", f"expected a JSON object: {str(e)[:200]}") from None
+    except RecursionError:
+        raise RequestError(422, "body", "JSON nested too deeply") from None
 
 
 def _object(data: Any, allowed: frozenset[str]) -> dict[str, Any]:

@@ -224,6 +224,8 @@ def parse_spec(text: str, file: str = "<spec>") -> LoadedSpec:
         ) from None
     except RecursionError:
         raise SpecError("the document is nested too deeply", file=file) from None
+    except ValueError as e:  # e.g. an integer too long for Python to convert
+        raise SpecError(f"invalid value: {str(e)[:120]}", file=file) from None
     if not isinstance(data, dict):
         raise SpecError(
             "expected a mapping with version: 1 and slos: [...] at the top level", file=file, line=1
@@ -268,7 +270,8 @@ def load_spec(path: str | Path) -> LoadedSpec:
     """Read and validate an SLO file."""
     p = Path(path)
     try:
-        raw = p.read_bytes()
+        with p.open("rb") as f:
+            raw = f.read(MAX_SPEC_BYTES + 1)  # never more: --slo /dev/zero must not hang
     except OSError as e:
         raise SpecError(f"cannot read the SLO file: {e.strerror or e}", file=str(p)) from None
     if len(raw) > MAX_SPEC_BYTES:

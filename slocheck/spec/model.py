@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Annotated, Any, Literal
 
@@ -60,7 +61,13 @@ def _ratio(value: Any) -> float:
 def _number(value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ValueError(f"expected a number, got {value!r:.60}")
-    return float(value)
+    try:
+        number = float(value)
+    except OverflowError:
+        raise ValueError("number too large") from None
+    if not math.isfinite(number):
+        raise ValueError(f"expected a finite number, got {value!r}")
+    return number
 
 
 Duration = Annotated[float, BeforeValidator(_duration)]
@@ -92,15 +99,28 @@ class ServiceSpec(_Strict):
     faults: FaultsSpec = FaultsSpec()
 
 
+def http_url(v: str) -> str:
+    """An http(s) URL that parses, host and port included; no trailing slash."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(v)
+        _ = parts.port
+        ok = parts.scheme in ("http", "https") and bool(parts.hostname)
+    except ValueError:
+        ok = False
+    if not ok:
+        raise ValueError(f"expected an http:// or https:// URL, got {v!r:.80}")
+    return v.rstrip("/")
+
+
 class TargetSpec(_Strict):
     url: str
 
     @field_validator("url")
     @classmethod
     def _http(cls, v: str) -> str:
-        if not re.match(r"^https?://[^\s/]+", v):
-            raise ValueError(f"expected an http:// or https:// URL, got {v!r:.80}")
-        return v.rstrip("/")
+        return http_url(v)
 
 
 class PrometheusSpec(_Strict):
@@ -117,9 +137,7 @@ class PrometheusSpec(_Strict):
     @field_validator("url")
     @classmethod
     def _http(cls, v: str | None) -> str | None:
-        if v is not None and not re.match(r"^https?://[^\s/]+", v):
-            raise ValueError(f"expected an http:// or https:// URL, got {v!r:.80}")
-        return v.rstrip("/") if v else v
+        return None if v is None else http_url(v)
 
     @field_validator("selector")
     @classmethod

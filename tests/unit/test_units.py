@@ -100,3 +100,18 @@ def test_parse_time_rejects(bad: str) -> None:
 
     with pytest.raises(ValueError):
         parse_time(bad, NOW)
+
+
+def test_durations_are_exactly_the_numbers_they_name() -> None:
+    """350ms must equal the 0.35 bucket bound, not 0.35000000000000003."""
+    assert parse_duration("350ms") == 0.35
+    assert parse_duration("25000us") == 0.025
+    assert parse_duration("100us") == 0.0001
+
+
+@pytest.mark.parametrize("huge", [10**400, -(10**400)])
+def test_huge_numbers_are_value_errors(huge: int) -> None:
+    with pytest.raises(ValueError):
+        parse_duration(huge)
+    with pytest.raises(ValueError):
+        parse_ratio(huge)

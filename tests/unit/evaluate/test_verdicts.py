@@ -217,3 +217,48 @@ def test_settle_reads_the_first_scrape_after_the_end() -> None:
         Window(W.start, W.end, settle=1.0),
     )
     assert (strict.samples, settled.samples) == (900, 1000)
+
+
+def test_a_threshold_at_a_bucket_bound_is_exact() -> None:
+    hist = {"0.3": 900, "0.35": 940, "0.4": 990, "1": 1000, "+Inf": 1000}
+    assert (
+        judge(slo(sli="latency", percentile=95, threshold="350ms"), histogram(hist)).verdict
+        == "fail"
+    )
+    r = judge(slo(sli="latency_ratio", threshold="350ms", objective="90%"), histogram(hist))
+    assert r.verdict == "pass" and "notes" not in r.details
+
+
+def test_interpolation_never_passes_in_the_inf_bucket() -> None:
+    r = judge(
+        slo(sli="latency", percentile=99, threshold="15s", interpolate=True),
+        histogram({"0.1": 500, "10": 980, "+Inf": 1000}),
+    )
+    assert r.verdict == "inconclusive"
+
+
+@pytest.mark.parametrize(
+    "sli",
+    [
+        {"sli": "latency", "percentile": 95, "threshold": "1s"},
+        {"sli": "latency_ratio", "threshold": "1s", "objective": "90%"},
+    ],
+)
+def test_a_histogram_without_inf_bucket_is_no_data(sli: dict[str, Any]) -> None:
+    r = judge(slo(**sli), histogram({"0.1": 900, "1": 1000}))
+    assert r.verdict == "no_data" and "+Inf" in r.explanation
+
+
+def test_warning_slos_only_warn() -> None:
+    r = judge(slo(**AVAIL, severity="warning"), [])
+    assert (r.verdict, r.gate) == ("no_data", "warn")
+
+
+def test_min_samples_applies_to_throughput() -> None:
+    r = judge(slo(sli="throughput", threshold=1, min_samples=100_000), requests(60_000, 0))
+    assert r.verdict == "inconclusive"
+
+
+def test_dashboard_promql_uses_the_le_label_as_written() -> None:
+    r = judge(slo(sli="latency_ratio", threshold="1s", objective="90%"), histogram(HIST))
+    assert 'le="1.0"' in r.promql

@@ -346,3 +346,15 @@ def test_tracing_is_off_without_otel_variables() -> None:
     assert tracing_requested({"OTEL_TRACES_EXPORTER": "console"})
     assert not tracing_requested({"OTEL_TRACES_EXPORTER": "none"})
     assert not tracing_requested({"OTEL_TRACES_EXPORTER": "otlp", "OTEL_SDK_DISABLED": "true"})
+
+
+async def test_hostile_bodies_never_give_500(make_client: MakeClient) -> None:
+    client, _ = await make_client(ServiceConfig(enable_admin=True))
+    deep = b"[" * 100_000 + b"]" * 100_000
+    for path in ("/v1/classify", "/v1/generate"):
+        r = await client.post(path, content=deep)
+        assert r.status_code == 422, path
+    r = await client.post("/admin/faults", content=b'{"error_rate": 1' + b"0" * 400 + b"}")
+    assert r.status_code == 422
+    r = await client.post("/admin/faults", content=b"[" * 70_000)
+    assert r.status_code == 413

@@ -264,3 +264,29 @@ def test_no_traceback_for_any_slos(slos: object) -> None:
         parse_spec(json.dumps({"version": 1, "slos": slos}))
     except SpecError as e:
         assert e.file and str(e)
+
+
+@pytest.mark.parametrize(
+    ("text", "field"),
+    [
+        (BASE.replace("threshold: 1s", "threshold: " + "9" * 400), "slos[0].threshold"),
+        (
+            "version: 1\nslos:\n  - {name: a, sli: promql, query: x, op: '!=', threshold: .nan}\n",
+            "slos[0].threshold",
+        ),
+        (
+            "version: 1\nslos:\n  - {name: a, sli: throughput, threshold: .inf}\n",
+            "slos[0].threshold",
+        ),
+        (BASE + "prometheus: {url: 'http://[::1'}\n", "prometheus.url"),
+        (BASE + "prometheus: {url: 'localhost:9090'}\n", "prometheus.url"),
+    ],
+)
+def test_numbers_and_urls_that_cannot_work(text: str, field: str) -> None:
+    assert _error(text).field == field
+
+
+def test_giant_integers_and_endless_files() -> None:
+    assert "invalid" in str(_error("version: 1\nslos: " + "9" * 5000 + "\n"))
+    with pytest.raises(SpecError, match="larger than"):
+        load_spec("/dev/zero")
