@@ -348,7 +348,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
     def interrupt(signum: int, frame: object) -> None:
         raise KeyboardInterrupt
 
+    # Both, explicitly: a shell starts background jobs with SIGINT ignored, and CI runners
+    # cancel with SIGTERM; either way the run stops in order and writes a partial report.
     signal.signal(signal.SIGTERM, interrupt)
+    signal.signal(signal.SIGINT, interrupt)
     console = _console()
     with _Progress(console) as progress:
         result = run(loaded, options, on_progress=progress.update, on_phase=progress.phase)

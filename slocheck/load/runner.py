@@ -103,13 +103,18 @@ def spawn(
             out.close()  # type: ignore[union-attr]
 
 
-def stop_group(proc: subprocess.Popen[bytes], timeout: float = 10.0) -> None:
-    """SIGTERM the child's whole process group (Locust's forked workers too), then SIGKILL."""
-    if proc.poll() is None:
+def stop_group(
+    proc: subprocess.Popen[bytes], timeout: float = 10.0, first: signal.Signals = signal.SIGTERM
+) -> None:
+    """Signal the child's whole process group (Locust's forked workers too) with ``first``,
+    then SIGTERM, then SIGKILL, each after ``timeout`` / 2 seconds."""
+    for sig in dict.fromkeys((first, signal.SIGTERM)):
+        if proc.poll() is not None:
+            break
         with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGTERM)
+            os.killpg(proc.pid, sig)
         with contextlib.suppress(subprocess.TimeoutExpired):
-            proc.wait(timeout)
+            proc.wait(timeout / 2)
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(proc.pid, signal.SIGKILL)  # stragglers of the group, if any
     if proc.poll() is None:
@@ -143,6 +148,8 @@ def run_load(
     """Run the load to its end. Ctrl-C (KeyboardInterrupt) stops Locust and returns what was
     recorded, marked interrupted. A Locust that dies or overruns raises LoadGeneratorError."""
     workdir.mkdir(parents=True, exist_ok=True)
+    for stale in workdir.glob("client-*.json*"):  # a previous run into the same --out
+        stale.unlink()
     files = ",".join(str(p) for p in config.locustfiles())
     env = {
         **os.environ,
@@ -202,7 +209,7 @@ def run_load(
     except KeyboardInterrupt:
         interrupted = True
     finally:
-        stop_group(proc)
+        stop_group(proc, first=signal.SIGINT)  # Locust stops gracefully on SIGINT: final dump
     stopped = time.time()
     tail = log.read_text(errors="replace")[-3000:] if log.exists() else ""
     snap = read_snapshot(workdir)
