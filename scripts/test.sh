@@ -3,8 +3,8 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-.venv/bin/ruff check slocheck tests benchmarks scripts || exit 1
-.venv/bin/ruff format --check slocheck tests benchmarks scripts || exit 1
+.venv/bin/ruff check slocheck tests benchmarks scripts scenarios || exit 1
+.venv/bin/ruff format --check slocheck tests benchmarks scripts scenarios || exit 1
 .venv/bin/mypy || exit 1
 .venv/bin/python -m pytest -p no:cacheprovider "$@"
 status=$?

@@ -283,8 +283,10 @@ def run(
     verdict: RunVerdict = verified.verdict
     if load.interrupted:
         verdict = "interrupted"
-    elif not all(c.ok for c in checks if c.name == "achieved_load") and verdict != "fail":
-        verdict = "inconclusive"
+    elif not all(c.ok for c in checks if c.name == "achieved_load"):
+        # less load than asked for is never a pass; an SLO that plainly failed still fails
+        real_fail = any(r.verdict == "fail" for r in verified.results)
+        verdict = "fail" if real_fail else "inconclusive"
     return RunResult(
         verdict, verified, load, checks, target, prom_url, embedded, out, loaded, stats
     )

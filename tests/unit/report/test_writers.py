@@ -132,3 +132,4 @@ def test_write_atomic_replaces_whole_files(tmp_path: Path) -> None:
     write_atomic(target, "second")
     assert target.read_text() == "second"
     assert [p.name for p in target.parent.iterdir()] == ["report.json"]  # no temp file left
+    assert target.stat().st_mode & 0o044 == 0o044  # readable by others, as with open()

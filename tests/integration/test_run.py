@@ -1,0 +1,145 @@
+"""``slocheck run`` end to end: embedded service, managed Prometheus, Locust, reports."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import run_cli
+
+EXAMPLES = Path(__file__).parents[2] / "examples"
+pytestmark = pytest.mark.skipif(
+    shutil.which("prometheus") is None, reason="needs the prometheus binary (scripts/setup.sh)"
+)
+SHORT = ["--duration", "6s", "--warmup", "2s"]
+
+
+def run(tmp_path: Path, spec: str | Path, *extra: str) -> tuple[int, dict, str]:  # type: ignore[type-arg]
+    out = tmp_path / "out"
+    result = run_cli(["run", "--slo", str(spec), "--out", str(out), *SHORT, *extra], timeout=180)
+    report = json.loads((out / "report.json").read_text()) if (out / "report.json").exists() else {}
+    return result.returncode, report, result.stdout + result.stderr
+
+
+def test_embedded_default_passes_with_exact_counts(tmp_path: Path) -> None:
+    started = time.monotonic()
+    code, report, output = run(tmp_path, EXAMPLES / "slos.yaml", "--users", "8")
+    elapsed = time.monotonic() - started
+    assert code == 0, output
+    assert report["verdict"] == "pass" and report["kind"] == "run"
+    assert {s["verdict"] for s in report["slos"]} == {"pass"}
+    checks = {c["name"]: c for c in report["cross_checks"]}
+    assert checks["request_counts"]["ok"], checks["request_counts"]["message"]
+    compared = checks["request_counts"]["details"]["compared"]["/v1/classify"]
+    assert compared[0] == compared[1] > 0  # client == server, exactly
+    assert checks["achieved_load"]["ok"]
+    assert elapsed < 8 + 60  # well under a minute beyond the load
+    out = tmp_path / "out"
+    suite = ET.parse(out / "junit.xml").getroot()
+    assert [c.get("name") for c in suite.findall("testcase")] == [s["name"] for s in report["slos"]]
+    html = (out / "report.html").read_text()
+    assert html.count("<svg") == 2 and "<script" not in html
+    assert report["timeline"] and report["client"]["window"]["/v1/classify"]["count"] > 0
+    assert "ttft" in report["client"]["window"]  # the streaming users measured TTFT
+
+
+def test_faulty_service_fails_availability_and_latency(tmp_path: Path) -> None:
+    code, report, output = run(tmp_path, EXAMPLES / "slos-faulty.yaml")
+    assert code == 1, output
+    slos = {s["name"]: s for s in report["slos"]}
+    assert slos["availability"]["verdict"] == "fail" and slos["availability"]["value"] < 0.99
+    assert slos["p95-latency"]["verdict"] == "fail" and slos["p95-latency"]["value"] > 0.25
+    assert "availability" in output and "%" in output
+
+
+def test_compact_form_with_injected_errors_fails(tmp_path: Path) -> None:
+    code, report, output = run(tmp_path, EXAMPLES / "slos-compact-faults.yaml")
+    assert code == 1, output
+    assert {s["name"]: s["verdict"] for s in report["slos"]}["availability"] == "fail"
+
+
+def test_less_load_than_asked_for_is_inconclusive(tmp_path: Path) -> None:
+    code, report, output = run(tmp_path, EXAMPLES / "slos.yaml", "--users", "2", "--rate", "100000")
+    assert code == 1, output
+    assert report["verdict"] == "inconclusive"
+    assert not {c["name"]: c for c in report["cross_checks"]}["achieved_load"]["ok"]
+
+
+def _children(pid: int) -> set[int]:
+    out = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            out.add(int(stat.parent.name))
+    return out
+
+
+def _alive_groups(pgids: set[int]) -> set[int]:
+    alive = set()
+    for pgid in pgids:
+        try:
+            os.killpg(pgid, 0)
+            alive.add(pgid)
+        except ProcessLookupError:
+            pass
+        except PermissionError:
+            alive.add(pgid)
+    return alive
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_interrupt_stops_everything_and_writes_a_partial_report(
+    tmp_path: Path, sig: signal.Signals
+) -> None:
+    out = tmp_path / "out"
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "slocheck",
+            "run",
+            "--slo",
+            str(EXAMPLES / "slos.yaml"),
+            "--out",
+            str(out),
+            "--duration",
+            "60s",
+            "--warmup",
+            "1s",
+            "--users",
+            "4",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    children: set[int] = set()
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:  # until the load is well into its window
+        children |= _children(proc.pid)
+        snapshots = list((out / "load").glob("client-*.json")) if (out / "load").exists() else []
+        if snapshots and time.time() - snapshots[0].stat().st_ctime > 0 and len(children) >= 3:
+            data = json.loads(snapshots[0].read_text() or "{}")
+            if data.get("marks", {}).get("test_start", time.time()) < time.time() - 5:
+                break
+        time.sleep(0.5)
+    assert len(children) >= 3, "service, Prometheus and Locust should be running"
+    proc.send_signal(sig)
+    output = proc.communicate(timeout=60)[0].decode(errors="replace")
+    assert proc.returncode == 130, output
+    time.sleep(0.5)
+    assert _alive_groups(children) == set(), "a child process outlived slocheck"
+    report = json.loads((out / "report.json").read_text())
+    assert report["interrupted"] is True and report["verdict"] == "interrupted"
+    assert report["slos"], "the partial window is judged"
