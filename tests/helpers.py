@@ -14,6 +14,21 @@ from pathlib import Path
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
+#: Every metric family of the reference service's contract (GPU families aside).
+FAMILIES = {
+    "http_requests",
+    "http_request_duration_seconds",
+    "http_requests_in_flight",
+    "ml_inference_duration_seconds",
+    "ml_batch_size",
+    "ml_queue_depth",
+    "ml_predictions",
+    "ml_errors",
+    "ml_time_to_first_token_seconds",
+    "ml_inter_token_latency_seconds",
+    "ml_generated_tokens",
+    "ml_model_info",
+}
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 
 

@@ -16,10 +16,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from slocheck.errors import LoadGeneratorError, UsageError
+from slocheck.load.scenarios import SCENARIOS
 from slocheck.load.stats import Snapshot, read_snapshot
 
 LOCUSTFILES = Path(__file__).parent / "locustfiles"
-BUILTIN_SCENARIOS = ("steady", "ramp", "spike", "step", "soak")
+BUILTIN_SCENARIOS = SCENARIOS
 GRACE_S = 30.0
 
 

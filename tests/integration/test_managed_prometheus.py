@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import shutil
-import subprocess
 import time
 from pathlib import Path
 
@@ -14,6 +13,7 @@ import pytest
 from slocheck.errors import PrometheusError
 from slocheck.evaluate import Window
 from slocheck.prom import HttpPromClient, ManagedPrometheus
+from slocheck.prom.containers import docker_reachable
 from slocheck.spec import parse_spec
 from slocheck.verify import verify
 from tests.helpers import ServerProcess
@@ -83,22 +83,8 @@ def test_a_prometheus_that_dies_at_start_is_reported(tmp_path: Path) -> None:
         ManagedPrometheus([], storage_path=bad, ready_timeout=15).start()
 
 
-def _docker_reachable() -> bool:
-    if shutil.which("docker") is None:
-        return False
-    try:
-        return (
-            subprocess.run(
-                ["docker", "info"], capture_output=True, timeout=10, check=False
-            ).returncode
-            == 0
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return False
-
-
 @pytest.mark.skipif(
-    not _docker_reachable(),
+    not docker_reachable(),
     reason="no Docker engine is reachable on this "
     "machine: the testcontainers backend cannot start a container here",
 )

@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.helpers import ServerProcess, family_names, parse_metrics, run_cli, sample
+from tests.helpers import FAMILIES, ServerProcess, family_names, parse_metrics, run_cli, sample
 
 PIXELS = {"pixels": [[(i * j) % 10 / 10 for j in range(28)] for i in range(28)]}
 GPU_FAMILIES = {
@@ -22,20 +22,6 @@ GPU_FAMILIES = {
     "gpu_memory_used_bytes",
     "gpu_memory_total_bytes",
     "gpu_temperature_celsius",
-}
-FAMILIES = {
-    "http_requests",
-    "http_request_duration_seconds",
-    "http_requests_in_flight",
-    "ml_inference_duration_seconds",
-    "ml_batch_size",
-    "ml_queue_depth",
-    "ml_predictions",
-    "ml_errors",
-    "ml_time_to_first_token_seconds",
-    "ml_inter_token_latency_seconds",
-    "ml_generated_tokens",
-    "ml_model_info",
 }
 
 
