@@ -77,6 +77,11 @@ def parse_values(result: Any) -> list[float]:
     """An instant query's result (vector or scalar) -> one value per series."""
     if isinstance(result, list) and len(result) == 2 and not isinstance(result[0], dict):
         return [_float(result[1])]  # scalar: [t, "v"]
+    if isinstance(result, list) and any(isinstance(i, dict) and "values" in i for i in result):
+        raise ValueError(
+            "the query returned a range vector; judge one value per series, "
+            "e.g. with max_over_time(...) or avg_over_time(...)"
+        )
     return [s.samples[-1][1] for s in parse_matrix(result) if s.samples]
 
 
@@ -179,6 +184,8 @@ def _secret(env: str, field_name: str) -> str:
 def _reason(e: Exception) -> str:
     """Why a request failed, in words; retries wrap the cause, so look at the text too."""
     text = f"{type(e).__name__}: {e}".lower()
+    if "ssl" in text or "certificate" in text:
+        return "TLS failed (certificate not trusted? see prometheus.tls_verify)"
     if "timeout" in text or "timed out" in text:
         return "timed out (after retries)"
     if "refused" in text or "connection" in text:

@@ -171,6 +171,11 @@ def test_redact_url() -> None:
     assert redact_url("http://127.0.0.1:9090") == "http://127.0.0.1:9090"
 
 
+def test_a_range_vector_is_not_a_value() -> None:
+    with pytest.raises(ValueError, match="range vector"):
+        parse_values([{"metric": {}, "values": [[1, "2"], [2, "3"]]}])
+
+
 def test_parse_values_vector_and_scalar() -> None:
     assert parse_values([1.5, "3"]) == [3.0]
     assert (
