@@ -22,6 +22,7 @@ from slocheck.units import parse_duration, parse_ratio
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from slocheck.regress import Comparison, RunRecord
     from slocheck.run import RunResult
     from slocheck.service.config import ServiceConfig
     from slocheck.verify import VerifyResult
@@ -316,6 +317,13 @@ def _add_run(sub: argparse._SubParsersAction[_Parser]) -> None:
         default=1,
         help="Locust processes (more load from more cores; default 1)",
     )
+    p.add_argument("--history", metavar="PATH", help="append this run to a history database")
+    p.add_argument(
+        "--compare-to",
+        metavar="BASELINE",
+        help="last-pass, median:N, a run id or a "
+        "report.json: a regression beyond the spec's tolerances fails the gate",
+    )
     p.set_defaults(handler=_cmd_run)
 
 
@@ -355,7 +363,19 @@ def _cmd_run(args: argparse.Namespace) -> int:
     console = _console()
     with _Progress(console) as progress:
         result = run(loaded, options, on_progress=progress.update, on_phase=progress.phase)
-    return _run_reports(result, console)
+    from slocheck.cli_regress import regression_step
+    from slocheck.history import record_of
+
+    record = record_of(result)
+    comparison = None
+    if result.verdict != "interrupted":
+        comparison = regression_step(
+            record,
+            history=args.history,
+            compare_to=args.compare_to,
+            regression=loaded.spec.regression,
+        )
+    return _run_reports(result, console, record, comparison)
 
 
 class _Progress:
@@ -398,7 +418,9 @@ class _Progress:
                 self.console.print(line)
 
 
-def _run_reports(result: RunResult, console: Console) -> int:
+def _run_reports(
+    result: RunResult, console: Console, record: RunRecord, comparison: Comparison | None
+) -> int:
     import os
 
     from slocheck.report import to_junit, write_atomic
@@ -414,7 +436,11 @@ def _run_reports(result: RunResult, console: Console) -> int:
         mark = "[green]ok[/]" if check.ok else "[bold red]not ok[/]"
         console.print(f"{mark} {check.name}: {escape(check.message)}")
     markdown = run_to_markdown(result)
-    write_atomic(out / "report.json", run_to_json(result))
+    if comparison is not None:
+        from slocheck.cli_regress import print_comparison
+
+        print_comparison(comparison, console)
+    write_atomic(out / "report.json", run_to_json(result, record, comparison))
     write_atomic(out / "summary.md", markdown)
     write_atomic(out / "report.html", to_html(result))
     summary = os.environ.get("GITHUB_STEP_SUMMARY")
@@ -426,6 +452,14 @@ def _run_reports(result: RunResult, console: Console) -> int:
         return ExitCode.INTERRUPTED
     if result.verify is not None and any(r.verdict == "error" for r in result.verify.results):
         return ExitCode.USAGE
+    if comparison is not None:
+        from slocheck.cli_regress import exit_code
+
+        regression_code = exit_code(
+            comparison, result.spec.spec.regression.on_inconclusive, require_baseline=False
+        )
+        if regression_code != ExitCode.OK:
+            return regression_code
     return ExitCode.OK if result.verdict in ("pass", "warn") else ExitCode.CHECK_FAILED
 
 
@@ -442,6 +476,11 @@ def build_parser() -> _Parser:
     _add_validate(sub)
     _add_verify(sub)
     _add_run(sub)
+    from slocheck.cli_regress import add_bench, add_compare, add_history
+
+    add_compare(sub)
+    add_history(sub)
+    add_bench(sub)
     return parser
 
 

@@ -11,7 +11,10 @@ import platform
 from typing import Any
 
 from slocheck._version import __version__
+from slocheck.history import record_to_dict
 from slocheck.load.stats import merged, timeline
+from slocheck.regress import Comparison, RunRecord
+from slocheck.regress import to_dict as regress_to_dict
 from slocheck.report.writers import SCHEMA_VERSION, _iso, _num, md, to_dict, to_markdown
 from slocheck.run import RunResult
 
@@ -30,7 +33,9 @@ def run_timeline(r: RunResult) -> list[dict[str, float]]:
     return timeline(merged(r.load.snapshot.requests.values()))
 
 
-def run_to_dict(r: RunResult) -> dict[str, Any]:
+def run_to_dict(
+    r: RunResult, record: RunRecord | None = None, comparison: Comparison | None = None
+) -> dict[str, Any]:
     cfg = r.load.config
     base = to_dict(r.verify) if r.verify else {"slos": [], "warnings": []}
     load = {
@@ -77,13 +82,17 @@ def run_to_dict(r: RunResult) -> dict[str, Any]:
             "warnings": base.get("warnings", []),
             "slos": base["slos"],
             "timeline": run_timeline(r),
+            "comparison": regress_to_dict(comparison) if comparison else None,
+            "regression_record": record_to_dict(record) if record else None,
         }
     )
     return out
 
 
-def run_to_json(r: RunResult) -> str:
-    return json.dumps(run_to_dict(r), indent=2, allow_nan=False) + "\n"
+def run_to_json(
+    r: RunResult, record: RunRecord | None = None, comparison: Comparison | None = None
+) -> str:
+    return json.dumps(run_to_dict(r, record, comparison), indent=2, allow_nan=False) + "\n"
 
 
 def run_to_markdown(r: RunResult) -> str:

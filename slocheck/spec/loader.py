@@ -21,6 +21,7 @@ from slocheck.spec.model import (
     FaultsSpec,
     LoadSpec,
     PrometheusSpec,
+    RegressionSpec,
     ServiceSpec,
     SloSpec,
     Spec,
@@ -52,6 +53,7 @@ _MODELS_AT: dict[PathT, type[BaseModel]] = {
     ("target",): TargetSpec,
     ("prometheus",): PrometheusSpec,
     ("load",): LoadSpec,
+    ("regression",): RegressionSpec,
 }
 
 

@@ -238,6 +238,46 @@ COMMON_FIELDS = frozenset(
 )
 
 
+def _tolerance(value: Any) -> float:
+    """``+10%``, ``-5%``, ``10%`` or ``0.1``: the size of the change tolerated."""
+    text = value.strip().lstrip("+-") if isinstance(value, str) else value
+    if isinstance(text, (int, float)) and not isinstance(text, bool):
+        text = abs(text)
+    return _ratio(text)
+
+
+Tolerance = Annotated[float, BeforeValidator(_tolerance)]
+
+
+class RegressionSpec(_Strict):
+    """Tolerances of ``slocheck compare``: relative for latencies and throughput, percentage
+    points for the error ratio."""
+
+    p50_latency: Tolerance = 0.10
+    p95_latency: Tolerance = 0.10
+    p99_latency: Tolerance = 0.20
+    ttft_p95: Tolerance = 0.10
+    throughput: Tolerance = 0.05
+    error_ratio: Tolerance = 0.01
+    on_inconclusive: Policy = "warn"
+    noise: Tolerance = 0.05  # run-to-run CV assumed when the baseline has < 3 runs
+    canary_error_points: Tolerance = 0.05
+    canary_p95_increase: Duration = 0.1
+
+    def tolerances(self) -> dict[str, float]:
+        return {
+            k: getattr(self, k)
+            for k in (
+                "p50_latency",
+                "p95_latency",
+                "p99_latency",
+                "ttft_p95",
+                "throughput",
+                "error_ratio",
+            )
+        }
+
+
 class Spec(_Strict):
     version: Literal[1]
     service: ServiceSpec = ServiceSpec()
@@ -245,3 +285,4 @@ class Spec(_Strict):
     prometheus: PrometheusSpec = PrometheusSpec()
     load: LoadSpec = LoadSpec()
     slos: list[SloSpec] = Field(min_length=1)
+    regression: RegressionSpec = RegressionSpec()

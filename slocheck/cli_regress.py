@@ -1,0 +1,339 @@
+"""CLI of the regression stage: ``compare``, ``history``, ``bench``, and the regression step of
+``run --history/--compare-to``. Printing and exit codes only; the work is in ``regress`` and
+``history``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from rich.markup import escape
+from rich.table import Table
+
+from slocheck.errors import ExitCode, UsageError
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from slocheck.regress import Comparison, RunRecord
+    from slocheck.spec import RegressionSpec
+
+DEFAULT_HISTORY = "slocheck-history.sqlite"
+STYLES = {
+    "regressed": "bold red",
+    "inconclusive": "yellow",
+    "improved": "green",
+    "unchanged": "default",
+    "no_baseline": "yellow",
+}
+
+
+def comparison_table(c: Comparison) -> Table:
+    table = Table(
+        title=f"compare: {c.verdict.upper()} ({c.current} vs "
+        f"{', '.join(c.baseline) or 'no baseline'})",
+        title_justify="left",
+    )
+    for col in ("metric", "verdict", "baseline", "current", "change (95% CI)", "tolerance"):
+        table.add_column(col)
+    for m in c.metrics:
+        if m.unit == "points":
+            base, cur = f"{m.baseline * 100:.3f}%", f"{m.current * 100:.3f}%"
+            change = f"{m.change * 100:+.3f} pts [{m.ci_low * 100:+.3f}, {m.ci_high * 100:+.3f}]"
+            tol = f"+{m.tolerance * 100:g} pts"
+        else:
+            scale, unit = (1000.0, " ms") if m.unit == "seconds" else (1.0, "/s")
+            base, cur = f"{m.baseline * scale:,.2f}{unit}", f"{m.current * scale:,.2f}{unit}"
+            change = f"{m.change:+.1%} [{m.ci_low:+.1%}, {m.ci_high:+.1%}]"
+            tol = f"{'-' if m.metric == 'throughput' else '+'}{m.tolerance:.0%}"
+        table.add_row(m.metric, f"[{STYLES[m.verdict]}]{m.verdict}[/]", base, cur, change, tol)
+    return table
+
+
+def exit_code(c: Comparison, on_inconclusive: str, require_baseline: bool) -> int:
+    if c.verdict == "regressed":
+        return ExitCode.CHECK_FAILED
+    if c.verdict == "no_baseline":
+        return ExitCode.CHECK_FAILED if require_baseline else ExitCode.OK
+    if c.verdict == "inconclusive" and on_inconclusive == "fail":
+        return ExitCode.CHECK_FAILED
+    return ExitCode.OK
+
+
+def regression_step(
+    record: RunRecord,
+    *,
+    history: str | None,
+    compare_to: str | None,
+    regression: RegressionSpec,
+    any_fingerprint: bool = False,
+) -> Comparison | None:
+    """Store the run (``--history``) and compare it (``--compare-to``)."""
+    from slocheck.history import History
+    from slocheck.regress import compare
+
+    if history is None and compare_to is None:
+        return None
+    with History(history or DEFAULT_HISTORY) as store:
+        baseline = store.baseline(compare_to, record, any_fingerprint) if compare_to else None
+        store.add(record)
+    if baseline is None:
+        return None
+    return compare(record, baseline, regression.tolerances(), noise=regression.noise)
+
+
+def print_comparison(c: Comparison, console: Console) -> None:
+    console.print(comparison_table(c))
+    for m in c.metrics:
+        if m.verdict in ("regressed", "inconclusive"):
+            console.print(f"  {m.verdict}: {escape(m.explanation)}")
+    for note in c.notes:
+        console.print(f"[yellow]warning[/]: {escape(note)}")
+
+
+# -- slocheck compare ------------------------------------------------------------------------
+def add_compare(sub: argparse._SubParsersAction[Any]) -> None:
+    p = sub.add_parser(
+        "compare",
+        help="compare a run with a baseline (regressions)",
+        description="Compare a run (a run id, 'last', or a report.json) with a "
+        "baseline; exit 1 when a metric regressed beyond its tolerance.",
+    )
+    p.add_argument(
+        "current", help="run id in the history, 'last', or a report.json of slocheck run"
+    )
+    p.add_argument(
+        "--baseline",
+        default="median:5",
+        help="last-pass, median:N (the last N runs pooled), a run id or a report.json "
+        "(default median:5)",
+    )
+    p.add_argument("--history", default=DEFAULT_HISTORY, help="the history database")
+    p.add_argument("--slo", metavar="FILE", help="read the tolerances from this spec's regression:")
+    p.add_argument(
+        "--any-fingerprint",
+        action="store_true",
+        help="also compare with runs of another configuration",
+    )
+    p.add_argument("--require-baseline", action="store_true", help="no baseline is a failure")
+    p.add_argument(
+        "--canary",
+        action="store_true",
+        help="the canary rule: error ratio +5 points or P95 +100 ms (see regression:)",
+    )
+    p.add_argument("--json", metavar="PATH", help="write the comparison as JSON")
+    p.set_defaults(handler=cmd_compare)
+
+
+def _current(spec: str, history_path: str) -> RunRecord:
+    from slocheck.history import History, load_record
+
+    if Path(spec).is_file():
+        return load_record(Path(spec))
+    if not Path(history_path).exists():
+        raise UsageError(f"{spec}: not a file, and there is no history at {history_path}")
+    with History(history_path) as store:
+        found = (
+            store.runs(limit=1)[0] if spec == "last" and store.runs(limit=1) else store.get(spec)
+        )
+    if found is None:
+        raise UsageError(f"{spec}: no such run in {history_path}")
+    return found
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from slocheck.cli import _console
+    from slocheck.history import History
+    from slocheck.regress import canary, compare, to_dict
+    from slocheck.report import write_atomic
+    from slocheck.spec import RegressionSpec, load_spec
+
+    regression = load_spec(args.slo).spec.regression if args.slo else RegressionSpec()
+    current = _current(args.current, args.history)
+    if Path(args.baseline).is_file() or not Path(args.history).exists():
+        from slocheck.history import load_record
+
+        if not Path(args.baseline).is_file():
+            raise UsageError(f"--baseline {args.baseline}: no history at {args.history}")
+        baseline = [load_record(Path(args.baseline))]
+    else:
+        with History(args.history) as store:
+            baseline = store.baseline(args.baseline, current, args.any_fingerprint)
+    console = _console()
+    if args.canary:
+        flags = (
+            canary(
+                current,
+                baseline,
+                max_error_points=regression.canary_error_points,
+                max_p95_increase_s=regression.canary_p95_increase,
+            )
+            if baseline
+            else []
+        )
+        for flag in flags:
+            console.print(f"[bold red]canary[/]: {escape(flag)}")
+        console.print("canary: " + ("FLAGGED" if flags else "ok" if baseline else "no baseline"))
+        return ExitCode.CHECK_FAILED if flags or (args.require_baseline and not baseline) else 0
+    result = compare(current, baseline, regression.tolerances(), noise=regression.noise)
+    print_comparison(result, console)
+    if args.json:
+        write_atomic(args.json, json.dumps(to_dict(result), indent=2, default=str) + "\n")
+    return exit_code(result, regression.on_inconclusive, args.require_baseline)
+
+
+# -- slocheck history ------------------------------------------------------------------------
+def add_history(sub: argparse._SubParsersAction[Any]) -> None:
+    p = sub.add_parser(
+        "history",
+        help="list, export, import runs; find change points",
+        description="The benchmark history.",
+    )
+    p.add_argument(
+        "action", nargs="?", default="list", choices=("list", "export", "import", "trend")
+    )
+    p.add_argument("file", nargs="?", help="the JSON-lines file (export, import)")
+    p.add_argument("--history", default=DEFAULT_HISTORY, help="the history database")
+    p.add_argument(
+        "--metric",
+        default="p95_s",
+        choices=("p50_s", "p95_s", "p99_s", "throughput"),
+        help="trend: the metric to look at",
+    )
+    p.add_argument("--html", metavar="PATH", help="trend: write an HTML plot")
+    p.set_defaults(handler=cmd_history)
+
+
+def cmd_history(args: argparse.Namespace) -> int:
+    from slocheck.cli import _console
+    from slocheck.history import History
+
+    console = _console()
+    with History(args.history) as store:
+        if args.action in ("export", "import") and not args.file:
+            raise UsageError(f"history {args.action}: give the JSON-lines FILE")
+        if args.action == "export":
+            console.print(f"exported {store.export_jsonl(Path(args.file))} run(s)")
+            return ExitCode.OK
+        if args.action == "import":
+            try:
+                text = Path(args.file).read_text()
+            except OSError as e:
+                raise UsageError(f"{args.file}: {e.strerror or e}") from None
+            try:
+                console.print(f"imported {store.import_jsonl(text.splitlines())} run(s)")
+            except json.JSONDecodeError as e:
+                raise UsageError(f"{args.file}: not JSON lines ({e})") from None
+            return ExitCode.OK
+        rows = store.summaries()
+    if args.action == "trend":
+        return _trend(rows, args, console)
+    table = Table(title=f"{len(rows)} run(s) in {args.history}", title_justify="left")
+    for col in ("run", "fingerprint", "verdict", "requests", "p50 ms", "p95 ms", "req/s"):
+        table.add_column(col)
+    for run_id, _created, fp, verdict, s in rows:
+        ms = [
+            f"{s[k] * 1000:.2f}" if isinstance(s.get(k), float) else "-" for k in ("p50_s", "p95_s")
+        ]
+        rps = f"{s['throughput']:.1f}" if isinstance(s.get("throughput"), float) else "-"
+        table.add_row(run_id, fp, verdict, str(s.get("requests", "-")), *ms, rps)
+    console.print(table)
+    return ExitCode.OK
+
+
+def _trend(
+    rows: list[tuple[str, float, str, str, dict[str, Any]]],
+    args: argparse.Namespace,
+    console: Console,
+) -> int:
+    from slocheck.regress.trend import change_points
+
+    by_fp: dict[str, list[tuple[str, float, float]]] = {}
+    for run_id, created, fp, _verdict, s in reversed(rows):
+        value = s.get(args.metric)
+        if isinstance(value, (int, float)):
+            by_fp.setdefault(fp, []).append((run_id, created, float(value)))
+    if not by_fp:
+        console.print("no runs with that metric")
+        return ExitCode.OK
+    fp, series = max(by_fp.items(), key=lambda kv: len(kv[1]))
+    points = change_points([v for _, _, v in series])
+    console.print(f"{args.metric} over {len(series)} run(s) of fingerprint {fp}")
+    for i in points:
+        before = statistics.median(v for _, _, v in series[:i])
+        after = statistics.median(v for _, _, v in series[i:])
+        console.print(
+            f"change point: run {escape(series[i][0])} ({before:.4g} -> {after:.4g}, "
+            f"{after / before - 1:+.1%})"
+        )
+    if not points:
+        console.print("no change point")
+    if args.html:
+        from slocheck.report import write_atomic
+        from slocheck.report.html import svg_plot
+
+        svg = svg_plot(
+            f"{args.metric} per run",
+            [t for _, t, _ in series],
+            [(args.metric, "#0969da", [v for _, _, v in series])],
+            args.metric,
+        )
+        write_atomic(
+            args.html,
+            f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>"
+            f"slocheck trend</title></head><body>{svg}</body></html>\n",
+        )
+    return ExitCode.OK
+
+
+# -- slocheck bench --------------------------------------------------------------------------
+def add_bench(sub: argparse._SubParsersAction[Any]) -> None:
+    p = sub.add_parser(
+        "bench",
+        help="repeat a run N times to measure the noise",
+        description="Repeat slocheck run N times into the history; print the "
+        "coefficient of variation of each metric across the runs.",
+    )
+    p.add_argument("--slo", required=True, metavar="FILE")
+    p.add_argument("--repeat", type=int, default=5)
+    p.add_argument("--history", default=DEFAULT_HISTORY)
+    p.add_argument("--out", default="slocheck-results/bench", metavar="DIR")
+    p.add_argument("--duration", help="overrides load.duration")
+    p.set_defaults(handler=cmd_bench)
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from slocheck.cli import _console
+    from slocheck.history import History, record_of, summary_of
+    from slocheck.run import RunOptions, run
+    from slocheck.spec import load_spec
+    from slocheck.units import parse_duration
+
+    if not 2 <= args.repeat <= 1000:
+        raise UsageError(f"--repeat: expected 2 to 1000, got {args.repeat}")
+    loaded = load_spec(args.slo)
+    duration = parse_duration(args.duration) if args.duration else None
+    console = _console()
+    summaries = []
+    with History(args.history) as store:
+        for i in range(args.repeat):
+            result = run(
+                loaded, RunOptions(out_dir=Path(args.out) / f"run-{i + 1}", duration=duration)
+            )
+            record = record_of(result)
+            store.add(record)
+            summaries.append(summary_of(record))
+            console.print(f"run {i + 1}/{args.repeat}: {record.run_id} {result.verdict}")
+    table = Table(title=f"noise over {args.repeat} runs", title_justify="left")
+    for col in ("metric", "mean", "stdev", "CV"):
+        table.add_column(col)
+    for key in ("p50_s", "p95_s", "p99_s", "throughput"):
+        values = [s[key] for s in summaries if isinstance(s.get(key), float)]
+        if len(values) >= 2:
+            mean, sd = statistics.mean(values), statistics.stdev(values)
+            table.add_row(key, f"{mean:.4g}", f"{sd:.3g}", f"{sd / mean:.1%}" if mean else "-")
+    console.print(table)
+    return ExitCode.OK

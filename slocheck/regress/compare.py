@@ -1,0 +1,395 @@
+"""Is tonight's run slower than the baseline? Pure statistics over run records.
+
+For each metric: the relative change (percentage points for the error ratio) with a 95%
+confidence interval, and a verdict against a tolerance:
+
+* latency percentiles (p50, p95, p99, TTFT p95): bootstrap of the client-side HDR histograms
+  (the requests are resampled from the recorded distribution), plus a Mann-Whitney U test of the
+  two latency distributions; a regression also needs that shift to be significant (p < 0.01);
+* throughput: bootstrap of the per-second request counts;
+* error ratio: Newcombe's interval for a difference of two proportions (Wilson scores).
+
+When the baseline has several runs (``median:N``), their between-run spread is added to the
+interval, so a noisy machine widens it instead of raising false alarms.
+
+``regressed`` when the whole interval is beyond the tolerance; ``improved`` when it is beyond the
+tolerance the other way; ``unchanged`` when it stays within; ``inconclusive`` otherwise.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import numpy.typing as npt
+from hdrh.histogram import HdrHistogram
+
+from slocheck.evaluate.stats import wilson_interval
+
+MetricVerdict = Literal["improved", "unchanged", "regressed", "inconclusive"]
+Overall = Literal["improved", "unchanged", "regressed", "inconclusive", "no_baseline"]
+
+#: Tolerances: relative for latencies and throughput, percentage points for the error ratio.
+DEFAULT_TOLERANCES: dict[str, float] = {
+    "p50_latency": 0.10,
+    "p95_latency": 0.10,
+    "p99_latency": 0.20,
+    "ttft_p95": 0.10,
+    "throughput": 0.05,
+    "error_ratio": 0.01,
+}
+LATENCY_METRICS = {"p50_latency": 50.0, "p95_latency": 95.0, "p99_latency": 99.0}
+MWU_ALPHA = 0.01
+MAX_MWU_SAMPLES = 20_000
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """What a comparison needs of one run (from a report or the history)."""
+
+    run_id: str
+    created_at: float
+    fingerprint: str
+    latency_hdr: str | None  # encoded HDR histogram (microseconds), window requests
+    ttft_hdr: str | None
+    requests: int
+    errors: int
+    per_second: Sequence[int]  # requests completed in each second of the window
+    verdict: str = ""
+    labels: dict[str, str] = field(default_factory=dict)  # git_sha, service_version, ...
+
+    @property
+    def error_ratio(self) -> float:
+        return self.errors / self.requests if self.requests else math.nan
+
+    @property
+    def throughput(self) -> float:
+        return float(np.mean(self.per_second)) if len(self.per_second) else math.nan
+
+
+@dataclass(frozen=True)
+class MetricComparison:
+    metric: str
+    baseline: float
+    current: float
+    change: float  # relative (latency, throughput) or points (error ratio)
+    ci_low: float
+    ci_high: float
+    tolerance: float
+    verdict: MetricVerdict
+    unit: str
+    p_value: float | None = None
+    explanation: str = ""
+
+
+@dataclass(frozen=True)
+class Comparison:
+    verdict: Overall
+    current: str
+    baseline: list[str]
+    metrics: list[MetricComparison]
+    notes: list[str] = field(default_factory=list)
+
+
+def _decode(encoded: str | None) -> HdrHistogram | None:
+    return HdrHistogram.decode(encoded) if encoded else None
+
+
+def _pooled(encoded: Sequence[str | None]) -> HdrHistogram | None:
+    hists = [h for h in (_decode(e) for e in encoded) if h is not None]
+    if not hists:
+        return None
+    out = hists[0]
+    for h in hists[1:]:
+        out.add(h)
+    return out
+
+
+def _values_counts(h: HdrHistogram) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int64]]:
+    values, counts = [], []
+    for item in h.get_recorded_iterator():
+        values.append(h.get_highest_equivalent_value(item.value_iterated_to) / 1e6)
+        counts.append(item.count_added_in_this_iter_step)
+    return np.asarray(values, dtype=np.float64), np.asarray(counts, dtype=np.int64)
+
+
+def _boot_quantiles(
+    h: HdrHistogram, q: float, resamples: int, rng: np.random.Generator
+) -> tuple[float, npt.NDArray[np.float64]]:
+    values, counts = _values_counts(h)
+    n = int(counts.sum())
+    point = float(values[np.searchsorted(np.cumsum(counts), q * n)])
+    draws = rng.multinomial(n, counts / n, size=resamples)
+    cum = np.cumsum(draws, axis=1)
+    idx = (cum < (q * n)).sum(axis=1)
+    return point, values[np.minimum(idx, len(values) - 1)]
+
+
+def _expand(h: HdrHistogram, rng: np.random.Generator) -> npt.NDArray[np.float64]:
+    values, counts = _values_counts(h)
+    n = int(counts.sum())
+    if n > MAX_MWU_SAMPLES:
+        counts = rng.multinomial(MAX_MWU_SAMPLES, counts / n)
+    return np.repeat(values, counts)
+
+
+#: Between-run coefficient of variation assumed when the baseline has fewer than 3 runs to
+#: measure it from: runs on shared machines differ by more than their own samples show.
+DEFAULT_NOISE = 0.05
+
+
+def _between_runs(values: Sequence[float], floor: float) -> float:
+    """Coefficient of variation between the baseline runs; ``floor`` with fewer than 3."""
+    arr = np.asarray([v for v in values if math.isfinite(v)], dtype=np.float64)
+    if len(arr) < 3 or arr.mean() == 0:
+        return floor
+    return float(arr.std(ddof=1) / abs(arr.mean()))
+
+
+def _widen(lo: float, hi: float, centre: float, cv: float, n_baseline: int) -> tuple[float, float]:
+    if cv <= 0:
+        return lo, hi
+    extra = 1.96 * cv * math.sqrt(1 + 1 / n_baseline)
+    return centre - math.hypot(centre - lo, extra), centre + math.hypot(hi - centre, extra)
+
+
+def _verdict(lo: float, hi: float, tol: float, higher_is_better: bool) -> MetricVerdict:
+    if higher_is_better:
+        lo, hi = -hi, -lo
+    if lo > tol:
+        return "regressed"
+    if hi < -tol:
+        return "improved"
+    if hi <= tol:
+        return "unchanged"
+    return "inconclusive"
+
+
+def _pct(x: float) -> str:
+    return f"{x * 100:+.1f}%"
+
+
+def _shift_p(cur: HdrHistogram, base: HdrHistogram, rng: np.random.Generator) -> float:
+    """One-sided Mann-Whitney U: is ``cur`` stochastically greater (slower) than ``base``?"""
+    from scipy.stats import mannwhitneyu
+
+    return float(mannwhitneyu(_expand(cur, rng), _expand(base, rng), alternative="greater").pvalue)
+
+
+def _latency(
+    name: str,
+    q: float,
+    cur: HdrHistogram,
+    base: HdrHistogram,
+    *,
+    per_run: list[float],
+    tol: float,
+    p: float,
+    resamples: int,
+    rng: np.random.Generator,
+    noise: float,
+) -> MetricComparison:
+    c_point, c_boot = _boot_quantiles(cur, q, resamples, rng)
+    b_point, b_boot = _boot_quantiles(base, q, resamples, rng)
+    ratios = c_boot / np.maximum(b_boot, 1e-12) - 1
+    change = c_point / b_point - 1 if b_point > 0 else math.inf
+    lo, hi = (float(x) for x in np.percentile(ratios, [2.5, 97.5]))
+    lo, hi = _widen(lo, hi, change, _between_runs(per_run, noise), max(len(per_run), 1))
+    verdict = _verdict(lo, hi, tol, higher_is_better=False)
+    note = ""
+    if verdict == "regressed" and p >= MWU_ALPHA:
+        verdict, note = "inconclusive", f"; but Mann-Whitney U finds no shift (p={p:.3g})"
+    text = (
+        f"{name} {b_point * 1000:.2f} ms -> {c_point * 1000:.2f} ms ({_pct(change)}, 95% CI "
+        f"{_pct(lo)} to {_pct(hi)}; tolerance {_pct(tol)}){note}"
+    )
+    return MetricComparison(
+        name, b_point, c_point, change, lo, hi, tol, verdict, "seconds", p, text
+    )
+
+
+def _throughput(
+    cur: RunRecord,
+    base: Sequence[RunRecord],
+    tol: float,
+    *,
+    resamples: int,
+    rng: np.random.Generator,
+    noise: float,
+) -> MetricComparison:
+    c = np.asarray(cur.per_second, dtype=np.float64)
+    b = np.concatenate([np.asarray(r.per_second, dtype=np.float64) for r in base])
+    c_boot = rng.choice(c, size=(resamples, len(c))).mean(axis=1)
+    b_boot = rng.choice(b, size=(resamples, len(b))).mean(axis=1)
+    change = c.mean() / b.mean() - 1
+    lo, hi = (float(x) for x in np.percentile(c_boot / b_boot - 1, [2.5, 97.5]))
+    lo, hi = _widen(lo, hi, change, _between_runs([r.throughput for r in base], noise), len(base))
+    verdict = _verdict(lo, hi, tol, higher_is_better=True)
+    text = (
+        f"throughput {b.mean():,.1f} -> {c.mean():,.1f} requests/s ({_pct(change)}, 95% CI "
+        f"{_pct(lo)} to {_pct(hi)}; tolerance {_pct(-tol)})"
+    )
+    return MetricComparison(
+        "throughput",
+        float(b.mean()),
+        float(c.mean()),
+        float(change),
+        lo,
+        hi,
+        tol,
+        verdict,
+        "requests/s",
+        None,
+        text,
+    )
+
+
+def _error_ratio(cur: RunRecord, base: Sequence[RunRecord], tol: float) -> MetricComparison:
+    n1, e1 = cur.requests, cur.errors
+    n2, e2 = sum(r.requests for r in base), sum(r.errors for r in base)
+    p1, p2 = e1 / n1, e2 / n2
+    l1, u1 = wilson_interval(e1, n1)
+    l2, u2 = wilson_interval(e2, n2)
+    d = p1 - p2  # Newcombe's hybrid score interval for p1 - p2
+    lo = d - math.sqrt((p1 - l1) ** 2 + (u2 - p2) ** 2)
+    hi = d + math.sqrt((u1 - p1) ** 2 + (p2 - l2) ** 2)
+    verdict = _verdict(lo, hi, tol, higher_is_better=False)
+    text = (
+        f"error ratio {p2 * 100:.3f}% -> {p1 * 100:.3f}% ({d * 100:+.3f} points, 95% CI "
+        f"{lo * 100:+.3f} to {hi * 100:+.3f}; tolerance +{tol * 100:g} points)"
+    )
+    return MetricComparison("error_ratio", p2, p1, d, lo, hi, tol, verdict, "points", None, text)
+
+
+def _both(a: HdrHistogram | None, b: HdrHistogram | None) -> bool:
+    return a is not None and b is not None and a.get_total_count() > 0 and b.get_total_count() > 0
+
+
+def compare(
+    current: RunRecord,
+    baseline: Sequence[RunRecord],
+    tolerances: dict[str, float] | None = None,
+    *,
+    resamples: int = 1000,
+    seed: int = 0,
+    noise: float = DEFAULT_NOISE,
+) -> Comparison:
+    """Compare ``current`` with the pooled ``baseline`` runs."""
+    tol = {**DEFAULT_TOLERANCES, **(tolerances or {})}
+    if not baseline:
+        return Comparison(
+            "no_baseline",
+            current.run_id,
+            [],
+            [],
+            ["no baseline run with the same fingerprint: nothing to compare with"],
+        )
+    rng = np.random.default_rng(seed)
+    metrics: list[MetricComparison] = []
+    notes: list[str] = []
+    if len(baseline) < 3 and noise > 0:
+        notes.append(
+            f"{len(baseline)} baseline run(s): the run-to-run noise cannot be measured, "
+            f"so {noise:.0%} is assumed (regression.noise); median:5 measures it"
+        )
+    cur_lat, base_lat = _decode(current.latency_hdr), _pooled([r.latency_hdr for r in baseline])
+    if _both(cur_lat, base_lat):
+        assert cur_lat is not None and base_lat is not None
+        p = _shift_p(cur_lat, base_lat, rng)
+        runs = [h for h in (_decode(r.latency_hdr) for r in baseline) if h is not None]
+        for name, pct in LATENCY_METRICS.items():
+            per_run = [h.get_value_at_percentile(pct) / 1e6 for h in runs]
+            metrics.append(
+                _latency(
+                    name,
+                    pct / 100,
+                    cur_lat,
+                    base_lat,
+                    per_run=per_run,
+                    tol=tol[name],
+                    p=p,
+                    resamples=resamples,
+                    rng=rng,
+                    noise=noise,
+                )
+            )
+    else:
+        notes.append("no client latency histograms in one of the runs")
+    cur_ttft, base_ttft = _decode(current.ttft_hdr), _pooled([r.ttft_hdr for r in baseline])
+    if _both(cur_ttft, base_ttft):
+        assert cur_ttft is not None and base_ttft is not None
+        per_run = [
+            h.get_value_at_percentile(95) / 1e6
+            for h in (_decode(r.ttft_hdr) for r in baseline)
+            if h is not None
+        ]
+        metrics.append(
+            _latency(
+                "ttft_p95",
+                0.95,
+                cur_ttft,
+                base_ttft,
+                per_run=per_run,
+                tol=tol["ttft_p95"],
+                p=_shift_p(cur_ttft, base_ttft, rng),
+                resamples=resamples,
+                rng=rng,
+                noise=noise,
+            )
+        )
+    if len(current.per_second) >= 2 and sum(len(r.per_second) for r in baseline) >= 2:
+        metrics.append(
+            _throughput(
+                current, baseline, tol["throughput"], resamples=resamples, rng=rng, noise=noise
+            )
+        )
+    if current.requests and all(r.requests for r in baseline):
+        metrics.append(_error_ratio(current, baseline, tol["error_ratio"]))
+    verdicts = {m.verdict for m in metrics}
+    overall: Overall = (
+        "regressed"
+        if "regressed" in verdicts
+        else "inconclusive"
+        if "inconclusive" in verdicts or not metrics
+        else "improved"
+        if "improved" in verdicts
+        else "unchanged"
+    )
+    return Comparison(overall, current.run_id, [r.run_id for r in baseline], metrics, notes)
+
+
+def to_dict(c: Comparison) -> dict[str, Any]:
+    return {
+        "verdict": c.verdict,
+        "current": c.current,
+        "baseline": c.baseline,
+        "notes": c.notes,
+        "metrics": [m.__dict__ for m in c.metrics],
+    }
+
+
+def canary(
+    current: RunRecord,
+    baseline: Sequence[RunRecord],
+    *,
+    max_error_points: float = 0.05,
+    max_p95_increase_s: float = 0.1,
+) -> list[str]:
+    """The canary rule of ML services' guides: flag an error-ratio increase above 5 points or a
+    P95 increase above 100 ms (point estimates, both configurable). Empty: the canary is fine."""
+    flags = []
+    base_req = sum(r.requests for r in baseline)
+    if current.requests and base_req:
+        d = current.error_ratio - sum(r.errors for r in baseline) / base_req
+        if d > max_error_points:
+            flags.append(f"error ratio up {d * 100:.2f} points (limit {max_error_points * 100:g})")
+    cur, base = _decode(current.latency_hdr), _pooled([r.latency_hdr for r in baseline])
+    if _both(cur, base):
+        assert cur is not None and base is not None
+        up = (cur.get_value_at_percentile(95) - base.get_value_at_percentile(95)) / 1e6
+        if up > max_p95_increase_s:
+            flags.append(f"P95 up {up * 1000:.1f} ms (limit {max_p95_increase_s * 1000:g} ms)")
+    return flags
