@@ -41,7 +41,7 @@ prometheus: {{selector: 'job="slocheck", endpoint="/v1/classify"'}}
 load: {{scenario: steady, users: 8, rate: {rate}, duration: {duration}s, warmup: 2s}}
 slos:
   - {{name: availability, sli: availability, objective: 99%}}
-regression: {{p50_latency: +10%, p95_latency: +10%, p99_latency: +20%}}
+regression: {{p50_latency: +5%, p95_latency: +10%, p99_latency: +20%}}
 """
 
 
@@ -67,7 +67,12 @@ def main() -> None:
     parser.add_argument("--baseline-runs", type=int, default=5)
     parser.add_argument("--duration", type=int, default=10)
     parser.add_argument("--rate", type=int, default=100)
-    parser.add_argument("--base-latency", type=float, default=20.0, help="ms injected in A")
+    parser.add_argument(
+        "--base-latency",
+        type=float,
+        default=80.0,
+        help="ms injected in A: a model's inference time",
+    )
     parser.add_argument("--slowdown", type=float, default=0.15)
     parser.add_argument("--out", default="benchmarks/results/regression_detection.json")
     args = parser.parse_args()
@@ -87,7 +92,7 @@ def main() -> None:
     for i in range(args.pairs):
         for kind, loaded in (("A", a_spec), ("B", b_spec)):
             record = one_run(loaded, work / f"{kind}-{i}")
-            c = compare(record, pool)
+            c = compare(record, pool, loaded.spec.regression.tolerances())
             row = {
                 "pair": i,
                 "kind": kind,

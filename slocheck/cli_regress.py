@@ -125,6 +125,15 @@ def add_compare(sub: argparse._SubParsersAction[Any]) -> None:
         help="the canary rule: error ratio +5 points or P95 +100 ms (see regression:)",
     )
     p.add_argument("--json", metavar="PATH", help="write the comparison as JSON")
+    p.add_argument(
+        "--canary-selector",
+        metavar="MATCHERS",
+        help="canary analysis in one Prometheus: the canary's label matchers (CURRENT "
+        "is then the baseline's, e.g. 'deployment=\"stable\"'); needs --slo",
+    )
+    p.add_argument("--prometheus-url", metavar="URL", help="with --canary-selector")
+    p.add_argument("--start", default="now-10m", help="with --canary-selector (default now-10m)")
+    p.add_argument("--end", default="now", help="with --canary-selector (default now)")
     p.set_defaults(handler=cmd_compare)
 
 
@@ -151,6 +160,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
     from slocheck.report import write_atomic
     from slocheck.spec import RegressionSpec, load_spec
 
+    if args.canary_selector:
+        return _canary_in_prometheus(args)
     regression = load_spec(args.slo).spec.regression if args.slo else RegressionSpec()
     current = _current(args.current, args.history)
     if Path(args.baseline).is_file() or not Path(args.history).exists():
@@ -183,6 +194,50 @@ def cmd_compare(args: argparse.Namespace) -> int:
     if args.json:
         write_atomic(args.json, json.dumps(to_dict(result), indent=2, default=str) + "\n")
     return exit_code(result, regression.on_inconclusive, args.require_baseline)
+
+
+def _canary_in_prometheus(args: argparse.Namespace) -> int:
+    import time
+
+    from slocheck.canary import canary_analysis
+    from slocheck.cli import _console
+    from slocheck.evaluate import Window
+    from slocheck.spec import load_spec
+    from slocheck.spec.model import PrometheusSpec
+    from slocheck.units import parse_time
+    from slocheck.verify import check_window, client_for
+
+    if not args.slo:
+        raise UsageError("--canary-selector needs --slo (Prometheus settings and tolerances)")
+    spec = load_spec(args.slo).spec
+    try:
+        base_sel = PrometheusSpec(selector=args.current).selector
+        canary_sel = PrometheusSpec(selector=args.canary_selector).selector
+    except ValueError as e:
+        raise UsageError(f'selectors: expected label matchers like job="demo": {e}') from None
+    now = time.time()
+    try:
+        window = Window(parse_time(args.start, now), parse_time(args.end, now))
+    except ValueError as e:
+        raise UsageError(f"--start/--end: {e}") from None
+    check_window(window)
+    result = canary_analysis(
+        client_for(spec.prometheus, args.prometheus_url), spec, window, base_sel, canary_sel
+    )
+    console = _console()
+    for d, name in ((result.baseline, "baseline"), (result.canary, "canary")):
+        ratio = f"{d.error_ratio:.3%}" if d.error_ratio is not None else "-"
+        p95 = f"{d.p95_s * 1000:.1f} ms" if d.p95_s is not None else "-"
+        console.print(
+            f"{name} {{{escape(d.selector)}}}: {d.requests:,.0f} requests, error "
+            f"ratio {ratio}, P95 {p95}"
+        )
+    for flag in result.flags:
+        console.print(f"[bold red]canary[/]: {escape(flag)}")
+    for note in result.notes:
+        console.print(f"[yellow]warning[/]: {escape(note)}")
+    console.print("canary: " + ("FLAGGED" if result.flagged else "ok"))
+    return ExitCode.CHECK_FAILED if result.flagged else ExitCode.OK
 
 
 # -- slocheck history ------------------------------------------------------------------------

@@ -171,7 +171,8 @@ class _Builder:
         return None
 
 
-def _status_of(labels: Any) -> str | None:
+def status_of(labels: Any) -> str | None:
+    """The HTTP status of a series, from its status, code or status_code label."""
     for name in STATUS_LABELS:
         if name in labels:
             return str(labels[name])
@@ -238,7 +239,7 @@ def _requests(b: _Builder, data: SliData) -> SloResult:
         )
     if n <= 0:
         return b.result("no_data", f"0 requests counted by {data.query} in the window")
-    labelled = [s for s in series if _status_of(s.labels) is not None]
+    labelled = [s for s in series if status_of(s.labels) is not None]
     if not labelled:
         return b.result(
             "no_data",
@@ -247,7 +248,7 @@ def _requests(b: _Builder, data: SliData) -> SloResult:
             samples=n,
         )
     bad = sum_deltas(
-        [s for s in labelled if (_status_of(s.labels) or "").startswith("5")],
+        [s for s in labelled if (status_of(s.labels) or "").startswith("5")],
         b.window.start,
         b.window.read_until,
     ).total

@@ -142,11 +142,16 @@ DEFAULT_NOISE = 0.05
 
 
 def _between_runs(values: Sequence[float], floor: float) -> float:
-    """Coefficient of variation between the baseline runs; ``floor`` with fewer than 3."""
+    """Robust coefficient of variation between the baseline runs (1.4826 x the median absolute
+    deviation over the median: one stalled run does not blow it up); ``floor`` with fewer
+    than 3 runs."""
     arr = np.asarray([v for v in values if math.isfinite(v)], dtype=np.float64)
-    if len(arr) < 3 or arr.mean() == 0:
+    if len(arr) < 3:
         return floor
-    return float(arr.std(ddof=1) / abs(arr.mean()))
+    centre = float(np.median(arr))
+    if centre == 0:
+        return floor
+    return float(1.4826 * np.median(np.abs(arr - centre)) / abs(centre))
 
 
 def _widen(lo: float, hi: float, centre: float, cv: float, n_baseline: int) -> tuple[float, float]:
