@@ -38,7 +38,7 @@ service:
   max_batch_wait_ms: 0.5
   faults: {{latency: {latency_ms}ms}}
 prometheus: {{selector: 'job="slocheck", endpoint="/v1/classify"'}}
-load: {{scenario: steady, users: 8, rate: {rate}, duration: {duration}s, warmup: 2s}}
+load: {{scenario: steady, users: {users}, rate: {rate}, duration: {duration}s, warmup: 2s}}
 slos:
   - {{name: availability, sli: availability, objective: 99%}}
 regression: {{p50_latency: +5%, p95_latency: +10%, p99_latency: +20%}}
@@ -47,7 +47,12 @@ regression: {{p50_latency: +5%, p95_latency: +10%, p99_latency: +20%}}
 
 def spec(latency_ms: float, args: argparse.Namespace) -> LoadedSpec:
     return parse_spec(
-        SPEC.format(latency_ms=round(latency_ms, 3), rate=args.rate, duration=args.duration),
+        SPEC.format(
+            latency_ms=round(latency_ms, 3),
+            rate=args.rate,
+            users=args.users,
+            duration=args.duration,
+        ),
         "regression-bench.yaml",
     )
 
@@ -67,6 +72,12 @@ def main() -> None:
     parser.add_argument("--baseline-runs", type=int, default=5)
     parser.add_argument("--duration", type=int, default=10)
     parser.add_argument("--rate", type=int, default=100)
+    parser.add_argument(
+        "--users",
+        type=int,
+        default=20,
+        help="enough that each user's pace (rate/users) outlasts a slow request",
+    )
     parser.add_argument(
         "--base-latency",
         type=float,

@@ -239,7 +239,8 @@ class History:
                 n = int(spec.split(":", 1)[1])
             except ValueError:
                 raise UsageError(f"--baseline {spec}: expected median:N, N a number") from None
-            return others[: max(n, 1)]
+            usable = [r for r in others if r.verdict not in ("inconclusive", "interrupted")]
+            return usable[: max(n, 1)]  # runs that did not get their load are no baseline
         found = self.get(spec)
         if found is not None:
             return [found]

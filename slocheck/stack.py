@@ -6,13 +6,12 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from types import TracebackType
 
 import httpx
 
 from slocheck.errors import ServiceStartError
 from slocheck.load.runner import spawn, stop_group
-from slocheck.prom.managed import free_port
+from slocheck.prom.managed import Lifecycle, free_port
 from slocheck.service.config import FaultConfig, ServiceConfig
 from slocheck.spec import ServiceSpec
 
@@ -41,7 +40,7 @@ def service_config(spec: ServiceSpec, port: int) -> ServiceConfig:
     )
 
 
-class EmbeddedService:
+class EmbeddedService(Lifecycle):
     def __init__(self, spec: ServiceSpec, log: Path, ready_timeout: float = READY_TIMEOUT) -> None:
         self.config = service_config(spec, free_port())
         self.url = f"http://127.0.0.1:{self.config.port}"
@@ -78,14 +77,3 @@ class EmbeddedService:
         proc, self.proc = self.proc, None
         if proc is not None:
             stop_group(proc)
-
-    def __enter__(self) -> EmbeddedService:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()

@@ -15,11 +15,13 @@ import os
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 from slocheck.errors import PrometheusError, SpecError, UsageError
 from slocheck.evaluate.counters import Sample, Series
+
+_R = TypeVar("_R")
 
 
 class PromClient(Protocol):
@@ -158,16 +160,14 @@ class HttpPromClient:
         from slocheck.evaluate.plan import window_text
 
         query = f"{selector}[{window_text(max(end - start, 0.001))}]"
-        try:
-            return parse_matrix(self._query(query, end))
-        except (ValueError, TypeError) as e:
-            raise PrometheusError(
-                f"unexpected answer from {self.shown_url} to {query}: {e}"
-            ) from None
+        return self._parsed(query, end, parse_matrix)
 
     def instant(self, query: str, at: float) -> list[float]:
+        return self._parsed(query, at, parse_values)
+
+    def _parsed(self, query: str, at: float, parse: Callable[[Any], _R]) -> _R:
         try:
-            return parse_values(self._query(query, at))
+            return parse(self._query(query, at))
         except (ValueError, TypeError) as e:
             raise PrometheusError(
                 f"unexpected answer from {self.shown_url} to {query}: {e}"

@@ -18,7 +18,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 import httpx
 
@@ -26,6 +26,8 @@ from slocheck.errors import PrometheusError
 
 if TYPE_CHECKING:
     from slocheck.prom.containers import ContainerPrometheus
+
+_T = TypeVar("_T", bound="Lifecycle")
 
 INSTALL_HINT = (
     "install Prometheus (Debian/Ubuntu: apt-get install prometheus), put it on PATH, "
@@ -62,7 +64,28 @@ def scrape_config(targets: Sequence[str], job: str, interval: float) -> str:
     return "\n".join(lines) + "\n"
 
 
-class ScrapeWaits:
+class Lifecycle:
+    """``with X(...) as x``: ``start()`` on entry, ``stop()`` on exit, errors and Ctrl-C."""
+
+    def start(self: _T) -> _T:
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self: _T) -> _T:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+class ScrapeWaits(Lifecycle):
     """Waiting for scrapes; for any Prometheus that scrapes ``job`` and answers at ``url``."""
 
     url: str
@@ -204,17 +227,6 @@ class ManagedPrometheus(ScrapeWaits):
     @property
     def running(self) -> bool:
         return self._proc is not None and self._proc.poll() is None
-
-    def __enter__(self) -> ManagedPrometheus:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
 
 def backfill(openmetrics: str, storage_path: str | Path, promtool: str | None = None) -> None:

@@ -139,6 +139,7 @@ def _expand(h: HdrHistogram, rng: np.random.Generator) -> npt.NDArray[np.float64
 #: Between-run coefficient of variation assumed when the baseline has fewer than 3 runs to
 #: measure it from: runs on shared machines differ by more than their own samples show.
 DEFAULT_NOISE = 0.05
+MIN_MEASURED_NOISE = 0.01
 
 
 def _between_runs(values: Sequence[float], floor: float) -> float:
@@ -151,7 +152,8 @@ def _between_runs(values: Sequence[float], floor: float) -> float:
     centre = float(np.median(arr))
     if centre == 0:
         return floor
-    return float(1.4826 * np.median(np.abs(arr - centre)) / abs(centre))
+    mad_cv = float(1.4826 * np.median(np.abs(arr - centre)) / abs(centre))
+    return max(mad_cv, MIN_MEASURED_NOISE)  # five nearly equal runs do not prove zero noise
 
 
 def _widen(lo: float, hi: float, centre: float, cv: float, n_baseline: int) -> tuple[float, float]:
@@ -291,6 +293,17 @@ def compare(
             [],
             [],
             ["no baseline run with the same fingerprint: nothing to compare with"],
+        )
+    if current.verdict == "inconclusive":
+        return Comparison(
+            "inconclusive",
+            current.run_id,
+            [r.run_id for r in baseline],
+            [],
+            [
+                "the current run did not get the load it asked for (its verdict is "
+                "inconclusive): it cannot show a regression"
+            ],
         )
     rng = np.random.default_rng(seed)
     metrics: list[MetricComparison] = []
