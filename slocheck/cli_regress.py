@@ -155,7 +155,7 @@ def _current(spec: str, history_path: str) -> RunRecord:
 
 def cmd_compare(args: argparse.Namespace) -> int:
     from slocheck.cli import _console
-    from slocheck.history import History
+    from slocheck.history import History, load_record
     from slocheck.regress import canary, compare, to_dict
     from slocheck.report import write_atomic
     from slocheck.spec import RegressionSpec, load_spec
@@ -164,15 +164,13 @@ def cmd_compare(args: argparse.Namespace) -> int:
         return _canary_in_prometheus(args)
     regression = load_spec(args.slo).spec.regression if args.slo else RegressionSpec()
     current = _current(args.current, args.history)
-    if Path(args.baseline).is_file() or not Path(args.history).exists():
-        from slocheck.history import load_record
-
-        if not Path(args.baseline).is_file():
-            raise UsageError(f"--baseline {args.baseline}: no history at {args.history}")
+    if Path(args.history).exists():
+        with History(args.history) as store:  # run ids, median:N, last-pass and report files
+            baseline = store.baseline(args.baseline, current, args.any_fingerprint)
+    elif Path(args.baseline).is_file():
         baseline = [load_record(Path(args.baseline))]
     else:
-        with History(args.history) as store:
-            baseline = store.baseline(args.baseline, current, args.any_fingerprint)
+        raise UsageError(f"--baseline {args.baseline}: no history at {args.history}")
     console = _console()
     if args.canary:
         flags = (

@@ -9,7 +9,6 @@ import json
 import os
 import platform
 import sqlite3
-import statistics
 import subprocess
 import time
 from collections.abc import Iterable
@@ -258,7 +257,3 @@ def load_record(path: Path) -> RunRecord:
     if not isinstance(data, dict) or "regression_record" not in data:
         raise UsageError(f"{path}: not a report of slocheck run (no regression_record)")
     return record_from_dict(data["regression_record"])
-
-
-def median_of(values: list[float]) -> float:
-    return statistics.median(values) if values else float("nan")

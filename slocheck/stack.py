@@ -19,24 +19,14 @@ READY_TIMEOUT = 30.0
 
 
 def service_config(spec: ServiceSpec, port: int) -> ServiceConfig:
-    f = spec.faults
+    """The spec's ``service:`` block uses ServiceConfig's (and FaultConfig's) field names."""
+    options = spec.model_dump(exclude={"name", "faults"})
     return ServiceConfig(
         port=port,
-        model=spec.model,
-        backend=spec.backend,
-        device=spec.device,
-        max_batch_size=spec.max_batch_size,
-        max_batch_wait_ms=spec.max_batch_wait_ms,
-        max_queue=spec.max_queue,
         access_log=False,
         service_name=spec.name,
-        faults=FaultConfig(
-            error_rate=f.error_rate,
-            latency=f.latency,
-            latency_probability=f.latency_probability,
-            crash_after=f.crash_after,
-            seed=f.seed,
-        ),
+        faults=FaultConfig(**spec.faults.model_dump()),
+        **options,
     )
 
 

@@ -50,14 +50,6 @@ SELECTOR_RE = re.compile(rf"^(?:{_MATCHER})(?:,{_MATCHER})*,?$")
 METRIC_RE = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
 
 
-def _duration(value: Any) -> float:
-    return parse_duration(value)
-
-
-def _ratio(value: Any) -> float:
-    return parse_ratio(value)
-
-
 def _number(value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ValueError(f"expected a number, got {value!r:.60}")
@@ -70,8 +62,8 @@ def _number(value: Any) -> float:
     return number
 
 
-Duration = Annotated[float, BeforeValidator(_duration)]
-Ratio = Annotated[float, BeforeValidator(_ratio)]
+Duration = Annotated[float, BeforeValidator(parse_duration)]
+Ratio = Annotated[float, BeforeValidator(parse_ratio)]
 
 
 class _Strict(BaseModel):
@@ -200,7 +192,7 @@ class SloSpec(_Strict):
         if v is None:
             return v
         unit = THRESHOLD_UNITS.get(str(info.data.get("sli")), "number")
-        return {"duration": _duration, "ratio": _ratio, "number": _number}[unit](v)
+        return {"duration": parse_duration, "ratio": parse_ratio, "number": _number}[unit](v)
 
     @field_validator("metric")
     @classmethod
@@ -243,7 +235,7 @@ def _tolerance(value: Any) -> float:
     text = value.strip().lstrip("+-") if isinstance(value, str) else value
     if isinstance(text, (int, float)) and not isinstance(text, bool):
         text = abs(text)
-    return _ratio(text)
+    return parse_ratio(text)
 
 
 Tolerance = Annotated[float, BeforeValidator(_tolerance)]
