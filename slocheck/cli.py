@@ -368,7 +368,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
     record = record_of(result)
     comparison = None
-    if result.verdict != "interrupted":
+    if result.verdict not in ("interrupted", "error"):
         comparison = regression_step(
             record,
             history=args.history,
@@ -450,6 +450,9 @@ def _run_reports(
     console.print(f"verdict: [bold]{result.verdict.upper()}[/]; reports in {escape(str(out))}")
     if result.verdict == "interrupted":
         return ExitCode.INTERRUPTED
+    if result.error is not None:
+        print(f"slocheck: error: {result.error}", file=sys.stderr)
+        return ExitCode.INFRASTRUCTURE
     if result.verify is not None and any(r.verdict == "error" for r in result.verify.results):
         return ExitCode.USAGE
     if comparison is not None:

@@ -78,7 +78,7 @@ def record_of(result: RunResult, run_id: str | None = None) -> RunRecord:
         if sec < lo:
             continue
         slot = table[sec]
-        latency.add(slot.hist)
+        slot.add_to(latency)
         requests += slot.count
         errors += slot.errors
         per_second.append(slot.count)
@@ -87,7 +87,7 @@ def record_of(result: RunResult, run_id: str | None = None) -> RunRecord:
     ttft = new_histogram()
     for sec, slot in snap.metrics.get("ttft", {}).items():
         if sec >= lo:
-            ttft.add(slot.hist)
+            slot.add_to(ttft)
     created = time.time()
     labels = {k: v for k, v in (("git_sha", git_sha()), ("spec", result.spec.path)) if v}
     return RunRecord(

@@ -4,6 +4,7 @@ verdicts over exactly the load window, cross-checks, and every report."""
 from __future__ import annotations
 
 import contextlib
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -11,22 +12,23 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from slocheck.errors import UsageError
+from slocheck.errors import InfrastructureError, PrometheusError, UsageError
 from slocheck.evaluate import Window
 from slocheck.evaluate.counters import histogram_buckets, quantile, sum_deltas
 from slocheck.evaluate.plan import selector
 from slocheck.load import LoadConfig, LoadResult, Progress, run_load, summarise
 from slocheck.load.stats import merged
 from slocheck.prom.client import HttpPromClient, PromClient
-from slocheck.prom.managed import start_prometheus
+from slocheck.prom.managed import ScrapeWaits, start_prometheus
 from slocheck.spec import LoadedSpec, LoadSpec
-from slocheck.stack import EmbeddedService
+from slocheck.stack import READY_TIMEOUT, EmbeddedService, wait_until_ready
 from slocheck.units import format_duration
 from slocheck.verify import VerifyResult, client_for, verify
 
-RunVerdict = Literal["pass", "warn", "fail", "inconclusive", "interrupted"]
+RunVerdict = Literal["pass", "warn", "fail", "inconclusive", "interrupted", "error"]
 MIN_ACHIEVED = 0.9
 EMBEDDED_JOB = "slocheck"
+DISCOVERY_TICK_S = 5.0
 
 
 @dataclass(frozen=True)
@@ -62,6 +64,7 @@ class RunResult:
     out_dir: Path
     spec: LoadedSpec
     client: dict[str, Any] = field(default_factory=dict)
+    error: str | None = None  # verdict "error": what broke after the load ran (exit 3)
 
 
 def load_config(spec: LoadSpec, options: RunOptions, host: str, models: str) -> LoadConfig:
@@ -101,6 +104,17 @@ def client_stats(load: LoadResult) -> dict[str, Any]:
     for name, seconds in snap.metrics.items():
         out["window"][name] = summarise(seconds, lo=lo).to_dict()
     return out
+
+
+def unanswered_in(load: LoadResult) -> int:
+    """Requests of the judged window that got no HTTP answer (the service was down)."""
+    lo = load.window_start
+    return sum(
+        slot.unanswered
+        for seconds in load.snapshot.requests.values()
+        for sec, slot in seconds.items()
+        if sec >= lo
+    )
 
 
 def _server_counts(client: PromClient, sel: str, since: float, window: Window) -> dict[str, float]:
@@ -212,6 +226,54 @@ def cross_checks(
     return checks
 
 
+def first_scrape_due(started: float, prom: ScrapeWaits) -> float:
+    """When a Prometheus started at ``started`` scrapes a new target at the latest (Prometheus
+    hands discovered targets to its scrape loop on a 5 s tick, then waits up to one interval)."""
+    return started + DISCOVERY_TICK_S + prom.scrape_interval
+
+
+def _start_after_first_scrape(
+    load: LoadResult, client: PromClient, launched: float, job: str
+) -> list[CrossCheck]:
+    """The window's counts start from a scrape at or before its start: when the first scrape
+    came later than planned, the judged window starts at the first whole second after it."""
+    ups = client.fetch_samples(f'up{{job="{job}"}}', launched - 60, max(load.stopped_at, launched))
+    first = min((t for s in ups for t, _ in s.samples), default=None)
+    if first is None and load.interrupted:  # stopped before any scrape: nothing to judge
+        load.window_start = max(load.window_start, math.ceil(load.stopped_at))
+        return []
+    if first is None:
+        raise PrometheusError(f"the managed Prometheus never scraped the target (job {job!r})")
+    if first <= load.window_start:
+        return []
+    late = first - load.window_start
+    load.window_start = math.ceil(first)
+    return [
+        CrossCheck(
+            "first_scrape",
+            True,
+            f"Prometheus scraped the service first {late:.1f} s after the warm-up ended: the "
+            "judged window starts at that scrape",
+            {"first_scrape": first},
+        )
+    ]
+
+
+def _watchdog(
+    on_progress: Callable[[Progress], None] | None, prom: ScrapeWaits | None
+) -> Callable[[Progress], None]:
+    """Called every half second of the load: stop it at once when the managed Prometheus died
+    (its window could never be judged)."""
+
+    def watch(p: Progress) -> None:
+        if prom is not None:
+            prom.check_alive()
+        if on_progress is not None:
+            on_progress(p)
+
+    return watch
+
+
 def run(
     loaded: LoadedSpec,
     options: RunOptions,
@@ -231,9 +293,15 @@ def run(
         )
     with contextlib.ExitStack() as stack:
         embedded = target is None
-        if target is None:
-            phase("starting the embedded service")
-            target = stack.enter_context(EmbeddedService(spec.service, out / "service.log")).url
+        service = EmbeddedService(spec.service, out / "service.log") if embedded else None
+        target = service.url if service is not None else target
+        assert target is not None
+        if service is None:
+            phase(f"waiting for {target} to answer")
+            t = spec.target
+            wait_until_ready(
+                target, t.ready_path if t else None, t.ready_timeout if t else READY_TIMEOUT
+            )
         managed = None
         if prom_url is None:
             phase("starting Prometheus")
@@ -244,42 +312,50 @@ def run(
             )
             stack.callback(managed.stop)
             prom_url = managed.url
-            managed.wait_for_scrape_after(time.time())  # every series is seen at 0 first
             client: PromClient = HttpPromClient(prom_url)
         else:
             client = client_for(spec.prometheus, prom_url)
+        prom_started = time.time()
+        if service is not None:
+            phase("starting the embedded service")
+            stack.enter_context(service)
         cfg = load_config(spec.load, options, target, spec.service.model if embedded else "")
+        if managed is not None:
+            # the warm-up overlaps Prometheus' discovery delay; the first scrape must still
+            # come before the judged window opens
+            time.sleep(max(0.0, first_scrape_due(prom_started, managed) - cfg.warmup - time.time()))
         phase(
             f"load: {cfg.scenario}, {cfg.users} users"
             + (f" at {cfg.rate:g} requests/s" if cfg.rate else "")
             + f", {format_duration(cfg.warmup)} warm-up + {format_duration(cfg.duration)}"
         )
+        where = (target, prom_url, embedded, out, loaded)
         launched = time.time()
-        load = run_load(cfg, out / "load", on_progress)
-        phase("waiting for the final scrape")
-        if managed is not None:
-            settle = managed.wait_for_scrape_after(load.stopped_at) - load.stopped_at
-        else:
-            settle = 2 * spec.prometheus.scrape_interval
-            time.sleep(min(settle, 60))
-        stats = client_stats(load)
-        if load.stopped_at <= load.window_start:
-            return RunResult(
-                "interrupted" if load.interrupted else "inconclusive",
-                None,
-                load,
-                [],
-                target,
-                prom_url,
-                embedded,
-                out,
-                loaded,
-                stats,
-            )
-        window = Window(float(load.window_start), load.stopped_at, settle)
-        phase("verifying")
-        verified = verify(loaded, client, window)
-        checks = cross_checks(load, client, spec.prometheus.selector, launched, window)
+        load = run_load(cfg, out / "load", _watchdog(on_progress, managed))
+        try:
+            if load.aborted is not None:
+                raise load.aborted
+            phase("waiting for the final scrape")
+            if managed is not None:
+                settle = managed.wait_for_scrape_after(load.stopped_at) - load.stopped_at
+            else:
+                settle = 2 * spec.prometheus.scrape_interval
+                time.sleep(min(settle, 60))
+            notes = []
+            if managed is not None:
+                notes = _start_after_first_scrape(load, client, launched, managed.job)
+            if load.stopped_at <= load.window_start:
+                short: RunVerdict = "interrupted" if load.interrupted else "inconclusive"
+                return RunResult(short, None, load, [], *where, client_stats(load))
+            window = Window(float(load.window_start), load.stopped_at, settle)
+            phase("verifying")
+            verified = verify(loaded, client, window, unanswered=unanswered_in(load))
+            checks = notes + cross_checks(load, client, spec.prometheus.selector, launched, window)
+        except InfrastructureError as e:
+            # the load ran: keep what the client measured, in a report marked error (exit 3),
+            # or interrupted (exit 130) when Ctrl-C came first
+            broken: RunVerdict = "interrupted" if load.interrupted else "error"
+            return RunResult(broken, None, load, [], *where, client_stats(load), error=str(e))
     verdict: RunVerdict = verified.verdict
     if load.interrupted:
         verdict = "interrupted"
@@ -287,6 +363,4 @@ def run(
         # less load than asked for is never a pass; an SLO that plainly failed still fails
         real_fail = any(r.verdict == "fail" for r in verified.results)
         verdict = "fail" if real_fail else "inconclusive"
-    return RunResult(
-        verdict, verified, load, checks, target, prom_url, embedded, out, loaded, stats
-    )
+    return RunResult(verdict, verified, load, checks, *where, client_stats(load))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -30,6 +31,39 @@ def service_config(spec: ServiceSpec, port: int) -> ServiceConfig:
     )
 
 
+def wait_until_ready(
+    url: str,
+    ready_path: str | None,
+    timeout: float,
+    exited: Callable[[], str | None] = lambda: None,
+    what: str = "target",
+) -> None:
+    """Poll ``url + ready_path`` until it answers 2xx (with no ``ready_path``: until ``url``
+    answers at all); ServiceStartError (exit 3) after ``timeout`` seconds or when ``exited``
+    says why the service is gone."""
+    probe = url + (ready_path or "/")
+    deadline = time.monotonic() + timeout
+    last = "no answer yet"
+    while True:
+        if (why := exited()) is not None:
+            raise ServiceStartError(f"the {what} service {why}")
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise ServiceStartError(
+                f"the {what} service at {probe} was not ready within {timeout:g} s ({last})",
+                hint="is it running and listening there? raise target.ready_timeout if it "
+                "needs longer to load its model",
+            )
+        try:
+            status = httpx.get(probe, timeout=min(2.0, max(remaining, 0.05))).status_code
+            if ready_path is None or 200 <= status < 300:
+                return
+            last = f"the last probe answered {status}"
+        except httpx.HTTPError as e:
+            last = f"the last probe: {type(e).__name__}: {e}" if str(e) else type(e).__name__
+        time.sleep(min(0.1, max(remaining, 0.0)))
+
+
 class EmbeddedService(Lifecycle):
     def __init__(self, spec: ServiceSpec, log: Path, ready_timeout: float = READY_TIMEOUT) -> None:
         self.config = service_config(spec, free_port())
@@ -41,24 +75,21 @@ class EmbeddedService(Lifecycle):
     def start(self) -> EmbeddedService:
         self.log.parent.mkdir(parents=True, exist_ok=True)
         args = [sys.executable, "-m", "slocheck", "serve", *self.config.to_cli_args()]
-        self.proc = spawn(args, log=self.log)
-        deadline = time.monotonic() + self.ready_timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise ServiceStartError(
-                    f"the embedded service exited with {self.proc.returncode}"
-                    f" during start-up: {self._tail()}"
-                )
-            try:
-                if httpx.get(self.url + "/health/ready", timeout=1.0).status_code == 200:
-                    return self
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
-        self.stop()
-        raise ServiceStartError(
-            f"the embedded service was not ready within {self.ready_timeout:g} s: {self._tail()}"
-        )
+        proc = self.proc = spawn(args, log=self.log)
+
+        def exited() -> str | None:
+            code = proc.poll()
+            return None if code is None else f"exited with {code} during start-up"
+
+        try:
+            wait_until_ready(self.url, "/health/ready", self.ready_timeout, exited, "embedded")
+        except ServiceStartError as e:
+            self.stop()
+            raise ServiceStartError(f"{e.message}: {self._tail()}") from None
+        except BaseException:  # Ctrl-C or SIGTERM during start-up: `with` never saw us start
+            self.stop()
+            raise
+        return self
 
     def _tail(self) -> str:
         return self.log.read_text(errors="replace")[-1500:] if self.log.exists() else ""

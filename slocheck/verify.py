@@ -68,9 +68,14 @@ def check_window(window: Window, now: float | None = None) -> None:
 
 
 def verify(
-    loaded: LoadedSpec, client: PromClient, window: Window, only: Sequence[str] | None = None
+    loaded: LoadedSpec,
+    client: PromClient,
+    window: Window,
+    only: Sequence[str] | None = None,
+    unanswered: int = 0,
 ) -> VerifyResult:
-    """Evaluate every SLO of ``loaded`` (or those named in ``only``) over ``window``."""
+    """Evaluate every SLO of ``loaded`` (or those named in ``only``) over ``window``.
+    ``unanswered``: requests of the window that got no HTTP answer (``slocheck run`` knows)."""
     check_window(window)
     spec = loaded.spec
     back = lookback(spec.prometheus.scrape_interval)
@@ -86,6 +91,7 @@ def verify(
                 series=series,
                 query=f"{p.fetch}[{window_text(window.read_until - window.start + back)}] "
                 f"@ {window.read_until:.3f}",
+                unanswered=unanswered,
             )
         else:
             query = render(p.promql, window.seconds)

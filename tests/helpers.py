@@ -135,3 +135,38 @@ def run_cli(args: Sequence[str], timeout: float = 30.0) -> subprocess.CompletedP
         timeout=timeout,
         check=False,
     )
+
+
+def children_of(pid: int) -> set[int]:
+    """The pids whose parent is ``pid``."""
+    out = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            out.add(int(stat.parent.name))
+    return out
+
+
+def still_running(pids: set[int]) -> set[int]:
+    """Those of ``pids`` that still run (zombies excluded), or whose process group still has a
+    member (Locust's forked workers live in the group of the process slocheck started)."""
+    alive = set()
+    for pid in pids:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+            if state != "Z":
+                alive.add(pid)
+                continue
+        except OSError:
+            pass
+        try:
+            os.killpg(pid, 0)
+            alive.add(pid)
+        except ProcessLookupError:
+            pass
+        except PermissionError:
+            alive.add(pid)
+    return alive

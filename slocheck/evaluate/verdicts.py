@@ -63,6 +63,9 @@ class SliData:
     series: Sequence[Series] | None = None  # raw samples (built-in SLIs)
     values: Sequence[float] | None = None  # one value per series returned (promql)
     query: str = ""  # what was sent
+    # requests the load generator sent that got no HTTP answer at all (the service was down):
+    # the server never counted them, availability and error ratio count them as failed
+    unanswered: int = 0
 
 
 @dataclass(frozen=True)
@@ -116,6 +119,7 @@ class _Builder:
         self.query = data.query
         self.promql = render(plan.promql, window.seconds)
         self.details: dict[str, Any] = {"window_seconds": round(window.seconds, 3)}
+        self.suffix = ""  # appended to the explanation
         if slo.sli == "latency_ratio":
             self.details["threshold_seconds"] = slo.threshold
 
@@ -147,7 +151,7 @@ class _Builder:
             query=self.query,
             promql=self.promql,
             samples=None if samples is None else round(samples),
-            explanation=explanation,
+            explanation=explanation + self.suffix,
             details=self.details,
         )
 
@@ -237,10 +241,11 @@ def _requests(b: _Builder, data: SliData) -> SloResult:
             samples=n,
             unit="requests/s",
         )
-    if n <= 0:
+    lost = data.unanswered
+    if n <= 0 and not lost:
         return b.result("no_data", f"0 requests counted by {data.query} in the window")
     labelled = [s for s in series if status_of(s.labels) is not None]
-    if not labelled:
+    if not labelled and not lost:
         return b.result(
             "no_data",
             f"the series of {data.query} have no status label "
@@ -252,6 +257,14 @@ def _requests(b: _Builder, data: SliData) -> SloResult:
         b.window.start,
         b.window.read_until,
     ).total
+    if lost:
+        n, bad = n + lost, bad + lost
+        b.details["unanswered"] = lost
+        b.suffix = (
+            f"; {lost:,} of these requests got no answer at all (connection refused or reset, "
+            "or a timeout: the service was down or unreachable), counted as failed since the "
+            "server could not count them"
+        )
     b.details["errors"] = bad
     if (early := b.too_few(n, slo.min_samples or 1, "requests")) is not None:
         return early

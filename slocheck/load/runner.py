@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from slocheck.errors import LoadGeneratorError, UsageError
+from slocheck.errors import InfrastructureError, LoadGeneratorError, UsageError
 from slocheck.load.scenarios import SCENARIOS
 from slocheck.load.stats import Snapshot, read_snapshot
 
@@ -74,6 +74,7 @@ class LoadResult:
     window_start: float
     returncode: int | None
     interrupted: bool = False
+    aborted: InfrastructureError | None = None  # raised by on_progress: the run must stop
     log_tail: str = ""
     notes: list[str] = field(default_factory=list)
 
@@ -147,7 +148,9 @@ def run_load(
     config: LoadConfig, workdir: Path, on_progress: Callable[[Progress], None] | None = None
 ) -> LoadResult:
     """Run the load to its end. Ctrl-C (KeyboardInterrupt) stops Locust and returns what was
-    recorded, marked interrupted. A Locust that dies or overruns raises LoadGeneratorError."""
+    recorded, marked interrupted; so does an InfrastructureError raised by ``on_progress`` (a
+    watchdog: Prometheus died), marked aborted. A Locust that dies or overruns raises
+    LoadGeneratorError."""
     workdir.mkdir(parents=True, exist_ok=True)
     for stale in workdir.glob("client-*.json*"):  # a previous run into the same --out
         stale.unlink()
@@ -197,6 +200,7 @@ def run_load(
     launched = time.time()
     proc = spawn(args, env=env, log=log)
     interrupted = False
+    aborted: InfrastructureError | None = None
     deadline = time.monotonic() + config.total_seconds + GRACE_S
     try:
         while proc.poll() is None:
@@ -206,7 +210,11 @@ def run_load(
                 )
             time.sleep(0.5)
             if on_progress is not None:
-                on_progress(progress_of(read_snapshot(workdir), launched, config))
+                try:
+                    on_progress(progress_of(read_snapshot(workdir), launched, config))
+                except InfrastructureError as e:
+                    aborted = e
+                    break
     except KeyboardInterrupt:
         interrupted = True
     finally:
@@ -214,11 +222,11 @@ def run_load(
     stopped = time.time()
     tail = log.read_text(errors="replace")[-3000:] if log.exists() else ""
     snap = read_snapshot(workdir)
-    if not interrupted and proc.returncode not in (0, None):
+    if aborted is None and not interrupted and proc.returncode not in (0, None):
         raise LoadGeneratorError(
             f"the load generator exited with {proc.returncode}: {tail[-1500:]}"
         )
-    if not interrupted and snap.processes == 0:
+    if aborted is None and not interrupted and snap.processes == 0:
         raise LoadGeneratorError(f"the load generator recorded nothing: {tail[-1500:]}")
     started = snap.marks.get("test_start", launched)
     window_start = math.ceil(started + config.warmup)
@@ -232,5 +240,6 @@ def run_load(
         window_start=window_start,
         returncode=proc.returncode,
         interrupted=interrupted,
+        aborted=aborted,
         log_tail=tail,
     )

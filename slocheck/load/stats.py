@@ -21,9 +21,23 @@ def new_histogram() -> HdrHistogram:
 
 @dataclass
 class SecondStats:
+    """One second: counts, and the compressed HDR histograms of the processes that recorded
+    it. They are decoded only when summarised: an open histogram takes ~185 KB, so holding
+    one per second would grow with the run's length."""
+
     count: int = 0
     errors: int = 0
-    hist: HdrHistogram = field(default_factory=new_histogram)
+    encoded: list[str] = field(default_factory=list)
+    unanswered: int = 0  # requests that got no HTTP answer (connection refused, reset...)
+
+    def add_to(self, into: HdrHistogram) -> None:
+        for text in self.encoded:
+            into.add(HdrHistogram.decode(text))
+
+    def histogram(self) -> HdrHistogram:
+        hist = new_histogram()
+        self.add_to(hist)
+        return hist
 
 
 @dataclass
@@ -43,12 +57,13 @@ def _merge_table(into: dict[str, dict[int, SecondStats]], table: Any) -> None:
         return
     for name, seconds in table.items():
         slots = into.setdefault(str(name), {})
-        for sec, (count, errors, encoded) in seconds.items():
+        for sec, (count, errors, encoded, *rest) in seconds.items():
             slot = slots.setdefault(int(sec), SecondStats())
             slot.count += int(count)
             slot.errors += int(errors)
+            slot.unanswered += int(rest[0]) if rest else 0
             if encoded:
-                slot.hist.add(HdrHistogram.decode(encoded))
+                slot.encoded.append(str(encoded))
 
 
 def read_snapshot(directory: Path) -> Snapshot:
@@ -104,7 +119,7 @@ def summarise(
             continue
         count += slot.count
         errors += slot.errors
-        hist.add(slot.hist)
+        slot.add_to(hist)
     if hist.get_total_count() == 0:
         return LatencySummary(count, errors, {}, float("nan"), float("nan"))
     pct = {f"{p:g}": hist.get_value_at_percentile(p) / 1e6 for p in PERCENTILES}
@@ -121,7 +136,8 @@ def merged(tables: Iterable[dict[int, SecondStats]]) -> dict[int, SecondStats]:
             into = out.setdefault(sec, SecondStats())
             into.count += slot.count
             into.errors += slot.errors
-            into.hist.add(slot.hist)
+            into.unanswered += slot.unanswered
+            into.encoded.extend(slot.encoded)
     return out
 
 
@@ -130,14 +146,15 @@ def timeline(seconds: dict[int, SecondStats]) -> list[dict[str, float]]:
     out = []
     for sec in sorted(seconds):
         slot = seconds[sec]
-        n = slot.hist.get_total_count()
+        hist = slot.histogram()
+        n = hist.get_total_count()
         out.append(
             {
                 "t": float(sec),
                 "requests": float(slot.count),
                 "errors": float(slot.errors),
-                "p50_s": slot.hist.get_value_at_percentile(50) / 1e6 if n else float("nan"),
-                "p95_s": slot.hist.get_value_at_percentile(95) / 1e6 if n else float("nan"),
+                "p50_s": hist.get_value_at_percentile(50) / 1e6 if n else float("nan"),
+                "p95_s": hist.get_value_at_percentile(95) / 1e6 if n else float("nan"),
             }
         )
     return out

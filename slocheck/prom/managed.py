@@ -111,11 +111,15 @@ class ScrapeWaits(Lifecycle):
         except (KeyError, IndexError, TypeError, ValueError):
             return None
 
+    def check_alive(self) -> None:
+        """Raise PrometheusError when this Prometheus is known to have stopped."""
+
     def wait_for_scrape_after(self, t: float, timeout: float | None = None) -> float:
         """Block until a scrape newer than ``t`` is stored; return its time."""
         limit = timeout if timeout is not None else max(10.0, 5 * self.scrape_interval)
         deadline = time.monotonic() + limit
         while True:
+            self.check_alive()
             newest = self.newest_scrape()
             if newest is not None and newest > t:
                 return newest
@@ -227,6 +231,13 @@ class ManagedPrometheus(ScrapeWaits):
     @property
     def running(self) -> bool:
         return self._proc is not None and self._proc.poll() is None
+
+    def check_alive(self) -> None:
+        if self._proc is not None and self._proc.poll() is not None:
+            raise PrometheusError(
+                f"the managed Prometheus ({self.url}) exited with {self._proc.returncode} "
+                f"while slocheck needed it: {self._log_tail() or 'nothing in its log'}"
+            )
 
 
 def backfill(openmetrics: str, storage_path: str | Path, promtool: str | None = None) -> None:

@@ -154,6 +154,12 @@ def to_html(r: RunResult) -> str:
     )
     cfg = r.load.config
     rate = f" at {cfg.rate:g} requests/s" if cfg.rate else ""
+    error = (
+        f'\n<p class="error"><strong>The run could not be judged:</strong> '
+        f"<code>{escape(r.error)}</code></p>"
+        if r.error
+        else ""
+    )
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -170,7 +176,7 @@ svg {{ width: 100%; height: auto; border: 1px solid #d0d7de; margin: 8px 0; }}
 <p>Spec <code>{escape(r.spec.path)}</code> (sha256 {escape(r.spec.sha256[:12])}), target
 <code>{escape(r.target_url)}</code>{" (embedded)" if r.embedded else ""}. Load:
 {escape(cfg.scenario)}, {cfg.users} users{escape(rate)}, {cfg.warmup:g} s warm-up +
-{cfg.duration:g} s.</p>
+{cfg.duration:g} s.</p>{error}
 <h2>SLOs</h2>
 <table><tr><th>SLO</th><th>SLI</th><th>verdict</th><th>value</th><th>target</th><th>samples</th>
 <th>explanation and PromQL</th></tr>{"".join(rows)}</table>

@@ -63,6 +63,7 @@ def run_to_dict(
             "tool": {"name": "slocheck", "version": __version__},
             "verdict": r.verdict,
             "interrupted": r.verdict == "interrupted",
+            "error": r.error,
             "spec": {"path": r.spec.path, "sha256": r.spec.sha256},
             "config": {
                 "target_url": r.target_url,
@@ -99,8 +100,10 @@ def run_to_markdown(r: RunResult) -> str:
     head = to_markdown(r.verify) if r.verify else f"## slocheck: {r.verdict.upper()}\n\n"
     cfg = r.load.config
     lines = [head.rstrip("\n"), ""]
-    if r.verdict in ("interrupted", "inconclusive"):
+    if r.verdict in ("interrupted", "inconclusive", "error"):
         lines += [f"**Run verdict: {r.verdict.upper()}**", ""]
+    if r.error:
+        lines += [f"The run could not be judged: {md(r.error)}", ""]
     rate = f" at {cfg.rate:g} requests/s" if cfg.rate else ""
     lines += [
         f"Load: {md(cfg.scenario)}, {cfg.users} users{rate}, {cfg.warmup:g} s warm-up + "

@@ -108,6 +108,17 @@ def http_url(v: str) -> str:
 
 class TargetSpec(_Strict):
     url: str
+    # before the load: wait until GET url + ready_path answers 2xx (with no ready_path, until
+    # the URL answers at all); a target still not ready after ready_timeout is exit 3
+    ready_path: str | None = None
+    ready_timeout: Duration = Field(default=30.0, gt=0, le=3600)
+
+    @field_validator("ready_path")
+    @classmethod
+    def _path(cls, v: str | None) -> str | None:
+        if v is not None and not v.startswith("/"):
+            raise ValueError(f"expected a path starting with /, got {v!r}")
+        return v
 
     @field_validator("url")
     @classmethod

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import signal
 import subprocess
@@ -14,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import run_cli
+from tests.helpers import children_of, run_cli, still_running
 
 EXAMPLES = Path(__file__).parents[2] / "examples"
 pytestmark = pytest.mark.skipif(
@@ -74,31 +73,6 @@ def test_less_load_than_asked_for_is_inconclusive(tmp_path: Path) -> None:
     assert not {c["name"]: c for c in report["cross_checks"]}["achieved_load"]["ok"]
 
 
-def _children(pid: int) -> set[int]:
-    out = set()
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == pid:
-            out.add(int(stat.parent.name))
-    return out
-
-
-def _alive_groups(pgids: set[int]) -> set[int]:
-    alive = set()
-    for pgid in pgids:
-        try:
-            os.killpg(pgid, 0)
-            alive.add(pgid)
-        except ProcessLookupError:
-            pass
-        except PermissionError:
-            alive.add(pgid)
-    return alive
-
-
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
 def test_interrupt_stops_everything_and_writes_a_partial_report(
     tmp_path: Path, sig: signal.Signals
@@ -127,7 +101,7 @@ def test_interrupt_stops_everything_and_writes_a_partial_report(
     children: set[int] = set()
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:  # until the load is well into its window
-        children |= _children(proc.pid)
+        children |= children_of(proc.pid)
         snapshots = list((out / "load").glob("client-*.json")) if (out / "load").exists() else []
         if snapshots and time.time() - snapshots[0].stat().st_ctime > 0 and len(children) >= 3:
             data = json.loads(snapshots[0].read_text() or "{}")
@@ -139,7 +113,7 @@ def test_interrupt_stops_everything_and_writes_a_partial_report(
     output = proc.communicate(timeout=60)[0].decode(errors="replace")
     assert proc.returncode == 130, output
     time.sleep(0.5)
-    assert _alive_groups(children) == set(), "a child process outlived slocheck"
+    assert still_running(children) == set(), "a child process outlived slocheck"
     report = json.loads((out / "report.json").read_text())
     assert report["interrupted"] is True and report["verdict"] == "interrupted"
     assert report["slos"], "the partial window is judged"

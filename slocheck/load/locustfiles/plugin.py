@@ -24,13 +24,16 @@ OUT_DIR = os.environ.get("SLOCHECK_LOAD_DIR", "")
 
 
 class _Second:
-    __slots__ = ("count", "dirty", "encoded", "errors", "hist")
+    """One second of one name. Once the second is over only its compressed histogram (tens of
+    bytes) is kept: an open HDR histogram takes ~185 KB, and a soak lasts hours."""
+
+    __slots__ = ("count", "encoded", "errors", "hist", "unanswered")
 
     def __init__(self) -> None:
         self.count = 0
         self.errors = 0
-        self.hist = HdrHistogram(LOWEST_US, HIGHEST_US, DIGITS)
-        self.dirty = True
+        self.unanswered = 0  # no HTTP answer at all: connection refused or reset, timeout
+        self.hist: HdrHistogram | None = HdrHistogram(LOWEST_US, HIGHEST_US, DIGITS)
         self.encoded = ""
 
 
@@ -43,7 +46,9 @@ class Recorder:
         self.done = False
 
     def request(self, name: str, seconds: float, ok: bool, status: str) -> None:
-        self._add(self.requests, name, seconds, ok)
+        slot = self._add(self.requests, name, seconds, ok)
+        if not status.isdigit() or status == "0":
+            slot.unanswered += 1
         counts = self.status.setdefault(name, {})
         counts[status] = counts.get(status, 0) + 1
 
@@ -51,25 +56,34 @@ class Recorder:
         self._add(self.metrics, name, seconds, True)
 
     @staticmethod
-    def _add(table: dict[str, dict[int, _Second]], name: str, seconds: float, ok: bool) -> None:
+    def _add(table: dict[str, dict[int, _Second]], name: str, seconds: float, ok: bool) -> _Second:
         sec = int(time.time())
         slot = table.setdefault(name, {}).get(sec)
         if slot is None:
             slot = table[name][sec] = _Second()
+        if slot.hist is None:  # the clock stepped back into a closed second
+            slot.hist = HdrHistogram.decode(slot.encoded)
         slot.count += 1
         slot.errors += 0 if ok else 1
         slot.hist.record_value(min(max(round(seconds * 1e6), LOWEST_US), HIGHEST_US))
-        slot.dirty = True
+        return slot
 
     @staticmethod
     def _encode(table: dict[str, dict[int, _Second]]) -> dict[str, dict[str, Any]]:
         out: dict[str, dict[str, Any]] = {}
+        closed = int(time.time()) - 1  # requests are recorded in the second they complete
         for name, seconds in table.items():
             for sec, slot in seconds.items():
-                if slot.dirty:
+                if slot.hist is not None:
                     slot.encoded = slot.hist.encode().decode("ascii")
-                    slot.dirty = False
-                out.setdefault(name, {})[str(sec)] = [slot.count, slot.errors, slot.encoded]
+                    if sec < closed:
+                        slot.hist = None
+                out.setdefault(name, {})[str(sec)] = [
+                    slot.count,
+                    slot.errors,
+                    slot.encoded,
+                    slot.unanswered,
+                ]
         return out
 
     def snapshot(self) -> dict[str, Any]:

@@ -262,3 +262,26 @@ def test_min_samples_applies_to_throughput() -> None:
 def test_dashboard_promql_uses_the_le_label_as_written() -> None:
     r = judge(slo(sli="latency_ratio", threshold="1s", objective="90%"), histogram(HIST))
     assert 'le="1.0"' in r.promql
+
+
+@pytest.mark.parametrize(
+    ("spec", "ok", "lost", "verdict"),
+    [
+        (AVAIL, 99_500, 0, "pass"),
+        (AVAIL, 99_500, 2_000, "fail"),  # the service went down: the server never saw these
+        (AVAIL, 0, 500, "fail"),  # nothing answered at all
+        ({"sli": "error_ratio", "threshold": "1%"}, 99_500, 2_000, "fail"),
+        ({"sli": "throughput", "threshold": 1}, 99_500, 2_000, "pass"),  # not a ratio
+    ],
+)
+def test_unanswered_requests_count_as_failed(
+    spec: dict[str, Any], ok: float, lost: int, verdict: str
+) -> None:
+    s = slo(**spec)
+    data = SliData(series=requests(ok, 0), query="q", unanswered=lost)
+    r = evaluate_slo(s, plan(s, 'job="demo"'), data, W)
+    assert r.verdict == verdict
+    if lost and s.sli != "throughput":
+        assert r.details["unanswered"] == lost
+        assert r.samples == ok + lost
+        assert f"{lost:,} of these requests got no answer" in r.explanation

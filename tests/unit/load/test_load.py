@@ -71,7 +71,14 @@ def _encoded(values_us: list[int]) -> str:
     return encoded.decode()
 
 
-def _write(path: Path, seconds: dict[int, list[int]], errors: int = 0, **marks: float) -> None:
+def _write(
+    path: Path,
+    seconds: dict[int, list[int]],
+    errors: int = 0,
+    unanswered: int | None = None,
+    **marks: float,
+) -> None:
+    extra = [] if unanswered is None else [unanswered]  # older plugins wrote three fields
     path.write_text(
         json.dumps(
             {
@@ -79,7 +86,7 @@ def _write(path: Path, seconds: dict[int, list[int]], errors: int = 0, **marks: 
                 "marks": marks,
                 "requests": {
                     "/v1/classify": {
-                        str(s): [len(v), errors, _encoded(v)] for s, v in seconds.items()
+                        str(s): [len(v), errors, _encoded(v), *extra] for s, v in seconds.items()
                     }
                 },
                 "metrics": {"ttft": {"100": [1, 0, _encoded([5000])]}},
@@ -101,6 +108,7 @@ def test_snapshots_of_several_processes_merge_exactly(tmp_path: Path) -> None:
         tmp_path / "client-2.json",
         {101: [50_000] * 5},
         errors=1,
+        unanswered=1,
         test_start=99.2,
         peak_users=8,
         test_stop=111,
@@ -116,7 +124,25 @@ def test_snapshots_of_several_processes_merge_exactly(tmp_path: Path) -> None:
     assert all_.max_s == pytest.approx(0.05, rel=1e-3)
     later = summarise(snap.requests["/v1/classify"], lo=101)
     assert later.count == 15
+    assert merged(snap.requests.values())[101].unanswered == 1
     line = timeline(merged(snap.requests.values()))
     assert [p["requests"] for p in line] == [90, 15]
     empty = summarise(snap.requests["/v1/classify"], lo=500)
     assert empty.count == 0 and empty.percentiles_s == {}
+
+
+def test_a_long_run_is_read_back_in_bounded_memory(tmp_path: Path) -> None:
+    """An hour of seconds: only compressed histograms are held (an open one takes ~185 KB, so
+    holding one per second would take 650 MB), and summaries decode one second at a time."""
+    import tracemalloc
+
+    _write(tmp_path / "client-1.json", {s: [1000 + s] * 20 for s in range(3600)}, test_start=0)
+    tracemalloc.start()
+    try:
+        snap = read_snapshot(tmp_path)
+        whole = summarise(snap.requests["/v1/classify"])
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert whole.count == 72_000
+    assert peak < 30 * 2**20

@@ -1,0 +1,219 @@
+"""``slocheck run`` under faults, with real processes: a Prometheus killed mid-run, a target that
+crashes mid-run, a wrong selector, a target that never becomes ready. None may pass, hang or
+leave a process behind."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.helpers import children_of, free_port, run_cli, still_running
+
+pytestmark = pytest.mark.skipif(
+    shutil.which("prometheus") is None, reason="needs the prometheus binary (scripts/setup.sh)"
+)
+SLOS = """
+slos:
+  - {name: availability, sli: availability, objective: 99%}
+  - {name: p95-latency, sli: latency, percentile: 95, threshold: 1s}
+"""
+
+
+def spec(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "slos.yaml"
+    path.write_text("version: 1\n" + text + SLOS)
+    return path
+
+
+def report_of(out: Path) -> dict[str, Any]:
+    path = out / "report.json"
+    assert path.exists(), "no report.json written"
+    data: dict[str, Any] = json.loads(path.read_text())
+    return data
+
+
+def slo(report: dict[str, Any], name: str) -> dict[str, Any]:
+    found: dict[str, Any] = next(s for s in report["slos"] if s["name"] == name)
+    return found
+
+
+def _prometheus_of(pid: int) -> int | None:
+    for child in children_of(pid):
+        try:
+            if Path(f"/proc/{child}/comm").read_text().strip() == "prometheus":
+                return child
+        except OSError:
+            continue
+    return None
+
+
+def test_prometheus_killed_mid_run_exits_3_with_a_partial_report(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    path = spec(tmp_path, "service: {model: classifier}\nload: {users: 4, rate: 40}\n")
+    started = time.monotonic()
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "slocheck",
+            "run",
+            "--slo",
+            str(path),
+            "--out",
+            str(out),
+            "--duration",
+            "60s",
+            "--warmup",
+            "1s",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    children: set[int] = set()
+    prometheus = None
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:  # until the load has run a few seconds
+        children |= children_of(proc.pid)
+        prometheus = prometheus or _prometheus_of(proc.pid)
+        snaps = list((out / "load").glob("client-*.json")) if (out / "load").exists() else []
+        if prometheus and snaps and time.time() - snaps[0].stat().st_mtime < 2:
+            data = json.loads(snaps[0].read_text() or "{}")
+            if data.get("marks", {}).get("test_start", time.time()) < time.time() - 4:
+                break
+        time.sleep(0.3)
+    assert prometheus is not None, "the managed Prometheus should be running"
+    killed_at = time.monotonic()
+    subprocess.run(["kill", "-9", str(prometheus)], check=True)
+    output = proc.communicate(timeout=60)[0].decode(errors="replace")
+    assert proc.returncode == 3, output
+    assert time.monotonic() - killed_at < 15, "slocheck must stop soon after Prometheus died"
+    assert time.monotonic() - started < 60, "the 60 s load must not run to its end"
+    assert "Prometheus" in output and "exited with -9" in output, output
+    report = report_of(out)
+    assert report["verdict"] == "error"
+    assert "exited with -9" in report["error"]
+    assert report["client"]["whole_run"]["/v1/classify"]["count"] > 0, "client data kept"
+    assert "could not be judged" in (out / "summary.md").read_text()
+    assert "could not be judged" in (out / "report.html").read_text()
+    time.sleep(0.5)
+    assert still_running(children) == set(), "a child process outlived slocheck"
+
+
+def test_a_target_crashing_mid_run_fails_availability_without_hanging(tmp_path: Path) -> None:
+    # 40 requests/s: the service exits when request 301 arrives, about 7 s into the load,
+    # well inside the judged window (1 s warm-up + 12 s)
+    path = spec(
+        tmp_path,
+        "service: {model: classifier, faults: {crash_after: 300}}\nload: {users: 4, rate: 40}\n",
+    )
+    out = tmp_path / "out"
+    started = time.monotonic()
+    result = run_cli(
+        ["run", "--slo", str(path), "--out", str(out), "--duration", "12s", "--warmup", "1s"],
+        timeout=120,
+    )
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert time.monotonic() - started < 60
+    report = report_of(out)
+    availability = slo(report, "availability")
+    assert availability["verdict"] == "fail"
+    lost = availability["details"]["unanswered"]
+    assert lost > 50, availability
+    assert "got no answer at all" in availability["explanation"]
+    good = availability["details"]["good"]
+    assert 150 <= good <= 300 and availability["samples"] == good + lost  # served, then lost
+    counts = next(c for c in report["cross_checks"] if c["name"] == "request_counts")
+    assert counts["ok"] is False  # the client saw requests the server never counted
+    assert (out / "service.log").exists()
+
+
+def test_a_wrong_selector_is_no_data_not_a_pass(tmp_path: Path) -> None:
+    path = spec(tmp_path, "prometheus: {selector: 'job=\"no-such-job\"'}\nload: {users: 2}\n")
+    out = tmp_path / "out"
+    result = run_cli(
+        ["run", "--slo", str(path), "--out", str(out), "--duration", "3s", "--warmup", "1s"],
+        timeout=120,
+    )
+    assert result.returncode == 1, result.stdout + result.stderr
+    report = report_of(out)
+    assert {s["verdict"] for s in report["slos"]} == {"no_data"}
+    assert all("no series matched" in s["explanation"] for s in report["slos"])
+    counts = next(c for c in report["cross_checks"] if c["name"] == "request_counts")
+    assert counts["ok"] is False and "selector" in counts["message"]
+
+
+def test_a_target_that_never_answers_exits_3_within_its_timeout(tmp_path: Path) -> None:
+    # a port that accepts connections (the kernel's backlog) but never answers a request
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(64)
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}"
+        path = spec(
+            tmp_path,
+            f"target: {{url: '{url}', ready_path: /health/ready, ready_timeout: 3s}}\n"
+            "prometheus: {url: 'http://127.0.0.1:9'}\n",
+        )
+        started = time.monotonic()
+        result = run_cli(["run", "--slo", str(path), "--out", str(tmp_path / "out")], timeout=60)
+        took = time.monotonic() - started
+    assert result.returncode == 3, result.stdout + result.stderr
+    assert 3 <= took < 15
+    assert f"{url}/health/ready was not ready within 3 s" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_target_nobody_listens_on_exits_3(tmp_path: Path) -> None:
+    url = f"http://127.0.0.1:{free_port()}"
+    path = spec(tmp_path, f"target: {{url: '{url}', ready_timeout: 2s}}\n")
+    result = run_cli(
+        [
+            "run",
+            "--slo",
+            str(path),
+            "--out",
+            str(tmp_path / "out"),
+            "--prometheus-url",
+            "http://127.0.0.1:9",
+        ],
+        timeout=60,
+    )
+    assert result.returncode == 3, result.stdout + result.stderr
+    assert "not ready within 2 s" in result.stderr and "ConnectError" in result.stderr
+
+
+@pytest.mark.parametrize("started", [1, 2, 3], ids=["prometheus", "service", "locust"])
+def test_sigterm_during_start_up_leaves_nothing(tmp_path: Path, started: int) -> None:
+    """SIGTERM once the first ``started`` children run (Prometheus, the service, Locust)."""
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "slocheck",
+            "run",
+            "--slo",
+            str(spec(tmp_path, "")),
+            "--out",
+            str(tmp_path / "out"),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    children: set[int] = set()
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and len(children) < started:
+        children |= children_of(proc.pid)
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGTERM)
+    output = proc.communicate(timeout=60)[0].decode(errors="replace")
+    assert proc.returncode == 130, output
+    time.sleep(0.5)
+    assert len(children) >= started and still_running(children) == set()
