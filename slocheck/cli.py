@@ -490,6 +490,8 @@ def build_parser() -> _Parser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     try:
+        if argv is not None and any("\x00" in a for a in argv):  # only the Python API can
+            raise UsageError("an argument contains a NUL byte")
         args = parser.parse_args(argv)
         if getattr(args, "handler", None) is None:
             parser.print_help(sys.stderr)

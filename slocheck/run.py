@@ -18,7 +18,7 @@ from slocheck.evaluate.counters import histogram_buckets, quantile, sum_deltas
 from slocheck.evaluate.plan import selector
 from slocheck.load import LoadConfig, LoadResult, Progress, run_load, summarise
 from slocheck.load.stats import merged
-from slocheck.prom.client import HttpPromClient, PromClient
+from slocheck.prom.client import HttpPromClient, PromClient, redact_url
 from slocheck.prom.managed import ScrapeWaits, start_prometheus
 from slocheck.spec import LoadedSpec, LoadSpec
 from slocheck.stack import READY_TIMEOUT, EmbeddedService, wait_until_ready
@@ -329,7 +329,7 @@ def run(
             + (f" at {cfg.rate:g} requests/s" if cfg.rate else "")
             + f", {format_duration(cfg.warmup)} warm-up + {format_duration(cfg.duration)}"
         )
-        where = (target, prom_url, embedded, out, loaded)
+        where = (redact_url(target), redact_url(prom_url), embedded, out, loaded)
         launched = time.time()
         load = run_load(cfg, out / "load", _watchdog(on_progress, managed))
         try:

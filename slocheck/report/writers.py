@@ -150,13 +150,17 @@ _MD_ESCAPE = str.maketrans(
 )
 
 
+_CONTROL = {c: "\ufffd" for c in (*range(0x20), 0x7F) if chr(c) not in "\n\t"}
+
+
 def md(text: str) -> str:
-    """Text safe inside a Markdown table cell."""
-    return text.translate(_MD_ESCAPE)
+    """Text safe inside a Markdown table cell (control characters such as ESC replaced)."""
+    return text.translate(_MD_ESCAPE).translate(_CONTROL)
 
 
 def _code(text: str) -> str:
-    return "`" + text.replace("`", "'").replace("\n", " ").replace("|", "\\|") + "`"
+    inner = text.replace("`", "'").replace("\n", " ").replace("|", "\\|")
+    return "`" + inner.translate(_CONTROL) + "`"
 
 
 ICONS = {

@@ -276,6 +276,8 @@ def load_spec(path: str | Path) -> LoadedSpec:
             raw = f.read(MAX_SPEC_BYTES + 1)  # never more: --slo /dev/zero must not hang
     except OSError as e:
         raise SpecError(f"cannot read the SLO file: {e.strerror or e}", file=str(p)) from None
+    except ValueError as e:  # a NUL byte in the path
+        raise SpecError(f"not a usable path: {e}", file=repr(str(p))) from None
     if len(raw) > MAX_SPEC_BYTES:
         raise SpecError(f"the file is larger than {MAX_SPEC_BYTES} bytes", file=str(p))
     try:

@@ -217,3 +217,50 @@ def test_sigterm_during_start_up_leaves_nothing(tmp_path: Path, started: int) ->
     assert proc.returncode == 130, output
     time.sleep(0.5)
     assert len(children) >= started and still_running(children) == set()
+
+
+def test_secrets_never_reach_a_report_a_log_or_the_history(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A bearer token (from the environment) and a password in the Prometheus URL: sent, but
+    not in any file slocheck or its children wrote, nor on its stdout or stderr."""
+    from slocheck.prom import ManagedPrometheus
+    from tests.helpers import ServerProcess
+
+    token, password = "tok-5ecret-9f3a", "pa55-5ecret-77b1"
+    monkeypatch.setenv("PROM_TOKEN", token)
+    with (
+        ServerProcess("--model", "classifier") as server,
+        ManagedPrometheus([f"127.0.0.1:{server.port}"], job="svc") as prom,
+    ):
+        prom.wait_for_scrape_after(time.time())
+        authed = prom.url.replace("http://", f"http://gate:{password}@")
+        path = spec(
+            tmp_path,
+            f"target: {{url: '{server.url}'}}\n"
+            f"prometheus: {{url: '{authed}', bearer_token_env: PROM_TOKEN, "
+            "selector: 'job=\"svc\", endpoint=\"/v1/classify\"'}\n"
+            "load: {users: 2}\n",
+        )
+        out = tmp_path / "out"
+        result = run_cli(
+            ["run", "--slo", str(path), "--out", str(out), "--duration", "3s", "--warmup", "1s"]
+            + ["--history", str(tmp_path / "history.sqlite")],
+            timeout=120,
+        )
+        verify = run_cli(
+            ["verify", "--slo", str(path), "--start", "now-1m", "--json", str(tmp_path / "v.json")]
+        )
+    assert result.returncode in (0, 1), result.stdout + result.stderr  # judged, either way
+    assert verify.returncode in (0, 1), verify.stdout + verify.stderr
+    written = [p for p in tmp_path.rglob("*") if p.is_file() and p.name != "slos.yaml"]
+    names = {p.name for p in written}
+    assert {"report.json", "report.html", "summary.md", "junit.xml", "locust.log"} <= names
+    assert "history.sqlite" in names and "v.json" in names
+    for text in (result.stdout, result.stderr, verify.stdout, verify.stderr):
+        assert token not in text and password not in text
+    for p in written:
+        data = p.read_bytes()
+        assert token.encode() not in data and password.encode() not in data, p
+    report = report_of(out)
+    assert report["config"]["prometheus_url"] == prom.url.replace("http://", "http://***@")

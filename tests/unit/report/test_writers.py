@@ -9,6 +9,7 @@ import json
 import os
 import xml.etree.ElementTree as ET
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -133,3 +134,56 @@ def test_write_atomic_replaces_whole_files(tmp_path: Path) -> None:
     assert target.read_text() == "second"
     assert [p.name for p in target.parent.iterdir()] == ["report.json"]  # no temp file left
     assert target.stat().st_mode & 0o044 == 0o044  # readable by others, as with open()
+
+
+def _run_result(names: tuple[str, ...]) -> Any:
+    from slocheck.load import LoadConfig
+    from slocheck.load.runner import LoadResult
+    from slocheck.load.stats import Snapshot
+    from slocheck.run import CrossCheck, RunResult
+    from slocheck.spec import parse_spec
+
+    load = LoadResult(
+        config=LoadConfig(host="http://127.0.0.1:1", scenario=names[1]),
+        snapshot=Snapshot(),
+        launched_at=1_000.0,
+        stopped_at=1_040.0,
+        window_start=1_005.0,
+        returncode=0,
+    )
+    return RunResult(
+        verdict="error",
+        verify=fixed_result(names),
+        load=load,
+        checks=[CrossCheck(names[0], False, names[2])],
+        target_url="http://127.0.0.1:1/" + names[0],
+        prometheus_url="http://127.0.0.1:9",
+        embedded=False,
+        out_dir=Path("."),
+        spec=parse_spec("version: 1\nslos: [{name: a, sli: availability, objective: 99%}]\n"),
+        error=names[0] + names[2],
+    )
+
+
+def test_hostile_names_are_escaped_in_run_reports() -> None:
+    from html.parser import HTMLParser
+
+    from slocheck.report.html import to_html
+    from slocheck.report.run_report import run_to_json, run_to_markdown
+
+    result = _run_result(HOSTILE)
+    page = to_html(result)
+    assert "<script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+
+    class Tags(HTMLParser):
+        seen: list[str] = []
+
+        def handle_starttag(self, tag: str, attrs: Any) -> None:
+            self.seen.append(tag)
+
+    parser = Tags()
+    parser.feed(page)
+    assert "script" not in parser.seen  # no element injected anywhere
+    md = run_to_markdown(result)
+    assert "<script>" not in md and "[x](http" not in md and "\x1b" not in md
+    assert json.loads(run_to_json(result))["error"] == HOSTILE[0] + HOSTILE[2]
