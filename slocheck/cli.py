@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from rich.markup import escape
 
@@ -22,8 +22,6 @@ from slocheck.units import parse_duration, parse_ratio
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from slocheck.regress import Comparison, RunRecord
-    from slocheck.run import RunResult
     from slocheck.service.config import ServiceConfig
     from slocheck.verify import VerifyResult
 
@@ -278,194 +276,6 @@ def _report(result: VerifyResult, args: argparse.Namespace) -> int:
     return ExitCode.CHECK_FAILED if result.verdict == "fail" else ExitCode.OK
 
 
-def _add_run(sub: argparse._SubParsersAction[_Parser]) -> None:
-    p = sub.add_parser(
-        "run",
-        help="load a service, verify its SLOs over the load window, write reports",
-        description="Drive the service with Locust, judge the SLOs over exactly the load window, "
-        "write every report and exit 0 (met), 1 (missed or inconclusive), 2 (usage), "
-        "3 (infrastructure) or 130 (interrupted). With no URLs, starts the embedded stack.",
-    )
-    p.add_argument("--slo", required=True, metavar="FILE", help="the SLO file (YAML)")
-    p.add_argument(
-        "--target-url",
-        metavar="URL",
-        type=_typed(_url, "URL"),
-        help="your service (default: embedded)",
-    )
-    p.add_argument(
-        "--prometheus-url",
-        metavar="URL",
-        type=_typed(_url, "URL"),
-        help="your Prometheus (default: managed)",
-    )
-    p.add_argument(
-        "--out", metavar="DIR", help="reports go here (default: slocheck-results/<timestamp>)"
-    )
-    p.add_argument("--scenario", help="steady, ramp, spike, step, soak or a locustfile")
-    p.add_argument("--users", type=int, help="overrides load.users")
-    p.add_argument("--rate", type=float, help="overrides load.rate (requests/s in all)")
-    p.add_argument(
-        "--duration", type=_typed(parse_duration, "duration"), help="overrides load.duration (30s)"
-    )
-    p.add_argument(
-        "--warmup", type=_typed(parse_duration, "duration"), help="overrides load.warmup (5s)"
-    )
-    p.add_argument(
-        "--processes",
-        type=int,
-        default=1,
-        help="Locust processes (more load from more cores; default 1)",
-    )
-    p.add_argument("--history", metavar="PATH", help="append this run to a history database")
-    p.add_argument(
-        "--compare-to",
-        metavar="BASELINE",
-        help="last-pass, median:N, a run id or a "
-        "report.json: a regression beyond the spec's tolerances fails the gate",
-    )
-    p.set_defaults(handler=_cmd_run)
-
-
-def _cmd_run(args: argparse.Namespace) -> int:
-    import signal
-    import time
-    from pathlib import Path
-
-    from slocheck.run import RunOptions, run
-    from slocheck.spec import load_spec
-
-    loaded = load_spec(args.slo)
-    for flag in ("users", "rate", "processes"):
-        value = getattr(args, flag)
-        if value is not None and value <= 0:
-            raise UsageError(f"--{flag}: expected a positive number, got {value}")
-    out = Path(args.out or Path("slocheck-results") / time.strftime("%Y%m%dT%H%M%S"))
-    options = RunOptions(
-        out_dir=out,
-        target_url=args.target_url,
-        prometheus_url=args.prometheus_url,
-        users=args.users,
-        duration=args.duration,
-        warmup=args.warmup,
-        rate=args.rate,
-        scenario=args.scenario,
-        processes=args.processes,
-    )
-
-    def interrupt(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt
-
-    # Both, explicitly: a shell starts background jobs with SIGINT ignored, and CI runners
-    # cancel with SIGTERM; either way the run stops in order and writes a partial report.
-    signal.signal(signal.SIGTERM, interrupt)
-    signal.signal(signal.SIGINT, interrupt)
-    console = _console()
-    with _Progress(console) as progress:
-        result = run(loaded, options, on_progress=progress.update, on_phase=progress.phase)
-    from slocheck.cli_regress import regression_step
-    from slocheck.history import record_of
-
-    record = record_of(result)
-    comparison = None
-    if result.verdict not in ("interrupted", "error"):
-        comparison = regression_step(
-            record,
-            history=args.history,
-            compare_to=args.compare_to,
-            regression=loaded.spec.regression,
-        )
-    return _run_reports(result, console, record, comparison)
-
-
-class _Progress:
-    """Live progress on a terminal; a plain line every 5 s otherwise."""
-
-    def __init__(self, console: Console) -> None:
-        self.console = console
-        self.live: Any = None
-        self.last_line = 0.0
-
-    def __enter__(self) -> _Progress:
-        if self.console.is_terminal:
-            from rich.live import Live
-
-            self.live = Live(console=self.console, refresh_per_second=4, transient=True)
-            self.live.__enter__()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self.live is not None:
-            self.live.__exit__(None, None, None)
-
-    def phase(self, text: str) -> None:
-        self.console.print(f"[dim]slocheck:[/] {escape(text)}")
-
-    def update(self, p: Any) -> None:
-        p95 = f"{p.p95_s * 1000:.1f} ms" if p.p95_s is not None else "-"
-        line = (
-            f"{p.elapsed:5.0f} s elapsed, {p.remaining:4.0f} s left | {p.rps:7.1f} req/s | "
-            f"{p.requests:,} requests, {p.errors:,} errors | client P95 {p95} | "
-            f"{p.users} users"
-        )
-        if self.live is not None:
-            self.live.update(line)
-        else:
-            import time
-
-            if time.monotonic() - self.last_line >= 5:
-                self.last_line = time.monotonic()
-                self.console.print(line)
-
-
-def _run_reports(
-    result: RunResult, console: Console, record: RunRecord, comparison: Comparison | None
-) -> int:
-    import os
-
-    from slocheck.report import to_junit, write_atomic
-    from slocheck.report.html import to_html
-    from slocheck.report.run_report import run_to_json, run_to_markdown
-    from slocheck.report.terminal import verdict_table
-
-    out = result.out_dir
-    if result.verify is not None:
-        console.print(verdict_table(result.verify))
-        write_atomic(out / "junit.xml", to_junit(result.verify))
-    for check in result.checks:
-        mark = "[green]ok[/]" if check.ok else "[bold red]not ok[/]"
-        console.print(f"{mark} {check.name}: {escape(check.message)}")
-    markdown = run_to_markdown(result)
-    if comparison is not None:
-        from slocheck.cli_regress import print_comparison
-
-        print_comparison(comparison, console)
-    write_atomic(out / "report.json", run_to_json(result, record, comparison))
-    write_atomic(out / "summary.md", markdown)
-    write_atomic(out / "report.html", to_html(result))
-    summary = os.environ.get("GITHUB_STEP_SUMMARY")
-    if summary:
-        with open(summary, "a", encoding="utf-8") as f:
-            f.write(markdown)
-    console.print(f"verdict: [bold]{result.verdict.upper()}[/]; reports in {escape(str(out))}")
-    if result.verdict == "interrupted":
-        return ExitCode.INTERRUPTED
-    if result.error is not None:
-        print(f"slocheck: error: {result.error}", file=sys.stderr)
-        return ExitCode.INFRASTRUCTURE
-    if result.verify is not None and any(r.verdict == "error" for r in result.verify.results):
-        return ExitCode.USAGE
-    if comparison is not None:
-        from slocheck.cli_regress import exit_code
-
-        regression_code = exit_code(
-            comparison, result.spec.spec.regression.on_inconclusive, require_baseline=False
-        )
-        if regression_code != ExitCode.OK:
-            return regression_code
-    return ExitCode.OK if result.verdict in ("pass", "warn") else ExitCode.CHECK_FAILED
-
-
 def build_parser() -> _Parser:
     parser = _Parser(
         prog="slocheck",
@@ -478,7 +288,9 @@ def build_parser() -> _Parser:
     _add_serve(sub)
     _add_validate(sub)
     _add_verify(sub)
-    _add_run(sub)
+    from slocheck.cli_run import add_run
+
+    add_run(sub)
     from slocheck.cli_regress import add_bench, add_compare, add_history
 
     add_compare(sub)
