@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -170,3 +171,21 @@ def still_running(pids: set[int]) -> set[int]:
         except PermissionError:
             alive.add(pid)
     return alive
+
+
+def start_cli(args: Sequence[str]) -> subprocess.Popen[bytes]:
+    """``python -m slocheck ARGS`` in the background, stdout and stderr together."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "slocheck", *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
+
+
+def load_running_for(out: Path, seconds: float) -> bool:
+    """Whether the load of a ``slocheck run --out OUT`` has been running ``seconds`` already."""
+    snaps = list((out / "load").glob("client-*.json")) if (out / "load").exists() else []
+    try:
+        data = json.loads(snaps[0].read_text() or "{}") if snaps else {}
+    except (OSError, ValueError):
+        return False
+    started = data.get("marks", {}).get("test_start")
+    return started is not None and started < time.time() - seconds

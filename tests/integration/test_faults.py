@@ -9,14 +9,20 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.helpers import children_of, free_port, run_cli, still_running
+from tests.helpers import (
+    children_of,
+    free_port,
+    load_running_for,
+    run_cli,
+    start_cli,
+    still_running,
+)
 
 pytestmark = pytest.mark.skipif(
     shutil.which("prometheus") is None, reason="needs the prometheus binary (scripts/setup.sh)"
@@ -60,23 +66,8 @@ def test_prometheus_killed_mid_run_exits_3_with_a_partial_report(tmp_path: Path)
     out = tmp_path / "out"
     path = spec(tmp_path, "service: {model: classifier}\nload: {users: 4, rate: 40}\n")
     started = time.monotonic()
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "slocheck",
-            "run",
-            "--slo",
-            str(path),
-            "--out",
-            str(out),
-            "--duration",
-            "60s",
-            "--warmup",
-            "1s",
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
+    proc = start_cli(
+        ["run", "--slo", str(path), "--out", str(out), "--duration", "60s", "--warmup", "1s"]
     )
     children: set[int] = set()
     prometheus = None
@@ -84,11 +75,8 @@ def test_prometheus_killed_mid_run_exits_3_with_a_partial_report(tmp_path: Path)
     while time.monotonic() < deadline:  # until the load has run a few seconds
         children |= children_of(proc.pid)
         prometheus = prometheus or _prometheus_of(proc.pid)
-        snaps = list((out / "load").glob("client-*.json")) if (out / "load").exists() else []
-        if prometheus and snaps and time.time() - snaps[0].stat().st_mtime < 2:
-            data = json.loads(snaps[0].read_text() or "{}")
-            if data.get("marks", {}).get("test_start", time.time()) < time.time() - 4:
-                break
+        if prometheus and load_running_for(out, 4):
+            break
         time.sleep(0.3)
     assert prometheus is not None, "the managed Prometheus should be running"
     killed_at = time.monotonic()
@@ -193,20 +181,7 @@ def test_a_target_nobody_listens_on_exits_3(tmp_path: Path) -> None:
 @pytest.mark.parametrize("started", [1, 2, 3], ids=["prometheus", "service", "locust"])
 def test_sigterm_during_start_up_leaves_nothing(tmp_path: Path, started: int) -> None:
     """SIGTERM once the first ``started`` children run (Prometheus, the service, Locust)."""
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "slocheck",
-            "run",
-            "--slo",
-            str(spec(tmp_path, "")),
-            "--out",
-            str(tmp_path / "out"),
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
+    proc = start_cli(["run", "--slo", str(spec(tmp_path, "")), "--out", str(tmp_path / "out")])
     children: set[int] = set()
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline and len(children) < started:
@@ -239,13 +214,24 @@ def test_secrets_never_reach_a_report_a_log_or_the_history(
             tmp_path,
             f"target: {{url: '{server.url}'}}\n"
             f"prometheus: {{url: '{authed}', bearer_token_env: PROM_TOKEN, "
-            "selector: 'job=\"svc\", endpoint=\"/v1/classify\"'}\n"
+            'selector: \'job="svc", endpoint="/v1/classify"\'}\n'
             "load: {users: 2}\n",
         )
         out = tmp_path / "out"
         result = run_cli(
-            ["run", "--slo", str(path), "--out", str(out), "--duration", "3s", "--warmup", "1s"]
-            + ["--history", str(tmp_path / "history.sqlite")],
+            [
+                "run",
+                "--slo",
+                str(path),
+                "--out",
+                str(out),
+                "--duration",
+                "3s",
+                "--warmup",
+                "1s",
+                "--history",
+                str(tmp_path / "history.sqlite"),
+            ],
             timeout=120,
         )
         verify = run_cli(

@@ -5,15 +5,13 @@ from __future__ import annotations
 import json
 import shutil
 import signal
-import subprocess
-import sys
 import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
 
-from tests.helpers import children_of, run_cli, still_running
+from tests.helpers import children_of, load_running_for, run_cli, start_cli, still_running
 
 EXAMPLES = Path(__file__).parents[2] / "examples"
 pytestmark = pytest.mark.skipif(
@@ -78,11 +76,8 @@ def test_interrupt_stops_everything_and_writes_a_partial_report(
     tmp_path: Path, sig: signal.Signals
 ) -> None:
     out = tmp_path / "out"
-    proc = subprocess.Popen(
+    proc = start_cli(
         [
-            sys.executable,
-            "-m",
-            "slocheck",
             "run",
             "--slo",
             str(EXAMPLES / "slos.yaml"),
@@ -94,19 +89,14 @@ def test_interrupt_stops_everything_and_writes_a_partial_report(
             "1s",
             "--users",
             "4",
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
+        ]
     )
     children: set[int] = set()
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:  # until the load is well into its window
         children |= children_of(proc.pid)
-        snapshots = list((out / "load").glob("client-*.json")) if (out / "load").exists() else []
-        if snapshots and time.time() - snapshots[0].stat().st_ctime > 0 and len(children) >= 3:
-            data = json.loads(snapshots[0].read_text() or "{}")
-            if data.get("marks", {}).get("test_start", time.time()) < time.time() - 5:
-                break
+        if len(children) >= 3 and load_running_for(out, 5):
+            break
         time.sleep(0.5)
     assert len(children) >= 3, "service, Prometheus and Locust should be running"
     proc.send_signal(sig)
