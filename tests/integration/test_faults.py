@@ -250,3 +250,21 @@ def test_secrets_never_reach_a_report_a_log_or_the_history(
         assert token.encode() not in data and password.encode() not in data, p
     report = report_of(out)
     assert report["config"]["prometheus_url"] == prom.url.replace("http://", "http://***@")
+
+
+def test_an_embedded_service_not_ready_in_time_is_exit_3_and_stopped(tmp_path: Path) -> None:
+    import os
+
+    from slocheck.errors import ExitCode, ServiceStartError
+    from slocheck.spec.model import ServiceSpec
+    from slocheck.stack import EmbeddedService
+
+    before = children_of(os.getpid())
+    service = EmbeddedService(ServiceSpec(), tmp_path / "service.log", ready_timeout=0.3)
+    started = time.monotonic()
+    with pytest.raises(ServiceStartError, match=r"was not ready within 0.3 s") as raised:
+        service.start()
+    assert time.monotonic() - started < 15  # the timeout, then a bounded stop
+    assert raised.value.exit_code == ExitCode.INFRASTRUCTURE
+    time.sleep(0.3)
+    assert still_running(children_of(os.getpid()) - before) == set()
