@@ -223,9 +223,12 @@ def run_load(
     tail = log.read_text(errors="replace")[-3000:] if log.exists() else ""
     snap = read_snapshot(workdir)
     if aborted is None and not interrupted and proc.returncode not in (0, None):
-        raise LoadGeneratorError(
+        died = LoadGeneratorError(
             f"the load generator exited with {proc.returncode}: {tail[-1500:]}"
         )
+        if snap.processes == 0:
+            raise died
+        aborted = died  # it died mid-run: what it recorded still goes into the reports
     if aborted is None and not interrupted and snap.processes == 0:
         raise LoadGeneratorError(f"the load generator recorded nothing: {tail[-1500:]}")
     started = snap.marks.get("test_start", launched)

@@ -268,3 +268,42 @@ def test_an_embedded_service_not_ready_in_time_is_exit_3_and_stopped(tmp_path: P
     assert raised.value.exit_code == ExitCode.INFRASTRUCTURE
     time.sleep(0.3)
     assert still_running(children_of(os.getpid()) - before) == set()
+
+
+def _locust_of(pid: int) -> int | None:
+    for child in children_of(pid):
+        try:
+            if b"locust" in Path(f"/proc/{child}/cmdline").read_bytes():
+                return child
+        except OSError:
+            continue
+    return None
+
+
+def test_the_load_generator_dying_mid_run_exits_3_with_a_partial_report(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    path = spec(tmp_path, "service: {model: classifier}\nload: {users: 4, rate: 40}\n")
+    proc = start_cli(
+        ["run", "--slo", str(path), "--out", str(out), "--duration", "60s", "--warmup", "1s"]
+    )
+    children: set[int] = set()
+    locust = None
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        children |= children_of(proc.pid)
+        locust = locust or _locust_of(proc.pid)
+        if locust and load_running_for(out, 3):
+            break
+        time.sleep(0.3)
+    assert locust is not None, "Locust should be running"
+    killed_at = time.monotonic()
+    subprocess.run(["kill", "-9", str(locust)], check=True)
+    output = proc.communicate(timeout=60)[0].decode(errors="replace")
+    assert proc.returncode == 3, output
+    assert time.monotonic() - killed_at < 15
+    assert "the load generator exited with -9" in output
+    report = report_of(out)
+    assert report["verdict"] == "error" and "load generator" in report["error"]
+    assert report["client"]["whole_run"]["/v1/classify"]["count"] > 0, "client data kept"
+    time.sleep(0.5)
+    assert still_running(children) == set(), "a child process outlived slocheck"
