@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from rich.markup import escape
 from rich.table import Table
 
-from slocheck.errors import ExitCode, UsageError
+from slocheck.errors import ExitCode, InfrastructureError, UsageError
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -360,6 +360,7 @@ def add_bench(sub: argparse._SubParsersAction[Any]) -> None:
 
 def cmd_bench(args: argparse.Namespace) -> int:
     from slocheck.cli import _console
+    from slocheck.cli_run import stop_on_signals
     from slocheck.history import History, record_of, summary_of
     from slocheck.run import RunOptions, run
     from slocheck.spec import load_spec
@@ -370,12 +371,18 @@ def cmd_bench(args: argparse.Namespace) -> int:
     loaded = load_spec(args.slo)
     duration = parse_duration(args.duration) if args.duration else None
     console = _console()
+    stop_on_signals()
     summaries = []
     with History(args.history) as store:
         for i in range(args.repeat):
             result = run(
                 loaded, RunOptions(out_dir=Path(args.out) / f"run-{i + 1}", duration=duration)
             )
+            if result.verdict == "interrupted":  # Ctrl-C stops the series, not just one run
+                console.print(f"run {i + 1}/{args.repeat}: interrupted; nothing recorded")
+                return ExitCode.INTERRUPTED
+            if result.error is not None:
+                raise InfrastructureError(f"run {i + 1}/{args.repeat}: {result.error}")
             record = record_of(result)
             store.add(record)
             summaries.append(summary_of(record))

@@ -68,8 +68,20 @@ def add_run(sub: argparse._SubParsersAction[Any]) -> None:
     p.set_defaults(handler=_cmd_run)
 
 
-def _cmd_run(args: argparse.Namespace) -> int:
+def stop_on_signals() -> None:
+    """SIGINT and SIGTERM raise KeyboardInterrupt: the run stops in order, with a partial
+    report. Both, explicitly: a shell starts background jobs with SIGINT ignored, and CI
+    runners cancel with SIGTERM."""
     import signal
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupt)
+    signal.signal(signal.SIGINT, interrupt)
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
     import time
     from pathlib import Path
 
@@ -94,13 +106,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         processes=args.processes,
     )
 
-    def interrupt(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt
-
-    # Both, explicitly: a shell starts background jobs with SIGINT ignored, and CI runners
-    # cancel with SIGTERM; either way the run stops in order and writes a partial report.
-    signal.signal(signal.SIGTERM, interrupt)
-    signal.signal(signal.SIGINT, interrupt)
+    stop_on_signals()
     console = _console()
     with _Progress(console) as progress:
         result = run(loaded, options, on_progress=progress.update, on_phase=progress.phase)

@@ -107,3 +107,38 @@ def test_interrupt_stops_everything_and_writes_a_partial_report(
     report = json.loads((out / "report.json").read_text())
     assert report["interrupted"] is True and report["verdict"] == "interrupted"
     assert report["slos"], "the partial window is judged"
+
+
+def test_bench_repeats_runs_into_the_history_and_shows_the_noise(tmp_path: Path) -> None:
+    from slocheck.history import History
+
+    spec = tmp_path / "bench.yaml"
+    spec.write_text(
+        "version: 1\nservice: {model: classifier}\n"
+        "load: {users: 4, rate: 40, duration: 2s, warmup: 1s}\n"
+        "slos: [{name: availability, sli: availability, objective: 90%}]\n"
+    )
+    history = tmp_path / "h.sqlite"
+    result = run_cli(
+        [
+            "bench",
+            "--slo",
+            str(spec),
+            "--repeat",
+            "2",
+            "--history",
+            str(history),
+            "--out",
+            str(tmp_path / "bench"),
+            "--duration",
+            "3s",
+        ],
+        timeout=180,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "run 1/2" in result.stdout and "run 2/2" in result.stdout
+    assert "noise over 2 runs" in result.stdout and "p95_s" in result.stdout
+    with History(str(history)) as store:
+        records = store.runs()
+    assert len(records) == 2
+    assert all(r.requests > 50 for r in records)  # 40 requests/s over a 3 s window
