@@ -10,6 +10,7 @@ import signal
 import socket
 import subprocess
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -52,17 +53,31 @@ def slo(report: dict[str, Any], name: str) -> dict[str, Any]:
     return found
 
 
-def _prometheus_of(pid: int) -> int | None:
+def _child_named(pid: int, name: str) -> int | None:
+    """The child of ``pid`` whose program (or ``python -m`` module) is ``name``."""
     for child in children_of(pid):
         try:
-            if Path(f"/proc/{child}/comm").read_text().strip() == "prometheus":
-                return child
+            args = Path(f"/proc/{child}/cmdline").read_bytes().decode().split("\0")
         except OSError:
             continue
+        if any(a == name or a.endswith("/" + name) for a in args):
+            return child
     return None
 
 
-def test_prometheus_killed_mid_run_exits_3_with_a_partial_report(tmp_path: Path) -> None:
+@dataclass
+class Killed:
+    out: Path
+    output: str
+    returncode: int | None
+    children: set[int]
+    started: float
+    killed_at: float
+
+
+def _kill_mid_run(tmp_path: Path, name: str, after_s: float) -> Killed:
+    """Start a 60 s ``slocheck run``, SIGKILL its child ``name`` once the load has run
+    ``after_s`` seconds, and wait for slocheck to end."""
     out = tmp_path / "out"
     path = spec(tmp_path, "service: {model: classifier}\nload: {users: 4, rate: 40}\n")
     started = time.monotonic()
@@ -70,22 +85,28 @@ def test_prometheus_killed_mid_run_exits_3_with_a_partial_report(tmp_path: Path)
         ["run", "--slo", str(path), "--out", str(out), "--duration", "60s", "--warmup", "1s"]
     )
     children: set[int] = set()
-    prometheus = None
+    victim = None
     deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:  # until the load has run a few seconds
+    while time.monotonic() < deadline:
         children |= children_of(proc.pid)
-        prometheus = prometheus or _prometheus_of(proc.pid)
-        if prometheus and load_running_for(out, 4):
+        victim = victim or _child_named(proc.pid, name)
+        if victim and load_running_for(out, after_s):
             break
         time.sleep(0.3)
-    assert prometheus is not None, "the managed Prometheus should be running"
+    assert victim is not None, f"{name} should be running"
     killed_at = time.monotonic()
-    subprocess.run(["kill", "-9", str(prometheus)], check=True)
+    subprocess.run(["kill", "-9", str(victim)], check=True)
     output = proc.communicate(timeout=60)[0].decode(errors="replace")
-    assert proc.returncode == 3, output
-    assert time.monotonic() - killed_at < 15, "slocheck must stop soon after Prometheus died"
-    assert time.monotonic() - started < 60, "the 60 s load must not run to its end"
-    assert "Prometheus" in output and "exited with -9" in output, output
+    return Killed(out, output, proc.returncode, children, started, killed_at)
+
+
+def test_prometheus_killed_mid_run_exits_3_with_a_partial_report(tmp_path: Path) -> None:
+    k = _kill_mid_run(tmp_path, "prometheus", after_s=4)
+    assert k.returncode == 3, k.output
+    assert time.monotonic() - k.killed_at < 15, "slocheck must stop soon after Prometheus died"
+    assert time.monotonic() - k.started < 60, "the 60 s load must not run to its end"
+    assert "Prometheus" in k.output and "exited with -9" in k.output, k.output
+    out = k.out
     report = report_of(out)
     assert report["verdict"] == "error"
     assert "exited with -9" in report["error"]
@@ -93,7 +114,7 @@ def test_prometheus_killed_mid_run_exits_3_with_a_partial_report(tmp_path: Path)
     assert "could not be judged" in (out / "summary.md").read_text()
     assert "could not be judged" in (out / "report.html").read_text()
     time.sleep(0.5)
-    assert still_running(children) == set(), "a child process outlived slocheck"
+    assert still_running(k.children) == set(), "a child process outlived slocheck"
 
 
 def test_a_target_crashing_mid_run_fails_availability_without_hanging(tmp_path: Path) -> None:
@@ -272,40 +293,13 @@ def test_an_embedded_service_not_ready_in_time_is_exit_3_and_stopped(tmp_path: P
     assert still_running(children_of(os.getpid()) - before) == set()
 
 
-def _locust_of(pid: int) -> int | None:
-    for child in children_of(pid):
-        try:
-            if b"locust" in Path(f"/proc/{child}/cmdline").read_bytes():
-                return child
-        except OSError:
-            continue
-    return None
-
-
 def test_the_load_generator_dying_mid_run_exits_3_with_a_partial_report(tmp_path: Path) -> None:
-    out = tmp_path / "out"
-    path = spec(tmp_path, "service: {model: classifier}\nload: {users: 4, rate: 40}\n")
-    proc = start_cli(
-        ["run", "--slo", str(path), "--out", str(out), "--duration", "60s", "--warmup", "1s"]
-    )
-    children: set[int] = set()
-    locust = None
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        children |= children_of(proc.pid)
-        locust = locust or _locust_of(proc.pid)
-        if locust and load_running_for(out, 3):
-            break
-        time.sleep(0.3)
-    assert locust is not None, "Locust should be running"
-    killed_at = time.monotonic()
-    subprocess.run(["kill", "-9", str(locust)], check=True)
-    output = proc.communicate(timeout=60)[0].decode(errors="replace")
-    assert proc.returncode == 3, output
-    assert time.monotonic() - killed_at < 15
-    assert "the load generator exited with -9" in output
-    report = report_of(out)
+    k = _kill_mid_run(tmp_path, "locust", after_s=3)
+    assert k.returncode == 3, k.output
+    assert time.monotonic() - k.killed_at < 15
+    assert "the load generator exited with -9" in k.output
+    report = report_of(k.out)
     assert report["verdict"] == "error" and "load generator" in report["error"]
     assert report["client"]["whole_run"]["/v1/classify"]["count"] > 0, "client data kept"
     time.sleep(0.5)
-    assert still_running(children) == set(), "a child process outlived slocheck"
+    assert still_running(k.children) == set(), "a child process outlived slocheck"
