@@ -24,8 +24,8 @@ from typing import Any
 
 import numpy as np
 import psutil  # type: ignore[import-untyped]
+from _results import provenance, save
 
-RESULTS = Path(__file__).parent / "results"
 SPEC = """\
 version: 1
 service: {{name: soak, model: classifier}}
@@ -118,9 +118,7 @@ def main() -> int:
     window_start = _ts(load["window_start"]) - started
     stopped = _ts(load["stopped_at"]) - started
     result = {
-        "command": " ".join(["benchmarks/harness_memory.py", *sys.argv[1:]]),
-        "date": time.strftime("%Y-%m-%d"),
-        "cpus": psutil.cpu_count(),
+        **provenance(),
         "exit_code": proc.returncode,
         "verdict": report["verdict"],
         "load": {k: load[k] for k in ("scenario", "users", "requested_rps", "achieved_rps")},
@@ -132,10 +130,7 @@ def main() -> int:
             {"t": round(t, 1), **{k: round(v, 1) for k, v in s.items()}} for t, s in samples
         ],
     }
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / f"{args.name}.json").write_text(json.dumps(result, indent=2) + "\n")
-    (RESULTS / f"{args.name}.md").write_text(markdown(result))
-    print(markdown(result))
+    save(args.name, result, markdown(result))
     if proc.returncode != 0:
         print(stderr[-2000:], file=sys.stderr)
     return 0

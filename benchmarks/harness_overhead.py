@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import subprocess
 import sys
@@ -26,8 +25,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+from _results import provenance, save
+
 ROOT = Path(__file__).parents[1]
-RESULTS = Path(__file__).parent / "results"
 SPECS = ("examples/slos.yaml", "examples/bench.yaml")
 
 
@@ -100,16 +100,11 @@ def main() -> int:
         for spec in SPECS:
             runs[spec].append(one_run(spec))
     result = {
-        "command": " ".join(["benchmarks/harness_overhead.py", *sys.argv[1:]]),
-        "date": time.strftime("%Y-%m-%d"),
-        "cpus": os.cpu_count(),
+        **provenance(),
         "runs": runs,
         "median_overhead_s": statistics.median(x["overhead_s"] for rs in runs.values() for x in rs),
     }
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "harness_overhead.json").write_text(json.dumps(result, indent=2) + "\n")
-    (RESULTS / "harness_overhead.md").write_text(markdown(result))
-    print(markdown(result))
+    save("harness_overhead", result, markdown(result))
     return 0
 
 

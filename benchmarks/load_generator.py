@@ -17,7 +17,6 @@ rotated each round. Reported: requests/s, and requests per CPU-second of the gen
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import re
 import resource
@@ -29,12 +28,13 @@ import time
 from pathlib import Path
 from typing import Any
 
+from _results import provenance, save
+
 from slocheck.prom.managed import ManagedPrometheus
 from slocheck.spec.model import ServiceSpec
 from slocheck.stack import EmbeddedService
 
 HERE = Path(__file__).parent
-RESULTS = HERE / "results"
 CONNECTIONS = 32
 
 
@@ -154,17 +154,12 @@ def main() -> int:
                 prom.url + "/-/healthy", args.seconds, args.rounds, Path(tmp)
             )
     result = {
-        "command": " ".join(["benchmarks/load_generator.py", *sys.argv[1:]]),
-        "date": time.strftime("%Y-%m-%d"),
-        "cpus": os.cpu_count(),
+        **provenance(),
         "seconds": args.seconds,
         "rounds": args.rounds,
         "targets": targets,
     }
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "load_generator.json").write_text(json.dumps(result, indent=2) + "\n")
-    (RESULTS / "load_generator.md").write_text(markdown(result))
-    print(markdown(result))
+    save("load_generator", result, markdown(result))
     return 0
 
 
