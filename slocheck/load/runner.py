@@ -222,15 +222,14 @@ def run_load(
     stopped = time.time()
     tail = log.read_text(errors="replace")[-3000:] if log.exists() else ""
     snap = read_snapshot(workdir)
-    if aborted is None and not interrupted and proc.returncode not in (0, None):
-        died = LoadGeneratorError(
-            f"the load generator exited with {proc.returncode}: {tail[-1500:]}"
-        )
+    if aborted is None and not interrupted:
         if snap.processes == 0:
-            raise died
-        aborted = died  # it died mid-run: what it recorded still goes into the reports
-    if aborted is None and not interrupted and snap.processes == 0:
-        raise LoadGeneratorError(f"the load generator recorded nothing: {tail[-1500:]}")
+            how = f"exited with {proc.returncode}" if proc.returncode else "recorded nothing"
+            raise LoadGeneratorError(f"the load generator {how}: {tail[-1500:]}")
+        if proc.returncode not in (0, None):  # died mid-run: its records still get reported
+            aborted = LoadGeneratorError(
+                f"the load generator exited with {proc.returncode}: {tail[-1500:]}"
+            )
     started = snap.marks.get("test_start", launched)
     window_start = math.ceil(started + config.warmup)
     if config.scenario in ("steady", "soak") and "spawning_complete" in snap.marks:
