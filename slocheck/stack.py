@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 
-import httpx
-
 from slocheck.errors import ServiceStartError
 from slocheck.load.runner import spawn, stop_group
-from slocheck.prom.managed import Lifecycle, free_port
+from slocheck.prom.managed import Lifecycle, free_port, wait_ready
 from slocheck.service.config import FaultConfig, ServiceConfig
 from slocheck.spec import ServiceSpec
 
@@ -41,27 +38,16 @@ def wait_until_ready(
     """Poll ``url + ready_path`` until it answers 2xx (with no ``ready_path``: until ``url``
     answers at all); ServiceStartError (exit 3) after ``timeout`` seconds or when ``exited``
     says why the service is gone."""
-    probe = url + (ready_path or "/")
-    deadline = time.monotonic() + timeout
-    last = "no answer yet"
-    while True:
-        if (why := exited()) is not None:
-            raise ServiceStartError(f"the {what} service {why}")
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            raise ServiceStartError(
-                f"the {what} service at {probe} was not ready within {timeout:g} s ({last})",
-                hint="is it running and listening there? raise target.ready_timeout if it "
-                "needs longer to load its model",
-            )
-        try:
-            status = httpx.get(probe, timeout=min(2.0, max(remaining, 0.05))).status_code
-            if ready_path is None or 200 <= status < 300:
-                return
-            last = f"the last probe answered {status}"
-        except httpx.HTTPError as e:
-            last = f"the last probe: {type(e).__name__}: {e}" if str(e) else type(e).__name__
-        time.sleep(min(0.1, max(remaining, 0.0)))
+    wait_ready(
+        url + (ready_path or "/"),
+        timeout,
+        ServiceStartError,
+        what=f"the {what} service",
+        accept=(lambda status: True) if ready_path is None else (lambda s: 200 <= s < 300),
+        exited=exited,
+        hint="is it running and listening there? raise target.ready_timeout if it needs "
+        "longer to load its model",
+    )
 
 
 class EmbeddedService(Lifecycle):

@@ -5,15 +5,12 @@ from __future__ import annotations
 
 import subprocess
 import tempfile
-import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 from slocheck.errors import PrometheusError
-from slocheck.prom.managed import ScrapeWaits, scrape_config
+from slocheck.prom.managed import ScrapeWaits, scrape_config, wait_ready
 
 IMAGE = "prom/prometheus:v2.53.0"
 
@@ -69,19 +66,21 @@ class ContainerPrometheus(ScrapeWaits):
             self._container = container.start()
             host = self._container.get_container_host_ip()
             self.url = f"http://{host}:{self._container.get_exposed_port(9090)}"
-            deadline = time.monotonic() + 60
-            while time.monotonic() < deadline:
-                try:
-                    if httpx.get(self.url + "/-/ready", timeout=1).status_code == 200:
-                        return self
-                except httpx.HTTPError:
-                    pass
-                time.sleep(0.2)
         except Exception as e:
             self.stop()
             raise PrometheusError(f"the Prometheus container did not start: {e}") from None
-        self.stop()
-        raise PrometheusError("the Prometheus container was not ready within 60 s")
+        try:
+            wait_ready(
+                self.url + "/-/ready",
+                60,
+                PrometheusError,
+                what="the Prometheus container",
+                every=0.2,
+            )
+        except BaseException:
+            self.stop()
+            raise
+        return self
 
     def stop(self) -> None:
         container, self._container = self._container, None

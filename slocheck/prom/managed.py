@@ -8,21 +8,20 @@ testcontainers backend runs the official image instead.
 
 from __future__ import annotations
 
-import contextlib
 import shutil
 import signal
 import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, TypeVar
 
 import httpx
 
-from slocheck.errors import PrometheusError
+from slocheck.errors import InfrastructureError, PrometheusError
 
 if TYPE_CHECKING:
     from slocheck.prom.containers import ContainerPrometheus
@@ -45,6 +44,38 @@ def free_port(host: str = "127.0.0.1") -> int:
         s.bind((host, 0))
         port: int = s.getsockname()[1]
         return port
+
+
+def wait_ready(
+    probe: str,
+    timeout: float,
+    error: type[InfrastructureError],
+    *,
+    what: str,
+    accept: Callable[[int], bool] = lambda status: 200 <= status < 300,
+    exited: Callable[[], str | None] = lambda: None,
+    every: float = 0.1,
+    hint: str | None = None,
+) -> None:
+    """Poll ``GET probe`` every ``every`` seconds until ``accept(status)``. Raise ``error``
+    (exit 3) when ``exited`` says why the process is gone, or after ``timeout`` seconds with
+    the last probe's outcome. ``what`` names the server in the messages."""
+    deadline = time.monotonic() + timeout
+    last = "no answer yet"
+    while True:
+        if (why := exited()) is not None:
+            raise error(f"{what} {why}")
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise error(f"{what} at {probe} was not ready within {timeout:g} s ({last})", hint=hint)
+        try:
+            status = httpx.get(probe, timeout=min(2.0, max(remaining, 0.05))).status_code
+            if accept(status):
+                return
+            last = f"the last probe answered {status}"
+        except httpx.HTTPError as e:
+            last = f"the last probe: {type(e).__name__}: {e}" if str(e) else type(e).__name__
+        time.sleep(min(every, max(remaining, 0.0)))
 
 
 def scrape_config(targets: Sequence[str], job: str, interval: float) -> str:
@@ -198,22 +229,24 @@ class ManagedPrometheus(ScrapeWaits):
         return self.log_path.read_text(errors="replace")[-1500:]
 
     def _wait_ready(self) -> None:
-        deadline = time.monotonic() + self.ready_timeout
-        while time.monotonic() < deadline:
-            assert self._proc is not None
-            if self._proc.poll() is not None:
-                raise PrometheusError(
-                    f"prometheus exited with {self._proc.returncode} during "
-                    f"start-up: {self._log_tail()}"
-                )
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(self.url + "/-/ready", timeout=1.0).status_code == 200:
-                    return
-            time.sleep(0.05)
-        raise PrometheusError(
-            f"prometheus at {self.url} not ready within "
-            f"{self.ready_timeout:g} s: {self._log_tail()}"
-        )
+        proc = self._proc
+        assert proc is not None
+
+        def exited() -> str | None:
+            code = proc.poll()
+            return None if code is None else f"exited with {code} during start-up"
+
+        try:
+            wait_ready(
+                self.url + "/-/ready",
+                self.ready_timeout,
+                PrometheusError,
+                what="prometheus",
+                exited=exited,
+                every=0.05,
+            )
+        except PrometheusError as e:
+            raise PrometheusError(f"{e.message}: {self._log_tail()}") from None
 
     def stop(self) -> None:
         proc, self._proc = self._proc, None
