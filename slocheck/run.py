@@ -336,14 +336,13 @@ def run(
             if load.aborted is not None:
                 raise load.aborted
             phase("waiting for the final scrape")
+            notes: list[CrossCheck] = []
             if managed is not None:
                 settle = managed.wait_for_scrape_after(load.stopped_at) - load.stopped_at
+                notes = _start_after_first_scrape(load, client, launched, managed.job)
             else:
                 settle = 2 * spec.prometheus.scrape_interval
                 time.sleep(min(settle, 60))
-            notes = []
-            if managed is not None:
-                notes = _start_after_first_scrape(load, client, launched, managed.job)
             if load.stopped_at <= load.window_start:
                 short: RunVerdict = "interrupted" if load.interrupted else "inconclusive"
                 return RunResult(short, None, load, [], *where, client_stats(load))
