@@ -140,8 +140,11 @@ def test_a_target_crashing_mid_run_fails_availability_without_hanging(tmp_path: 
     assert "got no answer at all" in availability["explanation"]
     good = availability["details"]["good"]
     assert 150 <= good <= 300 and availability["samples"] == good + lost  # served, then lost
+    # answered requests: the server's count misses those served after its last scrape (when
+    # the crash came before the next scrape), so it is at most the client's, never more
     counts = next(c for c in report["cross_checks"] if c["name"] == "request_counts")
-    assert counts["ok"] is False  # the client saw requests the server never counted
+    for client_n, server_n in counts["details"]["compared"].values():
+        assert client_n >= server_n >= good
     assert (out / "service.log").exists()
 
 
