@@ -1,7 +1,14 @@
 #!/usr/bin/env bash
 # Lint, type-check and run every test. Fails when pytest collects no test (its exit 5).
+# --busy: the same, while another process keeps one core busy (scripts/busy.sh), to check that
+# no test depends on the machine's speed. Other arguments go to pytest.
 set -uo pipefail
 cd "$(dirname "$0")/.."
+
+if [ "${1:-}" = "--busy" ]; then
+    shift
+    exec bash scripts/busy.sh bash scripts/test.sh "$@"
+fi
 
 .venv/bin/ruff check slocheck tests benchmarks scripts scenarios || exit 1
 .venv/bin/ruff format --check slocheck tests benchmarks scripts scenarios || exit 1
