@@ -89,6 +89,12 @@ def _add_serve(sub: argparse._SubParsersAction[_Parser]) -> None:
         default=d.max_queue,
         help="queued requests per model before 503 (default %(default)s)",
     )
+    p.add_argument(
+        "--threads",
+        type=int,
+        default=d.threads,
+        help="math-library threads per model call (default %(default)s; 0: one per core)",
+    )
     p.add_argument("--max-body-bytes", type=int, default=d.max_body_bytes)
     p.add_argument("--seed", type=int, default=d.seed, help="seed of the model weights")
     p.add_argument(
@@ -148,6 +154,7 @@ def service_config_from_args(args: argparse.Namespace) -> ServiceConfig:
             max_batch_size=args.max_batch_size,
             max_batch_wait_ms=args.max_batch_wait_ms,
             max_queue=args.max_queue,
+            threads=args.threads,
             max_body_bytes=args.max_body_bytes,
             seed=args.seed,
             faults=faults,

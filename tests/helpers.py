@@ -62,7 +62,7 @@ class ServerProcess:
     """``python -m slocheck serve`` on a free loopback port, stopped on exit."""
 
     def __init__(
-        self, *args: str, log_path: Path | None = None, ready_timeout: float = 20.0
+        self, *args: str, log_path: Path | None = None, ready_timeout: float = 60.0
     ) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -171,6 +171,17 @@ def still_running(pids: set[int]) -> set[int]:
         except PermissionError:
             alive.add(pid)
     return alive
+
+
+def all_gone(pids: set[int], timeout: float = 30.0) -> set[int]:
+    """Wait until none of ``pids`` runs (see :func:`still_running`); the ones left at the
+    deadline. A condition, not a sleep: a busy machine reaps children late, never wrongly."""
+    deadline = time.monotonic() + timeout
+    left = still_running(pids)
+    while left and time.monotonic() < deadline:
+        time.sleep(0.1)
+        left = still_running(left)
+    return left
 
 
 def start_cli(args: Sequence[str]) -> subprocess.Popen[bytes]:

@@ -377,6 +377,19 @@ class TorchGenerator:
         return [(h_np[i].copy(), int(nxt[i])) for i in range(batch)]
 
 
+def limit_threads(threads: int, backend: str) -> None:
+    """Cap the math library's threads per call (0: leave its default). The BLAS under numpy
+    (and torch's own pool) spin-wait for their peers; when another process holds a core, every
+    call waits for a scheduler slice, so a small model serves far slower than on one thread."""
+    if threads <= 0:
+        return
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(limits=threads)
+    if backend == "torch":
+        _torch().set_num_threads(threads)
+
+
 def load_models(
     models: Sequence[str], backend: str, device: str, seed: int
 ) -> tuple[ClassifierModel | None, GeneratorModel | None, str]:

@@ -23,6 +23,7 @@ from slocheck.service.models import (
     FloatArray,
     GeneratorModel,
     Prediction,
+    limit_threads,
     load_models,
     tokenize,
 )
@@ -103,6 +104,7 @@ class ServiceState:
     async def start(self) -> None:
         cfg = self.config
         try:
+            limit_threads(cfg.threads, cfg.backend)
             self.classifier, self.generator, self.device = await asyncio.to_thread(
                 load_models, cfg.models, cfg.backend, cfg.device, cfg.seed
             )

@@ -88,6 +88,7 @@ class ServiceSpec(_Strict):
     max_batch_size: int = Field(default=32, ge=1, le=4096)
     max_batch_wait_ms: float = Field(default=2.0, ge=0, le=10_000)
     max_queue: int = Field(default=512, ge=1)
+    threads: int = Field(default=1, ge=0, le=1024)
     faults: FaultsSpec = FaultsSpec()
 
 

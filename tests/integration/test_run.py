@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import children_of, load_running_for, run_cli, start_cli, still_running
+from tests.helpers import all_gone, children_of, load_running_for, run_cli, start_cli
 
 EXAMPLES = Path(__file__).parents[2] / "examples"
 pytestmark = pytest.mark.skipif(
@@ -21,16 +21,23 @@ SHORT = ["--duration", "6s", "--warmup", "2s"]
 
 
 def run(tmp_path: Path, spec: str | Path, *extra: str) -> tuple[int, dict, str]:  # type: ignore[type-arg]
+    """``slocheck run`` with the load of ``extra`` (default: SHORT); the timeout only guards
+    against a hang, it is no bound on the machine's speed."""
     out = tmp_path / "out"
-    result = run_cli(["run", "--slo", str(spec), "--out", str(out), *SHORT, *extra], timeout=180)
+    load = list(extra) or SHORT
+    result = run_cli(["run", "--slo", str(spec), "--out", str(out), *load], timeout=300)
     report = json.loads((out / "report.json").read_text()) if (out / "report.json").exists() else {}
     return result.returncode, report, result.stdout + result.stderr
 
 
 def test_embedded_default_passes_with_exact_counts(tmp_path: Path) -> None:
-    started = time.monotonic()
-    code, report, output = run(tmp_path, EXAMPLES / "slos.yaml", "--users", "8")
-    elapsed = time.monotonic() - started
+    # README command 1 as it is (a shorter warm-up aside). Why the pass holds at any machine
+    # speed: the example asks for a fixed 50 requests/s, a few percent of what the service
+    # serves even with a core busy, so its latency stays far below the thresholds; and 30 s at
+    # that rate plans ~1,350 classify requests, more than every objective needs to be decided
+    # (P99: 1,000 observations; 99% with no error: 385 requests). A machine that cannot send
+    # 90% of the rate fails achieved_load below, which says so, rather than a latency SLO.
+    code, report, output = run(tmp_path, EXAMPLES / "slos.yaml", "--warmup", "2s")
     assert code == 0, output
     assert report["verdict"] == "pass" and report["kind"] == "run"
     assert {s["verdict"] for s in report["slos"]} == {"pass"}
@@ -38,8 +45,7 @@ def test_embedded_default_passes_with_exact_counts(tmp_path: Path) -> None:
     assert checks["request_counts"]["ok"], checks["request_counts"]["message"]
     compared = checks["request_counts"]["details"]["compared"]["/v1/classify"]
     assert compared[0] == compared[1] > 0  # client == server, exactly
-    assert checks["achieved_load"]["ok"]
-    assert elapsed < 8 + 60  # well under a minute beyond the load
+    assert checks["achieved_load"]["ok"], checks["achieved_load"]["message"]
     out = tmp_path / "out"
     suite = ET.parse(out / "junit.xml").getroot()
     assert [c.get("name") for c in suite.findall("testcase")] == [s["name"] for s in report["slos"]]
@@ -50,7 +56,13 @@ def test_embedded_default_passes_with_exact_counts(tmp_path: Path) -> None:
 
 
 def test_faulty_service_fails_availability_and_latency(tmp_path: Path) -> None:
-    code, report, output = run(tmp_path, EXAMPLES / "slos-faulty.yaml")
+    # 50 requests/s for 10 s plans ~400 classify requests in the window: enough for P95 (200
+    # observations) and for 5% errors to miss 99.9% (already 2 errors in 400 miss it; fewer
+    # than 2 has a chance below 1e-7). Every answer carries the injected 300 ms, so the P95
+    # lies above 250 ms however fast the machine.
+    code, report, output = run(
+        tmp_path, EXAMPLES / "slos-faulty.yaml", "--duration", "10s", "--warmup", "2s"
+    )
     assert code == 1, output
     slos = {s["name"]: s for s in report["slos"]}
     assert slos["availability"]["verdict"] == "fail" and slos["availability"]["value"] < 0.99
@@ -59,7 +71,9 @@ def test_faulty_service_fails_availability_and_latency(tmp_path: Path) -> None:
 
 
 def test_compact_form_with_injected_errors_fails(tmp_path: Path) -> None:
-    code, report, output = run(tmp_path, EXAMPLES / "slos-compact-faults.yaml")
+    # the example's 100 requests/s for 10 s: ~950 requests, of which 2% fail; 3 errors in
+    # 950 already miss 99.9%, and fewer than 3 has a chance of about 1e-6
+    code, report, output = run(tmp_path, EXAMPLES / "slos-compact-faults.yaml", "--warmup", "2s")
     assert code == 1, output
     assert {s["name"]: s["verdict"] for s in report["slos"]}["availability"] == "fail"
 
@@ -92,24 +106,26 @@ def test_interrupt_stops_everything_and_writes_a_partial_report(
         ]
     )
     children: set[int] = set()
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 120  # a hang guard; the loop ends on the condition
     while time.monotonic() < deadline:  # until the load is well into its window
         children |= children_of(proc.pid)
         if len(children) >= 3 and load_running_for(out, 5):
             break
         time.sleep(0.5)
     assert len(children) >= 3, "service, Prometheus and Locust should be running"
+    assert load_running_for(out, 5), "the load should have run 5 s"
     proc.send_signal(sig)
     output = proc.communicate(timeout=60)[0].decode(errors="replace")
     assert proc.returncode == 130, output
-    time.sleep(0.5)
-    assert still_running(children) == set(), "a child process outlived slocheck"
+    assert all_gone(children) == set(), "a child process outlived slocheck"
     report = json.loads((out / "report.json").read_text())
     assert report["interrupted"] is True and report["verdict"] == "interrupted"
     assert report["slos"], "the partial window is judged"
 
 
 def test_bench_repeats_runs_into_the_history_and_shows_the_noise(tmp_path: Path) -> None:
+    from hdrh.histogram import HdrHistogram
+
     from slocheck.history import History
 
     spec = tmp_path / "bench.yaml"
@@ -141,4 +157,8 @@ def test_bench_repeats_runs_into_the_history_and_shows_the_noise(tmp_path: Path)
     with History(str(history)) as store:
         records = store.runs()
     assert len(records) == 2
-    assert all(r.requests > 50 for r in records)  # 40 requests/s over a 3 s window
+    # each record holds its own run's window, whatever the machine managed to send in it: a
+    # latency histogram of exactly the requests it counts
+    for record in records:
+        assert record.requests > 0 and record.latency_hdr is not None
+        assert HdrHistogram.decode(record.latency_hdr).get_total_count() == record.requests

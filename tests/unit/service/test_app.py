@@ -155,12 +155,14 @@ async def test_generate_json_and_stream(make_client: MakeClient) -> None:
 
 
 async def test_full_queue_sheds_with_503_and_readiness_fails(make_client: MakeClient) -> None:
-    # batches wait up to 400 ms to fill: requests pile up in the queue of 2
+    # batches wait up to 2 s to fill: the 6 requests, sent at once in this process, pile up in
+    # the queue of 2 long before it runs (a margin of seconds over what sending them takes)
     client, state = await make_client(
-        ServiceConfig(max_queue=2, max_batch_size=64, max_batch_wait_ms=400)
+        ServiceConfig(max_queue=2, max_batch_size=64, max_batch_wait_ms=2000)
     )
     tasks = [asyncio.ensure_future(client.post("/v1/classify", json=PIXELS)) for _ in range(6)]
-    for _ in range(200):
+    deadline = asyncio.get_running_loop().time() + 30  # a hang guard; ends on the condition
+    while asyncio.get_running_loop().time() < deadline:
         await asyncio.sleep(0.005)
         if state.classify_batcher is not None and state.classify_batcher.saturated:
             break

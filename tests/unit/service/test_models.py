@@ -7,6 +7,7 @@ from slocheck.service.models import (
     VOCAB_SIZE,
     NumpyClassifier,
     NumpyGenerator,
+    limit_threads,
     load_models,
     resize_bilinear,
     resolve_device,
@@ -95,3 +96,17 @@ def test_torch_backend_matches_numpy() -> None:
     prompts = [tokenize("hello there"), tokenize("one two three four")]
     ref = NumpyGenerator(0).step([None, None], prompts)
     assert [t for _, t in gen.step([None, None], prompts)] == [t for _, t in ref]
+
+
+def test_limit_threads_caps_the_blas_under_numpy() -> None:
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    def blas_threads() -> set[int]:
+        return {p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"}
+
+    with threadpool_limits(limits=3):  # restores the test process's own setting afterwards
+        assert blas_threads() == {3}
+        limit_threads(1, "numpy")
+        assert blas_threads() == {1}
+        limit_threads(0, "numpy")  # 0: the library's own default, left as it is
+        assert blas_threads() == {1}
