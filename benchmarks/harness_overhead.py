@@ -9,7 +9,8 @@ Runs ``slocheck run`` as a user does (a new process each time, embedded default)
 
     .venv/bin/python benchmarks/harness_overhead.py --repeat 3
 
-Specs: ``examples/slos.yaml`` (16 closed-loop users: the box is saturated) and
+Specs: ``examples/slos.yaml`` (a fixed 50 requests/s since issue 13; 16 closed-loop users that
+saturated the box when the results below were taken) and
 ``examples/bench.yaml`` (a fixed 200 requests/s: well below the ceiling).
 """
 
