@@ -19,7 +19,8 @@ from slocheck.evaluate.plan import selector
 from slocheck.load import LoadConfig, LoadResult, Progress, run_load, summarise
 from slocheck.load.stats import merged
 from slocheck.prom.client import HttpPromClient, PromClient, redact_url
-from slocheck.prom.managed import ScrapeWaits, start_prometheus
+from slocheck.prom.managed import start_prometheus
+from slocheck.prom.scrape import ScrapeWaits
 from slocheck.spec import LoadedSpec, LoadSpec
 from slocheck.stack import READY_TIMEOUT, EmbeddedService, wait_until_ready
 from slocheck.units import format_duration
