@@ -32,7 +32,7 @@ from _results import provenance, save
 
 from slocheck.prom.managed import ManagedPrometheus
 from slocheck.spec.model import ServiceSpec
-from slocheck.stack import EmbeddedService
+from slocheck.workflows.stack import EmbeddedService
 
 HERE = Path(__file__).parent
 CONNECTIONS = 32

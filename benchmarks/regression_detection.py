@@ -1,6 +1,6 @@
 """How often does ``slocheck compare`` cry wolf, and how often does it catch a real slowdown?
 
-A/A and A/B on the embedded service, through the real stack (``slocheck.run.run``):
+A/A and A/B on the embedded service, through the real stack (``slocheck.workflows.run.run``):
 
 1. ``--baseline-runs`` runs of configuration A: the baseline pool (median:N, so the run-to-run
    noise is measured);
@@ -25,10 +25,10 @@ from typing import Any
 
 from hdrh.histogram import HdrHistogram
 
-from slocheck.history import record_of
 from slocheck.regress import RunRecord, compare
-from slocheck.run import RunOptions, run
 from slocheck.spec import LoadedSpec, parse_spec
+from slocheck.store.records import record_of
+from slocheck.workflows.run import RunOptions, run
 
 SPEC = """\
 version: 1

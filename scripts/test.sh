@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Lint, type-check and run every test. Fails when pytest collects no test (its exit 5).
+# Lint, type-check, check the import layering and run every test. Fails when pytest collects
+# no test (its exit 5).
 # --busy: the same, while another process keeps one core busy (scripts/busy.sh), to check that
 # no test depends on the machine's speed. Other arguments go to pytest.
 set -uo pipefail
@@ -13,6 +14,9 @@ fi
 .venv/bin/ruff check slocheck tests benchmarks scripts scenarios || exit 1
 .venv/bin/ruff format --check slocheck tests benchmarks scripts scenarios || exit 1
 .venv/bin/mypy || exit 1
+# the layering (pyproject.toml [tool.importlinter], docs/architecture.md); names the broken chain
+.venv/bin/lint-imports || exit 1
+.venv/bin/python scripts/import_cycles.py slocheck || exit 1
 .venv/bin/python -m pytest -p no:cacheprovider "$@"
 status=$?
 if [ "$status" -eq 5 ]; then

@@ -1,4 +1,4 @@
-"""Stage 4: numbers in, verdicts out. Pure: imports no I/O module."""
+"""Numbers in, verdicts and cross-checks out. Pure: imports no I/O module."""
 
 from slocheck.evaluate.counters import Buckets, Quantile, Series, counter_delta, quantile
 from slocheck.evaluate.plan import SliPlan, plan, render

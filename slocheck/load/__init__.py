@@ -1,4 +1,4 @@
-"""Stage 2: the load. Locust in its own process; client-side HDR histograms; the load window."""
+"""The load adapter. Locust in its own process; client-side HDR histograms; the load window."""
 
 from slocheck.load.runner import BUILTIN_SCENARIOS, LoadConfig, LoadResult, Progress, run_load
 from slocheck.load.stats import LatencySummary, Snapshot, read_snapshot, summarise

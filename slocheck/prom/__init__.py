@@ -1,4 +1,5 @@
-"""Stage 3: Prometheus: the client the verifier reads through, and a managed Prometheus."""
+"""The Prometheus adapter: the client the verifier reads through, and the Prometheus that
+slocheck starts (the local binary, or a container; ``scrape`` holds what both share)."""
 
 from slocheck.prom.client import FakePromClient, HttpPromClient, PromClient, redact_url
 from slocheck.prom.managed import ManagedPrometheus, backfill, find_binary, start_prometheus

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from slocheck.errors import PrometheusError
-from slocheck.prom.managed import ScrapeWaits, scrape_config, wait_ready
+from slocheck.prom.scrape import ScrapeWaits, scrape_config, wait_ready
 
 IMAGE = "prom/prometheus:v2.53.0"
 

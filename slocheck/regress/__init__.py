@@ -1,4 +1,4 @@
-"""Stage 5: regressions. Pure statistics over run records (no I/O)."""
+"""Regressions. Pure statistics over run records and deployments' series (no I/O)."""
 
 from slocheck.regress.compare import (
     DEFAULT_TOLERANCES,

@@ -1,4 +1,5 @@
-"""Stage 6: reports (terminal, JSON, JUnit XML, Markdown), written atomically."""
+"""Reports (terminal, JSON, JUnit XML, Markdown, HTML), written atomically. Reads ``results``;
+never the store."""
 
 from slocheck.report.atomic import write_atomic
 from slocheck.report.writers import SCHEMA_VERSION, to_dict, to_json, to_junit, to_markdown

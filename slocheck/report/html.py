@@ -8,7 +8,7 @@ from html import escape
 
 from slocheck.report.format import result_value_text, samples_text, target_text
 from slocheck.report.run_report import finite, run_timeline
-from slocheck.run import RunResult
+from slocheck.results import RunResult
 
 COLOURS = {
     "pass": "#1a7f37",

@@ -11,12 +11,12 @@ import platform
 from typing import Any
 
 from slocheck._version import __version__
-from slocheck.history import record_to_dict
 from slocheck.load.stats import merged, timeline
 from slocheck.regress import Comparison, RunRecord
 from slocheck.regress import to_dict as regress_to_dict
+from slocheck.regress.records import record_to_dict
 from slocheck.report.writers import SCHEMA_VERSION, _iso, _num, md, to_dict, to_markdown
-from slocheck.run import RunResult
+from slocheck.results import RunResult
 
 
 def _versions() -> dict[str, str]:

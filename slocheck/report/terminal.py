@@ -8,7 +8,7 @@ from rich.table import Table
 from rich.text import Text
 
 from slocheck.report.format import result_value_text, samples_text, target_text
-from slocheck.verify import VerifyResult
+from slocheck.results import VerifyResult
 
 STYLES = {
     "pass": "green",

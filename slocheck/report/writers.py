@@ -13,7 +13,7 @@ from typing import Any
 from slocheck._version import __version__
 from slocheck.evaluate.verdicts import SloResult
 from slocheck.report.format import result_value_text, samples_text, target_text
-from slocheck.verify import VerifyResult
+from slocheck.results import VerifyResult
 
 SCHEMA_VERSION = 1
 

@@ -1,4 +1,4 @@
-"""Stage 1: load and validate the SLO file. Imports nothing but ``errors`` and ``units``."""
+"""Load and validate the SLO file. Imports nothing but ``errors`` and ``units``."""
 
 from slocheck.spec.loader import LoadedSpec, load_spec, parse_spec
 from slocheck.spec.model import (

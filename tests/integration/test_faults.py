@@ -290,7 +290,7 @@ def test_an_embedded_service_not_ready_in_time_is_exit_3_and_stopped(tmp_path: P
 
     from slocheck.errors import ExitCode, ServiceStartError
     from slocheck.spec.model import ServiceSpec
-    from slocheck.stack import EmbeddedService
+    from slocheck.workflows.stack import EmbeddedService
 
     before = children_of(os.getpid())
     # 10 ms: far less than the Python start-up and imports alone (the service is ready in

@@ -15,7 +15,7 @@ from slocheck.evaluate import Window
 from slocheck.prom import HttpPromClient, ManagedPrometheus
 from slocheck.prom.containers import docker_reachable
 from slocheck.spec import parse_spec
-from slocheck.verify import verify
+from slocheck.workflows.verify import verify
 from tests.helpers import ServerProcess
 from tests.integration.test_serve import drive
 

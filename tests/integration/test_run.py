@@ -126,7 +126,7 @@ def test_interrupt_stops_everything_and_writes_a_partial_report(
 def test_bench_repeats_runs_into_the_history_and_shows_the_noise(tmp_path: Path) -> None:
     from hdrh.histogram import HdrHistogram
 
-    from slocheck.history import History
+    from slocheck.store.history import History
 
     spec = tmp_path / "bench.yaml"
     spec.write_text(

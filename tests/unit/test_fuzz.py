@@ -135,7 +135,7 @@ def no_side_effects(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     def stop(*_: Any, **__: Any) -> Any:
         raise InfrastructureError("stopped by the fuzz test before any process starts")
 
-    monkeypatch.setattr("slocheck.run.run", stop)
+    monkeypatch.setattr("slocheck.workflows.run.run", stop)
     monkeypatch.setattr("slocheck.service.serve", stop)
     monkeypatch.chdir(tmp_path)
 

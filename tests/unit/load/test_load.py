@@ -46,7 +46,7 @@ def test_slocheck_never_imports_locust_or_gevent() -> None:
     import sys
 
     code = (
-        "import sys, slocheck.cli, slocheck.run, slocheck.load, slocheck.report.html; "
+        "import sys, slocheck.cli, slocheck.workflows.run, slocheck.load, slocheck.report.html; "
         "print(sorted(m for m in sys.modules if m.split('.')[0] in ('locust', 'gevent')))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 
 from slocheck.errors import UsageError
-from slocheck.history import History, load_record, record_from_dict, record_to_dict
 from slocheck.regress import RunRecord
+from slocheck.regress.records import record_from_dict, record_to_dict
+from slocheck.store.history import History, load_record
 
 
 def rec(run_id: str, t: float, fp: str = "fp", verdict: str = "pass") -> RunRecord:
@@ -91,8 +92,8 @@ def test_a_kill_mid_write_leaves_a_sound_database(tmp_path: Path) -> None:
     path = tmp_path / "h.sqlite"
     code = (
         "import sys, time; sys.path.insert(0, '.')\n"
-        "from tests.unit.test_history import rec\n"
-        "from slocheck.history import History\n"
+        "from tests.unit.store.test_history import rec\n"
+        "from slocheck.store.history import History\n"
         f"h = History({str(path)!r})\n"
         "i = 0\n"
         "while True:\n"

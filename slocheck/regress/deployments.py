@@ -2,19 +2,18 @@
 
 The rule of ML services' guides: the canary fails when its error ratio is more than 5 points
 above the baseline's, or its P95 more than 100 ms above (both configurable in ``regression:``).
+Pure: the workflow (``slocheck.workflows.canary``) fetches each deployment's series first.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from slocheck.evaluate import Window
-from slocheck.evaluate.counters import histogram_buckets, quantile, sum_deltas
-from slocheck.evaluate.plan import selector
+from slocheck.evaluate.counters import Series, histogram_buckets, quantile, sum_deltas
 from slocheck.evaluate.verdicts import status_of
-from slocheck.prom.client import PromClient
-from slocheck.spec import Spec
-from slocheck.verify import lookback
+from slocheck.spec import RegressionSpec
 
 
 @dataclass(frozen=True)
@@ -41,37 +40,24 @@ class CanaryResult:
         return bool(self.flags)
 
 
-def measure(client: PromClient, spec: Spec, sel: str, window: Window) -> Deployment:
-    back = lookback(spec.prometheus.scrape_interval)
-    series = client.fetch_samples(
-        selector("http_requests_total", sel), window.start - back, window.read_until
-    )
-    total = sum_deltas(series, window.start, window.read_until).total
-
+def deployment(
+    sel: str, requests: Sequence[Series], buckets: Sequence[Series], window: Window
+) -> Deployment:
+    """One deployment over ``window`` from its ``http_requests_total`` series and its latency
+    histogram's bucket series (both fetched with its selector ``sel``)."""
+    total = sum_deltas(requests, window.start, window.read_until).total
     errors = sum_deltas(
-        [s for s in series if (status_of(s.labels) or "").startswith("5")],
+        [s for s in requests if (status_of(s.labels) or "").startswith("5")],
         window.start,
         window.read_until,
     ).total
-    buckets, _ = histogram_buckets(
-        client.fetch_samples(
-            selector("http_request_duration_seconds_bucket", sel),
-            window.start - back,
-            window.read_until,
-        ),
-        window.start,
-        window.read_until,
-    )
-    est = quantile(0.95, buckets) if buckets.has_inf else None
+    counted, _ = histogram_buckets(buckets, window.start, window.read_until)
+    est = quantile(0.95, counted) if counted.has_inf else None
     return Deployment(sel, total, errors, est.interpolated if est else None)
 
 
-def canary_analysis(
-    client: PromClient, spec: Spec, window: Window, baseline_selector: str, canary_selector: str
-) -> CanaryResult:
-    base = measure(client, spec, baseline_selector, window)
-    can = measure(client, spec, canary_selector, window)
-    reg = spec.regression
+def judge_canary(base: Deployment, can: Deployment, reg: RegressionSpec) -> CanaryResult:
+    """Flag the canary by the rule of ``reg`` (``canary_error_points``, ``canary_p95_increase``)."""
     flags, notes = [], []
     if base.error_ratio is None or can.error_ratio is None:
         flags.append(

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from slocheck.errors import ServiceStartError
 from slocheck.load.runner import spawn, stop_group
-from slocheck.prom.managed import Lifecycle, free_port, wait_ready
+from slocheck.prom.scrape import Lifecycle, free_port, wait_ready
 from slocheck.service.config import FaultConfig, ServiceConfig
 from slocheck.spec import ServiceSpec
 

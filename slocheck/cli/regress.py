@@ -1,6 +1,5 @@
-"""CLI of the regression stage: ``compare``, ``history``, ``bench``, and the regression step of
-``run --history/--compare-to``. Printing and exit codes only; the work is in ``regress`` and
-``history``."""
+"""``slocheck compare``, ``slocheck history`` and ``slocheck bench`` on the command line: their
+flags, tables and exit codes. The judgement is in ``regress``, the runs in ``store``."""
 
 from __future__ import annotations
 
@@ -13,85 +12,14 @@ from typing import TYPE_CHECKING, Any
 from rich.markup import escape
 from rich.table import Table
 
+from slocheck.cli.common import exit_code, new_console, print_comparison, stop_on_signals
 from slocheck.errors import ExitCode, InfrastructureError, UsageError
+from slocheck.store import DEFAULT_HISTORY
 
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from slocheck.regress import Comparison, RunRecord
-    from slocheck.spec import RegressionSpec
-
-DEFAULT_HISTORY = "slocheck-history.sqlite"
-STYLES = {
-    "regressed": "bold red",
-    "inconclusive": "yellow",
-    "improved": "green",
-    "unchanged": "default",
-    "no_baseline": "yellow",
-}
-
-
-def comparison_table(c: Comparison) -> Table:
-    table = Table(
-        title=f"compare: {c.verdict.upper()} ({c.current} vs "
-        f"{', '.join(c.baseline) or 'no baseline'})",
-        title_justify="left",
-    )
-    for col in ("metric", "verdict", "baseline", "current", "change (95% CI)", "tolerance"):
-        table.add_column(col)
-    for m in c.metrics:
-        if m.unit == "points":
-            base, cur = f"{m.baseline * 100:.3f}%", f"{m.current * 100:.3f}%"
-            change = f"{m.change * 100:+.3f} pts [{m.ci_low * 100:+.3f}, {m.ci_high * 100:+.3f}]"
-            tol = f"+{m.tolerance * 100:g} pts"
-        else:
-            scale, unit = (1000.0, " ms") if m.unit == "seconds" else (1.0, "/s")
-            base, cur = f"{m.baseline * scale:,.2f}{unit}", f"{m.current * scale:,.2f}{unit}"
-            change = f"{m.change:+.1%} [{m.ci_low:+.1%}, {m.ci_high:+.1%}]"
-            tol = f"{'-' if m.metric == 'throughput' else '+'}{m.tolerance:.0%}"
-        table.add_row(m.metric, f"[{STYLES[m.verdict]}]{m.verdict}[/]", base, cur, change, tol)
-    return table
-
-
-def exit_code(c: Comparison, on_inconclusive: str, require_baseline: bool) -> int:
-    if c.verdict == "regressed":
-        return ExitCode.CHECK_FAILED
-    if c.verdict == "no_baseline":
-        return ExitCode.CHECK_FAILED if require_baseline else ExitCode.OK
-    if c.verdict == "inconclusive" and on_inconclusive == "fail":
-        return ExitCode.CHECK_FAILED
-    return ExitCode.OK
-
-
-def regression_step(
-    record: RunRecord,
-    *,
-    history: str | None,
-    compare_to: str | None,
-    regression: RegressionSpec,
-    any_fingerprint: bool = False,
-) -> Comparison | None:
-    """Store the run (``--history``) and compare it (``--compare-to``)."""
-    from slocheck.history import History
-    from slocheck.regress import compare
-
-    if history is None and compare_to is None:
-        return None
-    with History(history or DEFAULT_HISTORY) as store:
-        baseline = store.baseline(compare_to, record, any_fingerprint) if compare_to else None
-        store.add(record)
-    if baseline is None:
-        return None
-    return compare(record, baseline, regression.tolerances(), noise=regression.noise)
-
-
-def print_comparison(c: Comparison, console: Console) -> None:
-    console.print(comparison_table(c))
-    for m in c.metrics:
-        if m.verdict in ("regressed", "inconclusive"):
-            console.print(f"  {m.verdict}: {escape(m.explanation)}")
-    for note in c.notes:
-        console.print(f"[yellow]warning[/]: {escape(note)}")
+    from slocheck.regress import RunRecord
 
 
 # -- slocheck compare ------------------------------------------------------------------------
@@ -138,7 +66,7 @@ def add_compare(sub: argparse._SubParsersAction[Any]) -> None:
 
 
 def _current(spec: str, history_path: str) -> RunRecord:
-    from slocheck.history import History, load_record
+    from slocheck.store.history import History, load_record
 
     if Path(spec).is_file():
         return load_record(Path(spec))
@@ -154,11 +82,10 @@ def _current(spec: str, history_path: str) -> RunRecord:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    from slocheck.cli import _console
-    from slocheck.history import History, load_record
     from slocheck.regress import canary, compare, to_dict
     from slocheck.report import write_atomic
     from slocheck.spec import RegressionSpec, load_spec
+    from slocheck.store.history import History, load_record
 
     if args.canary_selector:
         return _canary_in_prometheus(args)
@@ -171,7 +98,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         baseline = [load_record(Path(args.baseline))]
     else:
         raise UsageError(f"--baseline {args.baseline}: no history at {args.history}")
-    console = _console()
+    console = new_console()
     if args.canary:
         flags = (
             canary(
@@ -197,13 +124,12 @@ def cmd_compare(args: argparse.Namespace) -> int:
 def _canary_in_prometheus(args: argparse.Namespace) -> int:
     import time
 
-    from slocheck.canary import canary_analysis
-    from slocheck.cli import _console
     from slocheck.evaluate import Window
     from slocheck.spec import load_spec
     from slocheck.spec.model import PrometheusSpec
     from slocheck.units import parse_time
-    from slocheck.verify import check_window, client_for
+    from slocheck.workflows.canary import canary_analysis
+    from slocheck.workflows.verify import check_window, client_for
 
     if not args.slo:
         raise UsageError("--canary-selector needs --slo (Prometheus settings and tolerances)")
@@ -222,7 +148,7 @@ def _canary_in_prometheus(args: argparse.Namespace) -> int:
     result = canary_analysis(
         client_for(spec.prometheus, args.prometheus_url), spec, window, base_sel, canary_sel
     )
-    console = _console()
+    console = new_console()
     for d, name in ((result.baseline, "baseline"), (result.canary, "canary")):
         ratio = f"{d.error_ratio:.3%}" if d.error_ratio is not None else "-"
         p95 = f"{d.p95_s * 1000:.1f} ms" if d.p95_s is not None else "-"
@@ -261,10 +187,9 @@ def add_history(sub: argparse._SubParsersAction[Any]) -> None:
 
 
 def cmd_history(args: argparse.Namespace) -> int:
-    from slocheck.cli import _console
-    from slocheck.history import History
+    from slocheck.store.history import History
 
-    console = _console()
+    console = new_console()
     with History(args.history) as store:
         if args.action in ("export", "import") and not args.file:
             raise UsageError(f"history {args.action}: give the JSON-lines FILE")
@@ -359,18 +284,18 @@ def add_bench(sub: argparse._SubParsersAction[Any]) -> None:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from slocheck.cli import _console
-    from slocheck.cli_run import stop_on_signals
-    from slocheck.history import History, record_of, summary_of
-    from slocheck.run import RunOptions, run
+    from slocheck.regress.records import summary_of
     from slocheck.spec import load_spec
+    from slocheck.store.history import History
+    from slocheck.store.records import record_of
     from slocheck.units import parse_duration
+    from slocheck.workflows.run import RunOptions, run
 
     if not 2 <= args.repeat <= 1000:
         raise UsageError(f"--repeat: expected 2 to 1000, got {args.repeat}")
     loaded = load_spec(args.slo)
     duration = parse_duration(args.duration) if args.duration else None
-    console = _console()
+    console = new_console()
     stop_on_signals()
     summaries = []
     with History(args.history) as store:

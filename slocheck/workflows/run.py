@@ -4,29 +4,37 @@ verdicts over exactly the load window, cross-checks, and every report."""
 from __future__ import annotations
 
 import contextlib
-import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 from urllib.parse import urlsplit
 
-from slocheck.errors import InfrastructureError, PrometheusError, UsageError
+from slocheck.errors import InfrastructureError, UsageError
 from slocheck.evaluate import Window
-from slocheck.evaluate.counters import histogram_buckets, quantile, sum_deltas
+from slocheck.evaluate.crosscheck import (
+    CrossCheck,
+    CrossCheckInputs,
+    answered_by_client,
+    cross_checks,
+    endpoints_of,
+    first_scrape,
+    requests_in,
+    unanswered_in,
+)
 from slocheck.evaluate.plan import selector
 from slocheck.load import LoadConfig, LoadResult, Progress, run_load, summarise
 from slocheck.load.stats import merged
 from slocheck.prom.client import HttpPromClient, PromClient, redact_url
-from slocheck.prom.managed import ScrapeWaits, start_prometheus
+from slocheck.prom.managed import start_prometheus
+from slocheck.prom.scrape import ScrapeWaits
+from slocheck.results import RunResult, RunVerdict
 from slocheck.spec import LoadedSpec, LoadSpec
-from slocheck.stack import READY_TIMEOUT, EmbeddedService, wait_until_ready
 from slocheck.units import format_duration
-from slocheck.verify import VerifyResult, client_for, verify
+from slocheck.workflows.stack import READY_TIMEOUT, EmbeddedService, wait_until_ready
+from slocheck.workflows.verify import client_for, verify
 
-RunVerdict = Literal["pass", "warn", "fail", "inconclusive", "interrupted", "error"]
-MIN_ACHIEVED = 0.9
 EMBEDDED_JOB = "slocheck"
 DISCOVERY_TICK_S = 5.0
 
@@ -42,29 +50,6 @@ class RunOptions:
     rate: float | None = None
     scenario: str | None = None
     processes: int = 1
-
-
-@dataclass
-class CrossCheck:
-    name: str
-    ok: bool
-    message: str
-    details: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass
-class RunResult:
-    verdict: RunVerdict
-    verify: VerifyResult | None
-    load: LoadResult
-    checks: list[CrossCheck]
-    target_url: str
-    prometheus_url: str
-    embedded: bool
-    out_dir: Path
-    spec: LoadedSpec
-    client: dict[str, Any] = field(default_factory=dict)
-    error: str | None = None  # verdict "error": what broke after the load ran (exit 3)
 
 
 def load_config(spec: LoadSpec, options: RunOptions, host: str, models: str) -> LoadConfig:
@@ -106,124 +91,34 @@ def client_stats(load: LoadResult) -> dict[str, Any]:
     return out
 
 
-def unanswered_in(load: LoadResult) -> int:
-    """Requests of the judged window that got no HTTP answer (the service was down)."""
-    lo = load.window_start
-    return sum(
-        slot.unanswered
-        for seconds in load.snapshot.requests.values()
-        for sec, slot in seconds.items()
-        if sec >= lo
+def gather_cross_check_inputs(
+    load: LoadResult, client: PromClient, sel: str, launched: float, window: Window
+) -> CrossCheckInputs:
+    """Fetch the server's series and read the client's tables that the cross-checks judge."""
+    snap = load.snapshot
+    server_requests = client.fetch_samples(
+        selector("http_requests_total", sel), launched - 60, window.read_until
     )
-
-
-def _server_counts(client: PromClient, sel: str, since: float, window: Window) -> dict[str, float]:
-    series = client.fetch_samples(
-        selector("http_requests_total", sel), since - 60, window.read_until
-    )
-    by_endpoint: dict[str, list[Any]] = {}
-    for s in series:
-        by_endpoint.setdefault(s.labels.get("endpoint", ""), []).append(s)
-    return {ep: sum_deltas(ss, since, window.read_until).total for ep, ss in by_endpoint.items()}
-
-
-def cross_checks(
-    result_load: LoadResult, client: PromClient, sel: str, launched: float, window: Window
-) -> list[CrossCheck]:
-    checks = []
-    snap = result_load.snapshot
-    # 1. the requests the client saw answered vs what the server counted, over the whole run
-    server = _server_counts(client, sel, launched, window)
-    sent = {
-        name: sum(
-            n for code, n in snap.status.get(name, {}).items() if code.isdigit() and code != "0"
-        )
-        for name in snap.requests
-    }
-    compared = {ep: (sent.get(ep, 0), n) for ep, n in server.items() if ep in sent}
-    if compared:
-        diffs = {ep: s - c for ep, (c, s) in compared.items()}
-        ok = all(d == 0 for d in diffs.values())
-        text = ", ".join(
-            f"{ep}: client {c:,.0f}, server {s:,.0f}" for ep, (c, s) in compared.items()
-        )
-        agree = f"client and server counts agree exactly ({text})"
-        differ = (
-            f"client and server counts differ ({text}): scrapes were lost, the selector "
-            "is wrong, or something else sends traffic"
-        )
-        checks.append(
-            CrossCheck("request_counts", ok, agree if ok else differ, {"compared": compared})
-        )
-    else:
-        checks.append(
-            CrossCheck(
-                "request_counts",
-                False,
-                "no endpoint the client loaded is in "
-                f"http_requests_total{{{sel}}}: is the selector right?",
-                {},
-            )
-        )
-    # 2. client P95 vs the server's P95 bucket, over the window, on the same endpoints
-    buckets_series = client.fetch_samples(
+    server_buckets = client.fetch_samples(
         selector("http_request_duration_seconds_bucket", sel), window.start - 60, window.read_until
     )
-    buckets, _ = histogram_buckets(buckets_series, window.start, window.read_until)
-    server_p95 = quantile(0.95, buckets)
-    endpoints = {s.labels.get("endpoint") for s in buckets_series}
+    endpoints = endpoints_of(server_buckets)
     tables = [secs for name, secs in snap.requests.items() if name in endpoints]
-    client_p95 = summarise(merged(tables), lo=window.start).percentiles_s.get("95")
-    if server_p95 is not None and client_p95 is not None:
-        inside = server_p95.lower <= client_p95 <= server_p95.upper
-        where = f"({format_duration(server_p95.lower)}, {format_duration(server_p95.upper)}]"
-        shown = format_duration(client_p95)
-        message = (
-            f"client P95 {shown} lies in the server's P95 bucket {where}"
-            if inside
-            else f"client P95 {shown} vs the server's P95 bucket {where}: the client also "
-            "counts the network and its own queueing (it shares the CPU here)"
-        )
-        checks.append(
-            CrossCheck(
-                "p95_agreement",
-                True,
-                message,
-                {
-                    "client_p95_s": client_p95,
-                    "server_lower_s": server_p95.lower,
-                    "server_upper_s": server_p95.upper,
-                    "within_bucket": inside,
-                },
-            )
-        )
-    # 3. achieved vs requested load: less than asked for is never a pass
-    cfg = result_load.config
-    seconds = max(result_load.stopped_at - result_load.window_start, 1e-9)
-    in_window = sum(summarise(s, lo=result_load.window_start).count for s in snap.requests.values())
-    achieved = in_window / seconds
-    if cfg.rate:
-        ok = achieved >= MIN_ACHIEVED * cfg.rate
-        text = f"achieved {achieved:,.1f} of the requested {cfg.rate:g} requests/s"
-    else:
-        peak = int(snap.marks.get("peak_users", 0))
-        ok = peak >= cfg.users
-        text = f"{peak} of {cfg.users} users ran; {achieved:,.1f} requests/s"
-    checks.append(
-        CrossCheck(
-            "achieved_load",
-            ok,
-            text
-            + (
-                ""
-                if ok
-                else f": below {MIN_ACHIEVED:.0%} of the load asked for, so the gate is "
-                "inconclusive"
-            ),
-            {"achieved_rps": achieved, "requested_rps": cfg.rate, "requests_in_window": in_window},
-        )
+    cfg = load.config
+    return CrossCheckInputs(
+        selector=sel,
+        launched=launched,
+        window=window,
+        client_answered=answered_by_client(snap.status, snap.requests),
+        server_requests=server_requests,
+        server_buckets=server_buckets,
+        client_p95_s=summarise(merged(tables), lo=window.start).percentiles_s.get("95"),
+        requests_in_window=requests_in(snap.requests, load.window_start),
+        load_seconds=load.stopped_at - load.window_start,
+        requested_rate=cfg.rate,
+        requested_users=cfg.users,
+        peak_users=int(snap.marks.get("peak_users", 0)),
     )
-    return checks
 
 
 def first_scrape_due(started: float, prom: ScrapeWaits) -> float:
@@ -235,28 +130,14 @@ def first_scrape_due(started: float, prom: ScrapeWaits) -> float:
 def _start_after_first_scrape(
     load: LoadResult, client: PromClient, launched: float, job: str
 ) -> list[CrossCheck]:
-    """The window's counts start from a scrape at or before its start: when the first scrape
-    came later than planned, the judged window starts at the first whole second after it."""
+    """Fetch the target's ``up`` samples; move the judged window's start to the first whole
+    second after the first scrape when it came later than planned (see
+    :func:`slocheck.evaluate.crosscheck.first_scrape`)."""
     ups = client.fetch_samples(f'up{{job="{job}"}}', launched - 60, max(load.stopped_at, launched))
-    first = min((t for s in ups for t, _ in s.samples), default=None)
-    if first is None and load.interrupted:  # stopped before any scrape: nothing to judge
-        load.window_start = max(load.window_start, math.ceil(load.stopped_at))
-        return []
-    if first is None:
-        raise PrometheusError(f"the managed Prometheus never scraped the target (job {job!r})")
-    if first <= load.window_start:
-        return []
-    late = first - load.window_start
-    load.window_start = math.ceil(first)
-    return [
-        CrossCheck(
-            "first_scrape",
-            True,
-            f"Prometheus scraped the service first {late:.1f} s after the warm-up ended: the "
-            "judged window starts at that scrape",
-            {"first_scrape": first},
-        )
-    ]
+    load.window_start, notes = first_scrape(
+        ups, load.window_start, load.stopped_at, load.interrupted, job
+    )
+    return notes
 
 
 def _watchdog(
@@ -348,8 +229,12 @@ def run(
                 return RunResult(short, None, load, [], *where, client_stats(load))
             window = Window(float(load.window_start), load.stopped_at, settle)
             phase("verifying")
-            verified = verify(loaded, client, window, unanswered=unanswered_in(load))
-            checks = notes + cross_checks(load, client, spec.prometheus.selector, launched, window)
+            unanswered = unanswered_in(load.snapshot.requests, load.window_start)
+            verified = verify(loaded, client, window, unanswered=unanswered)
+            inputs = gather_cross_check_inputs(
+                load, client, spec.prometheus.selector, launched, window
+            )
+            checks = notes + cross_checks(inputs)
         except InfrastructureError as e:
             # the load ran: keep what the client measured, in a report marked error (exit 3),
             # or interrupted (exit 130) when Ctrl-C came first

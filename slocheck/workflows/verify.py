@@ -1,37 +1,24 @@
 """``slocheck verify``: judge a spec's SLOs over exactly one window of Prometheus data.
 
-Wires stages: spec (already loaded) -> prom (fetch) -> evaluate (verdicts). Returns a result
-object; the CLI prints it and picks the exit code.
+Wires stages: spec (already loaded) -> prom (fetch) -> evaluate (verdicts). Returns a
+:class:`~slocheck.results.VerifyResult`; the CLI prints it and picks the exit code.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 
 from slocheck.errors import UsageError
-from slocheck.evaluate import SliData, SloResult, Window, evaluate_slo, overall, plan, render
+from slocheck.evaluate import SliData, Window, evaluate_slo, overall, plan, render
 from slocheck.evaluate.plan import window_text
-from slocheck.evaluate.verdicts import Gate
 from slocheck.prom.client import HttpPromClient, PromClient, redact_url
+from slocheck.results import VerifyResult
 from slocheck.spec import LoadedSpec, PrometheusSpec
 
 #: At least this much history before the window is fetched, to find each counter's value at
 #: the window's start (Prometheus' own default look-back is 5 minutes).
 MIN_LOOKBACK = 60.0
-
-
-@dataclass(frozen=True)
-class VerifyResult:
-    spec_path: str
-    spec_sha256: str
-    prometheus_url: str
-    window: Window
-    results: list[SloResult]
-    verdict: Gate
-    warnings: list[str] = field(default_factory=list)
-    evaluated_at: float = field(default_factory=time.time)
 
 
 def lookback(scrape_interval: float) -> float:

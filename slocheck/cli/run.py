@@ -8,7 +8,15 @@ from typing import TYPE_CHECKING, Any
 
 from rich.markup import escape
 
-from slocheck.cli import _console, _typed, _url
+from slocheck.cli.common import (
+    append_step_summary,
+    exit_code,
+    new_console,
+    print_comparison,
+    stop_on_signals,
+    typed,
+    url_arg,
+)
 from slocheck.errors import ExitCode, UsageError
 from slocheck.units import parse_duration
 
@@ -16,7 +24,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from slocheck.regress import Comparison, RunRecord
-    from slocheck.run import RunResult
+    from slocheck.results import RunResult
 
 
 def add_run(sub: argparse._SubParsersAction[Any]) -> None:
@@ -31,13 +39,13 @@ def add_run(sub: argparse._SubParsersAction[Any]) -> None:
     p.add_argument(
         "--target-url",
         metavar="URL",
-        type=_typed(_url, "URL"),
+        type=typed(url_arg, "URL"),
         help="your service (default: embedded)",
     )
     p.add_argument(
         "--prometheus-url",
         metavar="URL",
-        type=_typed(_url, "URL"),
+        type=typed(url_arg, "URL"),
         help="your Prometheus (default: managed)",
     )
     p.add_argument(
@@ -47,10 +55,10 @@ def add_run(sub: argparse._SubParsersAction[Any]) -> None:
     p.add_argument("--users", type=int, help="overrides load.users")
     p.add_argument("--rate", type=float, help="overrides load.rate (requests/s in all)")
     p.add_argument(
-        "--duration", type=_typed(parse_duration, "duration"), help="overrides load.duration (30s)"
+        "--duration", type=typed(parse_duration, "duration"), help="overrides load.duration (30s)"
     )
     p.add_argument(
-        "--warmup", type=_typed(parse_duration, "duration"), help="overrides load.warmup (5s)"
+        "--warmup", type=typed(parse_duration, "duration"), help="overrides load.warmup (5s)"
     )
     p.add_argument(
         "--processes",
@@ -68,25 +76,12 @@ def add_run(sub: argparse._SubParsersAction[Any]) -> None:
     p.set_defaults(handler=_cmd_run)
 
 
-def stop_on_signals() -> None:
-    """SIGINT and SIGTERM raise KeyboardInterrupt: the run stops in order, with a partial
-    report. Both, explicitly: a shell starts background jobs with SIGINT ignored, and CI
-    runners cancel with SIGTERM."""
-    import signal
-
-    def interrupt(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, interrupt)
-    signal.signal(signal.SIGINT, interrupt)
-
-
 def _cmd_run(args: argparse.Namespace) -> int:
     import time
     from pathlib import Path
 
-    from slocheck.run import RunOptions, run
     from slocheck.spec import load_spec
+    from slocheck.workflows.run import RunOptions, run
 
     loaded = load_spec(args.slo)
     for flag in ("users", "rate", "processes"):
@@ -107,11 +102,11 @@ def _cmd_run(args: argparse.Namespace) -> int:
     )
 
     stop_on_signals()
-    console = _console()
+    console = new_console()
     with _Progress(console) as progress:
         result = run(loaded, options, on_progress=progress.update, on_phase=progress.phase)
-    from slocheck.cli_regress import regression_step
-    from slocheck.history import record_of
+    from slocheck.store.records import record_of
+    from slocheck.workflows.regression import regression_step
 
     record = record_of(result)
     comparison = None
@@ -168,8 +163,6 @@ class _Progress:
 def _run_reports(
     result: RunResult, console: Console, record: RunRecord, comparison: Comparison | None
 ) -> int:
-    import os
-
     from slocheck.report import to_junit, write_atomic
     from slocheck.report.html import to_html
     from slocheck.report.run_report import run_to_json, run_to_markdown
@@ -184,16 +177,11 @@ def _run_reports(
         console.print(f"{mark} {check.name}: {escape(check.message)}")
     markdown = run_to_markdown(result)
     if comparison is not None:
-        from slocheck.cli_regress import print_comparison
-
         print_comparison(comparison, console)
     write_atomic(out / "report.json", run_to_json(result, record, comparison))
     write_atomic(out / "summary.md", markdown)
     write_atomic(out / "report.html", to_html(result))
-    summary = os.environ.get("GITHUB_STEP_SUMMARY")
-    if summary:
-        with open(summary, "a", encoding="utf-8") as f:
-            f.write(markdown)
+    append_step_summary(markdown)
     console.print(f"verdict: [bold]{result.verdict.upper()}[/]; reports in {escape(str(out))}")
     if result.verdict == "interrupted":
         return ExitCode.INTERRUPTED
@@ -203,8 +191,6 @@ def _run_reports(
     if result.verify is not None and any(r.verdict == "error" for r in result.verify.results):
         return ExitCode.USAGE
     if comparison is not None:
-        from slocheck.cli_regress import exit_code
-
         regression_code = exit_code(
             comparison, result.spec.spec.regression.on_inconclusive, require_baseline=False
         )

@@ -1,0 +1,107 @@
+"""``slocheck validate`` and ``slocheck verify`` on the command line: their flags, the verdict
+table, the reports and the exit code."""
+
+from __future__ import annotations
+
+import argparse
+from typing import TYPE_CHECKING
+
+from rich.markup import escape
+
+from slocheck.cli.common import Parser, append_step_summary, new_console, typed, url_arg
+from slocheck.errors import ExitCode, UsageError
+
+if TYPE_CHECKING:
+    from slocheck.results import VerifyResult
+
+
+def add_validate(sub: argparse._SubParsersAction[Parser]) -> None:
+    p = sub.add_parser(
+        "validate",
+        help="check an SLO file and show the PromQL of each SLI",
+        description="Check an SLO file; exit 0 when valid, 2 when not.",
+    )
+    p.add_argument("--slo", required=True, metavar="FILE", help="the SLO file (YAML)")
+    p.set_defaults(handler=_cmd_validate)
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    from slocheck.evaluate.plan import plan
+    from slocheck.spec import load_spec
+
+    loaded = load_spec(args.slo)
+    spec = loaded.spec
+    console = new_console()
+    console.print(
+        f"[green]valid[/]: {escape(args.slo)} (schema version {spec.version}, "
+        f"{len(spec.slos)} SLO(s), sha256 {loaded.sha256[:12]})"
+    )
+    for slo in spec.slos:
+        p = plan(slo, spec.prometheus.selector)
+        console.print(f"- [bold]{escape(slo.name)}[/] ({slo.sli}, {slo.severity})", soft_wrap=True)
+        if p.fetch:
+            console.print(f"    fetches: {escape(p.fetch)}[$window + look-back]", soft_wrap=True)
+        console.print(f"    PromQL:  {escape(p.promql)}", soft_wrap=True)
+    return ExitCode.OK
+
+
+def add_verify(sub: argparse._SubParsersAction[Parser]) -> None:
+    p = sub.add_parser(
+        "verify",
+        help="judge the SLOs over one window of Prometheus data",
+        description="Judge the SLOs of a spec over exactly [start, end].",
+    )
+    p.add_argument("--slo", required=True, metavar="FILE", help="the SLO file (YAML)")
+    p.add_argument(
+        "--prometheus-url",
+        metavar="URL",
+        type=typed(url_arg, "URL"),
+        help="overrides prometheus.url",
+    )
+    p.add_argument(
+        "--start",
+        required=True,
+        metavar="T",
+        help="window start: RFC 3339, unix seconds or now-10m",
+    )
+    p.add_argument("--end", default="now", metavar="T", help="window end (default: now)")
+    p.add_argument("--json", metavar="PATH", help="write the JSON report here")
+    p.add_argument("--junit", metavar="PATH", help="write a JUnit XML report here")
+    p.add_argument("--markdown", metavar="PATH", help="write a Markdown report here")
+    p.set_defaults(handler=_cmd_verify)
+
+
+def _cmd_verify(args: argparse.Namespace) -> int:
+    import time
+
+    from slocheck.evaluate import Window
+    from slocheck.spec import load_spec
+    from slocheck.units import parse_time
+    from slocheck.workflows.verify import client_for, verify
+
+    loaded = load_spec(args.slo)
+    now = time.time()
+    try:
+        window = Window(parse_time(args.start, now), parse_time(args.end, now))
+    except ValueError as e:
+        raise UsageError(f"--start/--end: {e}") from None
+    result = verify(loaded, client_for(loaded.spec.prometheus, args.prometheus_url), window)
+    return _report(result, args)
+
+
+def _report(result: VerifyResult, args: argparse.Namespace) -> int:
+    from slocheck.report import to_json, to_junit, to_markdown, write_atomic
+    from slocheck.report.terminal import verdict_table
+
+    new_console().print(verdict_table(result))
+    if args.json:
+        write_atomic(args.json, to_json(result))
+    if args.junit:
+        write_atomic(args.junit, to_junit(result))
+    markdown = to_markdown(result)
+    if args.markdown:
+        write_atomic(args.markdown, markdown)
+    append_step_summary(markdown)
+    if any(r.verdict == "error" for r in result.results):
+        return ExitCode.USAGE  # a query answered in a shape that cannot be judged: fix the spec
+    return ExitCode.CHECK_FAILED if result.verdict == "fail" else ExitCode.OK

@@ -1,0 +1,8 @@
+"""What a verification and a run produce: plain data that the workflows build and that the
+reports, the history store and the CLI read. Below all of them; it computes nothing."""
+
+from slocheck.evaluate.crosscheck import CrossCheck
+from slocheck.results.run_result import RunResult, RunVerdict
+from slocheck.results.verify_result import VerifyResult
+
+__all__ = ["CrossCheck", "RunResult", "RunVerdict", "VerifyResult"]

@@ -1,0 +1,30 @@
+"""The result of ``slocheck run``: the verdicts, the load the client recorded, the
+cross-checks and where it all ran."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from slocheck.evaluate.crosscheck import CrossCheck
+from slocheck.load import LoadResult
+from slocheck.results.verify_result import VerifyResult
+from slocheck.spec import LoadedSpec
+
+RunVerdict = Literal["pass", "warn", "fail", "inconclusive", "interrupted", "error"]
+
+
+@dataclass
+class RunResult:
+    verdict: RunVerdict
+    verify: VerifyResult | None
+    load: LoadResult
+    checks: list[CrossCheck]
+    target_url: str
+    prometheus_url: str
+    embedded: bool
+    out_dir: Path
+    spec: LoadedSpec
+    client: dict[str, Any] = field(default_factory=dict)
+    error: str | None = None  # verdict "error": what broke after the load ran (exit 3)

@@ -1,0 +1,28 @@
+"""The regression step of ``slocheck run --history/--compare-to``: store the run in the
+history and compare it with its baseline (``slocheck.regress``)."""
+
+from __future__ import annotations
+
+from slocheck.regress import Comparison, RunRecord, compare
+from slocheck.spec import RegressionSpec
+from slocheck.store import DEFAULT_HISTORY
+from slocheck.store.history import History
+
+
+def regression_step(
+    record: RunRecord,
+    *,
+    history: str | None,
+    compare_to: str | None,
+    regression: RegressionSpec,
+    any_fingerprint: bool = False,
+) -> Comparison | None:
+    """Store the run (``--history``) and compare it (``--compare-to``)."""
+    if history is None and compare_to is None:
+        return None
+    with History(history or DEFAULT_HISTORY) as store:
+        baseline = store.baseline(compare_to, record, any_fingerprint) if compare_to else None
+        store.add(record)
+    if baseline is None:
+        return None
+    return compare(record, baseline, regression.tolerances(), noise=regression.noise)

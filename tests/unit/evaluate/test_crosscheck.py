@@ -1,0 +1,208 @@
+"""The cross-checks of ``slocheck run`` from plain data: no Prometheus, no Locust."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from dataclasses import dataclass
+
+import pytest
+
+from slocheck.errors import PrometheusError
+from slocheck.evaluate import Window
+from slocheck.evaluate.counters import Series
+from slocheck.evaluate.crosscheck import (
+    MIN_ACHIEVED,
+    CrossCheckInputs,
+    achieved_load,
+    answered_by_client,
+    cross_checks,
+    endpoints_of,
+    first_scrape,
+    p95_agreement,
+    request_counts,
+    requests_in,
+    server_counts,
+    unanswered_in,
+)
+
+W = Window(1000.0, 1030.0, settle=2.0)
+SEL = 'job="slocheck"'
+
+
+def counter(endpoint: str, value: float, status: str = "200") -> Series:
+    """An ``http_requests_total`` series that grew from 0 (before the load) to ``value``."""
+    return Series({"endpoint": endpoint, "status": status}, [(W.start - 30, 0.0), (W.end, value)])
+
+
+def buckets(counts: dict[str, float], endpoint: str = "/v1/classify") -> list[Series]:
+    """Latency histogram buckets (``le`` -> cumulative count) that grew over the window."""
+    return [
+        Series({"endpoint": endpoint, "le": le}, [(W.start - 1, 0.0), (W.end, c)])
+        for le, c in counts.items()
+    ]
+
+
+# 1000 requests: 900 took <= 0.1 s, 980 <= 0.25 s, all <= 0.5 s: P95 in (0.1, 0.25]
+HIST = {"0.05": 100.0, "0.1": 900.0, "0.25": 980.0, "0.5": 1000.0, "+Inf": 1000.0}
+
+
+@dataclass
+class Second:
+    """One second of client counts, shaped as the load adapter's ``SecondStats``."""
+
+    count: int = 0
+    unanswered: int = 0
+
+
+def test_counts_agree() -> None:
+    server = server_counts(
+        [counter("/v1/classify", 600), counter("/v1/classify", 4, "500")], W.start - 10, W.end
+    )
+    assert server == {"/v1/classify": 604}
+    check = request_counts({"/v1/classify": 604}, server, SEL)
+    assert check.name == "request_counts" and check.ok
+    assert check.message == (
+        "client and server counts agree exactly (/v1/classify: client 604, server 604)"
+    )
+    assert check.details == {"compared": {"/v1/classify": (604, 604)}}
+
+
+def test_counts_differ() -> None:
+    server = {"/v1/classify": 590.0, "/v1/generate": 40.0}
+    check = request_counts({"/v1/classify": 604, "/v1/generate": 40}, server, SEL)
+    assert not check.ok
+    assert "client and server counts differ" in check.message
+    assert "/v1/classify: client 604, server 590" in check.message
+    assert "scrapes were lost, the selector is wrong" in check.message
+
+
+def test_no_endpoint_matched_names_the_selector() -> None:
+    check = request_counts({"/v1/classify": 604}, {"/metrics": 12.0}, SEL)
+    assert not check.ok and check.details == {}
+    assert check.message == (
+        'no endpoint the client loaded is in http_requests_total{job="slocheck"}: '
+        "is the selector right?"
+    )
+    assert not request_counts({"/v1/classify": 1}, {}, SEL).ok
+
+
+def test_answered_by_client_leaves_out_requests_with_no_answer() -> None:
+    status = {"/v1/classify": {"200": 590, "503": 10, "0": 7, "ConnectionError": 3}}
+    assert answered_by_client(status, ["/v1/classify", "/v1/generate"]) == {
+        "/v1/classify": 600,
+        "/v1/generate": 0,
+    }
+
+
+def test_p95_inside_the_server_bucket() -> None:
+    check = p95_agreement(buckets(HIST), W, client_p95_s=0.2)
+    assert check is not None and check.ok and check.name == "p95_agreement"
+    assert check.details["within_bucket"] is True
+    assert (check.details["server_lower_s"], check.details["server_upper_s"]) == (0.1, 0.25)
+    assert "lies in the server's P95 bucket (100ms, 250ms]" in check.message
+
+
+def test_p95_outside_the_server_bucket_is_reported_not_failed() -> None:
+    check = p95_agreement(buckets(HIST), W, client_p95_s=0.4)
+    assert check is not None and check.ok  # informative: the client also counts the network
+    assert check.details["within_bucket"] is False
+    assert "vs the server's P95 bucket (100ms, 250ms]" in check.message
+    assert "counts the network and its own queueing" in check.message
+
+
+def test_no_p95_check_without_both_sides() -> None:
+    assert p95_agreement(buckets(HIST), W, client_p95_s=None) is None
+    assert p95_agreement([], W, client_p95_s=0.2) is None
+
+
+def test_endpoints_of() -> None:
+    assert endpoints_of([*buckets(HIST), Series({"le": "1"}, [])]) == {"/v1/classify", None}
+
+
+def test_achieved_rate_ok_and_short() -> None:
+    ok = achieved_load(2970, 30.0, rate=100.0, users=16, peak_users=16)
+    assert ok.ok and ok.message == "achieved 99.0 of the requested 100 requests/s"
+    assert ok.details == {
+        "achieved_rps": 99.0,
+        "requested_rps": 100.0,
+        "requests_in_window": 2970,
+    }
+    short = achieved_load(2400, 30.0, rate=100.0, users=16, peak_users=16)
+    assert not short.ok
+    assert short.message == (
+        "achieved 80.0 of the requested 100 requests/s: below 90% of the load asked for, "
+        "so the gate is inconclusive"
+    )
+    edge = achieved_load(int(MIN_ACHIEVED * 100 * 30), 30.0, rate=100.0, users=1, peak_users=0)
+    assert edge.ok  # exactly 90 %: enough; with a rate, the users do not count
+
+
+def test_achieved_users_ok_and_short() -> None:
+    ok = achieved_load(900, 30.0, rate=None, users=16, peak_users=16)
+    assert ok.ok and ok.message == "16 of 16 users ran; 30.0 requests/s"
+    short = achieved_load(900, 30.0, rate=None, users=16, peak_users=9)
+    assert not short.ok and short.message.startswith("9 of 16 users ran; 30.0 requests/s: below")
+    assert achieved_load(0, 0.0, rate=None, users=1, peak_users=1).details["achieved_rps"] == 0
+
+
+def test_first_scrape_late_moves_the_window_start() -> None:
+    ups = [Series({"job": "slocheck"}, [(1003.4, 1.0), (1004.4, 1.0)])]
+    start, notes = first_scrape(ups, 1000.0, 1030.0, interrupted=False, job="slocheck")
+    assert start == 1004  # the first whole second after the first scrape
+    [note] = notes
+    assert note.name == "first_scrape" and note.ok and note.details == {"first_scrape": 1003.4}
+    assert note.message.startswith("Prometheus scraped the service first 3.4 s after the warm-up")
+
+
+def test_first_scrape_in_time_changes_nothing() -> None:
+    ups = [Series({"job": "slocheck"}, [(998.0, 1.0), (999.0, 1.0)])]
+    assert first_scrape(ups, 1000.0, 1030.0, interrupted=False, job="slocheck") == (1000.0, [])
+
+
+def test_never_scraped() -> None:
+    with pytest.raises(PrometheusError, match="never scraped the target \\(job 'slocheck'\\)"):
+        first_scrape([], 1000.0, 1030.0, interrupted=False, job="slocheck")
+    # stopped by Ctrl-C before any scrape: nothing to judge, the window closes at the stop
+    assert first_scrape([], 1000.0, 1012.5, interrupted=True, job="slocheck") == (1013, [])
+
+
+def test_client_tables() -> None:
+    tables = {
+        "/v1/classify": {999: Second(5, 1), 1000: Second(7, 2), 1001: Second(3)},
+        "/v1/generate": {1001: Second(2, 4)},
+    }
+    assert unanswered_in(tables, 1000) == 6
+    assert requests_in(tables, 1000) == 12
+    assert requests_in(tables, 0) == 17
+
+
+def test_cross_checks_from_plain_inputs() -> None:
+    inputs = CrossCheckInputs(
+        selector=SEL,
+        launched=995.0,
+        window=W,
+        client_answered={"/v1/classify": 1000},
+        server_requests=[counter("/v1/classify", 1000)],
+        server_buckets=buckets(HIST),
+        client_p95_s=0.2,
+        requests_in_window=1000,
+        load_seconds=30.0,
+        requested_rate=None,
+        requested_users=4,
+        peak_users=4,
+    )
+    checks = cross_checks(inputs)
+    assert [c.name for c in checks] == ["request_counts", "p95_agreement", "achieved_load"]
+    assert all(c.ok for c in checks)
+
+
+def test_no_prometheus_or_locust_needed() -> None:
+    """The cross-checks import neither the Prometheus client nor the load generator."""
+    code = (
+        "import sys, slocheck.evaluate.crosscheck; "
+        "print(sorted(m for m in sys.modules if m.startswith(('slocheck.prom', 'slocheck.load')) "
+        "or m.split('.')[0] in ('locust', 'gevent', 'httpx', 'prometheus_api_client')))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

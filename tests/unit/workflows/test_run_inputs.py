@@ -1,0 +1,67 @@
+"""``slocheck run`` gathers what the cross-checks judge: from a fake Prometheus and a client
+snapshot in memory (no Prometheus, no Locust)."""
+
+from __future__ import annotations
+
+from hdrh.histogram import HdrHistogram
+
+from slocheck.evaluate import Window
+from slocheck.evaluate.counters import Series
+from slocheck.evaluate.crosscheck import cross_checks
+from slocheck.load import LoadConfig, LoadResult
+from slocheck.load.stats import SecondStats, Snapshot
+from slocheck.prom.client import FakePromClient
+from slocheck.workflows.run import gather_cross_check_inputs
+
+W = Window(1000.0, 1010.0, settle=1.0)
+
+
+def _second(latencies_us: list[int], unanswered: int = 0) -> SecondStats:
+    h = HdrHistogram(1, 3_600_000_000, 3)
+    for v in latencies_us:
+        h.record_value(v)
+    encoded: bytes = h.encode()
+    return SecondStats(len(latencies_us), 0, [encoded.decode()], unanswered)
+
+
+def test_gathered_inputs_and_their_checks() -> None:
+    requests = {sec: _second([20_000] * 10, unanswered=1) for sec in range(998, 1010)}
+    snap = Snapshot(
+        requests={"/v1/classify": requests},
+        status={"/v1/classify": {"200": 120, "0": 12}},
+        marks={"peak_users": 4.0},
+    )
+    load = LoadResult(
+        config=LoadConfig(host="http://127.0.0.1:1", users=4),
+        snapshot=snap,
+        launched_at=995.0,
+        stopped_at=1010.0,
+        window_start=1000.0,
+        returncode=0,
+    )
+    labels = {"job": "slocheck", "endpoint": "/v1/classify"}
+    prom = FakePromClient(
+        series={
+            "http_requests_total": [
+                Series({**labels, "status": "200"}, [(990.0, 0.0), (1010.5, 120.0)])
+            ],
+            "http_request_duration_seconds_bucket": [
+                Series({**labels, "le": le}, [(990.0, 0.0), (1010.5, c)])
+                for le, c in (("0.01", 0.0), ("0.025", 100.0), ("+Inf", 100.0))
+            ],
+        }
+    )
+    inputs = gather_cross_check_inputs(load, prom, 'job="slocheck"', 995.0, W)
+    assert [c[0] for c in prom.calls] == [
+        'http_requests_total{job="slocheck"}',
+        'http_request_duration_seconds_bucket{job="slocheck"}',
+    ]
+    assert prom.calls[0][1:] == (935.0, 1011.0) and prom.calls[1][1:] == (940.0, 1011.0)
+    assert inputs.client_answered == {"/v1/classify": 120}
+    assert inputs.requests_in_window == 100 and inputs.load_seconds == 10.0
+    assert inputs.client_p95_s is not None and abs(inputs.client_p95_s - 0.02) < 1e-4
+    assert (inputs.requested_rate, inputs.requested_users, inputs.peak_users) == (None, 4, 4)
+    checks = {c.name: c for c in cross_checks(inputs)}
+    assert checks["request_counts"].ok
+    assert checks["p95_agreement"].details["within_bucket"] is True
+    assert checks["achieved_load"].ok
