@@ -9,7 +9,7 @@ embedded default measures:
   P99 buckets and the share of requests within 250 ms, from the verdicts;
 - ``ceiling``: 16 closed-loop users that send as fast as they get answers: requests/s served.
 
-    .venv/bin/python benchmarks/service_threads.py --rounds 1      # about 4 minutes
+    .venv/bin/python benchmarks/service_threads.py --rounds 1      # about 5 minutes
 
 Results: ``results/service_threads.json`` and ``.md``.
 """
@@ -31,7 +31,7 @@ from _results import provenance, save
 ROOT = Path(__file__).parents[1]
 SELECTOR = 'selector: \'job="slocheck", endpoint="/v1/classify"\''
 LOADS = {
-    "paced": "{users: 10, rate: 50, duration: 20s, warmup: 3s}",
+    "paced": "{users: 10, rate: 50, duration: 25s, warmup: 3s}",
     "ceiling": "{users: 16, duration: 15s, warmup: 3s}",
 }
 SLOS = """slos:
