@@ -39,11 +39,13 @@ def test_scrape_wait_and_verify_exact_counts(tmp_path: Path) -> None:
         ManagedPrometheus([f"127.0.0.1:{srv.port}"], scrape_interval=0.5) as prom,
     ):
         assert httpx.get(prom.url + "/-/ready").status_code == 200
-        prom.wait_for_scrape_after(time.time())  # the series exist at 0 before the load
+        # the series exist at 0 before the load (the timeout is a hang guard: a new target's
+        # first scrape comes 5-6 s after Prometheus starts)
+        prom.wait_for_scrape_after(time.time(), timeout=60)
         start = time.time()
         statuses = asyncio.run(drive(srv.url, 600, 8))
         end = time.time()
-        newest = prom.wait_for_scrape_after(end)
+        newest = prom.wait_for_scrape_after(end, timeout=60)
         assert newest > end
         # the load stopped at end: the first scrape after it holds the exact final count
         window = Window(start, end, settle=newest - end)
@@ -80,7 +82,7 @@ def test_a_prometheus_that_dies_at_start_is_reported(tmp_path: Path) -> None:
     bad = tmp_path / "storage-is-a-file"
     bad.write_text("not a directory")
     with pytest.raises(PrometheusError, match="exited"):
-        ManagedPrometheus([], storage_path=bad, ready_timeout=15).start()
+        ManagedPrometheus([], storage_path=bad, ready_timeout=120).start()
 
 
 @pytest.mark.skipif(

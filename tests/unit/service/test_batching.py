@@ -116,7 +116,7 @@ async def test_wrong_result_count_is_an_error() -> None:
 
 
 async def test_stop_fails_waiting_callers_and_submit_after_stop() -> None:
-    b = Batcher("t", _double, max_batch_size=4, max_wait_s=5.0, max_queue=10)
+    b = Batcher("t", _double, max_batch_size=4, max_wait_s=600.0, max_queue=10)
     b.start()
     waiting = asyncio.ensure_future(b.submit(1))
     await asyncio.sleep(0.01)

@@ -98,9 +98,11 @@ def test_a_kill_mid_write_leaves_a_sound_database(tmp_path: Path) -> None:
         "i = 0\n"
         "while True:\n"
         "    h.add(rec(f'k{i}', time.time())); i += 1\n"
+        "    if i == 20: print('writing', flush=True)\n"
     )
-    proc = subprocess.Popen([sys.executable, "-c", code])
-    time.sleep(1.5)
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE)
+    # killed once it has written 20 rows (a condition, not a sleep) and goes on writing
+    assert proc.stdout is not None and proc.stdout.readline() == b"writing\n"
     proc.send_signal(signal.SIGKILL)
     proc.wait(10)
     db = sqlite3.connect(path)
