@@ -148,10 +148,13 @@ def _fields_at(path: PathT) -> list[str]:
 
 
 def _normalise_compact(data: dict[str, Any], lines: _Lines) -> None:
-    """``slos: {availability: {target: 99.9%, measurement: uptime}}`` -> the list form."""
+    """``slos: {availability: {target: 99.9%, measurement: uptime}}`` -> the list form. A file
+    with no ``version`` whose ``slos`` is such a mapping (the SLO block of an observability guide,
+    copied as it is) is the compact form of version 1."""
     slos = data.get("slos")
     if not isinstance(slos, Mapping):
         return
+    data.setdefault("version", 1)
     out: list[Any] = []
     for i, (name, entry) in enumerate(slos.items()):
         where: PathT = ("slos", str(name))

@@ -78,6 +78,36 @@ slos:
     assert slos[2].threshold == 0.001
 
 
+def test_a_guides_slo_block_is_accepted_verbatim() -> None:
+    """The "SLA/SLO Definitions" block of an observability guide (shared/seeds), as it is: no
+    version, only a compact ``slos:`` mapping, is the compact form of version 1."""
+    text = """\
+slos:
+  availability:
+    target: 99.9%
+    measurement: uptime
+  latency:
+    target: 500ms
+    percentile: 95
+    measurement: response_time
+  error_rate:
+    target: 0.1%
+    measurement: error_ratio
+"""
+    spec = parse_spec(text).spec
+    assert spec.version == 1
+    assert [(x.name, x.sli) for x in spec.slos] == [
+        ("availability", "availability"),
+        ("latency", "latency"),
+        ("error_rate", "error_ratio"),
+    ]
+    # the list form still needs its version, and a wrong one is still refused
+    with pytest.raises(SpecError, match="version: field required"):
+        parse_spec("slos:\n  - {name: a, sli: availability, objective: 99%}\n")
+    with pytest.raises(SpecError, match="version"):
+        parse_spec("version: 2\n" + text)
+
+
 def _error(text: str) -> SpecError:
     with pytest.raises(SpecError) as info:
         parse_spec(text, "slos.yaml")
