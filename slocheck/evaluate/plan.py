@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from slocheck.spec.model import SloSpec
+from slocheck.spec.model import UNIT_SECONDS, SloSpec
 
 WINDOW = "$window"
 
@@ -46,16 +46,20 @@ def plan(slo: SloSpec, base_selector: str) -> SliPlan:
             "throughput": f"{total} / $window_seconds",
         }[slo.sli]
         return SliPlan(selector(m, sel), promql)
+    scale = UNIT_SECONDS[slo.unit]
     if slo.sli in ("latency", "ttft", "inter_token_latency"):
         bucket = _histogram_base(m) + "_bucket"
         q = (slo.percentile or 0) / 100
+        in_seconds = "" if scale == 1.0 else f" * {scale:g}"
         return SliPlan(
             selector(bucket, sel),
-            f"histogram_quantile({q:g}, sum by (le) (increase({selector(bucket, sel)}[{WINDOW}])))",
+            f"histogram_quantile({q:g}, sum by (le) (increase({selector(bucket, sel)}[{WINDOW}])))"
+            + in_seconds,
         )
     if slo.sli == "latency_ratio":
         bucket = _histogram_base(m) + "_bucket"
-        le = f'le="{float(slo.threshold or 0.0)!r}"'  # as client libraries write it: 1.0, 0.25
+        bound = round((slo.threshold or 0.0) / scale, 9)  # the threshold in the metric's unit
+        le = f'le="{float(bound)!r}"'  # as client libraries write it: 1.0, 0.25
         inf = 'le="+Inf"'
         return SliPlan(
             selector(bucket, sel),

@@ -18,7 +18,7 @@ from slocheck.evaluate.counters import (
 )
 from slocheck.evaluate.plan import SliPlan, render
 from slocheck.evaluate.stats import min_samples_for_quantile, wilson_interval
-from slocheck.spec.model import SloSpec
+from slocheck.spec.model import UNIT_SECONDS, SloSpec
 from slocheck.units import format_duration
 
 Verdict = Literal["pass", "warn", "fail", "no_data", "inconclusive", "error"]
@@ -341,6 +341,7 @@ def _quantile(b: _Builder, data: SliData) -> SloResult:
     if not series:
         return b.result("no_data", f"no series matched {data.query}", **kw)
     buckets, totals = histogram_buckets(series, b.window.start, b.window.read_until)
+    buckets = buckets.scaled(UNIT_SECONDS[slo.unit])
     b.notes(totals)
     n = buckets.total
     if n <= 0:
@@ -398,6 +399,7 @@ def _latency_ratio(b: _Builder, data: SliData) -> SloResult:
     if not series:
         return b.result("no_data", f"no series matched {data.query}")
     buckets, totals = histogram_buckets(series, b.window.start, b.window.read_until)
+    buckets = buckets.scaled(UNIT_SECONDS[slo.unit])
     b.notes(totals)
     n = buckets.total
     if n <= 0:

@@ -22,6 +22,9 @@ SliKind = Literal[
 ]
 SLI_KINDS: tuple[str, ...] = SliKind.__args__  # type: ignore[attr-defined]
 Policy = Literal["fail", "warn", "pass"]
+HistogramUnit = Literal["s", "ms", "us"]
+#: Seconds per unit of a histogram's bucket bounds (``unit:``).
+UNIT_SECONDS: dict[str, float] = {"s": 1.0, "ms": 1e-3, "us": 1e-6}
 Op = Literal["<", "<=", ">", ">=", "==", "!="]
 
 #: Which unit ``threshold`` is read in, per SLI.
@@ -196,6 +199,9 @@ class SloSpec(_Strict):
     min_samples: int | None = Field(default=None, ge=1)
     metric: str | None = None
     interpolate: bool = False
+    # the unit of the histogram's bucket bounds (Triton: us, many apps: ms); thresholds stay
+    # durations and verdicts are shown in seconds
+    unit: HistogramUnit = "s"
     description: str | None = None
 
     @field_validator("threshold", mode="before")
@@ -233,9 +239,9 @@ ALLOWED_FIELDS: dict[str, frozenset[str]] = {
     sli: frozenset(req) | {"metric", "min_samples"} for sli, req in REQUIRED_FIELDS.items()
 }
 ALLOWED_FIELDS["availability"] |= {"measurement"}
-ALLOWED_FIELDS["latency"] |= {"interpolate"}
-ALLOWED_FIELDS["ttft"] |= {"interpolate"}
-ALLOWED_FIELDS["inter_token_latency"] |= {"interpolate"}
+for _histogram_sli in ("latency", "ttft", "inter_token_latency"):
+    ALLOWED_FIELDS[_histogram_sli] |= {"interpolate", "unit"}
+ALLOWED_FIELDS["latency_ratio"] |= {"unit"}
 ALLOWED_FIELDS["promql"] -= {"metric"}
 COMMON_FIELDS = frozenset(
     {"name", "sli", "severity", "on_no_data", "on_inconclusive", "description"}

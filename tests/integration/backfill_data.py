@@ -3,6 +3,8 @@
 Job ``demo``, two instances, 800 requests every 15 s step between them, of which exactly 4 are
 5xx (0.5%). Latency: 90% <= 100 ms, 94% <= 250 ms, 99% <= 500 ms, all <= 1 s, so P95 lies in
 (0.25 s, 0.5 s]. Instance ``b`` restarts (its counters reset) at the middle of the window.
+``app_latency_ms`` is the same histogram with its bounds in milliseconds (as the guides' apps
+and Triton's microseconds write them), for ``unit: ms``.
 Job ``other`` is awful (50% errors, every request > 1 s): a correct selector never sees it.
 """
 
@@ -53,6 +55,7 @@ def _series(
     req: dict[str, list[str]] = {"200": [], "500": []}
     buckets: dict[float, list[str]] = {b: [] for b in BUCKETS}
     count: list[str] = []
+    ms: dict[float, list[str]] = {b: [] for b in BUCKETS}
     total_sum: list[str] = []
     ok_total = err_total = 0
     bucket_totals = dict.fromkeys(BUCKETS, 0)
@@ -80,17 +83,21 @@ def _series(
                 f"http_request_duration_seconds_bucket"
                 f"{_labels(**hist, le=_le(b))} {bucket_totals[b]} {ts}"
             )
+            ms[b].append(
+                f"app_latency_ms_bucket{_labels(**hist, le=_le(b * 1000))} {bucket_totals[b]} {ts}"
+            )
         count.append(f"http_request_duration_seconds_count{_labels(**hist)} {n_total} {ts}")
         total_sum.append(f"http_request_duration_seconds_sum{_labels(**hist)} {s_total} {ts}")
     return {
         "requests": req["200"] + req["500"],
         "histogram": [line for b in BUCKETS for line in buckets[b]] + count + total_sum,
+        "histogram_ms": [line for b in BUCKETS for line in ms[b]],
     }
 
 
 def build(now: float) -> Dataset:
     base = math.floor(now / 60) * 60 - 3 * 3600
-    families: dict[str, list[str]] = {"requests": [], "histogram": []}
+    families: dict[str, list[str]] = {"requests": [], "histogram": [], "histogram_ms": []}
     parts = [
         _series("demo", "a", PER_STEP // 2, ERRORS_PER_STEP // 2, SHARES, None, base),
         _series("demo", "b", PER_STEP // 2, ERRORS_PER_STEP // 2, SHARES, RESET_STEP, base),
@@ -105,6 +112,8 @@ def build(now: float) -> Dataset:
         yield from families["requests"]
         yield "# TYPE http_request_duration_seconds histogram"
         yield from families["histogram"]
+        yield "# TYPE app_latency_ms histogram"
+        yield from families["histogram_ms"]
         yield "# EOF"
 
     steps = WINDOW_LAST_STEP - WINDOW_FIRST_STEP

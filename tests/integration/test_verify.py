@@ -240,3 +240,32 @@ def test_blackholed_prometheus_times_out_with_exit_3(tmp_path: Path) -> None:
     assert result.returncode == 3, result.stderr
     assert "timed out" in result.stderr
     assert time.monotonic() - started < 55  # a hang guard: 1 s timeout, 2 tries per query
+
+
+def test_a_histogram_in_milliseconds_with_unit_ms(
+    tmp_path: Path, prom: ManagedPrometheus, data: Dataset
+) -> None:
+    """``app_latency_ms`` holds the same observations as the seconds histogram, with its bounds
+    written in milliseconds: with ``unit: ms`` every verdict and bound is the same, in seconds."""
+    spec = (
+        "version: 1\nprometheus: {selector: 'job=\"demo\"'}\nslos:\n"
+        "  - {name: p95-1s, sli: latency, percentile: 95, threshold: 1s, metric: app_latency_ms,"
+        " unit: ms}\n"
+        "  - {name: p95-300ms, sli: latency, percentile: 95, threshold: 300ms,"
+        " metric: app_latency_ms, unit: ms}\n"
+        "  - {name: within-250ms, sli: latency_ratio, threshold: 250ms, objective: 93%,"
+        " metric: app_latency_ms, unit: ms}\n"
+    )
+    code, report, output = verify(tmp_path, prom, data, spec)
+    assert code == 1, output  # p95-300ms cannot be told: inconclusive fails the gate
+    slos = by_name(report)
+    assert {n: s["verdict"] for n, s in slos.items()} == {
+        "p95-1s": "pass",
+        "p95-300ms": "inconclusive",
+        "within-250ms": "pass",
+    }
+    p95 = slos["p95-300ms"]
+    assert (p95["details"]["bucket_lower"], p95["details"]["bucket_upper"]) == (0.25, 0.5)
+    assert "(250ms, 500ms]" in p95["explanation"] and p95["promql"].endswith("* 0.001")
+    assert slos["within-250ms"]["value"] == pytest.approx(0.94)
+    assert 'le="250.0"' in slos["within-250ms"]["promql"]

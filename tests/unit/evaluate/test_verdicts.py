@@ -285,3 +285,53 @@ def test_unanswered_requests_count_as_failed(
         assert r.details["unanswered"] == lost
         assert r.samples == ok + lost
         assert f"{lost:,} of these requests got no answer" in r.explanation
+
+
+def _in_unit(counts: Mapping[str, float], factor: float) -> dict[str, float]:
+    """HIST's buckets with their bounds written in another unit (ms: factor 1000)."""
+    return {le if le == "+Inf" else f"{float(le) * factor:g}": c for le, c in counts.items()}
+
+
+@pytest.mark.parametrize(("unit", "factor"), [("ms", 1e3), ("us", 1e6)])
+@pytest.mark.parametrize(
+    ("sli", "verdict"),
+    [
+        ({"sli": "latency", "percentile": 95, "threshold": "500ms"}, "pass"),
+        ({"sli": "latency", "percentile": 95, "threshold": "250ms"}, "fail"),
+        ({"sli": "latency", "percentile": 95, "threshold": "300ms"}, "inconclusive"),
+        ({"sli": "ttft", "percentile": 95, "threshold": "1s"}, "pass"),
+        ({"sli": "latency_ratio", "threshold": "250ms", "objective": "93%"}, "pass"),
+        ({"sli": "latency_ratio", "threshold": "250ms", "objective": "95%"}, "fail"),
+    ],
+)
+def test_histograms_in_ms_and_us_judge_as_in_seconds(
+    unit: str, factor: float, sli: dict[str, Any], verdict: str
+) -> None:
+    """Triton counts microseconds, many apps milliseconds: with ``unit:`` the thresholds stay
+    durations, and every verdict and bound is the one the same histogram in seconds gets."""
+    big = {k: v * 100 for k, v in HIST.items()}
+    in_seconds = judge(slo(**sli), histogram(big))
+    r = judge(slo(**sli, unit=unit), histogram(_in_unit(big, factor)))
+    assert in_seconds.verdict == r.verdict == verdict
+    if "percentile" in sli:
+        bounds = (r.details["bucket_lower"], r.details["bucket_upper"])
+        assert bounds == pytest.approx(
+            (in_seconds.details["bucket_lower"], in_seconds.details["bucket_upper"])
+        )
+        assert r.promql.endswith(f" * {1 / factor:g}")
+    else:
+        assert f'le="{0.25 * factor!r}"' in r.promql
+
+
+def test_unit_is_refused_where_it_means_nothing() -> None:
+    from slocheck.errors import SpecError
+    from slocheck.spec import parse_spec
+
+    text = "version: 1\nslos:\n  - {name: a, sli: availability, objective: 99%, unit: ms}\n"
+    with pytest.raises(SpecError, match="unit: has no meaning for sli availability"):
+        parse_spec(text)
+    with pytest.raises(SpecError, match="unit"):
+        parse_spec(
+            "version: 1\nslos:\n"
+            "  - {name: a, sli: latency, percentile: 95, threshold: 1s, unit: min}\n"
+        )
