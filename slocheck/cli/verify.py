@@ -26,7 +26,7 @@ def add_validate(sub: argparse._SubParsersAction[Parser]) -> None:
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
-    from slocheck.evaluate.plan import plan
+    from slocheck.evaluate.plan import empty_numerator_warning, plan
     from slocheck.spec import load_spec
 
     loaded = load_spec(args.slo)
@@ -42,6 +42,9 @@ def _cmd_validate(args: argparse.Namespace) -> int:
         if p.fetch:
             console.print(f"    fetches: {escape(p.fetch)}[$window + look-back]", soft_wrap=True)
         console.print(f"    PromQL:  {escape(p.promql)}", soft_wrap=True)
+        warning = empty_numerator_warning(slo.query) if slo.query else None
+        if warning:
+            console.print(f"    [yellow]warning[/]: {escape(warning)}", soft_wrap=True)
     return ExitCode.OK
 
 

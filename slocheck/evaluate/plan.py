@@ -8,6 +8,7 @@ into Grafana; for the ``promql`` SLI it is the user's query, and it is what runs
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from slocheck.spec.model import UNIT_SECONDS, SloSpec
@@ -79,4 +80,51 @@ def window_text(seconds: float) -> str:
 def render(promql: str, window_seconds: float) -> str:
     return promql.replace("$window_seconds", f"{window_seconds:g}").replace(
         WINDOW, window_text(window_seconds)
+    )
+
+
+_ERROR_MATCHER = re.compile(
+    r'[A-Za-z_][A-Za-z0-9_]*\s*(=~|=)\s*"[^"]*[45]xx|[A-Za-z_][A-Za-z0-9_]*\s*(=~|=)\s*"[45]'
+)
+_ERROR_METRIC = re.compile(r"[A-Za-z_:][A-Za-z0-9_:]*(error|fail)[A-Za-z0-9_:]*", re.IGNORECASE)
+
+
+def _numerator(query: str) -> str | None:
+    """The left operand of the first division (outside quotes, selectors and ranges): the text
+    from the start of its bracketed group to the ``/``; None without a division."""
+    opened: list[int] = []  # where each open "(" is
+    inner, quoted = 0, False  # depth of {} and [], inside a "..."
+    for i, ch in enumerate(query):
+        if ch == '"' and (i == 0 or query[i - 1] != "\\"):
+            quoted = not quoted
+        elif quoted:
+            continue
+        elif ch in "[{":
+            inner += 1
+        elif ch in "]}":
+            inner -= 1
+        elif inner:
+            continue
+        elif ch == "(":
+            opened.append(i)
+        elif ch == ")" and opened:
+            opened.pop()
+        elif ch == "/":
+            return query[opened[-1] + 1 if opened else 0 : i]
+    return None
+
+
+def empty_numerator_warning(query: str) -> str | None:
+    """A ``promql`` ratio whose numerator counts only errors has no series until the first
+    error: on a healthy service the division is an empty vector, judged ``no_data``. None when
+    the query is not such a ratio, or guards its numerator with ``or vector(0)``."""
+    numerator = _numerator(query)
+    if numerator is None or re.search(r"\bor\b[^/]*vector\s*\(\s*0", numerator):
+        return None
+    if not (_ERROR_MATCHER.search(numerator) or _ERROR_METRIC.search(numerator)):
+        return None
+    return (
+        f"the numerator {numerator.strip()!r} counts errors only: it has no series until "
+        "the first error, so on a healthy service the ratio is empty (no_data); write it as "
+        "(sum(...) or vector(0)), or use a built-in SLI"
     )

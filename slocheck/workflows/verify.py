@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 from slocheck.errors import UsageError
 from slocheck.evaluate import SliData, Window, evaluate_slo, overall, plan, render
-from slocheck.evaluate.plan import window_text
+from slocheck.evaluate.plan import empty_numerator_warning, window_text
 from slocheck.prom.client import HttpPromClient, PromClient, redact_url
 from slocheck.results import VerifyResult
 from slocheck.spec import LoadedSpec, PrometheusSpec
@@ -86,6 +86,9 @@ def verify(
                 values=client.instant(query, window.end), query=f"{query} @ {window.end:.3f}"
             )
         result = evaluate_slo(slo, p, data, window)
+        trap = empty_numerator_warning(slo.query) if slo.query else None
+        if trap and result.verdict == "no_data":
+            warnings.append(f"{slo.name}: {trap}")
         lag = result.details.get("newest_sample_lag_seconds")
         if isinstance(lag, (int, float)) and lag > 3 * spec.prometheus.scrape_interval + 1:
             warnings.append(

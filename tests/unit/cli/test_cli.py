@@ -88,3 +88,17 @@ def test_unexpected_errors_exit_3_not_1(
     monkeypatch.setattr(slocheck.spec, "load_spec", boom)
     assert main(["validate", "--slo", str(tmp_path / "x.yaml")]) == 3
     assert "internal error: RuntimeError: a bug" in capsys.readouterr().err
+
+
+def test_validate_warns_about_an_error_ratio_that_can_be_empty(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "slos.yaml"
+    path.write_text(
+        "version: 1\nslos:\n  - name: errors\n    sli: promql\n    op: '<='\n    threshold: 0.01\n"
+        "    query: 'sum(increase(app_errors_total[$window])) / "
+        "sum(increase(app_requests_total[$window]))'\n"
+    )
+    assert main(["validate", "--slo", str(path)]) == 0  # a warning, not an invalid spec
+    out = " ".join(capsys.readouterr().out.split())
+    assert "warning" in out and "or vector(0)" in out
