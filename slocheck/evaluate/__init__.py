@@ -1,16 +1,10 @@
 """Numbers in, verdicts and cross-checks out. Pure: imports no I/O module."""
 
 from slocheck.evaluate.counters import Buckets, Quantile, Series, counter_delta, quantile
+from slocheck.evaluate.judge import evaluate_slo
 from slocheck.evaluate.plan import SliPlan, plan, render
 from slocheck.evaluate.stats import wilson_interval
-from slocheck.evaluate.verdicts import (
-    SliData,
-    SloResult,
-    Verdict,
-    Window,
-    evaluate_slo,
-    overall,
-)
+from slocheck.evaluate.verdicts import SliData, SloResult, Verdict, Window, overall
 
 __all__ = [
     "Buckets",

@@ -12,14 +12,11 @@ from typing import Any, Literal
 from slocheck.evaluate.counters import (
     Series,
     Totals,
-    histogram_buckets,
-    quantile,
     sum_deltas,
 )
 from slocheck.evaluate.plan import SliPlan, render
-from slocheck.evaluate.stats import min_samples_for_quantile, wilson_interval
-from slocheck.spec.model import UNIT_SECONDS, SloSpec
-from slocheck.units import format_duration
+from slocheck.evaluate.stats import wilson_interval
+from slocheck.spec.model import SloSpec
 
 Verdict = Literal["pass", "warn", "fail", "no_data", "inconclusive", "error"]
 Gate = Literal["pass", "warn", "fail"]
@@ -113,7 +110,7 @@ def _gate(slo: SloSpec, verdict: Verdict) -> Gate:
     return gate
 
 
-class _Builder:
+class Builder:
     def __init__(self, slo: SloSpec, plan: SliPlan, data: SliData, window: Window) -> None:
         self.slo, self.window = slo, window
         self.query = data.query
@@ -183,8 +180,8 @@ def status_of(labels: Any) -> str | None:
     return None
 
 
-def _ratio_verdict(
-    b: _Builder,
+def ratio_verdict(
+    b: Builder,
     good: float,
     n: float,
     objective: float,
@@ -219,7 +216,7 @@ def _ratio_verdict(
     return b.result(verdict, text, value=value, samples=n, op=unit_op, threshold=threshold)
 
 
-def _requests(b: _Builder, data: SliData) -> SloResult:
+def judge_requests(b: Builder, data: SliData) -> SloResult:
     slo = b.slo
     series = list(data.series or [])
     if not series:
@@ -270,7 +267,7 @@ def _requests(b: _Builder, data: SliData) -> SloResult:
         return early
     if slo.sli == "availability":
         assert slo.objective is not None
-        return _ratio_verdict(
+        return ratio_verdict(
             b,
             n - bad,
             n,
@@ -280,7 +277,7 @@ def _requests(b: _Builder, data: SliData) -> SloResult:
             threshold=slo.objective,
         )
     threshold = slo.threshold or 0.0  # error_ratio: bad share <= threshold
-    return _ratio_verdict(
+    return ratio_verdict(
         b,
         n - bad,
         n,
@@ -293,7 +290,7 @@ def _requests(b: _Builder, data: SliData) -> SloResult:
     )
 
 
-def _uptime(b: _Builder, data: SliData) -> SloResult:
+def judge_uptime(b: Builder, data: SliData) -> SloResult:
     values = [
         v
         for s in data.series or []
@@ -307,7 +304,7 @@ def _uptime(b: _Builder, data: SliData) -> SloResult:
         return early
     good = sum(1 for v in values if v >= 1)
     assert b.slo.objective is not None
-    return _ratio_verdict(
+    return ratio_verdict(
         b,
         good,
         n,
@@ -318,127 +315,7 @@ def _uptime(b: _Builder, data: SliData) -> SloResult:
     )
 
 
-def _le(a: float, b: float) -> bool:
-    """a <= b, with bucket bounds and thresholds that name the same number treated as equal."""
-    return a <= b or math.isclose(a, b, rel_tol=1e-9)
-
-
-def _no_inf(b: _Builder, data: SliData, **kw: Any) -> SloResult:
-    return b.result(
-        "no_data",
-        f'{data.query} has no le="+Inf" bucket in the window: the '
-        "slowest requests are not counted, so no quantile can be trusted",
-        **kw,
-    )
-
-
-def _quantile(b: _Builder, data: SliData) -> SloResult:
-    slo = b.slo
-    assert slo.percentile is not None and slo.threshold is not None
-    kw: dict[str, Any] = {"unit": "seconds", "op": "<="}
-    q, t = slo.percentile / 100, slo.threshold
-    series = list(data.series or [])
-    if not series:
-        return b.result("no_data", f"no series matched {data.query}", **kw)
-    buckets, totals = histogram_buckets(series, b.window.start, b.window.read_until)
-    buckets = buckets.scaled(UNIT_SECONDS[slo.unit])
-    b.notes(totals)
-    n = buckets.total
-    if n <= 0:
-        return b.result("no_data", f"no observations in the window ({data.query})", **kw)
-    if not buckets.has_inf:
-        return _no_inf(b, data, **kw)
-    needed = slo.min_samples or min_samples_for_quantile(q)
-    if (early := b.too_few(n, needed, "observations", **kw)) is not None:
-        return early
-    est = quantile(q, buckets)
-    assert est is not None
-    b.details.update(bucket_lower=est.lower, bucket_upper=est.upper, interpolated=est.interpolated)
-    kw.update(value=est.interpolated, samples=n)
-    where = (
-        f"P{slo.percentile:g} lies in ({format_duration(est.lower)}, {format_duration(est.upper)}]"
-    )
-    limit = format_duration(t)
-    if _le(est.upper, t):
-        return b.result(
-            "pass", f"{where}, at or below the threshold {limit} ({n:,.0f} observations)", **kw
-        )
-    if _le(t, est.lower):
-        return b.result(
-            "fail", f"{where}, above the threshold {limit} ({n:,.0f} observations)", **kw
-        )
-    if slo.interpolate and math.isfinite(est.upper):
-        ok = est.interpolated <= t
-        return b.result(
-            "pass" if ok else "fail",
-            f"{where}; interpolated {format_duration(est.interpolated)} is "
-            f"{'within' if ok else 'above'} the threshold {limit} (interpolate: true; "
-            "the true value may differ)",
-            **kw,
-        )
-    if math.isinf(est.upper):
-        return b.result(
-            "inconclusive",
-            f"{where}: above the largest finite bucket, which is "
-            f"below the threshold {limit}; the histogram cannot tell",
-            **kw,
-        )
-    return b.result(
-        "inconclusive",
-        f"{where}, a bucket that contains the threshold {limit}: "
-        "the histogram cannot tell; add a bucket bound at the threshold, or set "
-        "interpolate: true",
-        **kw,
-    )
-
-
-def _latency_ratio(b: _Builder, data: SliData) -> SloResult:
-    slo = b.slo
-    assert slo.threshold is not None and slo.objective is not None
-    series = list(data.series or [])
-    if not series:
-        return b.result("no_data", f"no series matched {data.query}")
-    buckets, totals = histogram_buckets(series, b.window.start, b.window.read_until)
-    buckets = buckets.scaled(UNIT_SECONDS[slo.unit])
-    b.notes(totals)
-    n = buckets.total
-    if n <= 0:
-        return b.result("no_data", f"no observations in the window ({data.query})")
-    if not buckets.has_inf:
-        return _no_inf(b, data)
-    if (early := b.too_few(n, slo.min_samples or 1, "observations")) is not None:
-        return early
-    sure, possible, exact = buckets.count_le(slo.threshold)
-    noun = f"share of requests within {format_duration(slo.threshold)}"
-    if exact:
-        return _ratio_verdict(
-            b, sure, n, slo.objective, noun, value=sure / n, threshold=slo.objective
-        )
-    b.details.setdefault("notes", []).append(
-        f"{format_duration(slo.threshold)} is not a bucket bound: the share lies between "
-        f"{pct(sure / n)} and {pct(possible / n)}"
-    )
-    lo, _ = wilson_interval(sure, n)
-    _, hi = wilson_interval(possible, n)
-    b.details.update(interval95=[lo, hi], good_at_least=sure, good_at_most=possible, total=n)
-    if lo >= slo.objective:
-        verdict: Verdict = "pass"
-    elif hi < slo.objective:
-        verdict = "fail"
-    else:
-        verdict = "inconclusive"
-    return b.result(
-        verdict,
-        f"{noun} lies between {pct(sure / n)} and {pct(possible / n)} "
-        f"(the threshold is not a bucket bound); 95% interval {pct(lo)} to {pct(hi)} "
-        f"against the objective {pct(slo.objective)}",
-        value=sure / n,
-        samples=n,
-        threshold=slo.objective,
-    )
-
-
-def _promql(b: _Builder, data: SliData) -> SloResult:
+def judge_promql(b: Builder, data: SliData) -> SloResult:
     slo = b.slo
     assert slo.op is not None and slo.threshold is not None
     values = list(data.values or [])
@@ -463,16 +340,3 @@ def _promql(b: _Builder, data: SliData) -> SloResult:
         value=v,
         **kw,
     )
-
-
-def evaluate_slo(slo: SloSpec, plan: SliPlan, data: SliData, window: Window) -> SloResult:
-    b = _Builder(slo, plan, data, window)
-    if slo.sli == "availability" and slo.measurement == "uptime":
-        return _uptime(b, data)
-    if slo.sli in ("availability", "error_ratio", "throughput"):
-        return _requests(b, data)
-    if slo.sli in ("latency", "ttft", "inter_token_latency"):
-        return _quantile(b, data)
-    if slo.sli == "latency_ratio":
-        return _latency_ratio(b, data)
-    return _promql(b, data)

@@ -1,0 +1,133 @@
+"""The verdicts of the histogram SLIs (pure): a quantile judged by the bucket it is known to lie
+in, and the share of requests within a threshold."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from slocheck.evaluate.counters import histogram_buckets, quantile
+from slocheck.evaluate.stats import min_samples_for_quantile, wilson_interval
+from slocheck.evaluate.verdicts import Builder, SliData, SloResult, Verdict, pct, ratio_verdict
+from slocheck.spec.model import UNIT_SECONDS
+from slocheck.units import format_duration
+
+
+def _le(a: float, b: float) -> bool:
+    """a <= b, with bucket bounds and thresholds that name the same number treated as equal."""
+    return a <= b or math.isclose(a, b, rel_tol=1e-9)
+
+
+def _no_inf(b: Builder, data: SliData, **kw: Any) -> SloResult:
+    return b.result(
+        "no_data",
+        f'{data.query} has no le="+Inf" bucket in the window: the '
+        "slowest requests are not counted, so no quantile can be trusted",
+        **kw,
+    )
+
+
+def judge_quantile(b: Builder, data: SliData) -> SloResult:
+    slo = b.slo
+    assert slo.percentile is not None and slo.threshold is not None
+    kw: dict[str, Any] = {"unit": "seconds", "op": "<="}
+    q, t = slo.percentile / 100, slo.threshold
+    series = list(data.series or [])
+    if not series:
+        return b.result("no_data", f"no series matched {data.query}", **kw)
+    buckets, totals = histogram_buckets(series, b.window.start, b.window.read_until)
+    buckets = buckets.scaled(UNIT_SECONDS[slo.unit])
+    b.notes(totals)
+    n = buckets.total
+    if n <= 0:
+        return b.result("no_data", f"no observations in the window ({data.query})", **kw)
+    if not buckets.has_inf:
+        return _no_inf(b, data, **kw)
+    needed = slo.min_samples or min_samples_for_quantile(q)
+    if (early := b.too_few(n, needed, "observations", **kw)) is not None:
+        return early
+    est = quantile(q, buckets)
+    assert est is not None
+    b.details.update(bucket_lower=est.lower, bucket_upper=est.upper, interpolated=est.interpolated)
+    kw.update(value=est.interpolated, samples=n)
+    where = (
+        f"P{slo.percentile:g} lies in ({format_duration(est.lower)}, {format_duration(est.upper)}]"
+    )
+    limit = format_duration(t)
+    if _le(est.upper, t):
+        return b.result(
+            "pass", f"{where}, at or below the threshold {limit} ({n:,.0f} observations)", **kw
+        )
+    if _le(t, est.lower):
+        return b.result(
+            "fail", f"{where}, above the threshold {limit} ({n:,.0f} observations)", **kw
+        )
+    if slo.interpolate and math.isfinite(est.upper):
+        ok = est.interpolated <= t
+        return b.result(
+            "pass" if ok else "fail",
+            f"{where}; interpolated {format_duration(est.interpolated)} is "
+            f"{'within' if ok else 'above'} the threshold {limit} (interpolate: true; "
+            "the true value may differ)",
+            **kw,
+        )
+    if math.isinf(est.upper):
+        return b.result(
+            "inconclusive",
+            f"{where}: above the largest finite bucket, which is "
+            f"below the threshold {limit}; the histogram cannot tell",
+            **kw,
+        )
+    return b.result(
+        "inconclusive",
+        f"{where}, a bucket that contains the threshold {limit}: "
+        "the histogram cannot tell; add a bucket bound at the threshold, or set "
+        "interpolate: true",
+        **kw,
+    )
+
+
+def judge_latency_ratio(b: Builder, data: SliData) -> SloResult:
+    slo = b.slo
+    assert slo.threshold is not None and slo.objective is not None
+    series = list(data.series or [])
+    if not series:
+        return b.result("no_data", f"no series matched {data.query}")
+    buckets, totals = histogram_buckets(series, b.window.start, b.window.read_until)
+    buckets = buckets.scaled(UNIT_SECONDS[slo.unit])
+    b.notes(totals)
+    n = buckets.total
+    if n <= 0:
+        return b.result("no_data", f"no observations in the window ({data.query})")
+    if not buckets.has_inf:
+        return _no_inf(b, data)
+    if (early := b.too_few(n, slo.min_samples or 1, "observations")) is not None:
+        return early
+    sure, possible, exact = buckets.count_le(slo.threshold)
+    noun = f"share of requests within {format_duration(slo.threshold)}"
+    if exact:
+        return ratio_verdict(
+            b, sure, n, slo.objective, noun, value=sure / n, threshold=slo.objective
+        )
+    b.details.setdefault("notes", []).append(
+        f"{format_duration(slo.threshold)} is not a bucket bound: the share lies between "
+        f"{pct(sure / n)} and {pct(possible / n)}"
+    )
+    lo, _ = wilson_interval(sure, n)
+    _, hi = wilson_interval(possible, n)
+    b.details.update(interval95=[lo, hi], good_at_least=sure, good_at_most=possible, total=n)
+    if lo >= slo.objective:
+        verdict: Verdict = "pass"
+    elif hi < slo.objective:
+        verdict = "fail"
+    else:
+        verdict = "inconclusive"
+    return b.result(
+        verdict,
+        f"{noun} lies between {pct(sure / n)} and {pct(possible / n)} "
+        f"(the threshold is not a bucket bound); 95% interval {pct(lo)} to {pct(hi)} "
+        f"against the objective {pct(slo.objective)}",
+        value=sure / n,
+        samples=n,
+        threshold=slo.objective,
+    )
