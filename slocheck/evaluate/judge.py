@@ -10,6 +10,7 @@ from slocheck.evaluate.verdicts import (
     SloResult,
     Window,
     judge_promql,
+    judge_ratio,
     judge_requests,
     judge_uptime,
 )
@@ -26,4 +27,6 @@ def evaluate_slo(slo: SloSpec, plan: SliPlan, data: SliData, window: Window) -> 
         return judge_quantile(b, data)
     if slo.sli == "latency_ratio":
         return judge_latency_ratio(b, data)
+    if slo.sli == "ratio":
+        return judge_ratio(b, data)
     return judge_promql(b, data)

@@ -20,6 +20,7 @@ WINDOW = "$window"
 class SliPlan:
     fetch: str | None  # a series selector whose raw samples are fetched; None for promql
     promql: str  # with $window for the window's length
+    fetch_total: str | None = None  # sli ratio: the selector of all requests
 
 
 def selector(metric: str, base: str, *extra: str) -> str:
@@ -67,8 +68,23 @@ def plan(slo: SloSpec, base_selector: str) -> SliPlan:
             f"sum(increase({selector(bucket, sel, le)}[{WINDOW}])) / "
             f"sum(increase({selector(bucket, sel, inf)}[{WINDOW}]))",
         )
+    if slo.sli == "ratio":
+        assert slo.total is not None
+        counted = _with_base(slo.good or slo.bad or "", sel)
+        total = _with_base(slo.total, sel)
+        # "or vector(0)": a counter of errors has no series until the first error
+        share = (
+            f"(sum(increase({counted}[{WINDOW}])) or vector(0)) / sum(increase({total}[{WINDOW}]))"
+        )
+        return SliPlan(counted, share if slo.good else f"1 - {share}", fetch_total=total)
     assert slo.query is not None
     return SliPlan(None, slo.query)
+
+
+def _with_base(series: str, base: str) -> str:
+    """``errors_total{code="500"}`` with the spec's selector added to its matchers."""
+    name, _, inner = series.partition("{")
+    return selector(name, base, inner.removesuffix("}"))
 
 
 def window_text(seconds: float) -> str:

@@ -58,6 +58,7 @@ class SliData:
     """What Prometheus answered for one SLO."""
 
     series: Sequence[Series] | None = None  # raw samples (built-in SLIs)
+    total_series: Sequence[Series] | None = None  # sli ratio: the raw samples of all requests
     values: Sequence[float] | None = None  # one value per series returned (promql)
     query: str = ""  # what was sent
     # requests the load generator sent that got no HTTP answer at all (the service was down):
@@ -112,7 +113,7 @@ def _gate(slo: SloSpec, verdict: Verdict) -> Gate:
 
 class Builder:
     def __init__(self, slo: SloSpec, plan: SliPlan, data: SliData, window: Window) -> None:
-        self.slo, self.window = slo, window
+        self.slo, self.window, self.plan = slo, window, plan
         self.query = data.query
         self.promql = render(plan.promql, window.seconds)
         self.details: dict[str, Any] = {"window_seconds": round(window.seconds, 3)}
@@ -287,6 +288,48 @@ def judge_requests(b: Builder, data: SliData) -> SloResult:
         unit_op="<=",
         threshold=threshold,
         of_bad=True,
+    )
+
+
+def judge_ratio(b: Builder, data: SliData) -> SloResult:
+    """``sli: ratio``: the good (or bad) counter over the total, counted exactly. A counter of
+    errors with no series has counted no error yet: 0, not an empty answer."""
+    slo = b.slo
+    assert slo.objective is not None
+    which = "good" if slo.good is not None else "bad"
+    total_series = list(data.total_series or [])
+    if not total_series:
+        return b.result("no_data", f"no series matched the total ({b.plan.fetch_total})")
+    totals = sum_deltas(total_series, b.window.start, b.window.read_until)
+    b.notes(totals)
+    n = totals.total
+    counted_series = list(data.series or [])
+    counted = sum_deltas(counted_series, b.window.start, b.window.read_until).total
+    if not counted_series:
+        b.details.setdefault("notes", []).append(
+            f"no series matched the {which} counter ({b.plan.fetch}): counted as 0, as a "
+            "counter that was never incremented"
+        )
+    lost = data.unanswered
+    if n <= 0 and not lost:
+        return b.result("no_data", f"0 requests counted by the total ({b.plan.fetch_total})")
+    if counted > n:
+        return b.result(
+            "error",
+            f"the {which} counter counted {counted:,.0f} requests, more than the total's "
+            f"{n:,.0f}: do the two selectors count the same requests?",
+            samples=n,
+        )
+    good = counted if slo.good is not None else n - counted
+    if lost:
+        n += lost
+        b.details["unanswered"] = lost
+        b.suffix = f"; {lost:,} requests got no answer at all, counted as not good"
+    b.details[which] = counted
+    if (early := b.too_few(n, slo.min_samples or 1, "requests")) is not None:
+        return early
+    return ratio_verdict(
+        b, good, n, slo.objective, "good share", value=good / n, threshold=slo.objective
     )
 
 

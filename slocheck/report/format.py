@@ -26,7 +26,7 @@ def target_text(r: SloResult) -> str:
     """``>= 99.9%``, ``P95 <= 500ms``, ``<= 0.1%``, ``>= 100 req/s``, ``<= 300ms: >= 99%``."""
     if r.sli in ("latency", "ttft", "inter_token_latency"):
         return f"<= {value_text(r.threshold, 'seconds')}"
-    if r.sli == "availability":
+    if r.sli in ("availability", "ratio"):
         return f">= {value_text(r.objective, 'ratio')}"
     if r.sli == "latency_ratio":
         bound = r.details.get("threshold_seconds")

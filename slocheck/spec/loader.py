@@ -190,6 +190,11 @@ def _check_sli_fields(spec_data: list[Any], spec: Spec, lines: _Lines) -> None:
         for req in REQUIRED_FIELDS[slo.sli]:
             if req not in given:
                 raise lines.error(("slos", i, req), f"required for sli {slo.sli}")
+        if slo.sli == "ratio" and (slo.good is None) == (slo.bad is None):
+            raise lines.error(
+                ("slos", i, "bad") if slo.good is not None else ("slos", i),
+                "sli ratio needs exactly one of good: or bad: (a counter), beside total:",
+            )
         extra = given - ALLOWED_FIELDS[slo.sli] - COMMON_FIELDS
         if extra:
             bad = sorted(extra)[0]

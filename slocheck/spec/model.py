@@ -18,6 +18,7 @@ SliKind = Literal[
     "throughput",
     "ttft",
     "inter_token_latency",
+    "ratio",
     "promql",
 ]
 SLI_KINDS: tuple[str, ...] = SliKind.__args__  # type: ignore[attr-defined]
@@ -51,6 +52,18 @@ DEFAULT_METRICS: dict[str, str] = {
 _MATCHER = r'\s*[A-Za-z_][A-Za-z0-9_]*\s*(=~|!~|!=|=)\s*"(?:[^"\\]|\\.)*"\s*'
 SELECTOR_RE = re.compile(rf"^(?:{_MATCHER})(?:,{_MATCHER})*,?$")
 METRIC_RE = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
+SERIES_RE = re.compile(r"^\s*([a-zA-Z_:][a-zA-Z0-9_:]*)\s*(?:\{(.*)\})?\s*$", re.DOTALL)
+
+
+def series_selector(v: str) -> str:
+    """``metric`` or ``metric{label="value", ...}``: a counter's series, as PromQL selects them."""
+    m = SERIES_RE.match(v)
+    inner = (m.group(2) or "").strip() if m else ""
+    if m is None or (inner and not SELECTOR_RE.match(inner)):
+        raise ValueError(
+            f'expected a series selector like errors_total{{job="demo"}}, got {v!r:.80}'
+        )
+    return f"{m.group(1)}{{{inner.rstrip(',').strip()}}}" if inner else m.group(1)
 
 
 def _number(value: Any) -> float:
@@ -199,6 +212,10 @@ class SloSpec(_Strict):
     min_samples: int | None = Field(default=None, ge=1)
     metric: str | None = None
     interpolate: bool = False
+    # sli ratio: counters of the good (or the bad) requests and of all of them
+    good: str | None = None
+    bad: str | None = None
+    total: str | None = None
     # the unit of the histogram's bucket bounds (Triton: us, many apps: ms); thresholds stay
     # durations and verdicts are shown in seconds
     unit: HistogramUnit = "s"
@@ -211,6 +228,11 @@ class SloSpec(_Strict):
             return v
         unit = THRESHOLD_UNITS.get(str(info.data.get("sli")), "number")
         return {"duration": parse_duration, "ratio": parse_ratio, "number": _number}[unit](v)
+
+    @field_validator("good", "bad", "total")
+    @classmethod
+    def _series(cls, v: str | None) -> str | None:
+        return None if v is None else series_selector(v)
 
     @field_validator("metric")
     @classmethod
@@ -233,6 +255,7 @@ REQUIRED_FIELDS: dict[str, tuple[str, ...]] = {
     "throughput": ("threshold",),
     "ttft": ("threshold", "percentile"),
     "inter_token_latency": ("threshold", "percentile"),
+    "ratio": ("objective", "total"),
     "promql": ("query", "op", "threshold"),
 }
 ALLOWED_FIELDS: dict[str, frozenset[str]] = {
@@ -242,6 +265,7 @@ ALLOWED_FIELDS["availability"] |= {"measurement"}
 for _histogram_sli in ("latency", "ttft", "inter_token_latency"):
     ALLOWED_FIELDS[_histogram_sli] |= {"interpolate", "unit"}
 ALLOWED_FIELDS["latency_ratio"] |= {"unit"}
+ALLOWED_FIELDS["ratio"] = frozenset({"objective", "total", "good", "bad", "min_samples"})
 ALLOWED_FIELDS["promql"] -= {"metric"}
 COMMON_FIELDS = frozenset(
     {"name", "sli", "severity", "on_no_data", "on_inconclusive", "description"}

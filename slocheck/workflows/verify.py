@@ -74,10 +74,16 @@ def verify(
         p = plan(slo, spec.prometheus.selector)
         if p.fetch is not None:
             series = client.fetch_samples(p.fetch, window.start - back, window.read_until)
+            fetched = [p.fetch]
+            total = None
+            if p.fetch_total is not None:
+                total = client.fetch_samples(p.fetch_total, window.start - back, window.read_until)
+                fetched.append(p.fetch_total)
+            span = window_text(window.read_until - window.start + back)
             data = SliData(
                 series=series,
-                query=f"{p.fetch}[{window_text(window.read_until - window.start + back)}] "
-                f"@ {window.read_until:.3f}",
+                total_series=total,
+                query=" and ".join(f"{f}[{span}] @ {window.read_until:.3f}" for f in fetched),
                 unanswered=unanswered,
             )
         else:

@@ -269,3 +269,30 @@ def test_a_histogram_in_milliseconds_with_unit_ms(
     assert "(250ms, 500ms]" in p95["explanation"] and p95["promql"].endswith("* 0.001")
     assert slos["within-250ms"]["value"] == pytest.approx(0.94)
     assert 'le="250.0"' in slos["within-250ms"]["promql"]
+
+
+def test_ratio_counts_like_the_built_ins_and_an_absent_error_counter_is_zero(
+    tmp_path: Path, prom: ManagedPrometheus, data: Dataset
+) -> None:
+    spec = (
+        "version: 1\nprometheus: {selector: 'job=\"demo\"'}\nslos:\n"
+        "  - {name: bad-500, sli: ratio, objective: 99%,"
+        " bad: 'http_requests_total{status=\"500\"}', total: http_requests_total}\n"
+        "  - {name: good-200, sli: ratio, objective: 99%,"
+        " good: 'http_requests_total{status=\"200\"}', total: http_requests_total}\n"
+        "  - {name: no-errors-yet, sli: ratio, objective: 99.9%,"
+        " bad: app_errors_total, total: http_requests_total}\n"
+    )
+    code, report, output = verify(tmp_path, prom, data, spec)
+    assert code == 0, output
+    slos = by_name(report)
+    expected = 1 - data.errors_in_window / data.requests_in_window
+    for name in ("bad-500", "good-200"):  # exact, through instance b's reset, as availability
+        assert slos[name]["verdict"] == "pass"
+        assert slos[name]["samples"] == data.requests_in_window
+        assert slos[name]["value"] == pytest.approx(expected, abs=1e-12)
+    # no app_errors_total series at all: 0 errors (said so), not an empty vector
+    empty = slos["no-errors-yet"]
+    assert empty["verdict"] == "pass" and empty["value"] == 1.0
+    assert any("counted as 0" in n for n in empty["details"]["notes"])
+    assert "or vector(0)" in empty["promql"]

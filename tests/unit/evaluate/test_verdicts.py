@@ -335,3 +335,57 @@ def test_unit_is_refused_where_it_means_nothing() -> None:
             "version: 1\nslos:\n"
             "  - {name: a, sli: latency, percentile: 95, threshold: 1s, unit: min}\n"
         )
+
+
+def counter(n: float, **labels: str) -> list[Series]:
+    """One counter that counts ``n`` inside the window W."""
+    return [Series(labels, [(990.0, 0.0), (1300.0, n / 2), (1600.0, n)])]
+
+
+BAD_RATIO = {"sli": "ratio", "bad": "app_errors_total", "total": "app_requests_total"}
+
+
+@pytest.mark.parametrize(
+    ("spec", "counted", "total", "verdict"),
+    [
+        # the empty-numerator trap: no error counter yet is 0 errors, not an empty answer
+        ({**BAD_RATIO, "objective": "99%"}, None, counter(10_000), "pass"),
+        ({**BAD_RATIO, "objective": "99%"}, counter(50), counter(10_000), "pass"),
+        ({**BAD_RATIO, "objective": "99%"}, counter(200), counter(10_000), "fail"),
+        ({**BAD_RATIO, "objective": "99.9%"}, None, counter(200), "inconclusive"),
+        ({**BAD_RATIO, "objective": "99%"}, counter(5), None, "no_data"),
+        ({**BAD_RATIO, "objective": "99%"}, None, counter(0), "no_data"),
+        ({**BAD_RATIO, "objective": "99%"}, counter(300), counter(200), "error"),
+        (
+            {"sli": "ratio", "good": "ok_total", "total": "all_total", "objective": "99%"},
+            counter(9_950),
+            counter(10_000),
+            "pass",
+        ),
+        (
+            {"sli": "ratio", "good": "ok_total", "total": "all_total", "objective": "99%"},
+            None,
+            counter(10_000),
+            "fail",  # no good request counted: never a pass
+        ),
+    ],
+)
+def test_ratio(
+    spec: dict[str, Any], counted: list[Series] | None, total: list[Series] | None, verdict: str
+) -> None:
+    s = slo(**spec)
+    r = evaluate_slo(s, plan(s, ""), SliData(series=counted, total_series=total, query="q"), W)
+    assert r.verdict == verdict, r.explanation
+    if counted is None and total and verdict != "no_data":
+        assert any("counted as 0" in n for n in r.details["notes"])
+
+
+def test_ratio_promql_adds_the_selector_and_guards_the_numerator() -> None:
+    s = slo(**BAD_RATIO, objective="99%")
+    p = plan(s, 'job="demo"')
+    assert p.fetch == 'app_errors_total{job="demo"}'
+    assert p.fetch_total == 'app_requests_total{job="demo"}'
+    assert p.promql.startswith('1 - (sum(increase(app_errors_total{job="demo"}[$window])) or')
+    assert "vector(0))" in p.promql
+    g = slo(sli="ratio", good='ok_total{code=~"2.."}', total="all_total", objective="99%")
+    assert plan(g, 'job="demo"').fetch == 'ok_total{job="demo",code=~"2.."}'

@@ -320,3 +320,30 @@ def test_giant_integers_and_endless_files() -> None:
     assert "invalid" in str(_error("version: 1\nslos: " + "9" * 5000 + "\n"))
     with pytest.raises(SpecError, match="larger than"):
         load_spec("/dev/zero")
+
+
+@pytest.mark.parametrize(
+    ("entry", "message"),
+    [
+        ("{name: r, sli: ratio, objective: 99%, total: t_total}", "exactly one of good: or bad:"),
+        (
+            "{name: r, sli: ratio, objective: 99%, total: t, good: g, bad: b}",
+            "exactly one of good: or bad:",
+        ),
+        ("{name: r, sli: ratio, objective: 99%, bad: b}", "total: required"),
+        ("{name: r, sli: ratio, objective: 99%, bad: 'b{x}', total: t}", "series selector"),
+        ("{name: r, sli: ratio, objective: 99%, bad: b, total: t, metric: m}", "no meaning"),
+    ],
+)
+def test_ratio_fields(entry: str, message: str) -> None:
+    with pytest.raises(SpecError, match=message):
+        parse_spec(f"version: 1\nslos:\n  - {entry}\n")
+
+
+def test_ratio_spec() -> None:
+    text = (
+        "version: 1\nslos:\n  - {name: r, sli: ratio, objective: 99%,"
+        " bad: 'deepsynth_errors_total', total: 'deepsynth_requests_total{model=\"x\"}'}\n"
+    )
+    s = parse_spec(text).spec.slos[0]
+    assert (s.bad, s.total) == ("deepsynth_errors_total", 'deepsynth_requests_total{model="x"}')
