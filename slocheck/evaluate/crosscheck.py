@@ -15,6 +15,7 @@ from typing import Any, Protocol
 from slocheck.errors import PrometheusError
 from slocheck.evaluate.counters import Series, histogram_buckets, quantile, sum_deltas
 from slocheck.evaluate.verdicts import Window
+from slocheck.spec.model import UNIT_SECONDS, SloSpec
 from slocheck.units import format_duration
 
 #: Less than this share of the requested rate is never a pass (the gate is inconclusive).
@@ -67,28 +68,74 @@ def answered_by_client(
     }
 
 
+#: The labels that name a request's route, by instrumentation: slocheck serve (``endpoint``),
+#: prometheus-fastapi-instrumentator (``handler``), OpenTelemetry (``http_route``), others.
+ENDPOINT_LABELS = ("endpoint", "handler", "http_route", "route", "path")
+REQUESTS_METRIC = "http_requests_total"
+BUCKETS_METRIC = "http_request_duration_seconds_bucket"
+
+
+@dataclass(frozen=True)
+class ServerMetrics:
+    """Which of the server's series the cross-checks read: the spec's own, when it names them."""
+
+    requests: str = REQUESTS_METRIC  #: a counter of answered requests
+    buckets: str = BUCKETS_METRIC  #: a latency histogram's ``_bucket`` series
+    bucket_seconds: float = 1.0  #: seconds per unit of its bounds (``unit: ms``: 0.001)
+
+
+def server_metrics(slos: Iterable[SloSpec]) -> ServerMetrics:
+    """The metrics of the spec's first request-counting SLO and first latency-histogram SLO (a
+    spec that sets ``metric:`` has told which series count its requests), else the reference
+    service's names."""
+    requests, buckets, seconds = REQUESTS_METRIC, BUCKETS_METRIC, 1.0
+    for slo in reversed(list(slos)):  # the first one wins
+        if slo.sli in ("error_ratio", "throughput") or (
+            slo.sli == "availability" and slo.measurement != "uptime"
+        ):
+            requests = slo.metric_name
+        elif slo.sli in ("latency", "latency_ratio"):
+            buckets = slo.metric_name.removesuffix("_bucket") + "_bucket"
+            seconds = UNIT_SECONDS[slo.unit]
+    return ServerMetrics(requests, buckets, seconds)
+
+
+def endpoint_label(series: Sequence[Series]) -> str:
+    """The first of :data:`ENDPOINT_LABELS` that the series carry (``endpoint`` when none)."""
+    present = {name for s in series for name in s.labels}
+    return next((name for name in ENDPOINT_LABELS if name in present), "endpoint")
+
+
 def server_counts(series: Sequence[Series], since: float, until: float) -> dict[str, float]:
-    """Per ``endpoint`` label: the increase of ``http_requests_total`` over ``[since, until]``."""
+    """Per endpoint (see :func:`endpoint_label`): the increase of the requests counter over
+    ``[since, until]``."""
+    label = endpoint_label(series)
     by_endpoint: dict[str, list[Series]] = {}
     for s in series:
-        by_endpoint.setdefault(s.labels.get("endpoint", ""), []).append(s)
+        by_endpoint.setdefault(s.labels.get(label, ""), []).append(s)
     return {ep: sum_deltas(ss, since, until).total for ep, ss in by_endpoint.items()}
 
 
 def endpoints_of(series: Sequence[Series]) -> set[str | None]:
-    """The ``endpoint`` labels of ``series``: the client's names to compare with them."""
-    return {s.labels.get("endpoint") for s in series}
+    """The endpoint labels of ``series``: the client's names to compare with them."""
+    label = endpoint_label(series)
+    return {s.labels.get(label) for s in series}
 
 
-def request_counts(sent: Mapping[str, int], server: Mapping[str, float], sel: str) -> CrossCheck:
+def request_counts(
+    sent: Mapping[str, int],
+    server: Mapping[str, float],
+    sel: str,
+    metric: str = REQUESTS_METRIC,
+) -> CrossCheck:
     """The requests the client saw answered vs what the server counted, per endpoint."""
     compared = {ep: (sent.get(ep, 0), n) for ep, n in server.items() if ep in sent}
     if not compared:
         return CrossCheck(
             "request_counts",
             False,
-            "no endpoint the client loaded is in "
-            f"http_requests_total{{{sel}}}: is the selector right?",
+            f"no endpoint the client loaded is in {metric}{{{sel}}} (by its "
+            f"{' / '.join(ENDPOINT_LABELS)} label): is the selector right?",
             {},
         )
     diffs = {ep: s - c for ep, (c, s) in compared.items()}
@@ -103,11 +150,15 @@ def request_counts(sent: Mapping[str, int], server: Mapping[str, float], sel: st
 
 
 def p95_agreement(
-    buckets_series: Sequence[Series], window: Window, client_p95_s: float | None
+    buckets_series: Sequence[Series],
+    window: Window,
+    client_p95_s: float | None,
+    bucket_seconds: float = 1.0,
 ) -> CrossCheck | None:
     """The client's P95 vs the server's P95 bucket over the window (informative: always ok);
     None when either side has no P95."""
     buckets, _ = histogram_buckets(buckets_series, window.start, window.read_until)
+    buckets = buckets.scaled(bucket_seconds)
     server_p95 = quantile(0.95, buckets)
     if server_p95 is None or client_p95_s is None:
         return None
@@ -200,13 +251,14 @@ class CrossCheckInputs:
     requested_rate: float | None
     requested_users: int
     peak_users: int
+    metrics: ServerMetrics = ServerMetrics()  #: the series the two server sides came from
 
 
 def cross_checks(i: CrossCheckInputs) -> list[CrossCheck]:
     """Counts per endpoint, client vs server P95 (when both have one), achieved load."""
     counted = server_counts(i.server_requests, i.launched, i.window.read_until)
-    checks = [request_counts(i.client_answered, counted, i.selector)]
-    p95 = p95_agreement(i.server_buckets, i.window, i.client_p95_s)
+    checks = [request_counts(i.client_answered, counted, i.selector, i.metrics.requests)]
+    p95 = p95_agreement(i.server_buckets, i.window, i.client_p95_s, i.metrics.bucket_seconds)
     if p95 is not None:
         checks.append(p95)
     checks.append(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,6 +21,7 @@ from slocheck.evaluate.crosscheck import (
     endpoints_of,
     first_scrape,
     requests_in,
+    server_metrics,
     unanswered_in,
 )
 from slocheck.evaluate.plan import selector
@@ -31,6 +32,7 @@ from slocheck.prom.managed import start_prometheus
 from slocheck.prom.scrape import ScrapeWaits
 from slocheck.results import RunResult, RunVerdict
 from slocheck.spec import LoadedSpec, LoadSpec
+from slocheck.spec.model import SloSpec
 from slocheck.units import format_duration
 from slocheck.workflows.stack import READY_TIMEOUT, EmbeddedService, wait_until_ready
 from slocheck.workflows.verify import client_for, verify
@@ -92,15 +94,23 @@ def client_stats(load: LoadResult) -> dict[str, Any]:
 
 
 def gather_cross_check_inputs(
-    load: LoadResult, client: PromClient, sel: str, launched: float, window: Window
+    load: LoadResult,
+    client: PromClient,
+    sel: str,
+    launched: float,
+    window: Window,
+    *,
+    slos: Sequence[SloSpec] = (),
 ) -> CrossCheckInputs:
-    """Fetch the server's series and read the client's tables that the cross-checks judge."""
+    """Fetch the server's series (those the spec's SLOs count requests and latency in) and read
+    the client's tables that the cross-checks judge."""
     snap = load.snapshot
+    metrics = server_metrics(slos)
     server_requests = client.fetch_samples(
-        selector("http_requests_total", sel), launched - 60, window.read_until
+        selector(metrics.requests, sel), launched - 60, window.read_until
     )
     server_buckets = client.fetch_samples(
-        selector("http_request_duration_seconds_bucket", sel), window.start - 60, window.read_until
+        selector(metrics.buckets, sel), window.start - 60, window.read_until
     )
     endpoints = endpoints_of(server_buckets)
     tables = [secs for name, secs in snap.requests.items() if name in endpoints]
@@ -118,6 +128,7 @@ def gather_cross_check_inputs(
         requested_rate=cfg.rate,
         requested_users=cfg.users,
         peak_users=int(snap.marks.get("peak_users", 0)),
+        metrics=metrics,
     )
 
 
@@ -232,7 +243,7 @@ def run(
             unanswered = unanswered_in(load.snapshot.requests, load.window_start)
             verified = verify(loaded, client, window, unanswered=unanswered)
             inputs = gather_cross_check_inputs(
-                load, client, spec.prometheus.selector, launched, window
+                load, client, spec.prometheus.selector, launched, window, slos=spec.slos
             )
             checks = notes + cross_checks(inputs)
         except InfrastructureError as e:

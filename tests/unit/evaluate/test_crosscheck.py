@@ -14,15 +14,18 @@ from slocheck.evaluate.counters import Series
 from slocheck.evaluate.crosscheck import (
     MIN_ACHIEVED,
     CrossCheckInputs,
+    ServerMetrics,
     achieved_load,
     answered_by_client,
     cross_checks,
+    endpoint_label,
     endpoints_of,
     first_scrape,
     p95_agreement,
     request_counts,
     requests_in,
     server_counts,
+    server_metrics,
     unanswered_in,
 )
 
@@ -81,10 +84,60 @@ def test_no_endpoint_matched_names_the_selector() -> None:
     check = request_counts({"/v1/classify": 604}, {"/metrics": 12.0}, SEL)
     assert not check.ok and check.details == {}
     assert check.message == (
-        'no endpoint the client loaded is in http_requests_total{job="slocheck"}: '
-        "is the selector right?"
+        'no endpoint the client loaded is in http_requests_total{job="slocheck"} (by its '
+        "endpoint / handler / http_route / route / path label): is the selector right?"
     )
     assert not request_counts({"/v1/classify": 1}, {}, SEL).ok
+    other = request_counts({"/a": 1}, {}, SEL, metric="rest_server_requests_total")
+    assert "rest_server_requests_total{" in other.message
+
+
+def test_the_endpoint_label_of_other_instrumentations() -> None:
+    """fastapi-instrumentator names the route ``handler``, OpenTelemetry ``http_route``."""
+    for label in ("handler", "http_route", "path"):
+        series = [
+            Series({label: "/predict", "status": "2xx"}, [(990.0, 0.0), (1500.0, 30.0)]),
+            Series({label: "/health", "status": "2xx"}, [(990.0, 0.0), (1500.0, 5.0)]),
+        ]
+        assert endpoint_label(series) == label
+        assert server_counts(series, 990.0, 1500.0) == {"/predict": 30.0, "/health": 5.0}
+        assert endpoints_of(series) == {"/predict", "/health"}
+    assert endpoint_label([Series({"status": "200"}, [])]) == "endpoint"  # none: the default
+
+
+def test_server_metrics_follow_the_spec() -> None:
+    from slocheck.spec.model import SloSpec
+
+    def slo(**kw: object) -> SloSpec:
+        return SloSpec.model_validate({"name": str(kw), **kw})
+
+    assert server_metrics([]) == ServerMetrics()  # the reference service's names
+    uptime = slo(sli="availability", objective="99%", measurement="uptime", metric="up")
+    mine = [
+        uptime,  # counts scrapes, not requests: skipped
+        slo(sli="availability", objective="99%", metric="rest_server_requests_total"),
+        slo(sli="error_ratio", threshold="1%", metric="other_total"),
+        slo(sli="latency", percentile=95, threshold="1s", metric="app_latency_ms", unit="ms"),
+    ]
+    assert server_metrics(mine) == ServerMetrics(
+        "rest_server_requests_total", "app_latency_ms_bucket", 0.001
+    )
+
+
+def test_p95_agreement_reads_a_histogram_in_milliseconds() -> None:
+    in_ms = [
+        Series({"le": le}, [(990.0, 0.0), (1600.0, n)])
+        for le, n in (
+            ("100", 900.0),
+            ("250", 940.0),
+            ("500", 990.0),
+            ("1000", 1000.0),
+            ("+Inf", 1000.0),
+        )
+    ]
+    check = p95_agreement(in_ms, Window(1000.0, 1600.0), 0.3, bucket_seconds=0.001)
+    assert check is not None and check.details["within_bucket"]
+    assert (check.details["server_lower_s"], check.details["server_upper_s"]) == (0.25, 0.5)
 
 
 def test_answered_by_client_leaves_out_requests_with_no_answer() -> None:
