@@ -14,6 +14,7 @@ from typing import Any, Protocol
 
 from slocheck.errors import PrometheusError
 from slocheck.evaluate.counters import Series, histogram_buckets, quantile, sum_deltas
+from slocheck.evaluate.plan import plan
 from slocheck.evaluate.verdicts import Window
 from slocheck.spec.model import UNIT_SECONDS, SloSpec
 from slocheck.units import format_duration
@@ -72,6 +73,7 @@ def answered_by_client(
 #: prometheus-fastapi-instrumentator (``handler``), OpenTelemetry (``http_route``), others.
 ENDPOINT_LABELS = ("endpoint", "handler", "http_route", "route", "path")
 REQUESTS_METRIC = "http_requests_total"
+REQUEST_SLIS = ("availability", "error_ratio", "throughput")
 BUCKETS_METRIC = "http_request_duration_seconds_bucket"
 
 
@@ -88,16 +90,20 @@ def server_metrics(slos: Iterable[SloSpec]) -> ServerMetrics:
     """The metrics of the spec's first request-counting SLO and first latency-histogram SLO (a
     spec that sets ``metric:`` has told which series count its requests), else the reference
     service's names."""
-    requests, buckets, seconds = REQUESTS_METRIC, BUCKETS_METRIC, 1.0
-    for slo in reversed(list(slos)):  # the first one wins
-        if slo.sli in ("error_ratio", "throughput") or (
-            slo.sli == "availability" and slo.measurement != "uptime"
-        ):
-            requests = slo.metric_name
-        elif slo.sli in ("latency", "latency_ratio"):
-            buckets = slo.metric_name.removesuffix("_bucket") + "_bucket"
-            seconds = UNIT_SECONDS[slo.unit]
-    return ServerMetrics(requests, buckets, seconds)
+    slos = list(slos)
+    counting = next((s for s in slos if s.sli in REQUEST_SLIS and s.measurement != "uptime"), None)
+    timing = next((s for s in slos if s.sli in ("latency", "latency_ratio")), None)
+    return ServerMetrics(
+        _fetched(counting, REQUESTS_METRIC),
+        _fetched(timing, BUCKETS_METRIC),
+        UNIT_SECONDS[timing.unit] if timing else 1.0,
+    )
+
+
+def _fetched(slo: SloSpec | None, default: str) -> str:
+    """The series the verifier fetches for ``slo`` (its plan: one source of truth for the
+    names), without the spec's selector; ``default`` without such an SLO."""
+    return (plan(slo, "").fetch or default) if slo is not None else default
 
 
 def endpoint_label(series: Sequence[Series]) -> str:

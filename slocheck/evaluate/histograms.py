@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from slocheck.evaluate.counters import histogram_buckets, quantile
+from slocheck.evaluate.counters import Buckets, histogram_buckets, quantile
 from slocheck.evaluate.stats import min_samples_for_quantile, wilson_interval
 from slocheck.evaluate.verdicts import Builder, SliData, SloResult, Verdict, pct, ratio_verdict
 from slocheck.spec.model import UNIT_SECONDS
@@ -18,13 +18,25 @@ def _le(a: float, b: float) -> bool:
     return a <= b or math.isclose(a, b, rel_tol=1e-9)
 
 
-def _no_inf(b: Builder, data: SliData, **kw: Any) -> SloResult:
-    return b.result(
-        "no_data",
-        f'{data.query} has no le="+Inf" bucket in the window: the '
-        "slowest requests are not counted, so no quantile can be trusted",
-        **kw,
-    )
+def _observed(b: Builder, data: SliData, **kw: Any) -> Buckets | SloResult:
+    """The window's buckets, bounds in seconds (``unit:``); or the ``no_data`` result when there
+    is nothing to judge: no series, no observation, or no ``+Inf`` bucket."""
+    series = list(data.series or [])
+    if not series:
+        return b.result("no_data", f"no series matched {data.query}", **kw)
+    buckets, totals = histogram_buckets(series, b.window.start, b.window.read_until)
+    buckets = buckets.scaled(UNIT_SECONDS[b.slo.unit])
+    b.notes(totals)
+    if buckets.total <= 0:
+        return b.result("no_data", f"no observations in the window ({data.query})", **kw)
+    if not buckets.has_inf:
+        return b.result(
+            "no_data",
+            f'{data.query} has no le="+Inf" bucket in the window: the '
+            "slowest requests are not counted, so no quantile can be trusted",
+            **kw,
+        )
+    return buckets
 
 
 def judge_quantile(b: Builder, data: SliData) -> SloResult:
@@ -32,17 +44,10 @@ def judge_quantile(b: Builder, data: SliData) -> SloResult:
     assert slo.percentile is not None and slo.threshold is not None
     kw: dict[str, Any] = {"unit": "seconds", "op": "<="}
     q, t = slo.percentile / 100, slo.threshold
-    series = list(data.series or [])
-    if not series:
-        return b.result("no_data", f"no series matched {data.query}", **kw)
-    buckets, totals = histogram_buckets(series, b.window.start, b.window.read_until)
-    buckets = buckets.scaled(UNIT_SECONDS[slo.unit])
-    b.notes(totals)
+    buckets = _observed(b, data, **kw)
+    if isinstance(buckets, SloResult):
+        return buckets
     n = buckets.total
-    if n <= 0:
-        return b.result("no_data", f"no observations in the window ({data.query})", **kw)
-    if not buckets.has_inf:
-        return _no_inf(b, data, **kw)
     needed = slo.min_samples or min_samples_for_quantile(q)
     if (early := b.too_few(n, needed, "observations", **kw)) is not None:
         return early
@@ -90,17 +95,10 @@ def judge_quantile(b: Builder, data: SliData) -> SloResult:
 def judge_latency_ratio(b: Builder, data: SliData) -> SloResult:
     slo = b.slo
     assert slo.threshold is not None and slo.objective is not None
-    series = list(data.series or [])
-    if not series:
-        return b.result("no_data", f"no series matched {data.query}")
-    buckets, totals = histogram_buckets(series, b.window.start, b.window.read_until)
-    buckets = buckets.scaled(UNIT_SECONDS[slo.unit])
-    b.notes(totals)
+    buckets = _observed(b, data)
+    if isinstance(buckets, SloResult):
+        return buckets
     n = buckets.total
-    if n <= 0:
-        return b.result("no_data", f"no observations in the window ({data.query})")
-    if not buckets.has_inf:
-        return _no_inf(b, data)
     if (early := b.too_few(n, slo.min_samples or 1, "observations")) is not None:
         return early
     sure, possible, exact = buckets.count_le(slo.threshold)

@@ -160,6 +160,15 @@ class Builder:
             lag = self.window.read_until - totals.last_sample_at
             self.details["newest_sample_lag_seconds"] = round(lag, 3)
 
+    def count_unanswered(self, lost: int) -> None:
+        """Say that ``lost`` requests with no HTTP answer were counted as failed."""
+        self.details["unanswered"] = lost
+        self.suffix = (
+            f"; {lost:,} of these requests got no answer at all (connection refused or reset, "
+            "or a timeout: the service was down or unreachable), counted as failed since the "
+            "server could not count them"
+        )
+
     def too_few(self, n: float, needed: int, what: str, **kw: Any) -> SloResult | None:
         if n < needed:
             self.details["min_samples"] = needed
@@ -257,12 +266,7 @@ def judge_requests(b: Builder, data: SliData) -> SloResult:
     ).total
     if lost:
         n, bad = n + lost, bad + lost
-        b.details["unanswered"] = lost
-        b.suffix = (
-            f"; {lost:,} of these requests got no answer at all (connection refused or reset, "
-            "or a timeout: the service was down or unreachable), counted as failed since the "
-            "server could not count them"
-        )
+        b.count_unanswered(lost)
     b.details["errors"] = bad
     if (early := b.too_few(n, slo.min_samples or 1, "requests")) is not None:
         return early
@@ -323,8 +327,7 @@ def judge_ratio(b: Builder, data: SliData) -> SloResult:
     good = counted if slo.good is not None else n - counted
     if lost:
         n += lost
-        b.details["unanswered"] = lost
-        b.suffix = f"; {lost:,} requests got no answer at all, counted as not good"
+        b.count_unanswered(lost)
     b.details[which] = counted
     if (early := b.too_few(n, slo.min_samples or 1, "requests")) is not None:
         return early
