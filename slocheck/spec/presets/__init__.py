@@ -1,0 +1,28 @@
+"""Server metric presets (pure data): which series each inference server exports for every
+built-in SLI, with their labels, status grouping and units. ``prometheus.preset`` picks one;
+:func:`slocheck.evaluate.plan.plan` turns it into the queries, so rule generation, the
+verifier and the cross-checks read the same names.
+
+Every name comes from the server's own documentation or source: see each module's ``SOURCES``
+and the recorded ``/metrics`` samples under ``tests/fixtures/metrics/``.
+"""
+
+from __future__ import annotations
+
+from slocheck.spec.presets.base import Counter, Histogram, Preset
+from slocheck.spec.presets.fastapi_instrumentator import PRESET as FASTAPI_INSTRUMENTATOR
+from slocheck.spec.presets.llamacpp import PRESET as LLAMACPP
+from slocheck.spec.presets.mlserver import PRESET as MLSERVER
+from slocheck.spec.presets.otel_http import PRESET as OTEL_HTTP
+from slocheck.spec.presets.slocheck import PRESET as SLOCHECK
+from slocheck.spec.presets.tgi import PRESET as TGI
+from slocheck.spec.presets.triton import PRESET as TRITON
+from slocheck.spec.presets.vllm import PRESET as VLLM
+
+PRESETS: dict[str, Preset] = {
+    p.name: p
+    for p in (SLOCHECK, VLLM, TGI, TRITON, MLSERVER, LLAMACPP, FASTAPI_INSTRUMENTATOR, OTEL_HTTP)
+}
+PRESET_NAMES: tuple[str, ...] = tuple(PRESETS)
+
+__all__ = ["PRESETS", "PRESET_NAMES", "Counter", "Histogram", "Preset"]
