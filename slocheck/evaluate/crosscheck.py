@@ -14,9 +14,10 @@ from typing import Any, Protocol
 
 from slocheck.errors import PrometheusError
 from slocheck.evaluate.counters import Series, histogram_buckets, quantile, sum_deltas
-from slocheck.evaluate.plan import plan
+from slocheck.evaluate.plan import plan, selector
 from slocheck.evaluate.verdicts import Window
 from slocheck.spec.model import UNIT_SECONDS, SloSpec
+from slocheck.spec.presets import PRESETS, Preset
 from slocheck.units import format_duration
 
 #: Less than this share of the requested rate is never a pass (the gate is inconclusive).
@@ -79,53 +80,74 @@ BUCKETS_METRIC = "http_request_duration_seconds_bucket"
 
 @dataclass(frozen=True)
 class ServerMetrics:
-    """Which of the server's series the cross-checks read: the spec's own, when it names them."""
+    """Which of the server's series the cross-checks read: the spec's own, when it names them.
+    ``None``: the server has no such series (its SLIs are judged from the client)."""
 
-    requests: str = REQUESTS_METRIC  #: a counter of answered requests
-    buckets: str = BUCKETS_METRIC  #: a latency histogram's ``_bucket`` series
+    requests: str | None = REQUESTS_METRIC  #: a counter of answered requests
+    buckets: str | None = BUCKETS_METRIC  #: a latency histogram's ``_bucket`` series
     bucket_seconds: float = 1.0  #: seconds per unit of its bounds (``unit: ms``: 0.001)
+    #: the label naming the route; "": the server has none (totals are compared); None: the
+    #: first of :data:`ENDPOINT_LABELS` the series carry
+    route_label: str | None = None
 
 
-def server_metrics(slos: Iterable[SloSpec]) -> ServerMetrics:
-    """The metrics of the spec's first request-counting SLO and first latency-histogram SLO (a
-    spec that sets ``metric:`` has told which series count its requests), else the reference
-    service's names."""
+def server_metrics(slos: Iterable[SloSpec], preset: Preset | None = None) -> ServerMetrics:
+    """The series of the spec's first request-counting SLO and first latency-histogram SLO (a
+    spec that sets ``metric:`` has told which series count its requests), else the preset's
+    (the reference service's names without one)."""
     slos = list(slos)
     counting = next((s for s in slos if s.sli in REQUEST_SLIS and s.measurement != "uptime"), None)
     timing = next((s for s in slos if s.sli in ("latency", "latency_ratio")), None)
+    p = preset or PRESETS["slocheck"]
+    if counting is not None and (counting.metric or preset is None):
+        requests: str | None = plan(counting, "").fetch
+    else:
+        requests = p.requests.series if p.requests else None
+    if timing is not None and (timing.metric or preset is None):
+        timing_plan = plan(timing, "")
+        buckets, unit = timing_plan.fetch, timing_plan.unit
+    elif p.latency is not None:
+        buckets = selector(p.latency.metric + "_bucket", "", p.latency.matchers)
+        unit = p.latency.unit
+    else:
+        buckets, unit = None, "s"
     return ServerMetrics(
-        _fetched(counting, REQUESTS_METRIC),
-        _fetched(timing, BUCKETS_METRIC),
-        UNIT_SECONDS[timing.unit] if timing else 1.0,
+        requests=requests or REQUESTS_METRIC if preset is None else requests,
+        buckets=buckets or BUCKETS_METRIC if preset is None else buckets,
+        bucket_seconds=UNIT_SECONDS[unit],
+        route_label=(p.route_label or "") if preset is not None else None,
     )
 
 
-def _fetched(slo: SloSpec | None, default: str) -> str:
-    """The series the verifier fetches for ``slo`` (its plan: one source of truth for the
-    names), without the spec's selector; ``default`` without such an SLO."""
-    return (plan(slo, "").fetch or default) if slo is not None else default
+ALL = "all requests"
 
 
-def endpoint_label(series: Sequence[Series]) -> str:
-    """The first of :data:`ENDPOINT_LABELS` that the series carry (``endpoint`` when none)."""
+def endpoint_label(series: Sequence[Series], known: str | None = None) -> str:
+    """``known`` when given, else the first of :data:`ENDPOINT_LABELS` that the series carry
+    (``endpoint`` when none). ``""``: no route label."""
+    if known is not None:
+        return known
     present = {name for s in series for name in s.labels}
     return next((name for name in ENDPOINT_LABELS if name in present), "endpoint")
 
 
-def server_counts(series: Sequence[Series], since: float, until: float) -> dict[str, float]:
-    """Per endpoint (see :func:`endpoint_label`): the increase of the requests counter over
-    ``[since, until]``."""
-    label = endpoint_label(series)
+def server_counts(
+    series: Sequence[Series], since: float, until: float, label: str | None = None
+) -> dict[str, float]:
+    """Per route (see :func:`endpoint_label`): the increase of the requests counter over
+    ``[since, until]``; with no route label, one total under :data:`ALL`."""
+    label = endpoint_label(series, label)
     by_endpoint: dict[str, list[Series]] = {}
     for s in series:
-        by_endpoint.setdefault(s.labels.get(label, ""), []).append(s)
+        by_endpoint.setdefault(s.labels.get(label, "") if label else ALL, []).append(s)
     return {ep: sum_deltas(ss, since, until).total for ep, ss in by_endpoint.items()}
 
 
-def endpoints_of(series: Sequence[Series]) -> set[str | None]:
-    """The endpoint labels of ``series``: the client's names to compare with them."""
-    label = endpoint_label(series)
-    return {s.labels.get(label) for s in series}
+def endpoints_of(series: Sequence[Series], label: str | None = None) -> set[str | None] | None:
+    """The route labels of ``series``: the client's names to compare with them; None when the
+    server has no route label (every name compares)."""
+    label = endpoint_label(series, label)
+    return {s.labels.get(label) for s in series} if label else None
 
 
 def request_counts(
@@ -134,8 +156,12 @@ def request_counts(
     sel: str,
     metric: str = REQUESTS_METRIC,
 ) -> CrossCheck:
-    """The requests the client saw answered vs what the server counted, per endpoint."""
-    compared = {ep: (sent.get(ep, 0), n) for ep, n in server.items() if ep in sent}
+    """The requests the client saw answered vs what the server counted, per route; in all
+    when the server has no route label (:data:`ALL`)."""
+    if ALL in server:
+        compared = {ALL: (sum(sent.values()), server[ALL])}
+    else:
+        compared = {ep: (sent.get(ep, 0), n) for ep, n in server.items() if ep in sent}
     if not compared:
         return CrossCheck(
             "request_counts",
@@ -262,8 +288,19 @@ class CrossCheckInputs:
 
 def cross_checks(i: CrossCheckInputs) -> list[CrossCheck]:
     """Counts per endpoint, client vs server P95 (when both have one), achieved load."""
-    counted = server_counts(i.server_requests, i.launched, i.window.read_until)
-    checks = [request_counts(i.client_answered, counted, i.selector, i.metrics.requests)]
+    m = i.metrics
+    if m.requests is None:
+        checks = [
+            CrossCheck(
+                "request_counts",
+                True,
+                "the server exports no request counter: nothing to compare the client's "
+                "counts with (availability and throughput are judged from the client)",
+            )
+        ]
+    else:
+        counted = server_counts(i.server_requests, i.launched, i.window.read_until, m.route_label)
+        checks = [request_counts(i.client_answered, counted, i.selector, m.requests)]
     p95 = p95_agreement(i.server_buckets, i.window, i.client_p95_s, i.metrics.bucket_seconds)
     if p95 is not None:
         checks.append(p95)

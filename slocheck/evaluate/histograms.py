@@ -25,7 +25,7 @@ def _observed(b: Builder, data: SliData, **kw: Any) -> Buckets | SloResult:
     if not series:
         return b.result("no_data", f"no series matched {data.query}", **kw)
     buckets, totals = histogram_buckets(series, b.window.start, b.window.read_until)
-    buckets = buckets.scaled(UNIT_SECONDS[b.slo.unit])
+    buckets = buckets.scaled(UNIT_SECONDS[b.plan.unit])
     b.notes(totals)
     if buckets.total <= 0:
         return b.result("no_data", f"no observations in the window ({data.query})", **kw)

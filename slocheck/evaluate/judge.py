@@ -12,6 +12,7 @@ from slocheck.evaluate.verdicts import (
     judge_promql,
     judge_ratio,
     judge_requests,
+    judge_token_rate,
     judge_uptime,
 )
 from slocheck.spec.model import SloSpec
@@ -27,6 +28,8 @@ def evaluate_slo(slo: SloSpec, plan: SliPlan, data: SliData, window: Window) -> 
         return judge_quantile(b, data)
     if slo.sli == "latency_ratio":
         return judge_latency_ratio(b, data)
+    if slo.sli == "token_throughput":
+        return judge_token_rate(b, data)
     if slo.sli == "ratio":
         return judge_ratio(b, data)
     return judge_promql(b, data)

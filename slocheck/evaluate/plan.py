@@ -11,7 +11,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from slocheck.spec.model import UNIT_SECONDS, SloSpec
+from slocheck.spec.model import DEFAULT_METRICS, UNIT_SECONDS, SloSpec
+from slocheck.spec.presets import PRESETS, Preset
+from slocheck.spec.sources import PRESET_FIELD
 
 WINDOW = "$window"
 
@@ -21,6 +23,12 @@ class SliPlan:
     fetch: str | None  # a series selector whose raw samples are fetched; None for promql
     promql: str  # with $window for the window's length
     fetch_total: str | None = None  # sli ratio: the selector of all requests
+    # requests SLIs: the label that tells a server error, and a regex its values match in full;
+    # None: any of status, code, status_code, http_response_status_code starting with 5
+    error_label: str | None = None
+    error_values: str = "5.."
+    unit: str = "s"  # histogram SLIs: the unit of the bucket bounds
+    client: bool = False  # judged from the load generator's measurements only
 
 
 def selector(metric: str, base: str, *extra: str) -> str:
@@ -32,42 +40,43 @@ def _histogram_base(metric: str) -> str:
     return metric.removesuffix("_bucket")
 
 
-def plan(slo: SloSpec, base_selector: str) -> SliPlan:
-    m = slo.metric_name
+#: What the load generator measured, shown where a PromQL query would be.
+CLIENT_MEASURES: dict[str, str] = {
+    "availability": "client: requests answered without a server error / requests sent",
+    "error_ratio": "client: server errors, broken streams and unanswered requests / sent",
+    "throughput": "client: requests sent / window seconds",
+    "latency": "client: exact HDR histogram of end-to-end request latency",
+    "latency_ratio": "client: exact HDR histogram of end-to-end request latency",
+    "ttft": "client: exact HDR histogram of time to first token (streams)",
+    "inter_token_latency": "client: exact HDR histogram of the gaps between tokens (streams)",
+    "token_throughput": "client: output tokens received / window seconds",
+}
+
+
+def plan(
+    slo: SloSpec, base_selector: str, preset: Preset | None = None, *, client: bool = False
+) -> SliPlan:
+    """The server-side plan of ``slo`` (its preset's series unless it names ``metric:``);
+    ``client``: the plan of what the load generator measured instead."""
+    if client:
+        return SliPlan(None, CLIENT_MEASURES[slo.sli], client=True, unit="s")
+    p = preset or PRESETS["slocheck"]
     sel = base_selector
-    bad = 'status=~"5.."'
     if slo.sli == "availability" and slo.measurement == "uptime":
         up = slo.metric or "up"
         return SliPlan(selector(up, sel), f"avg_over_time({selector(up, sel)}[{WINDOW}])")
     if slo.sli in ("availability", "error_ratio", "throughput"):
-        total = f"sum(increase({selector(m, sel)}[{WINDOW}]))"
-        errors = f"sum(increase({selector(m, sel, bad)}[{WINDOW}]))"
-        promql = {
-            "availability": f"1 - ({errors} / {total})",
-            "error_ratio": f"{errors} / {total}",
-            "throughput": f"{total} / $window_seconds",
-        }[slo.sli]
-        return SliPlan(selector(m, sel), promql)
-    scale = UNIT_SECONDS[slo.unit]
-    if slo.sli in ("latency", "ttft", "inter_token_latency"):
-        bucket = _histogram_base(m) + "_bucket"
-        q = (slo.percentile or 0) / 100
-        in_seconds = "" if scale == 1.0 else f" * {scale:g}"
-        return SliPlan(
-            selector(bucket, sel),
-            f"histogram_quantile({q:g}, sum by (le) (increase({selector(bucket, sel)}[{WINDOW}])))"
-            + in_seconds,
-        )
-    if slo.sli == "latency_ratio":
-        bucket = _histogram_base(m) + "_bucket"
-        bound = round((slo.threshold or 0.0) / scale, 9)  # the threshold in the metric's unit
-        le = f'le="{float(bound)!r}"'  # as client libraries write it: 1.0, 0.25
-        inf = 'le="+Inf"'
-        return SliPlan(
-            selector(bucket, sel),
-            f"sum(increase({selector(bucket, sel, le)}[{WINDOW}])) / "
-            f"sum(increase({selector(bucket, sel, inf)}[{WINDOW}]))",
-        )
+        return _requests_plan(slo, sel, p if slo.metric is None and preset is not None else None)
+    if slo.sli == "token_throughput":
+        counter = slo.metric or p.output_tokens or DEFAULT_METRICS[slo.sli]
+        series = selector(counter, sel)
+        return SliPlan(series, f"sum(increase({series}[{WINDOW}])) / $window_seconds")
+    if slo.sli in ("latency", "ttft", "inter_token_latency", "latency_ratio"):
+        hist = None if slo.metric else getattr(p, PRESET_FIELD[slo.sli][0])
+        metric = _histogram_base(slo.metric or (hist.metric if hist else slo.metric_name))
+        unit = hist.unit if hist is not None and "unit" not in slo.model_fields_set else slo.unit
+        extra = hist.matchers if hist is not None else ""
+        return _histogram_plan(slo, selector(metric + "_bucket", sel, extra), unit)
     if slo.sli == "ratio":
         assert slo.total is not None
         counted = _with_base(slo.good or slo.bad or "", sel)
@@ -79,6 +88,51 @@ def plan(slo: SloSpec, base_selector: str) -> SliPlan:
         return SliPlan(counted, share if slo.good else f"1 - {share}", fetch_total=total)
     assert slo.query is not None
     return SliPlan(None, slo.query)
+
+
+def _requests_plan(slo: SloSpec, sel: str, preset: Preset | None) -> SliPlan:
+    counter = preset.requests if preset is not None else None
+    series = _with_base(counter.series, sel) if counter else selector(slo.metric_name, sel)
+    label, values = (counter.error_label, counter.error_values) if counter else ("status", "5..")
+    total = f"sum(increase({series}[{WINDOW}]))"
+    # "or vector(0)": a counter has no error series until the first error
+    bad = _add(series, f'{label}=~"{values}"')
+    errors = f"(sum(increase({bad}[{WINDOW}])) or vector(0))"
+    promql = {
+        "availability": f"1 - ({errors} / {total})",
+        "error_ratio": f"{errors} / {total}",
+        "throughput": f"{total} / $window_seconds",
+    }[slo.sli]
+    if counter is None:
+        return SliPlan(series, promql)
+    return SliPlan(series, promql, error_label=label, error_values=values)
+
+
+def _histogram_plan(slo: SloSpec, bucket: str, unit: str) -> SliPlan:
+    scale = UNIT_SECONDS[unit]
+    if slo.sli == "latency_ratio":
+        bound = round((slo.threshold or 0.0) / scale, 9)  # the threshold in the metric's unit
+        le = f'le="{float(bound)!r}"'  # as client libraries write it: 1.0, 0.25
+        inf = 'le="+Inf"'
+        return SliPlan(
+            bucket,
+            f"sum(increase({_add(bucket, le)}[{WINDOW}])) / "
+            f"sum(increase({_add(bucket, inf)}[{WINDOW}]))",
+            unit=unit,
+        )
+    q = (slo.percentile or 0) / 100
+    in_seconds = "" if scale == 1.0 else f" * {scale:g}"
+    return SliPlan(
+        bucket,
+        f"histogram_quantile({q:g}, sum by (le) (increase({bucket}[{WINDOW}])))" + in_seconds,
+        unit=unit,
+    )
+
+
+def _add(series: str, matcher: str) -> str:
+    """``series`` (a selector) with one more matcher."""
+    name, _, inner = series.partition("{")
+    return selector(name, inner.removesuffix("}"), matcher)
 
 
 def _with_base(series: str, base: str) -> str:

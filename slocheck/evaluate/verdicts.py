@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import operator
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -20,7 +21,7 @@ from slocheck.spec.model import SloSpec
 
 Verdict = Literal["pass", "warn", "fail", "no_data", "inconclusive", "error"]
 Gate = Literal["pass", "warn", "fail"]
-STATUS_LABELS = ("status", "code", "status_code")
+STATUS_LABELS = ("status", "code", "status_code", "http_response_status_code")
 OPS: dict[str, Callable[[float, float], bool]] = {
     "<": operator.lt,
     "<=": operator.le,
@@ -251,19 +252,22 @@ def judge_requests(b: Builder, data: SliData) -> SloResult:
     lost = data.unanswered
     if n <= 0 and not lost:
         return b.result("no_data", f"0 requests counted by {data.query} in the window")
-    labelled = [s for s in series if status_of(s.labels) is not None]
+    label, values = b.plan.error_label, b.plan.error_values
+    if label is None:
+        labelled = [s for s in series if status_of(s.labels) is not None]
+        errors = [s for s in labelled if (status_of(s.labels) or "").startswith("5")]
+        names = ", ".join(STATUS_LABELS)
+    else:
+        labelled = [s for s in series if label in s.labels]
+        errors = [s for s in labelled if re.fullmatch(values, s.labels[label])]
+        names = label
     if not labelled and not lost:
         return b.result(
             "no_data",
-            f"the series of {data.query} have no status label "
-            f"({', '.join(STATUS_LABELS)}): cannot tell errors apart",
+            f"the series of {data.query} have no status label ({names}): cannot tell errors apart",
             samples=n,
         )
-    bad = sum_deltas(
-        [s for s in labelled if (status_of(s.labels) or "").startswith("5")],
-        b.window.start,
-        b.window.read_until,
-    ).total
+    bad = sum_deltas(errors, b.window.start, b.window.read_until).total
     if lost:
         n, bad = n + lost, bad + lost
         b.count_unanswered(lost)
@@ -292,6 +296,29 @@ def judge_requests(b: Builder, data: SliData) -> SloResult:
         unit_op="<=",
         threshold=threshold,
         of_bad=True,
+    )
+
+
+def judge_token_rate(b: Builder, data: SliData) -> SloResult:
+    """``token_throughput``: the increase of a counter of generated tokens per second."""
+    slo = b.slo
+    series = list(data.series or [])
+    if not series:
+        return b.result("no_data", f"no series matched {data.query}", unit="tokens/s")
+    totals = sum_deltas(series, b.window.start, b.window.read_until)
+    b.notes(totals)
+    n = totals.total
+    if n <= 0:
+        return b.result("no_data", "0 tokens counted in the window", unit="tokens/s")
+    rate = n / b.window.seconds if b.window.seconds > 0 else math.nan
+    ok = rate >= (slo.threshold or 0)
+    return b.result(
+        "pass" if ok else "fail",
+        f"{rate:,.2f} output tokens/s ({n:,.0f} tokens in {b.window.seconds:,.1f} s) "
+        f"{'meets' if ok else 'is below'} the minimum {slo.threshold:g} tokens/s",
+        value=rate,
+        samples=n,
+        unit="tokens/s",
     )
 
 

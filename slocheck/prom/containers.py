@@ -34,11 +34,13 @@ class ContainerPrometheus(ScrapeWaits):
         *,
         job: str = "slocheck",
         scrape_interval: float = 1.0,
+        metrics_path: str = "/metrics",
         image: str = IMAGE,
     ) -> None:
         # Targets on the host's loopback are reached through the host gateway.
         self.targets = [t.replace("127.0.0.1", "host.docker.internal") for t in targets]
         self.job, self.scrape_interval, self.image = job, scrape_interval, image
+        self.metrics_path = metrics_path
         self.url = ""
         self._container: Any = None
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
@@ -55,7 +57,9 @@ class ContainerPrometheus(ScrapeWaits):
             ) from e
         self._tmp = tempfile.TemporaryDirectory(prefix="slocheck-prom-")
         config = Path(self._tmp.name) / "prometheus.yml"
-        config.write_text(scrape_config(self.targets, self.job, self.scrape_interval))
+        config.write_text(
+            scrape_config(self.targets, self.job, self.scrape_interval, self.metrics_path)
+        )
         container = (
             DockerContainer(self.image)
             .with_exposed_ports(9090)

@@ -38,6 +38,7 @@ class ManagedPrometheus(ScrapeWaits):
         *,
         job: str = "slocheck",
         scrape_interval: float = 1.0,
+        metrics_path: str = "/metrics",
         storage_path: str | Path | None = None,
         binary: str | None = None,
         ready_timeout: float = READY_TIMEOUT,
@@ -45,6 +46,7 @@ class ManagedPrometheus(ScrapeWaits):
         self.targets = list(targets)
         self.job = job
         self.scrape_interval = scrape_interval
+        self.metrics_path = metrics_path
         self.binary = binary or find_binary()
         self.ready_timeout = ready_timeout
         self._storage = Path(storage_path) if storage_path else None
@@ -60,7 +62,9 @@ class ManagedPrometheus(ScrapeWaits):
         self._tmp = tempfile.TemporaryDirectory(prefix="slocheck-prom-")
         tmp = Path(self._tmp.name)
         config = tmp / "prometheus.yml"
-        config.write_text(scrape_config(self.targets, self.job, self.scrape_interval))
+        config.write_text(
+            scrape_config(self.targets, self.job, self.scrape_interval, self.metrics_path)
+        )
         storage = self._storage or tmp / "data"
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -166,12 +170,18 @@ def backfill(openmetrics: str, storage_path: str | Path, promtool: str | None = 
 
 
 def start_prometheus(
-    targets: Sequence[str], *, job: str = "slocheck", scrape_interval: float = 1.0
+    targets: Sequence[str],
+    *,
+    job: str = "slocheck",
+    scrape_interval: float = 1.0,
+    metrics_path: str = "/metrics",
 ) -> ManagedPrometheus:
     """The local binary when there is one; else a container when Docker is reachable; else a
     :class:`PrometheusError` (exit 3) with an install hint."""
     if find_binary() is not None:
-        return ManagedPrometheus(targets, job=job, scrape_interval=scrape_interval).start()
+        return ManagedPrometheus(
+            targets, job=job, scrape_interval=scrape_interval, metrics_path=metrics_path
+        ).start()
     from slocheck.prom.containers import ContainerPrometheus, docker_reachable
 
     if docker_reachable():
@@ -179,6 +189,7 @@ def start_prometheus(
             targets,
             job=job,  # type: ignore[return-value]
             scrape_interval=scrape_interval,
+            metrics_path=metrics_path,
         ).start()
     raise PrometheusError(
         "no prometheus binary found and no Docker engine reachable", hint=INSTALL_HINT

@@ -4,6 +4,7 @@ start/stop lifecycle and the waits for scrapes. Both backends import it; it impo
 
 from __future__ import annotations
 
+import json
 import socket
 import time
 from collections.abc import Callable, Sequence
@@ -56,8 +57,11 @@ def wait_ready(
         time.sleep(min(every, max(remaining, 0.0)))
 
 
-def scrape_config(targets: Sequence[str], job: str, interval: float) -> str:
-    """A minimal prometheus.yml scraping ``targets`` (host:port) every ``interval`` seconds."""
+def scrape_config(
+    targets: Sequence[str], job: str, interval: float, metrics_path: str = "/metrics"
+) -> str:
+    """A minimal prometheus.yml scraping ``targets`` (host:port) every ``interval`` seconds, at
+    ``metrics_path``."""
     interval_text = f"{max(round(interval * 1000), 100)}ms"
     lines = [
         "global:",
@@ -67,7 +71,10 @@ def scrape_config(targets: Sequence[str], job: str, interval: float) -> str:
     ]
     if targets:
         quoted = ", ".join(f'"{t}"' for t in targets)
-        lines += [f"  - job_name: {job!r}", "    static_configs:", f"      - targets: [{quoted}]"]
+        lines += [f"  - job_name: {job!r}"]
+        if metrics_path != "/metrics":
+            lines += [f"    metrics_path: {json.dumps(metrics_path)}"]
+        lines += ["    static_configs:", f"      - targets: [{quoted}]"]
     else:
         lines[-1] = "scrape_configs: []"
     return "\n".join(lines) + "\n"

@@ -27,6 +27,7 @@ from slocheck.spec.model import (
     Spec,
     TargetSpec,
 )
+from slocheck.spec.sources import preset_of, source_problem
 
 MAX_SPEC_BYTES = 1 << 20
 MAX_NODES = 100_000
@@ -185,6 +186,7 @@ def _normalise_compact(data: dict[str, Any], lines: _Lines) -> None:
 
 def _check_sli_fields(spec_data: list[Any], spec: Spec, lines: _Lines) -> None:
     names: dict[str, int] = {}
+    preset = preset_of(spec)
     for i, slo in enumerate(spec.slos):
         given = {k for k, v in slo.model_dump(exclude_unset=True).items() if v is not None}
         for req in REQUIRED_FIELDS[slo.sli]:
@@ -199,12 +201,40 @@ def _check_sli_fields(spec_data: list[Any], spec: Spec, lines: _Lines) -> None:
         if extra:
             bad = sorted(extra)[0]
             raise lines.error(("slos", i, bad), f"has no meaning for sli {slo.sli}")
+        problem = source_problem(slo, preset)
+        if problem is not None:
+            raise lines.error(("slos", i, "source"), problem)
         if slo.name in names:
             raise lines.error(
                 ("slos", i, "name"),
                 f"duplicate SLO name {slo.name!r} (first at slos[{names[slo.name]}])",
             )
         names[slo.name] = i
+
+
+def _check_target(spec: Spec, lines: _Lines) -> None:
+    """The API's settings belong together: what each ``target.api`` needs and ignores."""
+    target, load = spec.target, spec.load
+    api = target.api if target else "slocheck"
+    if target is not None and target.url is None and api not in ("slocheck", "openai"):
+        raise lines.error(
+            ("target", "url"),
+            f"required for target.api {api}: the embedded reference service answers the "
+            "slocheck and openai APIs only",
+        )
+    if api == "kserve-v2" and target is not None and not target.model:
+        raise lines.error(("target", "model"), "required for target.api kserve-v2")
+    if api in ("kserve-v2", "http") and load.payload is None:
+        raise lines.error(
+            ("load", "payload"),
+            f"required for target.api {api}: a JSON body, or a JSONL file of bodies",
+        )
+    if api != "openai":
+        for name in ("prompts", "input_tokens", "output_tokens"):
+            if getattr(load, name) is not None:
+                raise lines.error(("load", name), "only means something for target.api openai")
+    if api in ("slocheck", "openai") and load.payload is not None:
+        raise lines.error(("load", "payload"), "only for target.api kserve-v2 and http")
 
 
 def _message(err: Mapping[str, Any]) -> str:
@@ -272,6 +302,7 @@ def parse_spec(text: str, file: str = "<spec>") -> LoadedSpec:
             error.hint = (error.hint + "\n  " if error.hint else "") + f"also: {rest}{more}"
         raise error from None
     _check_sli_fields(data["slos"], spec, lines)
+    _check_target(spec, lines)
     digest = hashlib.sha256(text.encode("utf-8", "replace")).hexdigest()
     return LoadedSpec(spec=spec, path=file, sha256=digest)
 

@@ -18,11 +18,14 @@ SliKind = Literal[
     "throughput",
     "ttft",
     "inter_token_latency",
+    "token_throughput",
     "ratio",
     "promql",
 ]
 SLI_KINDS: tuple[str, ...] = SliKind.__args__  # type: ignore[attr-defined]
 Policy = Literal["fail", "warn", "pass"]
+Source = Literal["server", "client", "both"]
+Api = Literal["slocheck", "openai", "kserve-v2", "http"]
 HistogramUnit = Literal["s", "ms", "us"]
 #: Seconds per unit of a histogram's bucket bounds (``unit:``).
 UNIT_SECONDS: dict[str, float] = {"s": 1.0, "ms": 1e-3, "us": 1e-6}
@@ -36,6 +39,7 @@ THRESHOLD_UNITS: dict[str, str] = {
     "inter_token_latency": "duration",
     "error_ratio": "ratio",
     "throughput": "number",
+    "token_throughput": "number",
     "promql": "number",
 }
 #: Default metric names: those of ``slocheck serve``.
@@ -47,6 +51,7 @@ DEFAULT_METRICS: dict[str, str] = {
     "latency_ratio": "http_request_duration_seconds",
     "ttft": "ml_time_to_first_token_seconds",
     "inter_token_latency": "ml_inter_token_latency_seconds",
+    "token_throughput": "ml_generated_tokens_total",
 }
 
 _MATCHER = r'\s*[A-Za-z_][A-Za-z0-9_]*\s*(=~|!~|!=|=)\s*"(?:[^"\\]|\\.)*"\s*'
@@ -124,27 +129,50 @@ def http_url(v: str) -> str:
 
 
 class TargetSpec(_Strict):
-    url: str
+    """The service under load. Without ``url``: the embedded reference service, which answers
+    the ``slocheck`` and ``openai`` APIs."""
+
+    url: str | None = None
+    api: Api = "slocheck"
+    model: str | None = None  # openai: the "model" field; kserve-v2: /v2/models/{model}/infer
+    endpoint: Literal["chat", "completions"] = "chat"  # openai: /v1/chat/completions or ...
+    stream: bool = True  # openai
+    method: Literal["GET", "POST", "PUT", "PATCH", "DELETE"] = "POST"  # http
+    path: str = "/"  # http
+    # where the embedded Prometheus scrapes the target's metrics (MLServer: another port);
+    # default: url + /metrics
+    metrics_url: str | None = None
     # before the load: wait until GET url + ready_path answers 2xx (with no ready_path, until
     # the URL answers at all); a target still not ready after ready_timeout is exit 3
     ready_path: str | None = None
     ready_timeout: Duration = Field(default=30.0, gt=0, le=3600)
 
-    @field_validator("ready_path")
+    @field_validator("ready_path", "path")
     @classmethod
     def _path(cls, v: str | None) -> str | None:
         if v is not None and not v.startswith("/"):
             raise ValueError(f"expected a path starting with /, got {v!r}")
         return v
 
-    @field_validator("url")
+    @field_validator("url", "metrics_url")
     @classmethod
-    def _http(cls, v: str) -> str:
-        return http_url(v)
+    def _http(cls, v: str | None) -> str | None:
+        return None if v is None else http_url(v)
+
+    @field_validator("model")
+    @classmethod
+    def _model(cls, v: str | None) -> str | None:
+        if v is not None and not re.match(r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,199}$", v):
+            raise ValueError(
+                f"expected a model name like iris or meta-llama/Llama-3-8B, got {v!r:.60}"
+            )
+        return v
 
 
 class PrometheusSpec(_Strict):
     url: str | None = None
+    # the server's metric names, labels and units (slocheck.spec.presets); none: slocheck's
+    preset: str | None = None
     selector: str = ""
     headers: dict[str, str] = {}
     bearer_token_env: str | None = None
@@ -169,6 +197,15 @@ class PrometheusSpec(_Strict):
             raise ValueError(f'expected label matchers like job="demo", got {v!r:.80}')
         return inner.rstrip(",").strip()
 
+    @field_validator("preset")
+    @classmethod
+    def _preset(cls, v: str | None) -> str | None:
+        from slocheck.spec.presets import PRESET_NAMES
+
+        if v is not None and v not in PRESET_NAMES:
+            raise ValueError(f"expected one of {', '.join(PRESET_NAMES)}, got {v!r:.60}")
+        return v
+
     @field_validator("headers")
     @classmethod
     def _no_inline_secrets(cls, v: dict[str, str]) -> dict[str, str]:
@@ -188,6 +225,13 @@ class PrometheusSpec(_Strict):
         return v
 
 
+class TokenLength(_Strict):
+    """A length in tokens drawn per request from a normal distribution (at least 1)."""
+
+    mean: float = Field(gt=0, le=1_000_000)
+    stddev: float = Field(default=0.0, ge=0, le=1_000_000)
+
+
 class LoadSpec(_Strict):
     scenario: str = "steady"
     users: int = Field(default=16, ge=1, le=10_000)
@@ -195,6 +239,13 @@ class LoadSpec(_Strict):
     duration: Duration = 30.0
     warmup: Duration = 5.0
     rate: float | None = Field(default=None, gt=0, description="fixed requests/s in all")
+    # target.api openai: prompts from a JSONL file, or synthetic ones of these lengths
+    prompts: str | None = None
+    input_tokens: TokenLength | None = None
+    output_tokens: TokenLength | None = None
+    # target.api kserve-v2 and http: a JSON body, or a JSONL file of bodies used in turn
+    payload: str | None = None
+    seed: int = 0
 
 
 class SloSpec(_Strict):
@@ -209,6 +260,9 @@ class SloSpec(_Strict):
     severity: Literal["critical", "warning"] = "critical"
     on_no_data: Policy = "fail"
     on_inconclusive: Policy = "fail"
+    # who measured it: the server's metrics (Prometheus), the load generator, or both (the
+    # stricter verdict); default: server where the preset has the metric, else client
+    source: Source | None = None
     min_samples: int | None = Field(default=None, ge=1)
     metric: str | None = None
     interpolate: bool = False
@@ -255,6 +309,7 @@ REQUIRED_FIELDS: dict[str, tuple[str, ...]] = {
     "throughput": ("threshold",),
     "ttft": ("threshold", "percentile"),
     "inter_token_latency": ("threshold", "percentile"),
+    "token_throughput": ("threshold",),
     "ratio": ("objective", "total"),
     "promql": ("query", "op", "threshold"),
 }
@@ -267,6 +322,21 @@ for _histogram_sli in ("latency", "ttft", "inter_token_latency"):
 ALLOWED_FIELDS["latency_ratio"] |= {"unit"}
 ALLOWED_FIELDS["ratio"] = frozenset({"objective", "total", "good", "bad", "min_samples"})
 ALLOWED_FIELDS["promql"] -= {"metric"}
+#: SLIs the load generator also measures (``source: client | both``).
+CLIENT_SLIS = frozenset(
+    {
+        "availability",
+        "error_ratio",
+        "throughput",
+        "latency",
+        "latency_ratio",
+        "ttft",
+        "inter_token_latency",
+        "token_throughput",
+    }
+)
+for _sli in CLIENT_SLIS:
+    ALLOWED_FIELDS[_sli] |= {"source"}
 COMMON_FIELDS = frozenset(
     {"name", "sli", "severity", "on_no_data", "on_inconclusive", "description"}
 )

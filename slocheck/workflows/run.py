@@ -32,8 +32,10 @@ from slocheck.prom.managed import start_prometheus
 from slocheck.prom.scrape import ScrapeWaits
 from slocheck.results import RunResult, RunVerdict
 from slocheck.spec import LoadedSpec, LoadSpec
-from slocheck.spec.model import SloSpec
+from slocheck.spec.model import SloSpec, TargetSpec
+from slocheck.spec.presets import PRESETS, Preset
 from slocheck.units import format_duration
+from slocheck.workflows.client_slis import client_slis
 from slocheck.workflows.stack import READY_TIMEOUT, EmbeddedService, wait_until_ready
 from slocheck.workflows.verify import client_for, verify
 
@@ -71,6 +73,18 @@ def load_config(spec: LoadSpec, options: RunOptions, host: str, models: str) -> 
     )
 
 
+def ready_paths(target: TargetSpec) -> list[str | None]:
+    """What must answer 2xx before the load: ``ready_path`` when given, else the API's own
+    readiness (KServe v2: the server, then the model; OpenAI: the model list)."""
+    if target.ready_path is not None:
+        return [target.ready_path]
+    if target.api == "kserve-v2":
+        return ["/v2/health/ready", f"/v2/models/{target.model}/ready"]
+    if target.api == "openai":
+        return ["/v1/models"]
+    return [None]
+
+
 def _loopback_target(url: str) -> str:
     parts = urlsplit(url)
     if parts.hostname not in ("127.0.0.1", "localhost", "::1"):
@@ -101,19 +115,30 @@ def gather_cross_check_inputs(
     window: Window,
     *,
     slos: Sequence[SloSpec] = (),
+    preset: Preset | None = None,
 ) -> CrossCheckInputs:
     """Fetch the server's series (those the spec's SLOs count requests and latency in) and read
     the client's tables that the cross-checks judge."""
     snap = load.snapshot
-    metrics = server_metrics(slos)
-    server_requests = client.fetch_samples(
-        selector(metrics.requests, sel), launched - 60, window.read_until
+    metrics = server_metrics(slos, preset)
+    server_requests = (
+        client.fetch_samples(
+            _with_selector(metrics.requests, sel), launched - 60, window.read_until
+        )
+        if metrics.requests
+        else []
     )
-    server_buckets = client.fetch_samples(
-        selector(metrics.buckets, sel), window.start - 60, window.read_until
+    server_buckets = (
+        client.fetch_samples(
+            _with_selector(metrics.buckets, sel), window.start - 60, window.read_until
+        )
+        if metrics.buckets
+        else []
     )
-    endpoints = endpoints_of(server_buckets)
-    tables = [secs for name, secs in snap.requests.items() if name in endpoints]
+    endpoints = endpoints_of(server_buckets, metrics.route_label)
+    tables = [
+        secs for name, secs in snap.requests.items() if endpoints is None or name in endpoints
+    ]
     cfg = load.config
     return CrossCheckInputs(
         selector=sel,
@@ -130,6 +155,12 @@ def gather_cross_check_inputs(
         peak_users=int(snap.marks.get("peak_users", 0)),
         metrics=metrics,
     )
+
+
+def _with_selector(series: str, sel: str) -> str:
+    """A series selector (``name{...}`` or ``{__name__=~...}``) with the spec's matchers."""
+    name, _, inner = series.partition("{")
+    return selector(name, sel, inner.removesuffix("}"))
 
 
 def first_scrape_due(started: float, prom: ScrapeWaits) -> float:
@@ -190,17 +221,20 @@ def run(
         assert target is not None
         if service is None:
             phase(f"waiting for {target} to answer")
-            t = spec.target
-            wait_until_ready(
-                target, t.ready_path if t else None, t.ready_timeout if t else READY_TIMEOUT
-            )
+            t = spec.target or TargetSpec(url=target)
+            for path in ready_paths(t):
+                wait_until_ready(target, path, t.ready_timeout if spec.target else READY_TIMEOUT)
         managed = None
         if prom_url is None:
             phase("starting Prometheus")
+            scraped = (spec.target.metrics_url if spec.target else None) or target
             managed = start_prometheus(
-                [_loopback_target(target)],
+                [_loopback_target(scraped)],
                 job=EMBEDDED_JOB,
                 scrape_interval=spec.prometheus.scrape_interval,
+                metrics_path=urlsplit(scraped).path or "/metrics"
+                if spec.target and spec.target.metrics_url
+                else "/metrics",
             )
             stack.callback(managed.stop)
             prom_url = managed.url
@@ -241,9 +275,17 @@ def run(
             window = Window(float(load.window_start), load.stopped_at, settle)
             phase("verifying")
             unanswered = unanswered_in(load.snapshot.requests, load.window_start)
-            verified = verify(loaded, client, window, unanswered=unanswered)
+            measured = client_slis(spec, load.snapshot, window)
+            verified = verify(loaded, client, window, unanswered=unanswered, measured=measured)
+            explicit = PRESETS[spec.prometheus.preset] if spec.prometheus.preset else None
             inputs = gather_cross_check_inputs(
-                load, client, spec.prometheus.selector, launched, window, slos=spec.slos
+                load,
+                client,
+                spec.prometheus.selector,
+                launched,
+                window,
+                slos=spec.slos,
+                preset=explicit,
             )
             checks = notes + cross_checks(inputs)
         except InfrastructureError as e:

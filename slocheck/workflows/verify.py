@@ -7,14 +7,27 @@ Wires stages: spec (already loaded) -> prom (fetch) -> evaluate (verdicts). Retu
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from slocheck.errors import UsageError
-from slocheck.evaluate import SliData, Window, evaluate_slo, overall, plan, render
+from slocheck.evaluate import (
+    SliData,
+    SliPlan,
+    SloResult,
+    Window,
+    evaluate_slo,
+    overall,
+    plan,
+    render,
+)
+from slocheck.evaluate.client import ClientSli, judge_client, stricter
 from slocheck.evaluate.plan import empty_numerator_warning, window_text
 from slocheck.prom.client import HttpPromClient, PromClient, redact_url
 from slocheck.results import VerifyResult
 from slocheck.spec import LoadedSpec, PrometheusSpec
+from slocheck.spec.model import SloSpec
+from slocheck.spec.presets import PRESETS
+from slocheck.spec.sources import preset_of, source_of
 
 #: At least this much history before the window is fetched, to find each counter's value at
 #: the window's start (Prometheus' own default look-back is 5 minutes).
@@ -54,44 +67,65 @@ def check_window(window: Window, now: float | None = None) -> None:
         raise UsageError("the window ends in the future: its data does not exist yet")
 
 
+def _server_result(
+    slo: SloSpec, p: SliPlan, client: PromClient, window: Window, *, back: float, unanswered: int
+) -> SloResult:
+    if p.fetch is not None:
+        series = client.fetch_samples(p.fetch, window.start - back, window.read_until)
+        fetched = [p.fetch]
+        total = None
+        if p.fetch_total is not None:
+            total = client.fetch_samples(p.fetch_total, window.start - back, window.read_until)
+            fetched.append(p.fetch_total)
+        span = window_text(window.read_until - window.start + back)
+        data = SliData(
+            series=series,
+            total_series=total,
+            query=" and ".join(f"{f}[{span}] @ {window.read_until:.3f}" for f in fetched),
+            unanswered=unanswered,
+        )
+    else:
+        query = render(p.promql, window.seconds)
+        data = SliData(
+            values=client.instant(query, window.end), query=f"{query} @ {window.end:.3f}"
+        )
+    return evaluate_slo(slo, p, data, window)
+
+
 def verify(
     loaded: LoadedSpec,
     client: PromClient,
     window: Window,
+    *,
     only: Sequence[str] | None = None,
     unanswered: int = 0,
+    measured: Mapping[str, ClientSli] | None = None,
 ) -> VerifyResult:
     """Evaluate every SLO of ``loaded`` (or those named in ``only``) over ``window``.
-    ``unanswered``: requests of the window that got no HTTP answer (``slocheck run`` knows)."""
+    ``unanswered``: requests of the window that got no HTTP answer (``slocheck run`` knows).
+    ``measured``: per SLO name, what the load generator measured (``source: client | both``);
+    without it such SLOs are ``no_data``."""
     check_window(window)
     spec = loaded.spec
+    preset = preset_of(spec)
+    explicit = PRESETS[spec.prometheus.preset] if spec.prometheus.preset else None
     back = lookback(spec.prometheus.scrape_interval)
     results = []
     warnings: list[str] = []
     for slo in spec.slos:
         if only and slo.name not in only:
             continue
-        p = plan(slo, spec.prometheus.selector)
-        if p.fetch is not None:
-            series = client.fetch_samples(p.fetch, window.start - back, window.read_until)
-            fetched = [p.fetch]
-            total = None
-            if p.fetch_total is not None:
-                total = client.fetch_samples(p.fetch_total, window.start - back, window.read_until)
-                fetched.append(p.fetch_total)
-            span = window_text(window.read_until - window.start + back)
-            data = SliData(
-                series=series,
-                total_series=total,
-                query=" and ".join(f"{f}[{span}] @ {window.read_until:.3f}" for f in fetched),
-                unanswered=unanswered,
+        source = source_of(slo, preset)
+        result = None
+        if source != "client":
+            p = plan(slo, spec.prometheus.selector, explicit)
+            result = _server_result(slo, p, client, window, back=back, unanswered=unanswered)
+        if source != "server":
+            mine = judge_client(
+                slo, plan(slo, "", client=True), (measured or {}).get(slo.name), window
             )
-        else:
-            query = render(p.promql, window.seconds)
-            data = SliData(
-                values=client.instant(query, window.end), query=f"{query} @ {window.end:.3f}"
-            )
-        result = evaluate_slo(slo, p, data, window)
+            result = mine if result is None else stricter(result, mine)
+        assert result is not None
         trap = empty_numerator_warning(slo.query) if slo.query else None
         if trap and result.verdict == "no_data":
             warnings.append(f"{slo.name}: {trap}")

@@ -86,7 +86,7 @@ def test_result_shows_query_value_threshold_samples() -> None:
     assert (r.value, r.threshold, r.samples) == (0.995, 0.99, 100_000)
     assert r.query == "q"
     assert r.promql.startswith(
-        '1 - (sum(increase(http_requests_total{job="demo",status=~"5.."}[600s]))'
+        '1 - ((sum(increase(http_requests_total{job="demo",status=~"5.."}[600s])) or vector(0))'
     )
     assert "99.5%" in r.explanation and r.details["interval95"][0] > 0.99
 

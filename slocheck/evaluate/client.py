@@ -1,0 +1,147 @@
+"""SLIs judged from what the load generator measured (``source: client``), and the stricter of
+the server's and the client's verdicts (``source: both``). Pure.
+
+The client's latencies come from exact HDR histograms (3 significant digits), so a quantile is
+a value, not a bucket; its counts are the requests the load generator sent in the window.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from slocheck.evaluate.plan import SliPlan
+from slocheck.evaluate.stats import min_samples_for_quantile
+from slocheck.evaluate.verdicts import Builder, SliData, SloResult, Window, ratio_verdict
+from slocheck.spec.model import SloSpec
+from slocheck.units import format_duration
+
+
+@dataclass(frozen=True)
+class ClientSli:
+    """What the load generator measured over the window, for one SLO."""
+
+    what: str  #: the measurements, in words: "requests /v1/chat/completions", "ttft"
+    count: int  #: requests sent (latency: observations; token_throughput: tokens received)
+    bad: int = 0  #: server errors (5xx), broken streams and requests with no answer
+    quantile_s: float | None = None  #: the SLO's percentile, in seconds
+    within: int | None = None  #: latency_ratio: observations at or below the threshold
+
+
+def judge_client(slo: SloSpec, plan: SliPlan, data: ClientSli | None, window: Window) -> SloResult:
+    b = Builder(slo, plan, SliData(query=f"client: {data.what}" if data else "client"), window)
+    b.details["source"] = "client"
+    if data is None:
+        return b.result(
+            "no_data",
+            "judged from the load generator's measurements, and there are none here "
+            "(slocheck verify sends no load: use slocheck run)",
+        )
+    n = data.count
+    secs = window.seconds
+    if slo.sli in ("throughput", "token_throughput"):
+        noun = "requests" if slo.sli == "throughput" else "output tokens"
+        unit = f"{noun.rsplit(maxsplit=1)[-1]}/s"
+        if n <= 0:
+            return b.result("no_data", f"the load generator counted no {noun} in the window")
+        rate = n / secs if secs > 0 else math.nan
+        ok = rate >= (slo.threshold or 0.0)
+        return b.result(
+            "pass" if ok else "fail",
+            f"{rate:,.2f} {unit} measured by the load generator ({n:,} {noun} in "
+            f"{secs:,.1f} s) {'meets' if ok else 'is below'} the minimum {slo.threshold:g} {unit}",
+            value=rate,
+            samples=n,
+            unit=unit,
+        )
+    if n <= 0:
+        return b.result("no_data", f"the load generator recorded no {data.what} in the window")
+    if slo.sli in ("availability", "error_ratio"):
+        b.details["errors"] = data.bad
+        if (early := b.too_few(n, slo.min_samples or 1, "requests")) is not None:
+            return early
+        if slo.sli == "availability":
+            assert slo.objective is not None
+            return ratio_verdict(
+                b,
+                n - data.bad,
+                n,
+                slo.objective,
+                "availability seen by the load generator",
+                value=(n - data.bad) / n,
+                threshold=slo.objective,
+            )
+        t = slo.threshold or 0.0
+        return ratio_verdict(
+            b,
+            n - data.bad,
+            n,
+            1.0 - t,
+            "error ratio seen by the load generator",
+            value=data.bad / n,
+            unit_op="<=",
+            threshold=t,
+            of_bad=True,
+        )
+    if slo.sli == "latency_ratio":
+        assert slo.objective is not None and data.within is not None
+        if (early := b.too_few(n, slo.min_samples or 1, "observations")) is not None:
+            return early
+        return ratio_verdict(
+            b,
+            data.within,
+            n,
+            slo.objective,
+            f"share of requests within {format_duration(slo.threshold or 0.0)} (load generator)",
+            value=data.within / n,
+            threshold=slo.objective,
+        )
+    assert slo.percentile is not None and slo.threshold is not None
+    kw: dict[str, Any] = {"unit": "seconds", "op": "<="}
+    needed = slo.min_samples or min_samples_for_quantile(slo.percentile / 100)
+    if (early := b.too_few(n, needed, "observations", **kw)) is not None:
+        return early
+    v = data.quantile_s
+    if v is None or not math.isfinite(v):
+        return b.result("no_data", f"no P{slo.percentile:g} of {data.what}", **kw)
+    ok = v <= slo.threshold
+    return b.result(
+        "pass" if ok else "fail",
+        f"P{slo.percentile:g} {format_duration(v)} measured by the load generator "
+        f"(exact HDR histogram, {n:,} observations) is "
+        f"{'at or below' if ok else 'above'} the threshold {format_duration(slo.threshold)}",
+        value=v,
+        samples=n,
+        **kw,
+    )
+
+
+#: The stricter verdict wins; a verdict that cannot be trusted beats a pass.
+_RANK = {"pass": 0, "warn": 1, "no_data": 2, "inconclusive": 3, "fail": 4, "error": 5}
+
+
+def stricter(server: SloResult, client: SloResult) -> SloResult:
+    """``source: both``: the stricter of the two verdicts, showing both values."""
+    worst, other = (
+        (client, server) if _RANK[client.verdict] > _RANK[server.verdict] else (server, client)
+    )
+    who = "client" if worst is client else "server"
+    details = {
+        **worst.details,
+        "source": "both",
+        "judged_by": who,
+        "server": {"verdict": server.verdict, "value": server.value, "samples": server.samples},
+        "client": {"verdict": client.verdict, "value": client.value, "samples": client.samples},
+    }
+    return dataclasses.replace(
+        worst,
+        explanation=(
+            f"{worst.explanation} [source both: the {who}'s verdict, the stricter; the "
+            f"{'server' if who == 'client' else 'client'} says {other.verdict}: "
+            f"{other.explanation}]"
+        ),
+        details=details,
+        query=f"{server.query} | {client.query}",
+    )

@@ -1,0 +1,67 @@
+"""What the load generator measured, per SLO, over the judged window: the numbers
+:func:`slocheck.evaluate.client.judge_client` judges (``source: client | both``)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from slocheck.evaluate import Window
+from slocheck.evaluate.client import ClientSli
+from slocheck.load.stats import SecondStats, Snapshot, merged, new_histogram
+from slocheck.spec import Spec
+from slocheck.spec.model import SloSpec
+from slocheck.spec.presets import Preset
+from slocheck.spec.sources import preset_of, source_of
+
+#: The client's measurement tables of the streaming SLIs (``Snapshot.metrics``).
+CLIENT_METRICS = {"ttft": "ttft", "inter_token_latency": "itl"}
+
+
+def _in_window(seconds: Mapping[int, SecondStats], window: Window) -> list[SecondStats]:
+    return [slot for sec, slot in seconds.items() if window.start <= sec < window.end + 1]
+
+
+def client_sli(slo: SloSpec, snap: Snapshot, window: Window) -> ClientSli:
+    """One SLO's client-side numbers over ``window`` (whole seconds from its start on; a
+    request is recorded in the second it completed)."""
+    if slo.sli == "token_throughput":
+        counts = getattr(snap, "counts", {}).get("output_tokens", {})
+        n = sum(v for sec, v in counts.items() if window.start <= sec < window.end + 1)
+        return ClientSli("output tokens", int(n))
+    if slo.sli in CLIENT_METRICS:
+        table = snap.metrics.get(CLIENT_METRICS[slo.sli], {})
+        what = slo.sli.replace("_", " ")
+    else:
+        table = merged(snap.requests.values())
+        what = "requests " + ", ".join(sorted(snap.requests)) if snap.requests else "requests"
+    slots = _in_window(table, window)
+    count = sum(s.count for s in slots)
+    # answered 4xx: the client's own fault, not the service's (availability counts 5xx, broken
+    # streams and requests with no answer)
+    bad = sum(s.errors - getattr(s, "rejected", 0) for s in slots)
+    if slo.sli in ("availability", "error_ratio", "throughput"):
+        return ClientSli(what, count, bad=bad)
+    hist = new_histogram()
+    for slot in slots:
+        slot.add_to(hist)
+    n = int(hist.get_total_count())
+    if slo.sli == "latency_ratio":
+        limit_us = (slo.threshold or 0.0) * 1e6
+        within = sum(
+            int(v.count_added_in_this_iter_step)
+            for v in hist.get_recorded_iterator()
+            if v.value_iterated_to <= limit_us
+        )
+        return ClientSli(what, n, within=within)
+    q = hist.get_value_at_percentile(slo.percentile or 50.0) / 1e6 if n else None
+    return ClientSli(what, n, quantile_s=q)
+
+
+def client_slis(spec: Spec, snap: Snapshot, window: Window) -> dict[str, ClientSli]:
+    """Per SLO name, for the SLOs judged (also) from the client."""
+    preset: Preset = preset_of(spec)
+    return {
+        slo.name: client_sli(slo, snap, window)
+        for slo in spec.slos
+        if source_of(slo, preset) != "server"
+    }
