@@ -31,3 +31,57 @@ def test_empty_numerator_warning(query: str, warned: bool) -> None:
     assert (warning is not None) is warned
     if warning:
         assert "or vector(0)" in warning and "no_data" in warning
+
+
+# --- presets: the plan reads the preset's series, error label and unit -------------------
+
+from slocheck.evaluate import SliData, Window, evaluate_slo, plan  # noqa: E402
+from slocheck.evaluate.counters import Series  # noqa: E402
+from slocheck.spec.model import SloSpec  # noqa: E402
+from slocheck.spec.presets import Counter, Histogram, Preset  # noqa: E402
+
+TWO_COUNTERS = Preset(
+    name="two-counters",
+    description="successes and failures as two counters, latency in microseconds",
+    sources=(),
+    route_label=None,
+    requests=Counter(
+        '{__name__=~"srv_request_success|srv_request_failure"}', "__name__", "srv_request_failure"
+    ),
+    latency=Histogram("srv_latency_us", unit="us"),
+)
+
+
+def _slo(**kw: object) -> SloSpec:
+    return SloSpec.model_validate({"name": "s", **kw})
+
+
+def test_preset_counter_with_two_names() -> None:
+    p = plan(_slo(sli="availability", objective="99%"), 'job="t"', TWO_COUNTERS)
+    assert p.fetch == '{job="t",__name__=~"srv_request_success|srv_request_failure"}'
+    assert (p.error_label, p.error_values) == ("__name__", "srv_request_failure")
+    assert '__name__=~"srv_request_failure"' in p.promql and "or vector(0)" in p.promql
+    w = Window(1000.0, 1100.0)
+    series = [
+        Series({"__name__": name, "job": "t"}, [(990.0, 0.0), (1100.0, n)])
+        for name, n in (("srv_request_success", 970.0), ("srv_request_failure", 30.0))
+    ]
+    r = evaluate_slo(_slo(sli="availability", objective="99%"), p, SliData(series=series), w)
+    assert (r.verdict, r.value, r.samples) == ("fail", 0.97, 1000)
+
+
+def test_preset_histogram_unit_and_an_explicit_unit_wins() -> None:
+    lat = _slo(sli="latency", threshold="250ms", percentile=95)
+    p = plan(lat, "", TWO_COUNTERS)
+    assert (p.fetch, p.unit) == ("srv_latency_us_bucket", "us")
+    assert p.promql.endswith("* 1e-06")
+    own = _slo(sli="latency", threshold="250ms", percentile=95, metric="mine_ms", unit="ms")
+    assert (plan(own, "", TWO_COUNTERS).fetch, plan(own, "", TWO_COUNTERS).unit) == (
+        "mine_ms_bucket",
+        "ms",
+    )
+
+
+def test_client_plan_shows_what_was_measured() -> None:
+    p = plan(_slo(sli="ttft", threshold="1s", percentile=95), "", client=True)
+    assert p.client and p.fetch is None and p.promql.startswith("client:")
