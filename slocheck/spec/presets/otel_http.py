@@ -36,6 +36,8 @@ PRESET = Preset(
         "2.5, 5, 7.5, 10 s.",
         "Instrumentations on the pre-stable conventions export http.server.duration in ms "
         "(http_server_duration_milliseconds, http_status_code): override metric and unit.",
+        "http.server.active_requests (the running gauge) is still of Development stability "
+        "and not every instrumentation emits it.",
         "The Prometheus exporter adds otel_scope_name/otel_scope_version labels and a "
         "target_info series; no TTFT, inter-token or token series exist.",
     ),
