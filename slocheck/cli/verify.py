@@ -26,25 +26,32 @@ def add_validate(sub: argparse._SubParsersAction[Parser]) -> None:
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
-    from slocheck.evaluate.plan import empty_numerator_warning, plan
     from slocheck.spec import load_spec
+    from slocheck.workflows.validate import validate
 
-    loaded = load_spec(args.slo)
-    spec = loaded.spec
+    result = validate(load_spec(args.slo))
+    spec = result.loaded.spec
     console = new_console()
     console.print(
         f"[green]valid[/]: {escape(args.slo)} (schema version {spec.version}, "
-        f"{len(spec.slos)} SLO(s), sha256 {loaded.sha256[:12]})"
+        f"{len(spec.slos)} SLO(s), sha256 {result.loaded.sha256[:12]}, "
+        f"preset {result.preset})"
     )
-    for slo in spec.slos:
-        p = plan(slo, spec.prometheus.selector)
-        console.print(f"- [bold]{escape(slo.name)}[/] ({slo.sli}, {slo.severity})", soft_wrap=True)
-        if p.fetch:
-            console.print(f"    fetches: {escape(p.fetch)}[$window + look-back]", soft_wrap=True)
-        console.print(f"    PromQL:  {escape(p.promql)}", soft_wrap=True)
-        warning = empty_numerator_warning(slo.query) if slo.query else None
-        if warning:
-            console.print(f"    [yellow]warning[/]: {escape(warning)}", soft_wrap=True)
+    for note in result.preset_notes:
+        console.print(f"  [dim]{escape(result.preset)}: {escape(note)}[/]", soft_wrap=True)
+    for v in result.slos:
+        console.print(
+            f"- [bold]{escape(v.name)}[/] ({v.sli}, {v.severity}, source {v.source})",
+            soft_wrap=True,
+        )
+        if v.fetch:
+            console.print(f"    fetches: {escape(v.fetch)}[$window + look-back]", soft_wrap=True)
+        if v.promql:
+            console.print(f"    PromQL:  {escape(v.promql)}", soft_wrap=True)
+        if v.client:
+            console.print(f"    {escape(v.client)}", soft_wrap=True)
+        if v.warning:
+            console.print(f"    [yellow]warning[/]: {escape(v.warning)}", soft_wrap=True)
     return ExitCode.OK
 
 

@@ -1,0 +1,55 @@
+"""``slocheck validate``: the spec is valid; what each SLO will read, from where."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from slocheck.evaluate.plan import empty_numerator_warning, plan
+from slocheck.spec import LoadedSpec
+from slocheck.spec.model import Source
+from slocheck.spec.presets import PRESETS
+from slocheck.spec.sources import preset_of, source_of
+
+
+@dataclass(frozen=True)
+class SloPlanView:
+    name: str
+    sli: str
+    severity: str
+    source: Source
+    fetch: str | None  #: the series fetched from Prometheus (server side)
+    promql: str | None  #: the equivalent PromQL (server side)
+    client: str | None  #: what the load generator measures (client side)
+    warning: str | None
+
+
+@dataclass(frozen=True)
+class ValidateResult:
+    loaded: LoadedSpec
+    preset: str
+    preset_notes: tuple[str, ...]
+    slos: list[SloPlanView]
+
+
+def validate(loaded: LoadedSpec) -> ValidateResult:
+    spec = loaded.spec
+    preset = preset_of(spec)
+    explicit = PRESETS[spec.prometheus.preset] if spec.prometheus.preset else None
+    views = []
+    for slo in spec.slos:
+        source = source_of(slo, preset)
+        server = plan(slo, spec.prometheus.selector, explicit) if source != "client" else None
+        client = plan(slo, "", client=True).promql if source != "server" else None
+        views.append(
+            SloPlanView(
+                name=slo.name,
+                sli=slo.sli,
+                severity=slo.severity,
+                source=source,
+                fetch=server.fetch if server else None,
+                promql=server.promql if server else None,
+                client=client,
+                warning=empty_numerator_warning(slo.query) if slo.query else None,
+            )
+        )
+    return ValidateResult(loaded, preset.name, preset.notes, views)
