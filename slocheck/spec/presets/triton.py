@@ -56,7 +56,7 @@ PRESET = Preset(
         "the labels are model and version (plus namespace with model namespacing and gpu_uuid "
         "on GPU instances): there is no route label, so the request_counts and P95 "
         "cross-checks cannot match the client's request names to the server's series; "
-        "select one model with the spec's selector, e.g. model=\"resnet50\"",
+        'select one model with the spec\'s selector, e.g. model="resnet50"',
         "an ensemble counts a failed request in its own series and in its composing model's",
     ),
 )
