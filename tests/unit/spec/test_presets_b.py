@@ -143,14 +143,17 @@ def test_histograms_have_le_buckets_and_inf(name: str) -> None:
 @pytest.mark.parametrize("name", CASES)
 def test_request_series_carry_the_error_label_and_both_outcomes(name: str) -> None:
     preset = PRESETS[name]
-    samples, _ = _samples(name)
+    samples, text = _samples(name)
     counted = _request_samples(preset, samples)
     assert counted, f"{name}: the requests selector matches nothing"
     assert preset.requests is not None
     label = preset.requests.error_label
     assert all(label == "__name__" or label in s.labels for s in counted)
-    outcomes = {_is_error(preset, s) for s in counted}
-    assert outcomes == {True, False}, f"{name}: errors and successes are not both told apart"
+    outcomes = {_is_error(preset, s) for s in counted if s.value > 0}
+    assert False in outcomes, f"{name}: every request counted is an error"
+    # a recording without a totals header may be of a healthy run: it need hold no error
+    if _header(text, "totals") is not None:
+        assert True in outcomes, f"{name}: no error told apart from the successes"
     if preset.route_label is not None:
         assert all(preset.route_label in s.labels for s in counted)
 
