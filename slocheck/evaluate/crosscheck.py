@@ -8,6 +8,7 @@ Pure: plain numbers, label dicts and fetched samples in, :class:`CrossCheck` out
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -147,7 +148,25 @@ def endpoints_of(series: Sequence[Series], label: str | None = None) -> set[str 
     """The route labels of ``series``: the client's names to compare with them; None when the
     server has no route label (every name compares)."""
     label = endpoint_label(series, label)
-    return {s.labels.get(label) for s in series} if label else None
+    if not label or not any(label in s.labels for s in series):
+        return None
+    return {s.labels.get(label) for s in series}
+
+
+_PLACEHOLDER = re.compile(r"\{[^{}/]*\}")
+
+
+def route_matches(route: str, name: str) -> bool:
+    """Whether the client's request ``name`` (a path) is the server's ``route``: the same
+    text, or the route's template (``/v2/models/{model_name}/infer``, as MLServer and FastAPI
+    label their requests) with each placeholder standing for one path segment."""
+    if route == name:
+        return True
+    if "{" not in route:
+        return False
+    parts = _PLACEHOLDER.split(route)
+    pattern = "[^/]+".join(re.escape(p) for p in parts)
+    return re.fullmatch(pattern, name) is not None
 
 
 def request_counts(
@@ -161,7 +180,11 @@ def request_counts(
     if ALL in server:
         compared = {ALL: (sum(sent.values()), server[ALL])}
     else:
-        compared = {ep: (sent.get(ep, 0), n) for ep, n in server.items() if ep in sent}
+        compared = {}
+        for ep, n in server.items():
+            names = [name for name in sent if route_matches(ep, name)]
+            if names:
+                compared[ep] = (sum(sent[name] for name in names), n)
     if not compared:
         return CrossCheck(
             "request_counts",

@@ -112,7 +112,7 @@ def _histogram_plan(slo: SloSpec, bucket: str, unit: str) -> SliPlan:
     scale = UNIT_SECONDS[unit]
     if slo.sli == "latency_ratio":
         bound = round((slo.threshold or 0.0) / scale, 9)  # the threshold in the metric's unit
-        le = f'le="{float(bound)!r}"'  # as client libraries write it: 1.0, 0.25
+        le = le_matcher(bound)
         inf = 'le="+Inf"'
         return SliPlan(
             bucket,
@@ -127,6 +127,16 @@ def _histogram_plan(slo: SloSpec, bucket: str, unit: str) -> SliPlan:
         f"histogram_quantile({q:g}, sum by (le) (increase({bucket}[{WINDOW}])))" + in_seconds,
         unit=unit,
     )
+
+
+def le_matcher(bound: float) -> str:
+    """The ``le`` label of a bucket bound as servers write it: Python's clients ``1.0`` and
+    ``0.25``, prometheus-cpp (Triton) and Go ``1`` and ``0.25``; Prometheus 2 keeps it as
+    written, so a whole number matches both spellings."""
+    forms = dict.fromkeys((repr(float(bound)), f"{bound:.12g}"))
+    if len(forms) == 1:
+        return f'le="{next(iter(forms))}"'
+    return "le=~" + '"' + "|".join(f.replace(".", "\\\\.") for f in forms) + '"'
 
 
 def _add(series: str, matcher: str) -> str:

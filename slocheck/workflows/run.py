@@ -21,6 +21,7 @@ from slocheck.evaluate.crosscheck import (
     endpoints_of,
     first_scrape,
     requests_in,
+    route_matches,
     server_metrics,
     unanswered_in,
 )
@@ -137,7 +138,9 @@ def gather_cross_check_inputs(
     )
     endpoints = endpoints_of(server_buckets, metrics.route_label)
     tables = [
-        secs for name, secs in snap.requests.items() if endpoints is None or name in endpoints
+        secs
+        for name, secs in snap.requests.items()
+        if endpoints is None or any(ep and route_matches(ep, name) for ep in endpoints)
     ]
     cfg = load.config
     return CrossCheckInputs(

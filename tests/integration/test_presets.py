@@ -43,7 +43,8 @@ def header(text: str) -> dict[str, str]:
     for line in HEADER.findall(text):
         for item in line.split():
             key, _, value = item.partition("=")
-            out[key] = value
+            if value:
+                out[key] = value
     return out
 
 
@@ -122,14 +123,16 @@ def _slos(name: str, facts: dict[str, str]) -> tuple[str, dict[str, str]]:
         m = BOUNDS.match(bounds)
         assert m, bounds
         lower, upper = (float(x) for x in m.groups())
+        # the header's bounds are rounded (TGI's exponential buckets): step just outside them
+        upper, lower = upper * 1.001, lower * 0.999
         few = ", min_samples: 1"
         slos.append(
-            f"  - {{name: {key}-pass, sli: {sli}, percentile: 95, threshold: {upper}s{few}}}"
+            f"  - {{name: {key}-pass, sli: {sli}, percentile: 95, threshold: {upper!r}s{few}}}"
         )
         expected[f"{key}-pass"] = "pass"
         if lower > 0:
             slos.append(
-                f"  - {{name: {key}-fail, sli: {sli}, percentile: 95, threshold: {lower}s{few}}}"
+                f"  - {{name: {key}-fail, sli: {sli}, percentile: 95, threshold: {lower!r}s{few}}}"
             )
             expected[f"{key}-fail"] = "fail"
     if preset.output_tokens is not None and "output_tokens" in facts:

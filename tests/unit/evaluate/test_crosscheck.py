@@ -259,3 +259,53 @@ def test_no_prometheus_or_locust_needed() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+# --- presets: route templates, servers with no route label ------------------------------
+
+from slocheck.evaluate.crosscheck import ALL, route_matches  # noqa: E402
+from slocheck.evaluate.plan import le_matcher  # noqa: E402
+
+
+@pytest.mark.parametrize(
+    ("route", "name", "same"),
+    [
+        ("/v2/models/{model_name}/infer", "/v2/models/iris/infer", True),
+        ("/v2/models/{model_name}/infer", "/v2/models/iris/v1/infer", False),
+        ("/v1/chat/completions", "/v1/chat/completions", True),
+        ("/v1/chat/completions", "/v1/completions", False),
+        ("/items/{id}", "/items/", False),
+    ],
+)
+def test_route_templates_match_one_segment(route: str, name: str, same: bool) -> None:
+    assert route_matches(route, name) is same
+
+
+def test_a_templated_route_sums_the_client_names_it_covers() -> None:
+    check = request_counts(
+        {"/v2/models/a/infer": 60, "/v2/models/b/infer": 40},
+        {"/v2/models/{model_name}/infer": 100.0},
+        SEL,
+    )
+    assert check.ok, check.message
+    assert check.details["compared"] == {"/v2/models/{model_name}/infer": (100, 100.0)}
+
+
+def test_no_route_label_compares_all_requests() -> None:
+    series = [
+        Series({"__name__": "ok_total"}, [(0.0, 0.0), (10.0, 90.0)]),
+        Series({"__name__": "failed_total"}, [(0.0, 0.0), (10.0, 10.0)]),
+    ]
+    counted = server_counts(series, 0.0, 10.0, "")
+    assert counted == {ALL: 100.0}
+    assert request_counts({"/v2/models/m/infer": 100}, counted, SEL).ok
+    differ = request_counts({"/v2/models/m/infer": 99}, counted, SEL)
+    assert not differ.ok and "client 99, server 100" in differ.message
+    assert endpoints_of(series, "") is None
+    # a route label the histogram does not carry (vLLM's handler): every client name compares
+    assert endpoints_of(series, "handler") is None
+
+
+def test_le_matcher_spells_whole_bounds_both_ways() -> None:
+    assert le_matcher(0.25) == 'le="0.25"'
+    assert le_matcher(500.0) == 'le=~"500\\\\.0|500"'
