@@ -15,14 +15,38 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from slocheck.errors import InfrastructureError, LoadGeneratorError, UsageError
+from slocheck.load.locustfiles import bodies
 from slocheck.load.scenarios import SCENARIOS
 from slocheck.load.stats import Snapshot, read_snapshot
 
 LOCUSTFILES = Path(__file__).parent / "locustfiles"
 BUILTIN_SCENARIOS = SCENARIOS
 GRACE_S = 30.0
+#: The user module of each built-in API, under ``locustfiles/``.
+API_USERS = {
+    "slocheck": "inference.py",
+    "openai": "openai_user.py",
+    "kserve-v2": "kserve_user.py",
+    "http": "http_user.py",
+}
+OPENAI_ENDPOINTS = {"chat": "/v1/chat/completions", "completions": "/v1/completions"}
+HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
+BODYLESS_METHODS = ("GET", "HEAD", "DELETE", "OPTIONS")
+#: The spec field each LoadConfig field comes from, named in errors.
+FIELDS = {
+    "api": "target.api",
+    "model": "target.model",
+    "openai_endpoint": "target.endpoint",
+    "prompts": "load.prompts",
+    "input_tokens": "load.input_tokens",
+    "output_tokens": "load.output_tokens",
+    "payload": "load.payload",
+    "http_method": "target.method",
+    "http_path": "target.path",
+}
 
 
 @dataclass(frozen=True)
@@ -37,15 +61,29 @@ class LoadConfig:
     processes: int = 1
     mix: str = "classify=1"
     max_tokens: int = 16
+    api: str = "slocheck"  # "slocheck" | "openai" | "kserve-v2" | "http"
+    model: str | None = None  # openai: the "model" field; kserve-v2: /v2/models/{model}/infer
+    openai_endpoint: str = "chat"  # "chat": /v1/chat/completions; "completions": /v1/completions
+    stream: bool = True  # openai only
+    prompts: Path | None = None  # openai: JSONL of {"prompt"} or {"messages"} (+ "max_tokens")
+    input_tokens: tuple[float, float] | None = None  # synthetic prompts: (mean, stddev) in words
+    output_tokens: tuple[float, float] | None = None  # max_tokens per request: (mean, stddev)
+    payload: Path | None = None  # kserve-v2, http: a JSON file, or JSONL bodies sent in turn
+    http_method: str = "POST"  # http only
+    http_path: str = "/"  # http only
+    seed: int = 0  # synthetic prompts and token lengths
 
     @property
     def total_seconds(self) -> float:
         return self.warmup + self.duration
 
     def locustfiles(self) -> list[Path]:
+        """The files given to Locust; for a built-in scenario, the API's settings are checked
+        here, so that a bad file is a clear error before Locust starts, not a crash inside it."""
         plugin = LOCUSTFILES / "load_plugin.py"
         if self.scenario in BUILTIN_SCENARIOS:
-            return [LOCUSTFILES / "inference.py", plugin, LOCUSTFILES / "shapes.py"]
+            self.check_api()
+            return [LOCUSTFILES / API_USERS[self.api], plugin, LOCUSTFILES / "shapes.py"]
         path = Path(self.scenario)
         if path.suffix != ".py" or not path.is_file():
             raise UsageError(
@@ -53,6 +91,64 @@ class LoadConfig:
                 f"({', '.join(BUILTIN_SCENARIOS)}) nor a locustfile (.py) that exists"
             )
         return [path, plugin]
+
+    def check_api(self) -> None:
+        """Raise UsageError, naming the spec field, for any API setting that cannot work."""
+        if self.api not in API_USERS:
+            raise UsageError(f"{FIELDS['api']}: {self.api!r} is not one of {', '.join(API_USERS)}")
+        if self.api == "openai":
+            if self.openai_endpoint not in OPENAI_ENDPOINTS:
+                raise UsageError(
+                    f"{FIELDS['openai_endpoint']}: {self.openai_endpoint!r} is not one of "
+                    f"{', '.join(OPENAI_ENDPOINTS)}"
+                )
+            if self.prompts is not None:
+                _checked(FIELDS["prompts"], bodies.read_prompts, self.prompts)
+            for name in ("input_tokens", "output_tokens"):
+                value = getattr(self, name)
+                if value is not None:
+                    _checked(FIELDS[name], bodies.check_tokens, value)
+        if self.api == "kserve-v2" and not self.model:
+            raise UsageError(f"{FIELDS['model']}: the kserve-v2 API needs the model's name")
+        if self.api == "http":
+            if self.http_method not in HTTP_METHODS:
+                raise UsageError(
+                    f"{FIELDS['http_method']}: {self.http_method!r} is not one of "
+                    f"{', '.join(HTTP_METHODS)}"
+                )
+            if not self.http_path.startswith("/"):
+                raise UsageError(f"{FIELDS['http_path']}: {self.http_path!r} must start with /")
+        if self.api in ("kserve-v2", "http"):
+            if self.payload is not None:
+                _checked(FIELDS["payload"], bodies.read_payload, self.payload)
+            elif self.api == "kserve-v2" or self.http_method not in BODYLESS_METHODS:
+                raise UsageError(
+                    f"{FIELDS['payload']}: the {self.api} API needs a payload "
+                    "(a JSON file, or a JSONL file of bodies sent in turn)"
+                )
+
+    def api_env(self) -> dict[str, str]:
+        """The API settings, as the built-in users read them (``SLOCHECK_*``)."""
+        return {
+            "SLOCHECK_API": self.api,
+            "SLOCHECK_MODEL": self.model or "",
+            "SLOCHECK_OPENAI_ENDPOINT": self.openai_endpoint,
+            "SLOCHECK_STREAM": "1" if self.stream else "0",
+            "SLOCHECK_PROMPTS": str(self.prompts.resolve()) if self.prompts else "",
+            "SLOCHECK_INPUT_TOKENS": bodies.encode_tokens(self.input_tokens),
+            "SLOCHECK_OUTPUT_TOKENS": bodies.encode_tokens(self.output_tokens),
+            "SLOCHECK_PAYLOAD": str(self.payload.resolve()) if self.payload else "",
+            "SLOCHECK_HTTP_METHOD": self.http_method,
+            "SLOCHECK_HTTP_PATH": self.http_path,
+            "SLOCHECK_SEED": str(self.seed),
+        }
+
+
+def _checked(field_name: str, check: Callable[[Any], object], value: Any) -> None:
+    try:
+        check(value)
+    except ValueError as e:
+        raise UsageError(f"{field_name}: {e}") from None
 
 
 @dataclass
@@ -196,6 +292,7 @@ def run_load(
         "SLOCHECK_RATE_PER_USER": repr(config.rate / config.users) if config.rate else "",
         "SLOCHECK_MIX": config.mix,
         "SLOCHECK_MAX_TOKENS": str(config.max_tokens),
+        **config.api_env(),
     }
     args = [
         sys.executable,

@@ -29,6 +29,7 @@ class SecondStats:
     errors: int = 0
     encoded: list[str] = field(default_factory=list)
     unanswered: int = 0  # requests that got no HTTP answer (connection refused, reset...)
+    rejected: int = 0  # requests answered 4xx (refused by the server, not failed by it)
 
     def add_to(self, into: HdrHistogram) -> None:
         for text in self.encoded:
@@ -47,6 +48,7 @@ class Snapshot:
     requests: dict[str, dict[int, SecondStats]] = field(default_factory=dict)
     metrics: dict[str, dict[int, SecondStats]] = field(default_factory=dict)
     status: dict[str, dict[str, int]] = field(default_factory=dict)
+    counts: dict[str, dict[int, int]] = field(default_factory=dict)  # name -> second -> n
     marks: dict[str, float] = field(default_factory=dict)
     processes: int = 0
     done: int = 0
@@ -61,7 +63,8 @@ def _merge_table(into: dict[str, dict[int, SecondStats]], table: Any) -> None:
             slot = slots.setdefault(int(sec), SecondStats())
             slot.count += int(count)
             slot.errors += int(errors)
-            slot.unanswered += int(rest[0]) if rest else 0
+            slot.unanswered += int(rest[0]) if rest else 0  # older plugins: 3 or 4 fields
+            slot.rejected += int(rest[1]) if len(rest) > 1 else 0
             if encoded:
                 slot.encoded.append(str(encoded))
 
@@ -82,6 +85,10 @@ def read_snapshot(directory: Path) -> Snapshot:
             merged = snap.status.setdefault(name, {})
             for code, n in counts.items():
                 merged[code] = merged.get(code, 0) + int(n)
+        for name, seconds in (data.get("counts") or {}).items():
+            table = snap.counts.setdefault(str(name), {})
+            for sec, n in seconds.items():
+                table[int(sec)] = table.get(int(sec), 0) + int(n)
         for mark, t in (data.get("marks") or {}).items():
             if mark in ("peak_users", "test_stop"):  # the master already counts every worker's
                 snap.marks[mark] = max(snap.marks.get(mark, 0.0), float(t))
@@ -137,8 +144,16 @@ def merged(tables: Iterable[dict[int, SecondStats]]) -> dict[int, SecondStats]:
             into.count += slot.count
             into.errors += slot.errors
             into.unanswered += slot.unanswered
+            into.rejected += slot.rejected
             into.encoded.extend(slot.encoded)
     return out
+
+
+def count_between(table: dict[int, int], lo: float | None = None, hi: float | None = None) -> int:
+    """The sum of a per-second count over the seconds ``s`` with ``lo <= s < hi``."""
+    return sum(
+        n for sec, n in table.items() if (lo is None or sec >= lo) and (hi is None or sec < hi)
+    )
 
 
 def timeline(seconds: dict[int, SecondStats]) -> list[dict[str, float]]:

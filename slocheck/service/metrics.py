@@ -121,9 +121,18 @@ BATCH_SIZE_BUCKETS: tuple[float, ...] = (1, 2, 4, 8, 16, 32, 64, 128, 256)
 INSTRUMENTED_ROUTES: dict[str, tuple[str, ...]] = {
     "/v1/classify": ("POST",),
     "/v1/generate": ("POST",),
+    "/v1/chat/completions": ("POST",),
+    "/v1/completions": ("POST",),
+}
+#: The model that serves each instrumented route: its series exist only when it is loaded.
+ROUTE_MODELS: dict[str, str] = {
+    "/v1/classify": "classifier",
+    "/v1/generate": "generator",
+    "/v1/chat/completions": "generator",
+    "/v1/completions": "generator",
 }
 UNMATCHED_ENDPOINT = "<unmatched>"
-STATUSES_AT_START = ("200", "413", "422", "500", "503")
+STATUSES_AT_START = ("200", "400", "413", "422", "500", "503")  # 400: the OpenAI routes' refusal
 ERROR_TYPES = ("invalid_input", "overloaded", "injected", "inference")
 
 
@@ -207,9 +216,8 @@ class ServiceMetrics:
 
     def initialise(self, models: dict[str, str]) -> None:
         """Create every label set at 0; ``models`` maps model name to version."""
-        route_models = {"/v1/classify": "classifier", "/v1/generate": "generator"}
         for route, methods in INSTRUMENTED_ROUTES.items():
-            if route_models[route] not in models:
+            if ROUTE_MODELS[route] not in models:
                 continue
             for method in methods:
                 self.http_duration.labels(method, route)

@@ -130,3 +130,119 @@ def validate_generate(data: Any) -> GenerateRequest:
     if not isinstance(stream, bool):
         raise RequestError(422, "stream", f"expected true or false, got {stream!r:.40}")
     return GenerateRequest(prompt, max_tokens, stream)
+
+
+# -- the OpenAI-compatible API -----------------------------------------------------------------
+#: Fields OpenAI clients commonly send that this model accepts and ignores (sampling settings).
+_OPENAI_IGNORED = frozenset(
+    {
+        "temperature",
+        "top_p",
+        "stop",
+        "seed",
+        "presence_penalty",
+        "frequency_penalty",
+        "user",
+        "logit_bias",
+        "ignore_eos",
+    }
+)
+_OPENAI_COMMON = frozenset(
+    {"model", "max_tokens", "max_completion_tokens", "stream", "stream_options", "n"}
+)
+_CHAT_FIELDS = _OPENAI_COMMON | _OPENAI_IGNORED | {"messages"}
+_COMPLETION_FIELDS = _OPENAI_COMMON | _OPENAI_IGNORED | {"prompt"}
+_ROLES = frozenset({"system", "developer", "user", "assistant", "tool"})
+OPENAI_DEFAULT_MAX_TOKENS = 16
+
+
+@dataclass(frozen=True)
+class OpenAIRequest:
+    prompt: str  # the text the model reads (chat: every message's text, one per line)
+    model: str | None = None
+    max_tokens: int = OPENAI_DEFAULT_MAX_TOKENS
+    stream: bool = False
+    include_usage: bool = False
+
+
+def openai_error(e: RequestError) -> dict[str, Any]:
+    """OpenAI's error body: ``{"error": {"message", "type", "param", "code"}}``."""
+    kind = "invalid_request_error" if e.status != 413 else "payload_too_large"
+    return {"error": {"message": e.message, "type": kind, "param": e.field, "code": None}}
+
+
+def _bad(field: str, message: str) -> RequestError:
+    return RequestError(400, field, message)
+
+
+def _text_of(content: Any, field: str) -> str:
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):  # content parts
+        texts = []
+        for i, part in enumerate(content):
+            if not (isinstance(part, dict) and isinstance(part.get("text"), str)):
+                raise _bad(f"{field}[{i}]", 'expected a text part {"type": "text", "text": ...}')
+            texts.append(part["text"])
+        return " ".join(texts)
+    raise _bad(field, f"expected a string or a list of text parts, got {type(content).__name__}")
+
+
+def _openai_common(body: dict[str, Any], prompt: str) -> OpenAIRequest:
+    if not prompt.strip():
+        raise _bad("prompt", "expected a non-empty prompt")
+    if len(prompt) > MAX_PROMPT_CHARS:
+        raise _bad("prompt", f"{len(prompt)} characters; at most {MAX_PROMPT_CHARS}")
+    model = body.get("model")
+    if model is not None and not isinstance(model, str):
+        raise _bad("model", f"expected a string, got {type(model).__name__}")
+    key = "max_completion_tokens" if "max_completion_tokens" in body else "max_tokens"
+    max_tokens = body.get(key, OPENAI_DEFAULT_MAX_TOKENS)
+    if max_tokens is None:
+        max_tokens = OPENAI_DEFAULT_MAX_TOKENS
+    if isinstance(max_tokens, bool) or not isinstance(max_tokens, int):
+        raise _bad(key, f"expected a whole number, got {max_tokens!r:.40}")
+    if not 1 <= max_tokens <= MAX_TOKENS_LIMIT:
+        raise _bad(key, f"expected 1 to {MAX_TOKENS_LIMIT}, got {max_tokens}")
+    stream = body.get("stream", False)
+    if not isinstance(stream, bool):
+        raise _bad("stream", f"expected true or false, got {stream!r:.40}")
+    if body.get("n", 1) not in (1, None):
+        raise _bad("n", "only n = 1 is served")
+    options = body.get("stream_options")
+    if options is not None and not isinstance(options, dict):
+        raise _bad("stream_options", "expected an object")
+    include_usage = bool((options or {}).get("include_usage", False))
+    return OpenAIRequest(prompt, model, max_tokens, stream, include_usage)
+
+
+def _openai_object(data: Any, allowed: frozenset[str]) -> dict[str, Any]:
+    try:
+        return _object(data, allowed)
+    except RequestError as e:
+        raise _bad(e.field, e.message) from None
+
+
+def validate_chat(data: Any) -> OpenAIRequest:
+    """An OpenAI chat completion request: ``messages`` (role and text content) and options."""
+    body = _openai_object(data, _CHAT_FIELDS)
+    messages = body.get("messages")
+    if not isinstance(messages, list) or not messages:
+        raise _bad("messages", "field required: a non-empty list of messages")
+    texts = []
+    for i, m in enumerate(messages):
+        if not isinstance(m, dict):
+            raise _bad(f"messages[{i}]", f"expected an object, got {type(m).__name__}")
+        if m.get("role") not in _ROLES:
+            raise _bad(f"messages[{i}].role", f"expected one of {sorted(_ROLES)}")
+        texts.append(_text_of(m.get("content"), f"messages[{i}].content"))
+    return _openai_common(body, "\n".join(texts))
+
+
+def validate_completion(data: Any) -> OpenAIRequest:
+    """An OpenAI (legacy) completion request: ``prompt`` (a string) and options."""
+    body = _openai_object(data, _COMPLETION_FIELDS)
+    prompt = body.get("prompt")
+    if not isinstance(prompt, str):
+        raise _bad("prompt", "field required: a string")
+    return _openai_common(body, prompt)

@@ -4,10 +4,8 @@
 * ``GenerateUser``: ``POST /v1/generate`` with ``stream: true``; records client-side time to
   first token (``ttft``) and inter-token latency (``itl``) from the server-sent events.
 
-``SLOCHECK_MIX`` (``classify=9,generate=1``) weights them; ``SLOCHECK_RATE_PER_USER`` paces each
-user at a fixed rate (``constant_throughput``) from a random phase, so that the users do not
-fire in bursts; without it, each user sends its next request as soon as it has an answer.
-Copy this file to test your own endpoints (see ``scenarios/``).
+``SLOCHECK_MIX`` (``classify=9,generate=1``) weights them; both are paced by ``common.Paced``
+(``SLOCHECK_RATE_PER_USER``). Copy this file to test your own endpoints (see ``scenarios/``).
 """
 
 from __future__ import annotations
@@ -18,12 +16,12 @@ import random
 import time
 from typing import Any
 
-import gevent
-from locust import FastHttpUser, constant, constant_throughput, task
+from locust import task
 
+from slocheck.load.locustfiles.common import Paced as _Paced
+from slocheck.load.locustfiles.common import stream_lines
 from slocheck.load.locustfiles.plugin import record_metric
 
-RATE = float(os.environ.get("SLOCHECK_RATE_PER_USER", "0") or 0)
 MIX = dict(
     (name, int(weight))
     for name, _, weight in (
@@ -38,15 +36,6 @@ PROMPTS = [
     "list three colours",
     "summarise the quarterly report in one line please",
 ]
-
-
-class _Paced(FastHttpUser):
-    abstract = True
-    wait_time = constant_throughput(RATE) if RATE > 0 else constant(0)
-
-    def on_start(self) -> None:
-        if RATE > 0:  # a random phase: users spawned together must not fire together
-            gevent.sleep(random.uniform(0, 1.0 / RATE))
 
 
 class ClassifyUser(_Paced):
@@ -76,13 +65,7 @@ class GenerateUser(_Paced):
                 r.failure(f"status {r.status_code}")
                 return
             last = None
-            # SSE lines may end in a bare \n; geventhttpclient's readline() splits on \r\n
-            raw = getattr(r, "_response", None)
-            while True:
-                line = raw.readline(b"\n") if raw is not None else r.readline()
-                if not line:
-                    break
-                line = line.rstrip(b"\r\n")
+            for line in stream_lines(r):
                 if not line.startswith(b"data: ") or line.startswith(b"data: [DONE]"):
                     continue
                 event = json.loads(line[6:])

@@ -1,7 +1,8 @@
 """Loaded into every Locust process (master and workers) by ``slocheck run``.
 
 Records every request into per-second HDR histograms (exact counts, no rounding of Locust's
-own percentiles), by request name, plus client-side TTFT and inter-token latency, and writes a
+own percentiles), by request name, plus client-side measurements that are not requests (TTFT,
+inter-token latency, time per output token) and per-second counts (tokens), and writes a
 snapshot of them every second to ``$SLOCHECK_LOAD_DIR/client-<pid>.json`` (atomically), so the
 parent process can show live progress, merge the processes, and still have data when a run is
 interrupted. Runs inside Locust (gevent): it imports nothing of slocheck but this folder.
@@ -27,12 +28,13 @@ class _Second:
     """One second of one name. Once the second is over only its compressed histogram (tens of
     bytes) is kept: an open HDR histogram takes ~185 KB, and a soak lasts hours."""
 
-    __slots__ = ("count", "encoded", "errors", "hist", "unanswered")
+    __slots__ = ("count", "encoded", "errors", "hist", "rejected", "unanswered")
 
     def __init__(self) -> None:
         self.count = 0
         self.errors = 0
         self.unanswered = 0  # no HTTP answer at all: connection refused or reset, timeout
+        self.rejected = 0  # answered 4xx: the server refused the request, it did not fail it
         self.hist: HdrHistogram | None = HdrHistogram(LOWEST_US, HIGHEST_US, DIGITS)
         self.encoded = ""
 
@@ -42,6 +44,7 @@ class Recorder:
         self.requests: dict[str, dict[int, _Second]] = {}
         self.metrics: dict[str, dict[int, _Second]] = {}
         self.status: dict[str, dict[str, int]] = {}
+        self.counts: dict[str, dict[int, int]] = {}
         self.marks: dict[str, float] = {}
         self.done = False
 
@@ -49,11 +52,19 @@ class Recorder:
         slot = self._add(self.requests, name, seconds, ok)
         if not status.isdigit() or status == "0":
             slot.unanswered += 1
+        elif status.startswith("4") and len(status) == 3:
+            slot.rejected += 1
         counts = self.status.setdefault(name, {})
         counts[status] = counts.get(status, 0) + 1
 
     def metric(self, name: str, seconds: float) -> None:
         self._add(self.metrics, name, seconds, True)
+
+    def count(self, name: str, n: int) -> None:
+        """Add ``n`` to this second's count of ``name`` (``output_tokens``, ``input_tokens``)."""
+        seconds = self.counts.setdefault(name, {})
+        sec = int(time.time())
+        seconds[sec] = seconds.get(sec, 0) + n
 
     @staticmethod
     def _add(table: dict[str, dict[int, _Second]], name: str, seconds: float, ok: bool) -> _Second:
@@ -83,6 +94,7 @@ class Recorder:
                     slot.errors,
                     slot.encoded,
                     slot.unanswered,
+                    slot.rejected,
                 ]
         return out
 
@@ -95,6 +107,10 @@ class Recorder:
             "requests": self._encode(self.requests),
             "metrics": self._encode(self.metrics),
             "status": self.status,
+            "counts": {
+                name: {str(sec): n for sec, n in seconds.items()}
+                for name, seconds in self.counts.items()
+            },
         }
 
     def dump(self) -> None:
@@ -111,8 +127,13 @@ RECORDER = Recorder()
 
 
 def record_metric(name: str, seconds: float) -> None:
-    """Record a client-side measurement that is not a request (``ttft``, ``itl``)."""
+    """Record a client-side measurement that is not a request (``ttft``, ``itl``, ``tpot``)."""
     RECORDER.metric(name, seconds)
+
+
+def record_count(name: str, n: int) -> None:
+    """Count things per second (``output_tokens``, ``input_tokens``)."""
+    RECORDER.count(name, n)
 
 
 @events.request.add_listener

@@ -84,7 +84,7 @@ async def test_counts_per_status_equal_what_the_client_saw(make_client: MakeClie
     endpoints = {
         dict(labels).get("endpoint") for name, labels in samples if name == "http_requests_total"
     }
-    assert endpoints == {"/v1/classify", "/v1/generate", "<unmatched>"}
+    assert endpoints == {*INSTRUMENTED_ROUTES, "<unmatched>"}
     assert (
         sample(
             samples, "http_request_duration_seconds_count", method="POST", endpoint="/v1/classify"
