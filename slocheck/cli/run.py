@@ -165,7 +165,7 @@ def _run_reports(
 ) -> int:
     from slocheck.report import to_junit, write_atomic
     from slocheck.report.html import to_html
-    from slocheck.report.run_report import run_to_json, run_to_markdown
+    from slocheck.report.run_report import llm_text, run_to_json, run_to_markdown
     from slocheck.report.terminal import verdict_table
 
     out = result.out_dir
@@ -175,6 +175,9 @@ def _run_reports(
     for check in result.checks:
         mark = "[green]ok[/]" if check.ok else "[bold red]not ok[/]"
         console.print(f"{mark} {check.name}: {escape(check.message)}")
+    llm = result.client.get("llm") if isinstance(result.client, dict) else None
+    if llm:
+        console.print(f"client (streams): {escape(llm_text(llm))}")
     markdown = run_to_markdown(result)
     if comparison is not None:
         print_comparison(comparison, console)

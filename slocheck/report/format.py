@@ -19,7 +19,15 @@ def value_text(value: float | None, unit: str) -> str:
         return format_duration(value)
     if unit == "requests/s":
         return f"{value:,.2f} req/s"
+    if unit == "tokens/s":
+        return f"{value:,.1f} tokens/s"
     return f"{value:g}"
+
+
+def sli_text(r: SloResult) -> str:
+    """The SLI, with who measured it when not (only) the server: ``ttft (client)``."""
+    source = r.details.get("source")
+    return f"{r.sli} ({source})" if source in ("client", "both") else r.sli
 
 
 def target_text(r: SloResult) -> str:

@@ -17,6 +17,7 @@ from slocheck.regress import to_dict as regress_to_dict
 from slocheck.regress.records import record_to_dict
 from slocheck.report.writers import SCHEMA_VERSION, _iso, _num, md, to_dict, to_markdown
 from slocheck.results import RunResult
+from slocheck.units import format_duration
 
 
 def _versions() -> dict[str, str]:
@@ -110,10 +111,33 @@ def run_to_markdown(r: RunResult) -> str:
         f"{cfg.duration:g} s, against {md(r.target_url)}.",
         "",
     ]
+    llm = r.client.get("llm") if isinstance(r.client, dict) else None
+    if llm:
+        lines += [f"Client, streams: {md(llm_text(llm))}.", ""]
     lines += [
         f"- {'ok' if c.ok else '**not ok**'}: {md(c.name)}: {md(c.message)}" for c in r.checks
     ]
     return "\n".join(lines) + "\n"
+
+
+def llm_text(llm: dict[str, Any]) -> str:
+    """TTFT P50/P95, inter-token latency P95, tokens/s per request and in all."""
+    parts = []
+    for key, name in (("ttft", "TTFT"), ("itl", "inter-token latency")):
+        shown = [
+            f"P{p} {format_duration(llm[f'{key}_p{p}_s'])}"
+            for p in ("50", "95", "99")
+            if f"{key}_p{p}_s" in llm
+        ]
+        if shown:
+            parts.append(f"{name} {', '.join(shown)}")
+    if "tokens_per_s_per_request_p50" in llm:
+        parts.append(f"{llm['tokens_per_s_per_request_p50']:,.1f} tokens/s per request (median)")
+    if "output_tokens" in llm:
+        parts.append(
+            f"{llm['output_tokens']:,.0f} output tokens, {llm['output_tokens_per_s']:,.1f} tokens/s"
+        )
+    return "; ".join(parts)
 
 
 def finite(x: Any) -> float | None:

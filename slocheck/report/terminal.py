@@ -7,7 +7,7 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from slocheck.report.format import result_value_text, samples_text, target_text
+from slocheck.report.format import result_value_text, samples_text, sli_text, target_text
 from slocheck.results import VerifyResult
 
 STYLES = {
@@ -39,7 +39,7 @@ def verdict_table(result: VerifyResult) -> Group:
     for r in result.results:
         table.add_row(
             escape(r.name),
-            r.sli,
+            sli_text(r),
             Text(r.verdict, style=STYLES[r.verdict]),
             result_value_text(r),
             target_text(r),

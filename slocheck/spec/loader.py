@@ -224,7 +224,8 @@ def _check_target(spec: Spec, lines: _Lines) -> None:
         )
     if api == "kserve-v2" and target is not None and not target.model:
         raise lines.error(("target", "model"), "required for target.api kserve-v2")
-    if api in ("kserve-v2", "http") and load.payload is None:
+    bodiless = target is not None and target.method in ("GET", "DELETE")
+    if (api == "kserve-v2" or (api == "http" and not bodiless)) and load.payload is None:
         raise lines.error(
             ("load", "payload"),
             f"required for target.api {api}: a JSON body, or a JSONL file of bodies",

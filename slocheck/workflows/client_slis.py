@@ -25,7 +25,7 @@ def client_sli(slo: SloSpec, snap: Snapshot, window: Window) -> ClientSli:
     """One SLO's client-side numbers over ``window`` (whole seconds from its start on; a
     request is recorded in the second it completed)."""
     if slo.sli == "token_throughput":
-        counts = getattr(snap, "counts", {}).get("output_tokens", {})
+        counts = snap.counts.get("output_tokens", {})
         n = sum(v for sec, v in counts.items() if window.start <= sec < window.end + 1)
         return ClientSli("output tokens", int(n))
     if slo.sli in CLIENT_METRICS:
@@ -38,7 +38,7 @@ def client_sli(slo: SloSpec, snap: Snapshot, window: Window) -> ClientSli:
     count = sum(s.count for s in slots)
     # answered 4xx: the client's own fault, not the service's (availability counts 5xx, broken
     # streams and requests with no answer)
-    bad = sum(s.errors - getattr(s, "rejected", 0) for s in slots)
+    bad = sum(s.errors - s.rejected for s in slots)
     if slo.sli in ("availability", "error_ratio", "throughput"):
         return ClientSli(what, count, bad=bad)
     hist = new_histogram()

@@ -27,13 +27,13 @@ from slocheck.evaluate.crosscheck import (
 )
 from slocheck.evaluate.plan import selector
 from slocheck.load import LoadConfig, LoadResult, Progress, run_load, summarise
-from slocheck.load.stats import merged
+from slocheck.load.stats import count_between, merged
 from slocheck.prom.client import HttpPromClient, PromClient, redact_url
 from slocheck.prom.managed import start_prometheus
 from slocheck.prom.scrape import ScrapeWaits
 from slocheck.results import RunResult, RunVerdict
 from slocheck.spec import LoadedSpec, LoadSpec
-from slocheck.spec.model import SloSpec, TargetSpec
+from slocheck.spec.model import SloSpec, TargetSpec, TokenLength
 from slocheck.spec.presets import PRESETS, Preset
 from slocheck.units import format_duration
 from slocheck.workflows.client_slis import client_slis
@@ -57,10 +57,31 @@ class RunOptions:
     processes: int = 1
 
 
-def load_config(spec: LoadSpec, options: RunOptions, host: str, models: str) -> LoadConfig:
+def load_config(
+    spec: LoadSpec,
+    options: RunOptions,
+    host: str,
+    models: str,
+    *,
+    target: TargetSpec | None = None,
+    base: Path | None = None,
+) -> LoadConfig:
+    """The load of a spec (its ``load:`` and ``target:`` API settings), with the command's
+    overrides; files named in the spec are relative to its folder (``base``)."""
     mix = {"classifier": "classify=1", "generator": "generate=1"}.get(
         models, "classify=9,generate=1"
     )
+
+    def path(name: str | None) -> Path | None:
+        if name is None:
+            return None
+        p = Path(name).expanduser()
+        return p if p.is_absolute() or base is None else base / p
+
+    def tokens(t: TokenLength | None) -> tuple[float, float] | None:
+        return None if t is None else (t.mean, t.stddev)
+
+    t = target or TargetSpec()
     return LoadConfig(
         host=host,
         scenario=options.scenario or spec.scenario,
@@ -71,6 +92,17 @@ def load_config(spec: LoadSpec, options: RunOptions, host: str, models: str) -> 
         rate=options.rate or spec.rate,
         processes=options.processes,
         mix=mix,
+        api=t.api,
+        model=t.model,
+        openai_endpoint=t.endpoint,
+        stream=t.stream,
+        prompts=path(spec.prompts),
+        input_tokens=tokens(spec.input_tokens),
+        output_tokens=tokens(spec.output_tokens),
+        payload=path(spec.payload),
+        http_method=t.method,
+        http_path=t.path,
+        seed=spec.seed,
     )
 
 
@@ -105,6 +137,30 @@ def client_stats(load: LoadResult) -> dict[str, Any]:
         out["whole_run"][name] = summarise(seconds).to_dict()
     for name, seconds in snap.metrics.items():
         out["window"][name] = summarise(seconds, lo=lo).to_dict()
+    llm = llm_stats(load)
+    if llm:
+        out["llm"] = llm
+    return out
+
+
+def llm_stats(load: LoadResult) -> dict[str, float]:
+    """Streaming APIs, over the window: TTFT, inter-token latency, per-request tokens/s (1 /
+    time per output token) and output tokens/s in all; empty when nothing streamed."""
+    snap, lo = load.snapshot, load.window_start
+    seconds = max(load.stopped_at - lo, 1e-9)
+    out: dict[str, float] = {}
+    for key, table in (("ttft", "ttft"), ("itl", "itl")):
+        s = summarise(snap.metrics.get(table, {}), lo=lo)
+        for p in ("50", "95", "99"):
+            if p in s.percentiles_s:
+                out[f"{key}_p{p}_s"] = s.percentiles_s[p]
+    tpot = summarise(snap.metrics.get("tpot", {}), lo=lo).percentiles_s.get("50")
+    if tpot:
+        out["tokens_per_s_per_request_p50"] = 1.0 / tpot
+    tokens = count_between(snap.counts.get("output_tokens", {}), lo)
+    if tokens or out:
+        out["output_tokens"] = float(tokens)
+        out["output_tokens_per_s"] = tokens / seconds
     return out
 
 
@@ -248,7 +304,14 @@ def run(
         if service is not None:
             phase("starting the embedded service")
             stack.enter_context(service)
-        cfg = load_config(spec.load, options, target, spec.service.model if embedded else "")
+        cfg = load_config(
+            spec.load,
+            options,
+            target,
+            spec.service.model if embedded else "",
+            target=spec.target,
+            base=Path(loaded.path).parent if loaded.path and loaded.path != "<spec>" else None,
+        )
         if managed is not None:
             # the warm-up overlaps Prometheus' discovery delay; the first scrape must still
             # come before the judged window opens
