@@ -258,8 +258,11 @@ def judge_requests(b: Builder, data: SliData) -> SloResult:
         errors = [s for s in labelled if (status_of(s.labels) or "").startswith("5")]
         names = ", ".join(STATUS_LABELS)
     else:
-        labelled = [s for s in series if label in s.labels]
-        errors = [s for s in labelled if re.fullmatch(values, s.labels[label])]
+        # the preset says which series are errors; a series without its label is not one
+        # (TGI's success counter has no err label; its failure counter has no series until
+        # the first failure)
+        labelled = series
+        errors = [s for s in series if re.fullmatch(values, s.labels.get(label, "\x00"))]
         names = label
     if not labelled and not lost:
         return b.result(

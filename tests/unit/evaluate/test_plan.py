@@ -85,3 +85,21 @@ def test_preset_histogram_unit_and_an_explicit_unit_wins() -> None:
 def test_client_plan_shows_what_was_measured() -> None:
     p = plan(_slo(sli="ttft", threshold="1s", percentile=95), "", client=True)
     assert p.client and p.fetch is None and p.promql.startswith("client:")
+
+
+def test_a_healthy_server_whose_error_series_do_not_exist_yet_is_judged() -> None:
+    """TGI: successes carry no ``err`` label and the failure counter has no series until the
+    first failure; a healthy server is 100% available, not no_data."""
+    healthy = Preset(
+        name="healthy",
+        description="",
+        sources=(),
+        route_label=None,
+        requests=Counter('{__name__=~"x_success|x_failure"}', "err", "generation|incomplete"),
+        latency=None,
+    )
+    s = _slo(sli="availability", objective="99%")
+    p = plan(s, "", healthy)
+    series = [Series({"__name__": "x_success"}, [(990.0, 0.0), (1100.0, 1000.0)])]
+    r = evaluate_slo(s, p, SliData(series=series), Window(1000.0, 1100.0))
+    assert (r.verdict, r.value, r.details["errors"]) == ("pass", 1.0, 0)
