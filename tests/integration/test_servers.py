@@ -185,6 +185,14 @@ def test_llama_streams_chat_chunks_done_and_usage(llama_server: RunningServer) -
     assert finish[-1] == "length"
 
 
+def test_llama_sends_no_usage_unless_asked(llama_server: RunningServer) -> None:
+    events = stream_chat(llama_server, 4, include_usage=False)
+    assert events[-1] == "[DONE]"
+    chunks = [json.loads(e) for e in events[:-1]]
+    assert not [c for c in chunks if "usage" in c]
+    assert chunks[-1]["choices"][0]["finish_reason"] == "length"
+
+
 def test_llama_metrics_count_tokens_exactly(llama_server: RunningServer) -> None:
     max_tokens = 7
     before = scrape(llama_server)
@@ -193,8 +201,26 @@ def test_llama_metrics_count_tokens_exactly(llama_server: RunningServer) -> None
     usage = next(json.loads(e)["usage"] for e in events[:-1] if json.loads(e).get("usage"))
     predicted = "llamacpp:tokens_predicted_total"
     assert value(after, predicted) - value(before, predicted) == max_tokens
-    assert value(after, "llamacpp:prompt_tokens_total") - value(
-        before, "llamacpp:prompt_tokens_total"
-    ) == pytest.approx(usage["prompt_tokens"])
+    # prompt_tokens_total excludes the prompt tokens reused from the slot's cache (the earlier
+    # tests sent the same chat prefix); with the cached ones it is the prompt, exactly
+    prompt = sum(
+        value(after, name) - value(before, name)
+        for name in ("llamacpp:prompt_tokens_total", "llamacpp:prompt_tokens_cached_total")
+    )
+    assert prompt == usage["prompt_tokens"]
+    # the README's table and what /metrics really serves (no request counter, no histogram)
+    families = {name for name, _ in after if name.startswith("llamacpp:")}
+    assert {
+        "llamacpp:prompt_tokens_total",
+        "llamacpp:prompt_seconds_total",
+        "llamacpp:tokens_predicted_seconds_total",
+        "llamacpp:prompt_tokens_seconds",
+        "llamacpp:predicted_tokens_seconds",
+        "llamacpp:requests_processing",
+        "llamacpp:requests_deferred",
+        "llamacpp:n_decode_total",
+        "llamacpp:n_busy_slots_per_decode",
+    } <= families
+    assert not [n for n in families if "request" in n and n.endswith(("_total", "_bucket"))]
     assert value(after, "llamacpp:requests_processing") == 0
     assert value(after, "llamacpp:requests_deferred") == 0
