@@ -28,6 +28,7 @@ if [ ! -d "$DIR/src/llama-cpp-python-$LLAMA_CPP_PYTHON_VERSION" ]; then
     for d in "$DIR/src"/llama_cpp_python-*; do
         [ -d "$d" ] && mv "$d" "$DIR/src/llama-cpp-python-$LLAMA_CPP_PYTHON_VERSION"
     done
+    rm -rf "$DIR/sdist"  # 74 MB, no longer needed
 fi
 SRC="$DIR/src/llama-cpp-python-$LLAMA_CPP_PYTHON_VERSION/vendor/llama.cpp"
 [ -f "$SRC/CMakeLists.txt" ] || { echo "no llama.cpp sources in $SRC" >&2; exit 1; }
@@ -51,7 +52,7 @@ if ! stamp_ok "$DIR/venv" "gguf==$GGUF_VERSION"; then
     log "llama.cpp: creating the gguf venv"
     rm -rf "$DIR/venv"
     "$PYTHON" -m venv "$DIR/venv"
-    "$DIR/venv/bin/pip" install -q --disable-pip-version-check "gguf==$GGUF_VERSION" numpy
+    "$DIR/venv/bin/pip" install -q --disable-pip-version-check "gguf==$GGUF_VERSION" "numpy<3"
     echo "gguf==$GGUF_VERSION" >"$DIR/venv/STAMP"
 fi
 mkdir -p "$DIR/models"

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import subprocess
 import tempfile
 from collections.abc import Callable
 from contextlib import AbstractContextManager
@@ -62,21 +63,24 @@ def _mlserver_requests(server: RunningServer) -> list[str]:
 def _llama_requests(server: RunningServer) -> list[str]:
     sent: list[str] = []
     chat = "/v1/chat/completions"
+    for i in range(3):  # a fresh connection each: llama-server closes it after a stream
+        body = {
+            "model": server.model,
+            "messages": [{"role": "user", "content": f"Request {i}: say hello."}],
+            "max_tokens": 8,
+            "stream": True,
+            "stream_options": {"include_usage": True},
+        }
+        with (
+            httpx.Client(base_url=server.url, timeout=60.0) as client,
+            client.stream("POST", chat, json=body) as r,
+        ):
+            text = "".join(r.iter_text())
+        done = "data: [DONE]" in text
+        sent.append(
+            f"POST {chat} stream, max_tokens 8, include_usage -> {r.status_code}, [DONE] {done}"
+        )
     with httpx.Client(base_url=server.url, timeout=60.0) as client:
-        for i in range(3):
-            body = {
-                "model": server.model,
-                "messages": [{"role": "user", "content": f"Request {i}: say hello."}],
-                "max_tokens": 8,
-                "stream": True,
-                "stream_options": {"include_usage": True},
-            }
-            with client.stream("POST", chat, json=body) as r:
-                text = "".join(r.iter_text())
-            done = "data: [DONE]" in text
-            sent.append(
-                f"POST {chat} stream, max_tokens 8, include_usage -> {r.status_code}, [DONE] {done}"
-            )
         body = {
             "model": server.model,
             "messages": [{"role": "user", "content": "Not streamed."}],
@@ -90,8 +94,19 @@ def _llama_requests(server: RunningServer) -> list[str]:
 
 
 def _version(server: str) -> str:
-    stamp = cache_dir() / ("mlserver" if server == "mlserver" else "llamacpp") / "STAMP"
-    return stamp.read_text().strip()
+    """The installer's stamp, and for llama.cpp the vendored sources' commit (--version)."""
+    home = cache_dir() / server
+    stamp = (home / "STAMP").read_text().strip()
+    if server != "llamacpp":
+        return stamp
+    out = subprocess.run(
+        [str(home / "bin/llama-server"), "--version"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    return f"{stamp}; llama-server --version: {(out.stdout + out.stderr).splitlines()[0]}"
 
 
 def main() -> None:

@@ -185,6 +185,32 @@ def test_llama_streams_chat_chunks_done_and_usage(llama_server: RunningServer) -
     assert finish[-1] == "length"
 
 
+def test_llama_closes_the_connection_after_a_stream(llama_server: RunningServer) -> None:
+    # Although it answers `Keep-Alive: timeout=5, max=100`, llama-server ends every streamed
+    # response by closing the connection (its chunk provider returns false after sink.done(),
+    # tools/server/server-http.cpp, which cpp-httplib takes as the end of the connection). A
+    # keep-alive client that sends its next request on it races the close and gets
+    # "server disconnected without sending a response": the openai load user must open a
+    # connection per streamed request (or retry that error, which the server never saw).
+    messages = [{"role": "user", "content": "hi"}]
+    body = json.dumps(
+        {"model": llama_server.model, "messages": messages, "max_tokens": 3, "stream": True}
+    ).encode()
+    host, port = llama_server.url.removeprefix("http://").split(":")
+    request = (
+        f"POST /v1/chat/completions HTTP/1.1\r\nHost: {host}\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+    ).encode() + body
+    received = b""
+    with socket.create_connection((host, int(port)), timeout=60.0) as conn:
+        conn.sendall(request)
+        while chunk := conn.recv(65536):  # b"" once the server closed: the loop's end
+            received += chunk
+    assert received.startswith(b"HTTP/1.1 200 ")
+    assert b"keep-alive: timeout=5, max=100" in received.lower()
+    assert received.endswith(b"data: [DONE]\n\n\r\n0\r\n\r\n")  # the last chunk, then EOF
+
+
 def test_llama_sends_no_usage_unless_asked(llama_server: RunningServer) -> None:
     events = stream_chat(llama_server, 4, include_usage=False)
     assert events[-1] == "[DONE]"
