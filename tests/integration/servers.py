@@ -17,6 +17,7 @@ is stopped (SIGTERM, then SIGKILL) when the fixture ends, also after an error.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import signal
 import subprocess
@@ -32,6 +33,8 @@ import pytest
 from tests.helpers import free_port
 
 READY_TIMEOUT_S = 90.0
+#: How long a fixture waits for an install in progress (the llama.cpp build takes 6-10 min).
+INSTALL_WAIT_S = float(os.environ.get("SLOCHECK_SERVERS_WAIT_S", "1200"))
 STOP_TIMEOUT_S = 15.0
 MLSERVER_MODEL = "iris"
 LLAMA_MODEL = "tiny"
@@ -72,9 +75,35 @@ class RunningServer:
         return self.log_path.read_text(errors="replace")[-tail:]
 
 
+def wait_for_install(home: Path, label: str) -> None:
+    """Wait while an install holds the server's lock (install.sh --background), bounded.
+
+    Why wait rather than skip: setup starts the llama.cpp build in the background so that it
+    overlaps the test run; the tests that need it come late and should use it when it ends."""
+    lock_path = home / ".lock"
+    if not lock_path.exists():
+        return
+    deadline = time.monotonic() + INSTALL_WAIT_S
+    with open(lock_path, "a") as lock:
+        while True:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    pytest.skip(
+                        f"{label} is still being installed after {INSTALL_WAIT_S:.0f}s of waiting "
+                        f"(log: {home / 'install.log'}, {home / 'build.log'})"
+                    )
+                time.sleep(1.0)
+                continue
+            fcntl.flock(lock, fcntl.LOCK_UN)
+            return
+
+
 def installed_or_skip(server: str, label: str, needed: Sequence[str]) -> Path:
     """The server's cache directory, or pytest.skip saying how to install it and why it is not."""
     home = cache_dir() / server
+    wait_for_install(home, label)
     if all((home / rel).exists() for rel in needed) and (home / "STAMP").is_file():
         return home
     reason = ""
