@@ -75,7 +75,24 @@ class RunningServer:
         return self.log_path.read_text(errors="replace")[-tail:]
 
 
-def wait_for_install(home: Path, label: str) -> None:
+def wait_budget(request: pytest.FixtureRequest) -> float:
+    """How long a fixture may wait for an install: INSTALL_WAIT_S, but 60 s less than the
+    pytest-timeout that applies (a `timeout` mark, else the ini's), so that it skips with its
+    reason instead of being killed. A module that wants the full wait marks itself
+    `pytestmark = pytest.mark.timeout(1500)`."""
+    marker = request.node.get_closest_marker("timeout")
+    limit = 0.0
+    if marker is not None and marker.args:
+        limit = float(marker.args[0])
+    else:
+        try:
+            limit = float(request.config.getini("timeout") or 0)
+        except (ValueError, TypeError):
+            limit = 0.0
+    return min(INSTALL_WAIT_S, limit - 60.0) if limit > 0 else INSTALL_WAIT_S
+
+
+def wait_for_install(home: Path, label: str, budget_s: float = INSTALL_WAIT_S) -> None:
     """Wait while an install holds the server's lock (install.sh --background), bounded.
 
     Why wait rather than skip: setup starts the llama.cpp build in the background so that it
@@ -83,7 +100,7 @@ def wait_for_install(home: Path, label: str) -> None:
     lock_path = home / ".lock"
     if not lock_path.exists():
         return
-    deadline = time.monotonic() + INSTALL_WAIT_S
+    deadline = time.monotonic() + budget_s
     with open(lock_path, "a") as lock:
         while True:
             try:
@@ -91,7 +108,7 @@ def wait_for_install(home: Path, label: str) -> None:
             except BlockingIOError:
                 if time.monotonic() > deadline:
                     pytest.skip(
-                        f"{label} is still being installed after {INSTALL_WAIT_S:.0f}s of waiting "
+                        f"{label} is still being installed after {budget_s:.0f}s of waiting "
                         f"(log: {home / 'install.log'}, {home / 'build.log'})"
                     )
                 time.sleep(1.0)
@@ -100,10 +117,12 @@ def wait_for_install(home: Path, label: str) -> None:
             return
 
 
-def installed_or_skip(server: str, label: str, needed: Sequence[str]) -> Path:
+def installed_or_skip(
+    server: str, label: str, needed: Sequence[str], wait_s: float = INSTALL_WAIT_S
+) -> Path:
     """The server's cache directory, or pytest.skip saying how to install it and why it is not."""
     home = cache_dir() / server
-    wait_for_install(home, label)
+    wait_for_install(home, label, wait_s)
     if all((home / rel).exists() for rel in needed) and (home / "STAMP").is_file():
         return home
     reason = ""
@@ -182,7 +201,7 @@ def _wait_until(
 
 
 @contextmanager
-def start_mlserver(workdir: Path) -> Iterator[RunningServer]:
+def start_mlserver(workdir: Path, wait_s: float = INSTALL_WAIT_S) -> Iterator[RunningServer]:
     """MLServer serving the iris model, on free 127.0.0.1 ports (REST, gRPC, metrics).
 
     `parallel_workers: 0` keeps inference in the one server process, so the REST middleware's
@@ -192,7 +211,7 @@ def start_mlserver(workdir: Path) -> Iterator[RunningServer]:
     (MLServer skips /v2/health/* and /metrics; the log is not a request), so the counters start
     empty. The working directory is `workdir`: MLServer creates `.metrics`/`.envs` there and
     reads a `.env` from it."""
-    home = installed_or_skip("mlserver", "MLServer", ["venv/bin/mlserver", "models/iris"])
+    home = installed_or_skip("mlserver", "MLServer", ["venv/bin/mlserver", "models/iris"], wait_s)
     workdir.mkdir(parents=True, exist_ok=True)
     http_port, grpc_port, metrics_port = free_port(), free_port(), free_port()
     env = {
@@ -227,14 +246,16 @@ def start_mlserver(workdir: Path) -> Iterator[RunningServer]:
 
 @contextmanager
 def start_llama_server(
-    workdir: Path, extra_args: Sequence[str] = ("-c", "512", "-np", "2")
+    workdir: Path,
+    extra_args: Sequence[str] = ("-c", "512", "-np", "2"),
+    wait_s: float = INSTALL_WAIT_S,
 ) -> Iterator[RunningServer]:
     """llama.cpp's llama-server with the tiny random-weight model, metrics on, on a free port.
 
     The model is served under the alias `tiny`. Ready when `/health` answers 200 (503 while the
     model loads; tools/server/README.md). `extra_args` replace the default context size and
     slot count (`-c 512 -np 2`)."""
-    home = installed_or_skip("llamacpp", "llama.cpp's llama-server", ["bin/llama-server"])
+    home = installed_or_skip("llamacpp", "llama.cpp's llama-server", ["bin/llama-server"], wait_s)
     model = home / "models" / "tiny.gguf"
     if not model.is_file():
         pytest.skip(f"{model} is missing: run bash scripts/servers/install.sh llamacpp")
@@ -264,14 +285,20 @@ def start_llama_server(
 
 
 @pytest.fixture(scope="module")
-def mlserver_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
+def mlserver_server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[RunningServer]:
     """One MLServer per test module (its counters are shared by the module's tests)."""
-    with start_mlserver(tmp_path_factory.mktemp("mlserver")) as server:
+    workdir = tmp_path_factory.mktemp("mlserver")
+    with start_mlserver(workdir, wait_s=wait_budget(request)) as server:
         yield server
 
 
 @pytest.fixture(scope="module")
-def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
+def llama_server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[RunningServer]:
     """One llama-server per test module (its counters are shared by the module's tests)."""
-    with start_llama_server(tmp_path_factory.mktemp("llama")) as server:
+    workdir = tmp_path_factory.mktemp("llama")
+    with start_llama_server(workdir, wait_s=wait_budget(request)) as server:
         yield server

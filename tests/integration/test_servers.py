@@ -26,6 +26,10 @@ from tests.integration.servers import (
 
 __all__ = ["llama_server", "mlserver_server"]  # fixtures, imported to be found by pytest
 
+# the llama.cpp build may still run in the background (install.sh --background): let the
+# fixture wait for it up to its own bound (servers.INSTALL_WAIT_S) rather than pytest's 300 s
+pytestmark = pytest.mark.timeout(1500)
+
 INFER_PATH = "/v2/models/{model_name}/infer"  # the route template MLServer puts in `path`
 
 
