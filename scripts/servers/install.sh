@@ -51,7 +51,7 @@ for name in "${names[@]}"; do
         else
             # the child inherits fd 9, so the lock stays held after this script returns
             nohup nice -n 10 bash -c "$(declare -f run_install log); SLOCHECK_CACHE='$SLOCHECK_CACHE' \
-                SERVERS_DIR='$SERVERS_DIR' run_install llamacpp" >"$dir/install.log" 2>&1 &
+                SERVERS_DIR='$SERVERS_DIR' run_install llamacpp" </dev/null >"$dir/install.log" 2>&1 &
             log "llama.cpp: installing in the background (pid $!, log $dir/install.log)"
         fi
     else
