@@ -22,4 +22,5 @@ if [ ! -x .venv/bin/python ]; then
 fi
 echo "setup: installing slocheck and its dev tools into .venv"
 .venv/bin/python -m pip install -q --disable-pip-version-check -e ".[dev]"
+bash scripts/servers/install.sh --background all  # MLServer, llama.cpp (docs/servers.md)
 echo "setup: done ($(.venv/bin/slocheck --version), $(prometheus --version 2>&1 | head -n 1))"
