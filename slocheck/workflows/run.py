@@ -304,6 +304,14 @@ def run(
         if service is not None:
             phase("starting the embedded service")
             stack.enter_context(service)
+        elif managed is not None:
+            # your service has counted requests before slocheck's Prometheus ever saw it: the
+            # counts compare from a first scrape taken before any load (a series first seen
+            # later is counted from 0, as one born during the load)
+            phase("waiting for Prometheus' first scrape of the target")
+            managed.wait_for_scrape_after(
+                prom_started, timeout=DISCOVERY_TICK_S + 5 * managed.scrape_interval + 10
+            )
         cfg = load_config(
             spec.load,
             options,
