@@ -187,6 +187,23 @@ def test_validate_prints_the_promql(tmp_path: Path) -> None:
     ) in result.stdout
 
 
+def test_validate_prints_a_presets_promql() -> None:
+    """``preset: vllm``: every SLO's PromQL is over vLLM's own names, the preset's notes shown."""
+    spec = Path(__file__).parents[2] / "examples" / "vllm.yaml"
+    result = run_cli(["validate", "--slo", str(spec)])
+    assert result.returncode == 0, result.stderr
+    out = " ".join(result.stdout.split())  # rich wraps long lines
+    for name in (
+        "vllm:time_to_first_token_seconds_bucket",
+        "vllm:inter_token_latency_seconds_bucket",
+        "vllm:e2e_request_latency_seconds_bucket",
+        "vllm:generation_tokens_total",
+    ):
+        assert f'{name}{{job="vllm"}}' in out, name
+    assert 'status=~"5xx"' in out and "preset vllm" in out
+    assert "source both" in out and "client: exact HDR histogram of time to first token" in out
+
+
 def test_unreachable_prometheus_exits_3_without_secrets(
     tmp_path: Path, data: Dataset, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -54,9 +54,9 @@ PRESET = Preset(
         "failures carry a reason label (REJECTED, CANCELED, BACKEND, OTHER); every reason's "
         "series starts at 0 when the model loads, so increase() sees the first failure",
         "the labels are model and version (plus namespace with model namespacing and gpu_uuid "
-        "on GPU instances): there is no route label, so the request_counts and P95 "
-        "cross-checks cannot match the client's request names to the server's series; "
-        'select one model with the spec\'s selector, e.g. model="resnet50"',
+        "on GPU instances): there is no route label, so the request_counts cross-check "
+        "compares all requests; select one model with the spec's selector, e.g. "
+        'model="resnet50", so that other models\' traffic is not counted',
         "an ensemble counts a failed request in its own series and in its composing model's",
     ),
 )
