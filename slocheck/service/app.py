@@ -15,7 +15,6 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from slocheck._version import __version__
-from slocheck.service import openai_api
 from slocheck.service.config import ConfigError, FaultConfig, ServiceConfig
 from slocheck.service.gpu import register_gpu_metrics
 from slocheck.service.handling import (
@@ -30,6 +29,8 @@ from slocheck.service.handling import (
 )
 from slocheck.service.metrics import ServiceMetrics
 from slocheck.service.middleware import Instrumentation
+from slocheck.service.openai_api import chat_completions, completions
+from slocheck.service.openai_api import models as list_models
 from slocheck.service.state import ServiceState, crash_process
 from slocheck.service.tracing import Tracer, build_tracer
 from slocheck.service.validation import (
@@ -224,9 +225,9 @@ def create_app(
         routes.append(Route("/v1/classify", classify, methods=["POST"]))
     if "generator" in config.models:
         routes.append(Route("/v1/generate", generate, methods=["POST"]))
-        routes.append(Route("/v1/chat/completions", openai_api.chat_completions, methods=["POST"]))
-        routes.append(Route("/v1/completions", openai_api.completions, methods=["POST"]))
-        routes.append(Route("/v1/models", openai_api.models, methods=["GET"]))
+        routes.append(Route("/v1/chat/completions", chat_completions, methods=["POST"]))
+        routes.append(Route("/v1/completions", completions, methods=["POST"]))
+        routes.append(Route("/v1/models", list_models, methods=["GET"]))
     if config.enable_admin:
         routes.append(Route("/admin/faults", admin_faults, methods=["GET", "POST"]))
 
