@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Set up a development environment on a fresh machine: system tools, then a venv in .venv.
+# --servers: also the real inference servers the integration tests start (MLServer, llama.cpp).
 # Idempotent: a second run only checks that everything is there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,5 +23,9 @@ if [ ! -x .venv/bin/python ]; then
 fi
 echo "setup: installing slocheck and its dev tools into .venv"
 .venv/bin/python -m pip install -q --disable-pip-version-check -e ".[dev]"
-bash scripts/servers/install.sh --background all  # MLServer, llama.cpp (docs/servers.md)
+if [ "${1:-}" = "--servers" ]; then
+    # the third-party servers the tests start (MLServer now, llama.cpp built in the background
+    # while the tests run), cached outside the repository: docs/servers.md
+    bash scripts/servers/install.sh --background all
+fi
 echo "setup: done ($(.venv/bin/slocheck --version), $(prometheus --version 2>&1 | head -n 1))"

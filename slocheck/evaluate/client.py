@@ -14,7 +14,14 @@ from typing import Any
 
 from slocheck.evaluate.plan import SliPlan
 from slocheck.evaluate.stats import min_samples_for_quantile
-from slocheck.evaluate.verdicts import Builder, SliData, SloResult, Window, ratio_verdict
+from slocheck.evaluate.verdicts import (
+    Builder,
+    SliData,
+    SloResult,
+    Window,
+    rate_verdict,
+    ratio_verdict,
+)
 from slocheck.spec.model import SloSpec
 from slocheck.units import format_duration
 
@@ -40,22 +47,11 @@ def judge_client(slo: SloSpec, plan: SliPlan, data: ClientSli | None, window: Wi
             "(slocheck verify sends no load: use slocheck run)",
         )
     n = data.count
-    secs = window.seconds
     if slo.sli in ("throughput", "token_throughput"):
         noun = "requests" if slo.sli == "throughput" else "output tokens"
-        unit = f"{noun.rsplit(maxsplit=1)[-1]}/s"
         if n <= 0:
             return b.result("no_data", f"the load generator counted no {noun} in the window")
-        rate = n / secs if secs > 0 else math.nan
-        ok = rate >= (slo.threshold or 0.0)
-        return b.result(
-            "pass" if ok else "fail",
-            f"{rate:,.2f} {unit} measured by the load generator ({n:,} {noun} in "
-            f"{secs:,.1f} s) {'meets' if ok else 'is below'} the minimum {slo.threshold:g} {unit}",
-            value=rate,
-            samples=n,
-            unit=unit,
-        )
+        return rate_verdict(b, n, noun, " measured by the load generator")
     if n <= 0:
         return b.result("no_data", f"the load generator recorded no {data.what} in the window")
     if slo.sli in ("availability", "error_ratio"):
@@ -138,9 +134,14 @@ def stricter(server: SloResult, client: SloResult) -> SloResult:
     return dataclasses.replace(
         worst,
         explanation=(
-            f"{worst.explanation} [source both: the {who}'s verdict, the stricter; the "
-            f"{'server' if who == 'client' else 'client'} says {other.verdict}: "
-            f"{other.explanation}]"
+            f"{worst.explanation} [source both: "
+            + (
+                f"the client agrees, {other.verdict}: "
+                if worst.verdict == other.verdict
+                else f"the {who}'s verdict, the stricter; the "
+                f"{'server' if who == 'client' else 'client'} says {other.verdict}: "
+            )
+            + f"{other.explanation}]"
         ),
         details=details,
         query=f"{server.query} | {client.query}",

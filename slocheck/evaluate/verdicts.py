@@ -238,17 +238,7 @@ def judge_requests(b: Builder, data: SliData) -> SloResult:
     if slo.sli == "throughput":
         if (early := b.too_few(n, slo.min_samples or 1, "requests", unit="requests/s")) is not None:
             return early
-        rps = n / b.window.seconds if b.window.seconds > 0 else math.nan
-        ok = rps >= (slo.threshold or 0)
-        word = "meets" if ok else "is below"
-        return b.result(
-            "pass" if ok else "fail",
-            f"{rps:,.2f} requests/s ({n:,.0f} requests in {b.window.seconds:,.1f} s) "
-            f"{word} the minimum {slo.threshold:g} requests/s",
-            value=rps,
-            samples=n,
-            unit="requests/s",
-        )
+        return rate_verdict(b, n, "requests")
     lost = data.unanswered
     if n <= 0 and not lost:
         return b.result("no_data", f"0 requests counted by {data.query} in the window")
@@ -302,9 +292,25 @@ def judge_requests(b: Builder, data: SliData) -> SloResult:
     )
 
 
+def rate_verdict(b: Builder, n: float, noun: str, by: str = "") -> SloResult:
+    """``n`` requests (or output tokens) over the window against the minimum rate; ``by``
+    says who counted them when not the server."""
+    seconds = b.window.seconds
+    unit = f"{noun.rsplit(maxsplit=1)[-1]}/s"
+    rate = n / seconds if seconds > 0 else math.nan
+    ok = rate >= (b.slo.threshold or 0.0)
+    return b.result(
+        "pass" if ok else "fail",
+        f"{rate:,.2f} {unit}{by} ({n:,.0f} {noun} in {seconds:,.1f} s) "
+        f"{'meets' if ok else 'is below'} the minimum {b.slo.threshold:g} {unit}",
+        value=rate,
+        samples=n,
+        unit=unit,
+    )
+
+
 def judge_token_rate(b: Builder, data: SliData) -> SloResult:
     """``token_throughput``: the increase of a counter of generated tokens per second."""
-    slo = b.slo
     series = list(data.series or [])
     if not series:
         return b.result("no_data", f"no series matched {data.query}", unit="tokens/s")
@@ -313,16 +319,7 @@ def judge_token_rate(b: Builder, data: SliData) -> SloResult:
     n = totals.total
     if n <= 0:
         return b.result("no_data", "0 tokens counted in the window", unit="tokens/s")
-    rate = n / b.window.seconds if b.window.seconds > 0 else math.nan
-    ok = rate >= (slo.threshold or 0)
-    return b.result(
-        "pass" if ok else "fail",
-        f"{rate:,.2f} output tokens/s ({n:,.0f} tokens in {b.window.seconds:,.1f} s) "
-        f"{'meets' if ok else 'is below'} the minimum {slo.threshold:g} tokens/s",
-        value=rate,
-        samples=n,
-        unit="tokens/s",
-    )
+    return rate_verdict(b, n, "output tokens")
 
 
 def judge_ratio(b: Builder, data: SliData) -> SloResult:
