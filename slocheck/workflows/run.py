@@ -158,7 +158,7 @@ def llm_stats(load: LoadResult) -> dict[str, float]:
     if tpot:
         out["tokens_per_s_per_request_p50"] = 1.0 / tpot
     tokens = count_between(snap.counts.get("output_tokens", {}), lo)
-    if tokens or out:
+    if tokens:
         out["output_tokens"] = float(tokens)
         out["output_tokens_per_s"] = tokens / seconds
     return out

@@ -20,7 +20,7 @@ from locust import task
 
 from slocheck.load.locustfiles.common import Paced as _Paced
 from slocheck.load.locustfiles.common import stream_lines
-from slocheck.load.locustfiles.plugin import record_metric
+from slocheck.load.locustfiles.plugin import record_count, record_metric
 
 MIX = dict(
     (name, int(weight))
@@ -65,6 +65,7 @@ class GenerateUser(_Paced):
                 r.failure(f"status {r.status_code}")
                 return
             last = None
+            tokens = 0
             for line in stream_lines(r):
                 if not line.startswith(b"data: ") or line.startswith(b"data: [DONE]"):
                     continue
@@ -77,5 +78,8 @@ class GenerateUser(_Paced):
                 else:
                     record_metric("itl", now - last)
                 last = now
+                tokens += 1
             if last is None:
                 r.failure("the stream carried no token")
+            else:
+                record_count("output_tokens", tokens)
