@@ -19,6 +19,7 @@ if TYPE_CHECKING:
         UsageError,
     )
     from slocheck.service import FaultConfig, ServiceConfig, serve
+    from slocheck.spec.presets import PRESETS, Preset
 
 _EXPORTS = {
     "ExitCode": "slocheck.errors",
@@ -29,12 +30,16 @@ _EXPORTS = {
     "ServiceConfig": "slocheck.service",
     "FaultConfig": "slocheck.service",
     "serve": "slocheck.service",
+    "PRESETS": "slocheck.spec.presets",
+    "Preset": "slocheck.spec.presets",
 }
 
 __all__ = [
+    "PRESETS",
     "ExitCode",
     "FaultConfig",
     "InfrastructureError",
+    "Preset",
     "ServiceConfig",
     "SlocheckError",
     "SpecError",

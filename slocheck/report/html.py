@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 from html import escape
 
-from slocheck.report.format import result_value_text, samples_text, target_text
+from slocheck.report.format import result_value_text, samples_text, sli_text, target_text
 from slocheck.report.run_report import finite, run_timeline
 from slocheck.results import RunResult
 
@@ -112,7 +112,7 @@ def to_html(r: RunResult) -> str:
     rows = []
     for s in r.verify.results if r.verify else []:
         rows.append(
-            f"<tr><td>{escape(s.name)}</td><td>{escape(s.sli)}</td>"
+            f"<tr><td>{escape(s.name)}</td><td>{escape(sli_text(s))}</td>"
             f'<td style="color:{COLOURS[s.verdict]};font-weight:bold">{escape(s.verdict)}</td>'
             f"<td>{escape(result_value_text(s))}</td><td>{escape(target_text(s))}</td>"
             f"<td>{escape(samples_text(s))}</td><td>{escape(s.explanation)}<br>"

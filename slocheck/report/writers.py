@@ -12,7 +12,7 @@ from typing import Any
 
 from slocheck._version import __version__
 from slocheck.evaluate.verdicts import SloResult
-from slocheck.report.format import result_value_text, samples_text, target_text
+from slocheck.report.format import result_value_text, samples_text, sli_text, target_text
 from slocheck.results import VerifyResult
 
 SCHEMA_VERSION = 1
@@ -185,7 +185,7 @@ def to_markdown(result: VerifyResult) -> str:
     ]
     for r in result.results:
         lines.append(
-            f"| {md(r.name)} | {r.sli} | **{ICONS[r.verdict]}** "
+            f"| {md(r.name)} | {sli_text(r)} | **{ICONS[r.verdict]}** "
             f"| {md(result_value_text(r))} | {md(target_text(r))} | {samples_text(r)} "
             f"| {md(r.explanation)} |"
         )

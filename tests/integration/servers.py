@@ -247,7 +247,9 @@ def start_mlserver(workdir: Path, wait_s: float = INSTALL_WAIT_S) -> Iterator[Ru
 @contextmanager
 def start_llama_server(
     workdir: Path,
-    extra_args: Sequence[str] = ("-c", "512", "-np", "2"),
+    # one thread: llama.cpp's threads spin-wait for each other, and with a core busy elsewhere
+    # (another test, scripts/busy.sh) a thread per core made every token ~100x slower
+    extra_args: Sequence[str] = ("-c", "512", "-np", "2", "-t", "1", "-tb", "1"),
     wait_s: float = INSTALL_WAIT_S,
 ) -> Iterator[RunningServer]:
     """llama.cpp's llama-server with the tiny random-weight model, metrics on, on a free port.

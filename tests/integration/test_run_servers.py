@@ -120,13 +120,13 @@ target: {{url: {url}, api: openai, model: {model}, ready_path: /health}}
 prometheus: {{preset: llamacpp, scrape_interval: 1s}}
 load:
   users: 2
-  rate: 4
-  duration: 8s
+  rate: 2
+  duration: 10s
   warmup: 2s
   input_tokens: {{mean: 8, stddev: 2}}
   output_tokens: {{mean: 12, stddev: 0}}
 slos:
-  - {{name: availability, sli: availability, objective: 80%}}
+  - {{name: availability, sli: availability, objective: 75%}}
   - {{name: ttft-p50, sli: ttft, percentile: 50, threshold: 60s, min_samples: 10}}
   - {{name: tokens-server, sli: token_throughput, threshold: 1}}
   - {{name: tokens-client, sli: token_throughput, threshold: 1, source: client}}
@@ -136,9 +136,10 @@ slos:
 def test_llama_server_streams_judged_from_the_client(
     tmp_path: Path, llama_server: RunningServer
 ) -> None:
-    """Why at any speed: 4 requests/s for 8 s plans ~32 streams; 80% availability with no
-    error needs 16; the TTFT threshold (60 s) and token rates (1/s) judge which side measured
-    what, not how fast the machine is."""
+    """Why at any speed: 2 requests/s for 10 s plans ~20 streams of 12 tokens from a 2-layer
+    model on one thread (tens of milliseconds each); 75% availability with no error needs 12;
+    the TTFT threshold (60 s) and token rates (1/s) judge which side measured what, not how
+    fast the machine is."""
     spec = LLAMA_SPEC.format(url=llama_server.url, model=llama_server.model)
     code, report, output = _run(tmp_path, spec)
     slos = {s["name"]: s for s in report["slos"]}

@@ -137,7 +137,13 @@ class OpenAIUser(Paced):
     def complete(self) -> None:
         body = next_body()
         started = time.perf_counter()
-        with self.client.post(PATH, json=body, stream=STREAM, catch_response=True, name=PATH) as r:
+        # a stream gets a connection of its own: llama.cpp's server closes the connection after
+        # every stream although it answered keep-alive, and a next request sent on it meanwhile
+        # got no answer at all ("connection closed"), a failure of the client, not the server
+        headers = {"Connection": "close"} if STREAM else None
+        with self.client.post(
+            PATH, json=body, headers=headers, stream=STREAM, catch_response=True, name=PATH
+        ) as r:
             if STREAM:
                 self._stream(r, started)
             else:
