@@ -84,6 +84,18 @@ def add_serve(sub: argparse._SubParsersAction[Parser]) -> None:
         default=None,
         help="exit abruptly when this many inference requests were served",
     )
+    p.add_argument(
+        "--fault-stall-every",
+        type=typed(parse_duration, "duration"),
+        default=0.0,
+        help="stall the whole service every this often (10s); with --fault-stall-for",
+    )
+    p.add_argument(
+        "--fault-stall-for",
+        type=typed(parse_duration, "duration"),
+        default=0.0,
+        help="how long each stall lasts (2s): requests arriving meanwhile wait until it ends",
+    )
     p.add_argument("--fault-seed", type=int, default=None, help="seed of the fault draws")
     p.add_argument("--enable-admin", action="store_true", help="enable POST /admin/faults")
     p.add_argument(
@@ -106,6 +118,8 @@ def service_config_from_args(args: argparse.Namespace) -> ServiceConfig:
             latency=args.fault_latency,
             latency_probability=args.fault_latency_probability,
             crash_after=args.fault_crash_after,
+            stall_every=args.fault_stall_every,
+            stall_for=args.fault_stall_for,
             seed=args.fault_seed,
         )
         return ServiceConfig(

@@ -38,6 +38,9 @@ class FaultConfig:
     * ``error_rate``: probability that a request is answered 500 instead of being served;
     * ``latency`` seconds added, with probability ``latency_probability``;
     * ``crash_after``: the process exits abruptly when request ``crash_after + 1`` arrives;
+    * ``stall_every`` / ``stall_for``: every ``stall_every`` seconds (counted from when the
+      faults were set) the whole service stalls for ``stall_for`` seconds, as in a GC pause, a
+      model reload or a saturated GPU: a request arriving during a stall waits until it ends;
     * ``seed``: makes the random draws repeatable.
     """
 
@@ -45,6 +48,8 @@ class FaultConfig:
     latency: float = 0.0
     latency_probability: float = 1.0
     crash_after: int | None = None
+    stall_every: float = 0.0
+    stall_for: float = 0.0
     seed: int | None = None
 
     def __post_init__(self) -> None:
@@ -78,9 +83,38 @@ class FaultConfig:
                 f"expected a whole number of requests >= 0, got {self.crash_after!r}",
             )
 
+        for name in ("stall_every", "stall_for"):
+            v = getattr(self, name)
+            if not (isinstance(v, (int, float)) and math.isfinite(v) and 0.0 <= v <= 3600.0):
+                raise ConfigError(f"faults.{name}", f"expected a duration in [0s, 1h], got {v!r}")
+        if (self.stall_every > 0) != (self.stall_for > 0):
+            raise ConfigError(
+                "faults.stall_for" if self.stall_every else "faults.stall_every",
+                "stall_every and stall_for go together (every 10s, for 2s)",
+            )
+        if self.stall_for and self.stall_for >= self.stall_every:
+            raise ConfigError(
+                "faults.stall_for",
+                f"a stall of {self.stall_for:g} s every {self.stall_every:g} s never ends: "
+                "stall_for must be shorter than stall_every",
+            )
+
     @property
     def active(self) -> bool:
-        return self.error_rate > 0 or self.latency > 0 or self.crash_after is not None
+        return (
+            self.error_rate > 0
+            or self.latency > 0
+            or self.crash_after is not None
+            or self.stall_every > 0
+        )
+
+    def stall_wait(self, elapsed: float) -> float:
+        """Seconds a request arriving ``elapsed`` seconds after the faults were set waits for
+        the stall it falls into: stalls run over ``[k * every, k * every + for)``, k >= 1."""
+        if self.stall_every <= 0 or elapsed < self.stall_every:
+            return 0.0
+        into = elapsed % self.stall_every
+        return self.stall_for - into if into < self.stall_for else 0.0
 
     @classmethod
     def from_mapping(
@@ -101,6 +135,8 @@ class FaultConfig:
             ("error_rate", parse_ratio),
             ("latency_probability", parse_ratio),
             ("latency", parse_duration),
+            ("stall_every", parse_duration),
+            ("stall_for", parse_duration),
         )
         for key, parse in parsers:
             if key in data:
@@ -122,6 +158,8 @@ class FaultConfig:
             "latency": self.latency,
             "latency_probability": self.latency_probability,
             "crash_after": self.crash_after,
+            "stall_every": self.stall_every,
+            "stall_for": self.stall_for,
             "seed": self.seed,
         }
 
@@ -225,6 +263,9 @@ class ServiceConfig:
             args += ["--fault-latency-probability", repr(f.latency_probability)]
         if f.crash_after is not None:
             args += ["--fault-crash-after", str(f.crash_after)]
+        if f.stall_every:
+            args += ["--fault-stall-every", repr(f.stall_every)]
+            args += ["--fault-stall-for", repr(f.stall_for)]
         if f.seed is not None:
             args += ["--fault-seed", str(f.seed)]
         if self.enable_admin:

@@ -61,6 +61,7 @@ class ServiceState:
     started_at: float = field(default_factory=time.time)
     inference_requests: int = 0
     _rng: random.Random = field(default_factory=random.Random)
+    _faults_set_at: float = field(default_factory=time.monotonic)
 
     def __post_init__(self) -> None:
         self.set_faults(self.config.faults)
@@ -71,6 +72,7 @@ class ServiceState:
             self.inference_requests = 0  # crash_after counts from when it was set
         self.faults = faults
         self._rng = random.Random(faults.seed)
+        self._faults_set_at = time.monotonic()
 
     def count_request(self) -> None:
         """Count an inference request; crash when ``crash_after`` requests were served."""
@@ -81,8 +83,12 @@ class ServiceState:
             self.crash_hook()
 
     async def injected_error(self) -> bool:
-        """Apply injected latency; return True when this request must fail with an injected 500."""
+        """Apply an injected stall and latency; return True when this request must fail with an
+        injected 500."""
         f = self.faults
+        stalled = f.stall_wait(time.monotonic() - self._faults_set_at)
+        if stalled > 0:
+            await asyncio.sleep(stalled)
         if f.latency > 0 and (
             f.latency_probability >= 1.0 or self._rng.random() < f.latency_probability
         ):

@@ -96,7 +96,20 @@ class FaultsSpec(_Strict):
     latency: Duration = 0.0
     latency_probability: Ratio = 1.0
     crash_after: int | None = Field(default=None, ge=0)
+    # the whole service stalls for stall_for every stall_every (requests wait it out)
+    stall_every: Duration = 0.0
+    stall_for: Duration = Field(default=0.0, validate_default=True)
     seed: int | None = None
+
+    @field_validator("stall_for")
+    @classmethod
+    def _stall(cls, v: float, info: ValidationInfo) -> float:
+        every = info.data.get("stall_every", 0.0)
+        if (v > 0) != (every > 0):
+            raise ValueError("stall_every and stall_for go together (every: 10s, for: 2s)")
+        if v and v >= every:
+            raise ValueError(f"a stall of {v:g} s every {every:g} s never ends: make it shorter")
+        return v
 
 
 class ServiceSpec(_Strict):

@@ -351,3 +351,19 @@ async def test_hostile_bodies_never_give_500(make_client: MakeClient) -> None:
     assert r.status_code == 422
     r = await client.post("/admin/faults", content=b"[" * 70_000)
     assert r.status_code == 413
+
+
+async def test_a_request_arriving_during_a_stall_waits_until_it_ends(
+    make_client: MakeClient,
+) -> None:
+    """A lower bound on an injected delay, not a bound on the machine's speed: the request
+    arrives at the start of a 0.3 s stall, so it takes at least 0.3 s, however fast."""
+    client, state = await make_client(
+        ServiceConfig(faults=FaultConfig(stall_every=1.0, stall_for=0.3))
+    )
+    state._faults_set_at = time.monotonic() - 1.0  # a stall began just now
+    started = time.monotonic()
+    r = await client.post("/v1/classify", json=PIXELS)
+    assert r.status_code == 200
+    assert time.monotonic() - started >= 0.29
+    assert state.faults.to_dict()["stall_every"] == 1.0

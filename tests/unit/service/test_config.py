@@ -91,3 +91,55 @@ def test_cli_args_reproduce_the_config(config: ServiceConfig) -> None:
 def test_models_of_both() -> None:
     assert ServiceConfig(model="both").models == ("classifier", "generator")
     assert ServiceConfig(model="generator").models == ("generator",)
+
+
+# --- the stall fault: the whole service stalls for stall_for every stall_every -------------
+
+
+@pytest.mark.parametrize(
+    ("elapsed", "wait"),
+    [
+        (0.0, 0.0),  # no stall before the first period is over
+        (9.99, 0.0),
+        (10.0, 2.0),  # a stall starts: wait it out
+        (10.5, 1.5),
+        (11.999, 0.001),
+        (12.0, 0.0),
+        (19.0, 0.0),
+        (20.25, 1.75),
+    ],
+)
+def test_stall_wait(elapsed: float, wait: float) -> None:
+    f = FaultConfig(stall_every=10.0, stall_for=2.0)
+    assert f.stall_wait(elapsed) == pytest.approx(wait)
+    assert f.active
+    assert FaultConfig().stall_wait(elapsed) == 0.0
+
+
+@pytest.mark.parametrize(
+    ("data", "field"),
+    [
+        ({"stall_every": "10s"}, "faults.stall_for"),
+        ({"stall_for": "2s"}, "faults.stall_every"),
+        ({"stall_every": "2s", "stall_for": "2s"}, "faults.stall_for"),
+        ({"stall_every": "later", "stall_for": "1s"}, "faults.stall_every"),
+        ({"stall_every": "2h", "stall_for": "1s"}, "faults.stall_every"),
+    ],
+)
+def test_stall_errors_name_the_field(data: dict[str, object], field: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        FaultConfig.from_mapping(data)
+    assert info.value.field == field
+
+
+def test_stall_flags_reach_the_service_and_back() -> None:
+    args = build_parser().parse_args(
+        ["serve", "--fault-stall-every", "10s", "--fault-stall-for", "2s"]
+    )
+    config = service_config_from_args(args)
+    assert (config.faults.stall_every, config.faults.stall_for) == (10.0, 2.0)
+    argv = config.to_cli_args()
+    assert argv[argv.index("--fault-stall-every") + 1] == "10.0"
+    assert argv[argv.index("--fault-stall-for") + 1] == "2.0"
+    again = service_config_from_args(build_parser().parse_args(["serve", *argv]))
+    assert again.faults == config.faults
