@@ -103,6 +103,9 @@ def load_config(
         http_method=t.method,
         http_path=t.path,
         seed=spec.seed,
+        arrival=spec.arrival,
+        distribution=spec.distribution,
+        max_in_flight=spec.max_in_flight,
     )
 
 
@@ -140,6 +143,29 @@ def client_stats(load: LoadResult) -> dict[str, Any]:
     llm = llm_stats(load)
     if llm:
         out["llm"] = llm
+    if load.config.open_loop:
+        out["open_loop"] = open_loop_stats(load)
+    return out
+
+
+def open_loop_stats(load: LoadResult) -> dict[str, Any]:
+    """An open-loop run, over the window: the latency from each request's intended send time
+    (what its user saw) and from its actual send (the service's answer time), and the sends
+    dropped because every user was busy for too long."""
+    snap, lo = load.snapshot, load.window_start
+    cfg = load.config
+    intended = summarise(merged(snap.requests.values()), lo=lo)
+    actual = summarise(snap.metrics.get("service_time", {}), lo=lo)
+    out: dict[str, Any] = {
+        "distribution": cfg.distribution,
+        "max_in_flight": cfg.locust_users,
+        "dropped": count_between(snap.counts.get("dropped", {}), lo),
+        "sent": intended.count,
+    }
+    for key, s in (("intended_send", intended), ("actual_send", actual)):
+        for p in ("50", "95", "99"):
+            if p in s.percentiles_s:
+                out[f"{key}_p{p}_s"] = s.percentiles_s[p]
     return out
 
 
@@ -213,6 +239,11 @@ def gather_cross_check_inputs(
         requested_users=cfg.users,
         peak_users=int(snap.marks.get("peak_users", 0)),
         metrics=metrics,
+        dropped_in_window=(
+            count_between(snap.counts.get("dropped", {}), load.window_start)
+            if cfg.open_loop
+            else None
+        ),
     )
 
 
@@ -370,8 +401,9 @@ def run(
     verdict: RunVerdict = verified.verdict
     if load.interrupted:
         verdict = "interrupted"
-    elif not all(c.ok for c in checks if c.name == "achieved_load"):
-        # less load than asked for is never a pass; an SLO that plainly failed still fails
+    elif not all(c.ok for c in checks if c.name in ("achieved_load", "dropped")):
+        # less load than asked for (or open-loop sends dropped) is never a pass; an SLO that
+        # plainly failed still fails
         real_fail = any(r.verdict == "fail" for r in verified.results)
         verdict = "fail" if real_fail else "inconclusive"
     return RunResult(verdict, verified, load, checks, *where, client_stats(load))
