@@ -232,7 +232,11 @@ def gather_cross_check_inputs(
         client_answered=answered_by_client(snap.status, snap.requests),
         server_requests=server_requests,
         server_buckets=server_buckets,
-        client_p95_s=summarise(merged(tables), lo=window.start).percentiles_s.get("95"),
+        # open loop: the server times the request from its actual send, as service_time does
+        client_p95_s=summarise(
+            snap.metrics.get("service_time", {}) if cfg.open_loop else merged(tables),
+            lo=window.start,
+        ).percentiles_s.get("95"),
         requests_in_window=requests_in(snap.requests, load.window_start),
         load_seconds=load.stopped_at - load.window_start,
         requested_rate=cfg.rate,
@@ -356,8 +360,13 @@ def run(
             # come before the judged window opens
             time.sleep(max(0.0, first_scrape_due(prom_started, managed) - cfg.warmup - time.time()))
         phase(
-            f"load: {cfg.scenario}, {cfg.users} users"
-            + (f" at {cfg.rate:g} requests/s" if cfg.rate else "")
+            f"load: {cfg.scenario}, "
+            + (
+                f"open loop at {cfg.rate:g} requests/s ({cfg.distribution}), at most "
+                f"{cfg.locust_users} in flight"
+                if cfg.open_loop
+                else f"{cfg.users} users" + (f" at {cfg.rate:g} requests/s" if cfg.rate else "")
+            )
             + f", {format_duration(cfg.warmup)} warm-up + {format_duration(cfg.duration)}"
         )
         where = (redact_url(target), redact_url(prom_url), embedded, out, loaded)
