@@ -47,6 +47,8 @@ def run_to_dict(
         "warmup_s": cfg.warmup,
         "requested_rps": cfg.rate,
         "arrival": cfg.arrival,
+        "distribution": cfg.distribution if cfg.open_loop else None,
+        "max_in_flight": cfg.locust_users if cfg.open_loop else None,
         "processes": cfg.processes,
         "mix": cfg.mix,
         "launched_at": _iso(r.load.launched_at),
