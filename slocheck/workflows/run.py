@@ -407,12 +407,27 @@ def run(
             # or interrupted (exit 130) when Ctrl-C came first
             broken: RunVerdict = "interrupted" if load.interrupted else "error"
             return RunResult(broken, None, load, [], *where, client_stats(load), error=str(e))
-    verdict: RunVerdict = verified.verdict
-    if load.interrupted:
-        verdict = "interrupted"
-    elif not all(c.ok for c in checks if c.name in ("achieved_load", "dropped")):
-        # less load than asked for (or open-loop sends dropped) is never a pass; an SLO that
-        # plainly failed still fails
-        real_fail = any(r.verdict == "fail" for r in verified.results)
-        verdict = "fail" if real_fail else "inconclusive"
+    verdict = run_verdict(
+        verified.verdict,
+        any(r.verdict == "fail" for r in verified.results),
+        checks,
+        interrupted=load.interrupted,
+    )
     return RunResult(verdict, verified, load, checks, *where, client_stats(load))
+
+
+#: Cross-checks that say the load was not the load asked for: never a pass.
+LOAD_CHECKS = ("achieved_load", "dropped")
+
+
+def run_verdict(
+    verified: RunVerdict, any_slo_failed: bool, checks: Sequence[CrossCheck], *, interrupted: bool
+) -> RunVerdict:
+    """The run's verdict from the SLOs' and the load's cross-checks: less load than asked for
+    (``achieved_load``), or open-loop sends dropped (``dropped``), is never a pass; an SLO that
+    plainly failed still fails."""
+    if interrupted:
+        return "interrupted"
+    if not all(c.ok for c in checks if c.name in LOAD_CHECKS):
+        return "fail" if any_slo_failed else "inconclusive"
+    return verified
