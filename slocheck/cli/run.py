@@ -165,7 +165,7 @@ def _run_reports(
 ) -> int:
     from slocheck.report import to_junit, write_atomic
     from slocheck.report.html import to_html
-    from slocheck.report.run_report import llm_text, run_to_json, run_to_markdown
+    from slocheck.report.run_report import llm_text, open_loop_text, run_to_json, run_to_markdown
     from slocheck.report.terminal import verdict_table
 
     out = result.out_dir
@@ -178,6 +178,9 @@ def _run_reports(
     llm = result.client.get("llm") if isinstance(result.client, dict) else None
     if llm:
         console.print(f"client (streams): {escape(llm_text(llm))}")
+    open_loop = result.client.get("open_loop") if isinstance(result.client, dict) else None
+    if open_loop:
+        console.print(f"client (open loop): {escape(open_loop_text(open_loop))}")
     markdown = run_to_markdown(result)
     if comparison is not None:
         print_comparison(comparison, console)

@@ -266,6 +266,24 @@ def achieved_load(
     )
 
 
+def dropped(dropped_in_window: int, sent_in_window: int) -> CrossCheck:
+    """Open loop: sends dropped because every user (the in-flight bound) was busy for longer
+    than the lateness bound. Load that was due and never sent was never measured, so any drop
+    makes the gate inconclusive (never a pass)."""
+    due = dropped_in_window + sent_in_window
+    share = dropped_in_window / due if due else 0.0
+    details = {"dropped": dropped_in_window, "sent": sent_in_window, "share": share}
+    if dropped_in_window == 0:
+        return CrossCheck("dropped", True, "no open-loop send was dropped", details)
+    return CrossCheck(
+        "dropped",
+        False,
+        f"{dropped_in_window:,} of {due:,} open-loop sends ({share:.1%}) were dropped: every "
+        "user was busy (load.max_in_flight) for too long, so the gate is inconclusive",
+        details,
+    )
+
+
 def first_scrape(
     ups: Sequence[Series], window_start: float, stopped_at: float, interrupted: bool, job: str
 ) -> tuple[float, list[CrossCheck]]:
@@ -307,6 +325,7 @@ class CrossCheckInputs:
     requested_users: int
     peak_users: int
     metrics: ServerMetrics = ServerMetrics()  #: the series the two server sides came from
+    dropped_in_window: int | None = None  #: open loop: sends dropped from the window's start
 
 
 def cross_checks(i: CrossCheckInputs) -> list[CrossCheck]:
@@ -336,4 +355,6 @@ def cross_checks(i: CrossCheckInputs) -> list[CrossCheck]:
             peak_users=i.peak_users,
         )
     )
+    if i.dropped_in_window is not None:
+        checks.append(dropped(i.dropped_in_window, i.requests_in_window))
     return checks

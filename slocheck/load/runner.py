@@ -71,16 +71,44 @@ class LoadConfig:
     payload: Path | None = None  # kserve-v2, http: a JSON file, or JSONL bodies sent in turn
     http_method: str = "POST"  # http only
     http_path: str = "/"  # http only
-    seed: int = 0  # synthetic prompts and token lengths
+    seed: int = 0  # synthetic prompts and token lengths; poisson arrival gaps
+    arrival: str = "closed"  # "closed": users paced by rate; "open": scheduled send times
+    distribution: str = "constant"  # open: "constant" spacing or "poisson" (exponential gaps)
+    max_in_flight: int | None = None  # open: the Locust users (requests in flight); None: users
 
     @property
     def total_seconds(self) -> float:
         return self.warmup + self.duration
 
+    @property
+    def open_loop(self) -> bool:
+        return self.arrival == "open" and bool(self.rate)
+
+    @property
+    def locust_users(self) -> int:
+        """The Locust users to run: with open arrival, the bound on requests in flight."""
+        if self.open_loop and self.max_in_flight:
+            return self.max_in_flight
+        return self.users
+
+    def pacing_env(self) -> dict[str, str]:
+        """How the built-in users pace (``common.Paced``): per-user rate, or the open-loop
+        schedule of each process (the total rate split evenly over the processes)."""
+        if self.open_loop and self.rate:
+            return {
+                "SLOCHECK_ARRIVAL": "open",
+                "SLOCHECK_OPEN_RATE": repr(self.rate / self.processes),
+                "SLOCHECK_DISTRIBUTION": self.distribution,
+                "SLOCHECK_RATE_PER_USER": "",
+            }
+        per_user = repr(self.rate / self.users) if self.rate else ""
+        return {"SLOCHECK_ARRIVAL": "closed", "SLOCHECK_RATE_PER_USER": per_user}
+
     def locustfiles(self) -> list[Path]:
         """The files given to Locust; for a built-in scenario, the API's settings are checked
         here, so that a bad file is a clear error before Locust starts, not a crash inside it."""
         plugin = LOCUSTFILES / "load_plugin.py"
+        self.check_arrival()
         if self.scenario in BUILTIN_SCENARIOS:
             self.check_api()
             return [LOCUSTFILES / API_USERS[self.api], plugin, LOCUSTFILES / "shapes.py"]
@@ -91,6 +119,17 @@ class LoadConfig:
                 f"({', '.join(BUILTIN_SCENARIOS)}) nor a locustfile (.py) that exists"
             )
         return [path, plugin]
+
+    def check_arrival(self) -> None:
+        """Raise UsageError for an arrival setting that cannot work."""
+        if self.arrival not in ("closed", "open"):
+            raise UsageError(f"load.arrival: {self.arrival!r} is not one of closed, open")
+        if self.distribution not in ("constant", "poisson"):
+            raise UsageError(
+                f"load.distribution: {self.distribution!r} is not one of constant, poisson"
+            )
+        if self.arrival == "open" and not self.rate:
+            raise UsageError("load.arrival: open needs load.rate (requests/s in all)")
 
     def check_api(self) -> None:
         """Raise UsageError, naming the spec field, for any API setting that cannot work."""
@@ -285,11 +324,12 @@ def run_load(
         "SLOCHECK_LOAD_DIR": str(workdir),
         "PYTHONUNBUFFERED": "1",
         "SLOCHECK_SCENARIO": config.scenario,
-        "SLOCHECK_USERS": str(config.users),
+        "SLOCHECK_USERS": str(config.locust_users),
+        "SLOCHECK_PROCESSES": str(config.processes),
         "SLOCHECK_SPAWN_RATE": str(config.spawn_rate or ""),
         "SLOCHECK_WARMUP": repr(config.warmup),
         "SLOCHECK_DURATION": repr(config.duration),
-        "SLOCHECK_RATE_PER_USER": repr(config.rate / config.users) if config.rate else "",
+        **config.pacing_env(),
         "SLOCHECK_MIX": config.mix,
         "SLOCHECK_MAX_TOKENS": str(config.max_tokens),
         **config.api_env(),
@@ -314,9 +354,9 @@ def run_load(
     if config.scenario not in BUILTIN_SCENARIOS:
         args += [
             "-u",
-            str(config.users),
+            str(config.locust_users),
             "-r",
-            str(config.spawn_rate or config.users),
+            str(config.spawn_rate or config.locust_users),
             "-t",
             f"{math.ceil(config.total_seconds)}s",
         ]

@@ -46,6 +46,9 @@ def run_to_dict(
         "duration_s": cfg.duration,
         "warmup_s": cfg.warmup,
         "requested_rps": cfg.rate,
+        "arrival": cfg.arrival,
+        "distribution": cfg.distribution if cfg.open_loop else None,
+        "max_in_flight": cfg.locust_users if cfg.open_loop else None,
         "processes": cfg.processes,
         "mix": cfg.mix,
         "launched_at": _iso(r.load.launched_at),
@@ -114,6 +117,9 @@ def run_to_markdown(r: RunResult) -> str:
     llm = r.client.get("llm") if isinstance(r.client, dict) else None
     if llm:
         lines += [f"Client, streams: {md(llm_text(llm))}.", ""]
+    open_loop = r.client.get("open_loop") if isinstance(r.client, dict) else None
+    if open_loop:
+        lines += [f"Client, open loop: {md(open_loop_text(open_loop))}.", ""]
     lines += [
         f"- {'ok' if c.ok else '**not ok**'}: {md(c.name)}: {md(c.message)}" for c in r.checks
     ]
@@ -137,6 +143,22 @@ def llm_text(llm: dict[str, Any]) -> str:
         parts.append(
             f"{llm['output_tokens']:,.0f} output tokens, {llm['output_tokens_per_s']:,.1f} tokens/s"
         )
+    return "; ".join(parts)
+
+
+def open_loop_text(o: dict[str, Any]) -> str:
+    """Latency P50/P95/P99 from the intended send (what users saw) and from the actual send
+    (the service's answer time), and the sends dropped."""
+    parts = []
+    for key, name in (("intended_send", "from intended send"), ("actual_send", "from actual send")):
+        shown = [
+            f"P{p} {format_duration(o[f'{key}_p{p}_s'])}"
+            for p in ("50", "95", "99")
+            if f"{key}_p{p}_s" in o
+        ]
+        if shown:
+            parts.append(f"{name} {', '.join(shown)}")
+    parts.append(f"{o.get('dropped', 0):,} sends dropped ({o.get('sent', 0):,} sent)")
     return "; ".join(parts)
 
 

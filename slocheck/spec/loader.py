@@ -236,6 +236,22 @@ def _check_target(spec: Spec, lines: _Lines) -> None:
                 raise lines.error(("load", name), "only means something for target.api openai")
     if api in ("slocheck", "openai") and load.payload is not None:
         raise lines.error(("load", "payload"), "only for target.api kserve-v2 and http")
+    _check_arrival(spec, lines)
+
+
+def _check_arrival(spec: Spec, lines: _Lines) -> None:
+    """Open arrival needs a rate; its own settings mean nothing to a closed loop."""
+    load = spec.load
+    if load.arrival == "open" and load.rate is None:
+        raise lines.error(("load", "arrival"), "open arrival needs load.rate (requests/s)")
+    if load.arrival == "closed":
+        for name in ("max_in_flight",):
+            if getattr(load, name) is not None:
+                raise lines.error(("load", name), "only means something for load.arrival open")
+        if load.distribution != "constant":
+            raise lines.error(
+                ("load", "distribution"), "only means something for load.arrival open"
+            )
 
 
 def _message(err: Mapping[str, Any]) -> str:

@@ -252,6 +252,11 @@ class LoadSpec(_Strict):
     duration: Duration = 30.0
     warmup: Duration = 5.0
     rate: float | None = Field(default=None, gt=0, description="fixed requests/s in all")
+    # closed: each user waits for its answer before its next request (paced to rate); open:
+    # requests at intended times whatever the answers do (docs/load-open-loop.md)
+    arrival: Literal["closed", "open"] = "closed"
+    distribution: Literal["constant", "poisson"] = "constant"  # open: the gaps between sends
+    max_in_flight: int | None = Field(default=None, ge=1, le=10_000)  # open; default: users
     # target.api openai: prompts from a JSONL file, or synthetic ones of these lengths
     prompts: str | None = None
     input_tokens: TokenLength | None = None

@@ -103,6 +103,9 @@ def load_config(
         http_method=t.method,
         http_path=t.path,
         seed=spec.seed,
+        arrival=spec.arrival,
+        distribution=spec.distribution,
+        max_in_flight=spec.max_in_flight,
     )
 
 
@@ -140,6 +143,29 @@ def client_stats(load: LoadResult) -> dict[str, Any]:
     llm = llm_stats(load)
     if llm:
         out["llm"] = llm
+    if load.config.open_loop:
+        out["open_loop"] = open_loop_stats(load)
+    return out
+
+
+def open_loop_stats(load: LoadResult) -> dict[str, Any]:
+    """An open-loop run, over the window: the latency from each request's intended send time
+    (what its user saw) and from its actual send (the service's answer time), and the sends
+    dropped because every user was busy for too long."""
+    snap, lo = load.snapshot, load.window_start
+    cfg = load.config
+    intended = summarise(merged(snap.requests.values()), lo=lo)
+    actual = summarise(snap.metrics.get("service_time", {}), lo=lo)
+    out: dict[str, Any] = {
+        "distribution": cfg.distribution,
+        "max_in_flight": cfg.locust_users,
+        "dropped": count_between(snap.counts.get("dropped", {}), lo),
+        "sent": intended.count,
+    }
+    for key, s in (("intended_send", intended), ("actual_send", actual)):
+        for p in ("50", "95", "99"):
+            if p in s.percentiles_s:
+                out[f"{key}_p{p}_s"] = s.percentiles_s[p]
     return out
 
 
@@ -206,13 +232,22 @@ def gather_cross_check_inputs(
         client_answered=answered_by_client(snap.status, snap.requests),
         server_requests=server_requests,
         server_buckets=server_buckets,
-        client_p95_s=summarise(merged(tables), lo=window.start).percentiles_s.get("95"),
+        # open loop: the server times the request from its actual send, as service_time does
+        client_p95_s=summarise(
+            snap.metrics.get("service_time", {}) if cfg.open_loop else merged(tables),
+            lo=window.start,
+        ).percentiles_s.get("95"),
         requests_in_window=requests_in(snap.requests, load.window_start),
         load_seconds=load.stopped_at - load.window_start,
         requested_rate=cfg.rate,
         requested_users=cfg.users,
         peak_users=int(snap.marks.get("peak_users", 0)),
         metrics=metrics,
+        dropped_in_window=(
+            count_between(snap.counts.get("dropped", {}), load.window_start)
+            if cfg.open_loop
+            else None
+        ),
     )
 
 
@@ -325,8 +360,13 @@ def run(
             # come before the judged window opens
             time.sleep(max(0.0, first_scrape_due(prom_started, managed) - cfg.warmup - time.time()))
         phase(
-            f"load: {cfg.scenario}, {cfg.users} users"
-            + (f" at {cfg.rate:g} requests/s" if cfg.rate else "")
+            f"load: {cfg.scenario}, "
+            + (
+                f"open loop at {cfg.rate:g} requests/s ({cfg.distribution}), at most "
+                f"{cfg.locust_users} in flight"
+                if cfg.open_loop
+                else f"{cfg.users} users" + (f" at {cfg.rate:g} requests/s" if cfg.rate else "")
+            )
             + f", {format_duration(cfg.warmup)} warm-up + {format_duration(cfg.duration)}"
         )
         where = (redact_url(target), redact_url(prom_url), embedded, out, loaded)
@@ -367,11 +407,27 @@ def run(
             # or interrupted (exit 130) when Ctrl-C came first
             broken: RunVerdict = "interrupted" if load.interrupted else "error"
             return RunResult(broken, None, load, [], *where, client_stats(load), error=str(e))
-    verdict: RunVerdict = verified.verdict
-    if load.interrupted:
-        verdict = "interrupted"
-    elif not all(c.ok for c in checks if c.name == "achieved_load"):
-        # less load than asked for is never a pass; an SLO that plainly failed still fails
-        real_fail = any(r.verdict == "fail" for r in verified.results)
-        verdict = "fail" if real_fail else "inconclusive"
+    verdict = run_verdict(
+        verified.verdict,
+        any(r.verdict == "fail" for r in verified.results),
+        checks,
+        interrupted=load.interrupted,
+    )
     return RunResult(verdict, verified, load, checks, *where, client_stats(load))
+
+
+#: Cross-checks that say the load was not the load asked for: never a pass.
+LOAD_CHECKS = ("achieved_load", "dropped")
+
+
+def run_verdict(
+    verified: RunVerdict, any_slo_failed: bool, checks: Sequence[CrossCheck], *, interrupted: bool
+) -> RunVerdict:
+    """The run's verdict from the SLOs' and the load's cross-checks: less load than asked for
+    (``achieved_load``), or open-loop sends dropped (``dropped``), is never a pass; an SLO that
+    plainly failed still fails."""
+    if interrupted:
+        return "interrupted"
+    if not all(c.ok for c in checks if c.name in LOAD_CHECKS):
+        return "fail" if any_slo_failed else "inconclusive"
+    return verified

@@ -1,8 +1,19 @@
-"""What every built-in user shares: fixed-rate pacing and reading a server-sent event stream.
+"""What every built-in user shares: pacing (closed or open loop) and reading a server-sent
+event stream.
 
-``SLOCHECK_RATE_PER_USER`` paces each user at a fixed rate (``constant_throughput``) from a
-random phase, so that users spawned together do not fire in bursts; without it, each user sends
-its next request as soon as it has an answer (closed loop).
+Closed loop (``SLOCHECK_ARRIVAL`` unset or ``closed``): ``SLOCHECK_RATE_PER_USER`` paces each
+user at a fixed rate (``constant_throughput``) from a random phase, so that users spawned
+together do not fire in bursts; without it, each user sends its next request as soon as it has
+an answer.
+
+Open loop (``SLOCHECK_ARRIVAL=open``): one schedule of intended send times per process
+(``SLOCHECK_OPEN_RATE`` requests/s, ``SLOCHECK_DISTRIBUTION`` constant or poisson, see
+``arrivals.py``) from the test's start to its end; a free user takes the next time, sleeps until
+it and sends. The users are the bound on requests in flight. A request sent late (all users were
+busy) is recorded with its latency from the intended time, and its plain latency from the actual
+send goes to the metric ``service_time``; intended times more than ``MAX_LATENESS_S`` late are
+counted as ``dropped`` and never sent. A locustfile opts in by deriving its users from ``Paced``
+and sending one request per task through ``self.client``.
 """
 
 from __future__ import annotations
@@ -10,6 +21,7 @@ from __future__ import annotations
 import itertools
 import os
 import random
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,17 +29,100 @@ from typing import Any
 import gevent
 from locust import FastHttpUser, constant, constant_throughput
 
+from slocheck.load.locustfiles.arrivals import MAX_LATENESS_S, Schedule, intended_latency
 from slocheck.load.locustfiles.bodies import read_payload
+from slocheck.load.locustfiles.plugin import RECORDER, record_count, record_metric
 
 RATE = float(os.environ.get("SLOCHECK_RATE_PER_USER", "0") or 0)
+OPEN_RATE = float(os.environ.get("SLOCHECK_OPEN_RATE", "0") or 0)  # requests/s of this process
+OPEN = os.environ.get("SLOCHECK_ARRIVAL", "closed") == "open" and OPEN_RATE > 0
+DISTRIBUTION = os.environ.get("SLOCHECK_DISTRIBUTION", "constant") or "constant"
+MAX_LATENESS = float(os.environ.get("SLOCHECK_MAX_LATENESS", "") or MAX_LATENESS_S)
+_CLOSED_WAIT = constant_throughput(RATE) if RATE > 0 else constant(0)
+_SCHEDULE: list[Schedule] = []  # this process's, made at the first user's first send
+
+
+def schedule() -> Schedule:
+    """This process's schedule: from the test's start to its end (warm-up + duration). Made
+    lazily, after Locust's ``--processes`` fork, so every process has its own; with several
+    processes the seed mixes in the pid, so that their Poisson gaps are independent."""
+    if not _SCHEDULE:
+        now = time.time()
+        start = RECORDER.marks.get("test_start", now)
+        total = float(os.environ.get("SLOCHECK_WARMUP", "0") or 0) + float(
+            os.environ.get("SLOCHECK_DURATION", "0") or 0
+        )
+        seed = int(os.environ.get("SLOCHECK_SEED", "0") or 0)
+        if int(os.environ.get("SLOCHECK_PROCESSES", "1") or 1) > 1:
+            seed = seed * 1_000_003 + os.getpid()
+        end = start + total if total > 0 else now + 3600.0
+        _SCHEDULE.append(Schedule(OPEN_RATE, start, end, DISTRIBUTION, seed))
+    return _SCHEDULE[0]
+
+
+class _CorrectedEvent:
+    """The ``request`` event as one user's client fires it: the first request after an
+    open-loop send time is recorded from that time (coordinated omission corrected), its
+    actual-send latency as ``service_time``."""
+
+    def __init__(self, event: Any, user: Paced) -> None:
+        self._event = event
+        self._user = user
+
+    def fire(self, **kwargs: Any) -> Any:
+        due = self._user.sent_due
+        if due is not None:
+            self._user.sent_due = None
+            intended, sent = due
+            service_s = float(kwargs.get("response_time") or 0) / 1000.0
+            record_metric("service_time", service_s)
+            kwargs["response_time"] = intended_latency(intended, sent, service_s) * 1000.0
+        return self._event.fire(**kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._event, name)
 
 
 class Paced(FastHttpUser):
     abstract = True
-    wait_time = constant_throughput(RATE) if RATE > 0 else constant(0)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.intended: float | None = None  # the send time this user took, not yet used
+        self.sent_due: tuple[float, float] | None = None  # (intended, actual) of the last send
+        if OPEN:
+            client: Any = self.client
+            send = client.request
+
+            def request(*a: Any, **kw: Any) -> Any:
+                if self.intended is not None:
+                    self.sent_due = (self.intended, time.time())
+                    self.intended = None
+                return send(*a, **kw)
+
+            client.request = request
+            client.request_event = _CorrectedEvent(client.request_event, self)
+
+    def wait_time(self) -> float:
+        return self.open_wait() if OPEN else float(_CLOSED_WAIT(self))
+
+    def open_wait(self) -> float:
+        """Take the next intended send time (dropping those too late) and return how long to
+        sleep until it. After the schedule's end, sleep until Locust stops the run: no request
+        is ever sent off the schedule."""
+        now = time.time()
+        intended, dropped = schedule().take(now, MAX_LATENESS)
+        if dropped:
+            record_count("dropped", dropped)
+        self.intended = intended
+        if intended is None:
+            return 3600.0
+        return max(0.0, intended - now)
 
     def on_start(self) -> None:
-        if RATE > 0:  # a random phase: users spawned together must not fire together
+        if OPEN:
+            gevent.sleep(self.open_wait())
+        elif RATE > 0:  # a random phase: users spawned together must not fire together
             gevent.sleep(random.uniform(0, 1.0 / RATE))
 
 

@@ -309,3 +309,32 @@ def test_no_route_label_compares_all_requests() -> None:
 def test_le_matcher_spells_whole_bounds_both_ways() -> None:
     assert le_matcher(0.25) == 'le="0.25"'
     assert le_matcher(500.0) == 'le=~"500\\\\.0|500"'
+
+
+def test_dropped_sends_are_never_a_pass() -> None:
+    from slocheck.evaluate.crosscheck import dropped
+
+    assert dropped(0, 500).ok and dropped(0, 0).ok
+    bad = dropped(25, 75)
+    assert not bad.ok and bad.details == {"dropped": 25, "sent": 75, "share": 0.25}
+    assert "25 of 100" in bad.message and "25.0%" in bad.message and "inconclusive" in bad.message
+
+
+def test_open_loop_cross_checks_include_dropped() -> None:
+    inputs = CrossCheckInputs(
+        selector=SEL,
+        launched=995.0,
+        window=W,
+        client_answered={"/v1/classify": 1000},
+        server_requests=[counter("/v1/classify", 1000)],
+        server_buckets=buckets(HIST),
+        client_p95_s=0.2,
+        requests_in_window=1000,
+        load_seconds=30.0,
+        requested_rate=None,
+        requested_users=4,
+        peak_users=4,
+        dropped_in_window=3,
+    )
+    checks = {c.name: c for c in cross_checks(inputs)}
+    assert not checks["dropped"].ok and checks["dropped"].details["dropped"] == 3

@@ -187,6 +187,20 @@ BASE = "version: 1\nslos:\n  - name: a\n    sli: latency\n    percentile: 95\n  
             "between 0% and 100%",
         ),
         (BASE + "version: 1\n", 7, "version", "duplicate key"),
+        (BASE + "load:\n  arrival: open\n", 8, "load.arrival", "needs load.rate"),
+        (
+            BASE + "load:\n  users: 2\n  max_in_flight: 4\n",
+            9,
+            "load.max_in_flight",
+            "only means something for load.arrival open",
+        ),
+        (
+            BASE + "load:\n  distribution: poisson\n",
+            8,
+            "load.distribution",
+            "only means something for load.arrival open",
+        ),
+        (BASE + "load:\n  arrival: ajar\n", 8, "load.arrival", "got 'ajar'"),
     ],
 )
 def test_errors_name_line_and_field(text: str, line: int, field: str, message: str) -> None:

@@ -65,3 +65,43 @@ def test_gathered_inputs_and_their_checks() -> None:
     assert checks["request_counts"].ok
     assert checks["p95_agreement"].details["within_bucket"] is True
     assert checks["achieved_load"].ok
+
+
+def test_open_loop_inputs_stats_and_verdict() -> None:
+    from slocheck.evaluate.crosscheck import CrossCheck
+    from slocheck.workflows.run import open_loop_stats, run_verdict
+
+    # intended-send latencies 1.2 s, actual-send 0.3 s; 3 sends dropped in the window, 2 before
+    requests = {sec: _second([1_200_000] * 5) for sec in range(998, 1010)}
+    service = {sec: _second([300_000] * 5) for sec in range(998, 1010)}
+    snap = Snapshot(
+        requests={"/v1/classify": requests},
+        metrics={"service_time": service},
+        status={"/v1/classify": {"200": 60}},
+        counts={"dropped": {999: 2, 1003: 3}},
+        marks={"peak_users": 2.0},
+    )
+    cfg = LoadConfig(
+        host="http://127.0.0.1:1", users=16, rate=20.0, arrival="open", max_in_flight=2
+    )
+    load = LoadResult(cfg, snap, 995.0, 1010.0, 1000.0, 0)
+    inputs = gather_cross_check_inputs(load, FakePromClient(series={}), 'job="x"', 995.0, W)
+    assert inputs.dropped_in_window == 3 and inputs.requests_in_window == 50
+    # the server sees the actual send: p95_agreement compares service_time with it
+    assert inputs.client_p95_s is not None and abs(inputs.client_p95_s - 0.3) < 1e-3
+    stats = open_loop_stats(load)
+    assert (stats["dropped"], stats["sent"], stats["max_in_flight"]) == (3, 50, 2)
+    assert abs(stats["intended_send_p50_s"] - 1.2) < 1e-3
+    assert abs(stats["actual_send_p99_s"] - 0.3) < 1e-3
+    checks = {c.name: c for c in cross_checks(inputs)}
+    assert not checks["dropped"].ok
+    only_dropped = [CrossCheck("achieved_load", True, ""), checks["dropped"]]
+    assert run_verdict("pass", False, only_dropped, interrupted=False) == "inconclusive"
+    assert run_verdict("fail", True, only_dropped, interrupted=False) == "fail"
+    assert run_verdict("pass", False, only_dropped, interrupted=True) == "interrupted"
+    fine = [CrossCheck("achieved_load", True, ""), CrossCheck("dropped", True, "")]
+    assert run_verdict("pass", False, fine, interrupted=False) == "pass"
+    closed = LoadResult(LoadConfig(host="http://127.0.0.1:1"), snap, 995.0, 1010.0, 1000.0, 0)
+    closed_inputs = gather_cross_check_inputs(closed, FakePromClient(series={}), "", 995.0, W)
+    assert closed_inputs.dropped_in_window is None
+    assert "dropped" not in {c.name for c in cross_checks(closed_inputs)}

@@ -1,0 +1,93 @@
+"""Open-loop arrivals: the intended send times of one Locust process, and the lateness rule.
+
+Pure (no Locust, no gevent), so that the maths can be tested without gevent's patching. An
+open loop sends requests at times fixed in advance, whatever the answers do; a closed loop
+(``constant_throughput``) waits for each answer first, so a stalled service silences its own
+load and the requests real traffic would have sent are never measured (coordinated omission).
+
+The rule that bounds the backlog: when a user is free and takes the next intended time, every
+intended time more than ``max_lateness`` seconds in the past is DROPPED (counted, never sent),
+because all users were busy (the in-flight bound was reached) for that long. Without the rule a
+backlog grows without bound during a stall and is then fired in one burst, a load no real client
+sends. A request less late than that is sent at once, its latency measured from its intended
+time.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from dataclasses import dataclass, field
+
+#: The lateness past which an intended send is dropped: 1 s, long enough that the jitter of a
+#: busy 2-core generator (tens of ms) never drops anything, short enough that a saturated
+#: service sheds the backlog within a second instead of receiving it as a burst.
+MAX_LATENESS_S = 1.0
+DISTRIBUTIONS = ("constant", "poisson")
+
+
+def constant_times(rate: float, start: float, count: int) -> list[float]:
+    """The first ``count`` intended times at a fixed spacing of ``1 / rate`` from ``start``."""
+    return [start + k / rate for k in range(count)]
+
+
+@dataclass
+class Schedule:
+    """The intended send times of one process: ``rate`` per second from ``start`` until
+    ``end``, evenly spaced (``constant``) or with exponential gaps (``poisson``, seeded).
+
+    Not thread-safe, and needs not be: under gevent, :meth:`take` never yields, so two users
+    never take the same time."""
+
+    rate: float
+    start: float
+    end: float
+    distribution: str = "constant"
+    seed: int = 0
+    _k: int = 0
+    _next: float = field(init=False)
+    _rng: random.Random = field(init=False)
+
+    def __post_init__(self) -> None:
+        if not (self.rate > 0 and math.isfinite(self.rate)):
+            raise ValueError(f"the rate must be a positive number, got {self.rate!r}")
+        if self.distribution not in DISTRIBUTIONS:
+            raise ValueError(f"unknown distribution {self.distribution!r}")
+        self._rng = random.Random(self.seed)
+        self._next = self.start
+
+    def next(self) -> float | None:
+        """The next intended time; None once the schedule has passed its end."""
+        t = self._next
+        if t >= self.end:
+            return None
+        self._k += 1
+        if self.distribution == "constant":
+            self._next = self.start + self._k / self.rate  # no drift from summed gaps
+        else:
+            self._next = t + self._rng.expovariate(self.rate)
+        return t
+
+    def take(self, now: float, max_lateness: float = MAX_LATENESS_S) -> tuple[float | None, int]:
+        """The intended time a free user sends at next, and how many intended times it dropped
+        on the way (those more than ``max_lateness`` behind ``now``). None: the schedule is
+        over. Bounded: every step consumes one of the finitely many times before ``end``."""
+        dropped = 0
+        while True:
+            t = self.next()
+            if t is None or not is_dropped(t, now, max_lateness):
+                return t, dropped
+            dropped += 1
+
+
+def is_dropped(intended: float, now: float, max_lateness: float = MAX_LATENESS_S) -> bool:
+    """A send due at ``intended`` that no user could take until ``now`` is dropped when it is
+    more than ``max_lateness`` late."""
+    return now - intended > max_lateness
+
+
+def intended_latency(intended: float, sent: float, service_s: float) -> float:
+    """The latency a user of an open-loop service sees: from when the request was due, not from
+    when a busy generator got round to sending it (coordinated omission corrected). Never less
+    than the service time (a send a little early, by timer jitter, is not a faster answer)."""
+    return service_s + max(0.0, sent - intended)
