@@ -7,7 +7,7 @@ import math
 from html import escape
 
 from slocheck.report.format import result_value_text, samples_text, sli_text, target_text
-from slocheck.report.run_report import finite, run_timeline
+from slocheck.report.run_report import finite, llm_text, open_loop_text, run_timeline
 from slocheck.results import RunResult
 
 COLOURS = {
@@ -108,6 +108,17 @@ def svg_plot(
     return "".join(parts)
 
 
+def client_lines(r: RunResult) -> str:
+    """What the load generator measured beyond the table: streams, open-loop latencies."""
+    client = r.client if isinstance(r.client, dict) else {}
+    out = []
+    if client.get("llm"):
+        out.append(f"<p>Client, streams: {escape(llm_text(client['llm']))}.</p>")
+    if client.get("open_loop"):
+        out.append(f"<p>Client, open loop: {escape(open_loop_text(client['open_loop']))}.</p>")
+    return "".join(out)
+
+
 def to_html(r: RunResult) -> str:
     rows = []
     for s in r.verify.results if r.verify else []:
@@ -180,7 +191,7 @@ svg {{ width: 100%; height: auto; border: 1px solid #d0d7de; margin: 8px 0; }}
 <h2>SLOs</h2>
 <table><tr><th>SLO</th><th>SLI</th><th>verdict</th><th>value</th><th>target</th><th>samples</th>
 <th>explanation and PromQL</th></tr>{"".join(rows)}</table>
-<h2>Cross-checks</h2><ul>{checks}</ul>
+<h2>Cross-checks</h2><ul>{checks}</ul>{client_lines(r)}
 <h2>Over time</h2>{rps}{latency}
 </body></html>
 """

@@ -66,3 +66,5 @@ def test_a_slowed_server_fails_a_ttft_slo_judged_by_the_client(tmp_path: Path) -
     compared = checks["request_counts"]["details"]["compared"]["/v1/chat/completions"]
     assert compared[0] == compared[1] > 0
     assert "client (streams): TTFT" in result.stdout
+    assert "Client, streams: TTFT" in (out / "report.html").read_text()
+    assert "Client, streams: TTFT" in (out / "summary.md").read_text()
