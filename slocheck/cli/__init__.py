@@ -1,6 +1,6 @@
 """Command-line entry point: the parser of every command, and ``main``, which turns errors into
 exit codes. The CLI is the only place that prints or exits; one module per command group
-(``serve``, ``verify``, ``run``, ``regress``) and their shared helpers in ``common``."""
+(``serve``, ``verify``, ``run``, ``worker``, ``regress``) and their shared helpers in ``common``."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from slocheck.cli.regress import add_bench, add_compare, add_history
 from slocheck.cli.run import add_run
 from slocheck.cli.serve import add_serve, service_config_from_args
 from slocheck.cli.verify import add_validate, add_verify
+from slocheck.cli.worker import add_worker
 from slocheck.errors import ExitCode, SlocheckError, UsageError, exit_code_for
 
 __all__ = ["build_parser", "main", "service_config_from_args"]
@@ -31,6 +32,7 @@ def build_parser() -> Parser:
     add_validate(sub)
     add_verify(sub)
     add_run(sub)
+    add_worker(sub)
     add_compare(sub)
     add_history(sub)
     add_bench(sub)

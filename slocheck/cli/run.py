@@ -66,6 +66,27 @@ def add_run(sub: argparse._SubParsersAction[Any]) -> None:
         default=1,
         help="Locust processes (more load from more cores; default 1)",
     )
+    p.add_argument(
+        "--expect-workers",
+        type=int,
+        default=0,
+        metavar="N",
+        help="run the load on N Locust workers (`slocheck worker --master HOST:PORT` on each "
+        "load machine): waits for them, merges their histograms (default 0: load from here)",
+    )
+    p.add_argument(
+        "--master-bind",
+        metavar="HOST:PORT",
+        default="*:5557",
+        help="where the master listens for its workers (default *:5557); a HOST address also "
+        "makes the embedded service listen there, for workers on other machines",
+    )
+    p.add_argument(
+        "--workers-timeout",
+        type=typed(parse_duration, "duration"),
+        default=60.0,
+        help="how long to wait for the workers before giving up with exit 3 (default 60s)",
+    )
     p.add_argument("--history", metavar="PATH", help="append this run to a history database")
     p.add_argument(
         "--compare-to",
@@ -80,6 +101,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     import time
     from pathlib import Path
 
+    from slocheck.load.distributed import parse_master
     from slocheck.spec import load_spec
     from slocheck.workflows.run import RunOptions, run
 
@@ -88,6 +110,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
         value = getattr(args, flag)
         if value is not None and value <= 0:
             raise UsageError(f"--{flag}: expected a positive number, got {value}")
+    if args.expect_workers < 0:
+        raise UsageError(f"--expect-workers: expected 0 or more, got {args.expect_workers}")
+    master_bind = parse_master(args.master_bind, "--master-bind")
     out = Path(args.out or Path("slocheck-results") / time.strftime("%Y%m%dT%H%M%S"))
     options = RunOptions(
         out_dir=out,
@@ -99,6 +124,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
         rate=args.rate,
         scenario=args.scenario,
         processes=args.processes,
+        expect_workers=args.expect_workers,
+        master_bind=master_bind,
+        workers_timeout=args.workers_timeout,
     )
 
     stop_on_signals()
@@ -165,7 +193,13 @@ def _run_reports(
 ) -> int:
     from slocheck.report import to_junit, write_atomic
     from slocheck.report.html import to_html
-    from slocheck.report.run_report import llm_text, open_loop_text, run_to_json, run_to_markdown
+    from slocheck.report.run_report import (
+        generators_text,
+        llm_text,
+        open_loop_text,
+        run_to_json,
+        run_to_markdown,
+    )
     from slocheck.report.terminal import verdict_table
 
     out = result.out_dir
@@ -181,6 +215,9 @@ def _run_reports(
     open_loop = result.client.get("open_loop") if isinstance(result.client, dict) else None
     if open_loop:
         console.print(f"client (open loop): {escape(open_loop_text(open_loop))}")
+    generators = result.client.get("generators") if isinstance(result.client, dict) else None
+    if generators:
+        console.print(f"load generators: {escape(generators_text(generators))}")
     markdown = run_to_markdown(result)
     if comparison is not None:
         print_comparison(comparison, console)

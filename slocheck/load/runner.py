@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from slocheck.errors import InfrastructureError, LoadGeneratorError, UsageError
+from slocheck.load.distributed import gave_up_error, lost_error, write_config
 from slocheck.load.locustfiles import bodies
 from slocheck.load.scenarios import SCENARIOS
 from slocheck.load.stats import Snapshot, read_snapshot
@@ -75,6 +76,9 @@ class LoadConfig:
     arrival: str = "closed"  # "closed": users paced by rate; "open": scheduled send times
     distribution: str = "constant"  # open: "constant" spacing or "poisson" (exponential gaps)
     max_in_flight: int | None = None  # open: the Locust users (requests in flight); None: users
+    workers: int = 0  # Locust workers to wait for (``slocheck worker``); 0: none, local load
+    master_bind: tuple[str, int] = ("*", 5557)  # where the master listens for its workers
+    workers_timeout: float = 60.0  # how long the master waits for them before it gives up
 
     @property
     def total_seconds(self) -> float:
@@ -83,6 +87,11 @@ class LoadConfig:
     @property
     def open_loop(self) -> bool:
         return self.arrival == "open" and bool(self.rate)
+
+    @property
+    def load_processes(self) -> int:
+        """The Locust processes that send the load: the workers, else ``processes``."""
+        return self.workers or self.processes
 
     @property
     def locust_users(self) -> int:
@@ -97,7 +106,7 @@ class LoadConfig:
         if self.open_loop and self.rate:
             return {
                 "SLOCHECK_ARRIVAL": "open",
-                "SLOCHECK_OPEN_RATE": repr(self.rate / self.processes),
+                "SLOCHECK_OPEN_RATE": repr(self.rate / self.load_processes),
                 "SLOCHECK_DISTRIBUTION": self.distribution,
                 "SLOCHECK_RATE_PER_USER": "",
             }
@@ -109,6 +118,7 @@ class LoadConfig:
         here, so that a bad file is a clear error before Locust starts, not a crash inside it."""
         plugin = LOCUSTFILES / "load_plugin.py"
         self.check_arrival()
+        self.check_workers()
         if self.scenario in BUILTIN_SCENARIOS:
             self.check_api()
             return [LOCUSTFILES / API_USERS[self.api], plugin, LOCUSTFILES / "shapes.py"]
@@ -119,6 +129,45 @@ class LoadConfig:
                 f"({', '.join(BUILTIN_SCENARIOS)}) nor a locustfile (.py) that exists"
             )
         return [path, plugin]
+
+    def check_workers(self) -> None:
+        """Raise UsageError for a distributed setting that cannot work."""
+        if self.workers < 0:
+            raise UsageError(f"--expect-workers: expected 0 or more, got {self.workers}")
+        if self.workers and self.processes > 1:
+            raise UsageError(
+                "--processes cannot be combined with --expect-workers: start one "
+                "`slocheck worker` per core instead"
+            )
+        if self.workers and self.locust_users < self.workers:
+            raise UsageError(
+                f"load.users: {self.locust_users} users cannot keep {self.workers} workers busy "
+                "(Locust gives each worker whole users): raise it to at least the workers"
+            )
+        host, port = self.master_bind
+        if not host or not 0 < port < 65536:
+            raise UsageError(f"--master-bind: expected HOST:PORT, got {host}:{port}")
+        if not self.workers_timeout > 0:
+            raise UsageError(
+                f"--workers-timeout: expected a positive duration, got {self.workers_timeout:g}"
+            )
+
+    def distributed_args(self) -> list[str]:
+        """Locust's master flags: wait for the workers, at most ``workers_timeout``."""
+        if not self.workers:
+            return []
+        host, port = self.master_bind
+        return [
+            "--master",
+            "--expect-workers",
+            str(self.workers),
+            "--expect-workers-max-wait",
+            f"{self.workers_timeout:g}",
+            "--master-bind-host",
+            host,
+            "--master-bind-port",
+            str(port),
+        ]
 
     def check_arrival(self) -> None:
         """Raise UsageError for an arrival setting that cannot work."""
@@ -165,6 +214,21 @@ class LoadConfig:
                     f"{FIELDS['payload']}: the {self.api} API needs a payload "
                     "(a JSON file, or a JSONL file of bodies sent in turn)"
                 )
+
+    def settings(self) -> dict[str, str]:
+        """Every ``SLOCHECK_*`` setting the built-in users, shapes and plugin read."""
+        return {
+            "SLOCHECK_SCENARIO": self.scenario,
+            "SLOCHECK_USERS": str(self.locust_users),
+            "SLOCHECK_PROCESSES": str(self.load_processes),
+            "SLOCHECK_SPAWN_RATE": str(self.spawn_rate or ""),
+            "SLOCHECK_WARMUP": repr(self.warmup),
+            "SLOCHECK_DURATION": repr(self.duration),
+            **self.pacing_env(),
+            "SLOCHECK_MIX": self.mix,
+            "SLOCHECK_MAX_TOKENS": str(self.max_tokens),
+            **self.api_env(),
+        }
 
     def api_env(self) -> dict[str, str]:
         """The API settings, as the built-in users read them (``SLOCHECK_*``)."""
@@ -318,21 +382,16 @@ def run_load(
     workdir.mkdir(parents=True, exist_ok=True)
     for stale in workdir.glob("client-*.json*"):  # a previous run into the same --out
         stale.unlink()
-    files = ",".join(str(p) for p in config.locustfiles())
+    locustfiles = config.locustfiles()
+    settings = config.settings()
+    if config.workers:  # the workers download the files: the run's settings travel first
+        locustfiles.insert(0, write_config(workdir, settings))
+    files = ",".join(str(p) for p in locustfiles)
     env = {
         **os.environ,
         "SLOCHECK_LOAD_DIR": str(workdir),
         "PYTHONUNBUFFERED": "1",
-        "SLOCHECK_SCENARIO": config.scenario,
-        "SLOCHECK_USERS": str(config.locust_users),
-        "SLOCHECK_PROCESSES": str(config.processes),
-        "SLOCHECK_SPAWN_RATE": str(config.spawn_rate or ""),
-        "SLOCHECK_WARMUP": repr(config.warmup),
-        "SLOCHECK_DURATION": repr(config.duration),
-        **config.pacing_env(),
-        "SLOCHECK_MIX": config.mix,
-        "SLOCHECK_MAX_TOKENS": str(config.max_tokens),
-        **config.api_env(),
+        **settings,
     }
     args = [
         sys.executable,
@@ -362,12 +421,14 @@ def run_load(
         ]
     if config.processes > 1:
         args += ["--processes", str(config.processes)]
+    args += config.distributed_args()
     log = workdir / "locust.log"
     launched = time.time()
     proc = spawn(args, env=env, log=log)
     interrupted = False
     aborted: InfrastructureError | None = None
-    deadline = time.monotonic() + config.total_seconds + GRACE_S
+    waits = config.workers_timeout if config.workers else 0.0
+    deadline = time.monotonic() + config.total_seconds + GRACE_S + waits
     try:
         while proc.poll() is None:
             if time.monotonic() > deadline:
@@ -375,9 +436,16 @@ def run_load(
                     f"the load generator overran its {config.total_seconds:g} s by {GRACE_S:g} s"
                 )
             time.sleep(0.5)
+            if on_progress is None and not config.workers:
+                continue
+            live = read_snapshot(workdir)
+            lost = lost_error(live.workers_lost, live.marks.get("test_start", launched))
+            if lost is not None:  # a worker's share of the load is gone: stop now
+                aborted = lost
+                break
             if on_progress is not None:
                 try:
-                    on_progress(progress_of(read_snapshot(workdir), launched, config))
+                    on_progress(progress_of(live, launched, config))
                 except InfrastructureError as e:
                     aborted = e
                     break
@@ -388,6 +456,13 @@ def run_load(
     stopped = time.time()
     tail = log.read_text(errors="replace")[-3000:] if log.exists() else ""
     snap = read_snapshot(workdir)
+    if aborted is None and not interrupted and config.workers:
+        gave_up = gave_up_error(
+            tail, config.workers, snap.workers_ready, config.master_bind, config.workers_timeout
+        )
+        if gave_up is not None:
+            raise gave_up
+        aborted = lost_error(snap.workers_lost, snap.marks.get("test_start", launched))
     if aborted is None and not interrupted:
         if snap.processes == 0:
             how = f"exited with {proc.returncode}" if proc.returncode else "recorded nothing"

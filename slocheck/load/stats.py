@@ -52,6 +52,26 @@ class Snapshot:
     marks: dict[str, float] = field(default_factory=dict)
     processes: int = 0
     done: int = 0
+    #: per load-generating process (a worker's id, or ``pid N``): second -> requests
+    by_process: dict[str, dict[int, int]] = field(default_factory=dict)
+    workers_lost: dict[str, float] = field(default_factory=dict)  #: worker id -> when
+    workers_ready: int = 0  #: the workers the master had ready at its last snapshot
+
+
+def _process_label(data: dict[str, Any]) -> str:
+    return str(data.get("worker") or f"pid {data.get('pid', '?')}")
+
+
+def _read_workers(snap: Snapshot, data: dict[str, Any]) -> None:
+    """The master's word on its workers: how many were ready, which were lost mid-test."""
+    workers = data.get("workers")
+    if not isinstance(workers, dict):
+        return
+    snap.workers_ready = max(snap.workers_ready, int(workers.get("ready") or 0))
+    lost = workers.get("lost")
+    if isinstance(lost, dict):
+        for node, t in lost.items():
+            snap.workers_lost[str(node)] = float(t)
 
 
 def _merge_table(into: dict[str, dict[int, SecondStats]], table: Any) -> None:
@@ -77,8 +97,16 @@ def read_snapshot(directory: Path) -> Snapshot:
             data = json.loads(path.read_text())
         except (OSError, ValueError):
             continue
+        if not isinstance(data, dict):
+            continue
         snap.processes += 1
         snap.done += int(bool(data.get("done")))
+        _read_workers(snap, data)
+        if data.get("role") != "master":
+            per_second = snap.by_process.setdefault(_process_label(data), {})
+            for seconds in (data.get("requests") or {}).values():
+                for sec, (count, *_rest) in seconds.items():
+                    per_second[int(sec)] = per_second.get(int(sec), 0) + int(count)
         _merge_table(snap.requests, data.get("requests"))
         _merge_table(snap.metrics, data.get("metrics"))
         for name, counts in (data.get("status") or {}).items():

@@ -7,7 +7,13 @@ import math
 from html import escape
 
 from slocheck.report.format import result_value_text, samples_text, sli_text, target_text
-from slocheck.report.run_report import finite, llm_text, open_loop_text, run_timeline
+from slocheck.report.run_report import (
+    finite,
+    generators_text,
+    llm_text,
+    open_loop_text,
+    run_timeline,
+)
 from slocheck.results import RunResult
 
 COLOURS = {
@@ -116,6 +122,8 @@ def client_lines(r: RunResult) -> str:
         out.append(f"<p>Client, streams: {escape(llm_text(client['llm']))}.</p>")
     if client.get("open_loop"):
         out.append(f"<p>Client, open loop: {escape(open_loop_text(client['open_loop']))}.</p>")
+    if client.get("generators"):
+        out.append(f"<p>Load generators: {escape(generators_text(client['generators']))}.</p>")
     return "".join(out)
 
 

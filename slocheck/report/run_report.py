@@ -50,6 +50,7 @@ def run_to_dict(
         "distribution": cfg.distribution if cfg.open_loop else None,
         "max_in_flight": cfg.locust_users if cfg.open_loop else None,
         "processes": cfg.processes,
+        "workers": cfg.workers,
         "mix": cfg.mix,
         "launched_at": _iso(r.load.launched_at),
         "stopped_at": _iso(r.load.stopped_at),
@@ -120,6 +121,9 @@ def run_to_markdown(r: RunResult) -> str:
     open_loop = r.client.get("open_loop") if isinstance(r.client, dict) else None
     if open_loop:
         lines += [f"Client, open loop: {md(open_loop_text(open_loop))}.", ""]
+    generators = r.client.get("generators") if isinstance(r.client, dict) else None
+    if generators:
+        lines += [f"Load generators: {md(generators_text(generators))}.", ""]
     lines += [
         f"- {'ok' if c.ok else '**not ok**'}: {md(c.name)}: {md(c.message)}" for c in r.checks
     ]
@@ -160,6 +164,13 @@ def open_loop_text(o: dict[str, Any]) -> str:
             parts.append(f"{name} {', '.join(shown)}")
     parts.append(f"{o.get('dropped', 0):,} sends dropped ({o.get('sent', 0):,} sent)")
     return "; ".join(parts)
+
+
+def generators_text(generators: list[dict[str, Any]]) -> str:
+    """Each load generator's achieved load over the window."""
+    return "; ".join(
+        f"{g['name']} {g['rps']:.1f} requests/s ({g['requests']:,})" for g in generators
+    )
 
 
 def finite(x: Any) -> float | None:

@@ -55,6 +55,18 @@ class RunOptions:
     rate: float | None = None
     scenario: str | None = None
     processes: int = 1
+    expect_workers: int = 0  #: Locust workers (``slocheck worker``) the load runs on; 0: local
+    master_bind: tuple[str, int] = ("*", 5557)  #: where the master listens for them
+    workers_timeout: float = 60.0  #: how long it waits for them (exit 3 after)
+
+    @property
+    def service_host(self) -> str:
+        """Where the embedded service listens: on the master's bind address when workers on
+        other machines must reach it, else on loopback."""
+        host = self.master_bind[0]
+        if self.expect_workers and host not in ("*", "0.0.0.0", "::", ""):
+            return host
+        return "127.0.0.1"
 
 
 def load_config(
@@ -106,6 +118,9 @@ def load_config(
         arrival=spec.arrival,
         distribution=spec.distribution,
         max_in_flight=spec.max_in_flight,
+        workers=options.expect_workers,
+        master_bind=options.master_bind,
+        workers_timeout=options.workers_timeout,
     )
 
 
@@ -121,9 +136,11 @@ def ready_paths(target: TargetSpec) -> list[str | None]:
     return [None]
 
 
-def _loopback_target(url: str) -> str:
+def _loopback_target(url: str, also: str = "127.0.0.1") -> str:
+    """The ``host:port`` the embedded Prometheus scrapes: on this machine only (``also``: the
+    address the embedded service listens on for remote workers)."""
     parts = urlsplit(url)
-    if parts.hostname not in ("127.0.0.1", "localhost", "::1"):
+    if parts.hostname not in ("127.0.0.1", "localhost", "::1", also):
         raise UsageError(
             f"the embedded Prometheus only scrapes services on this machine; give "
             f"--prometheus-url for {url}"
@@ -145,6 +162,23 @@ def client_stats(load: LoadResult) -> dict[str, Any]:
         out["llm"] = llm
     if load.config.open_loop:
         out["open_loop"] = open_loop_stats(load)
+    generators = generator_stats(load)
+    if generators:
+        out["generators"] = generators
+    return out
+
+
+def generator_stats(load: LoadResult) -> list[dict[str, Any]]:
+    """Per load-generating process (each worker, or each of ``--processes``), over the window:
+    its requests and requests/s. Empty when one process sent the whole load."""
+    snap, lo = load.snapshot, load.window_start
+    if len(snap.by_process) < 2 and not load.config.workers:
+        return []
+    seconds = max(load.stopped_at - lo, 1e-9)
+    out = []
+    for name, per_second in sorted(snap.by_process.items()):
+        n = count_between(per_second, lo)
+        out.append({"name": name, "requests": n, "rps": n / seconds})
     return out
 
 
@@ -310,7 +344,11 @@ def run(
         )
     with contextlib.ExitStack() as stack:
         embedded = target is None
-        service = EmbeddedService(spec.service, out / "service.log") if embedded else None
+        service = (
+            EmbeddedService(spec.service, out / "service.log", host=options.service_host)
+            if embedded
+            else None
+        )
         target = service.url if service is not None else target
         assert target is not None
         if service is None:
@@ -323,7 +361,7 @@ def run(
             phase("starting Prometheus")
             scraped = (spec.target.metrics_url if spec.target else None) or target
             managed = start_prometheus(
-                [_loopback_target(scraped)],
+                [_loopback_target(scraped, options.service_host)],
                 job=EMBEDDED_JOB,
                 scrape_interval=spec.prometheus.scrape_interval,
                 metrics_path=urlsplit(scraped).path or "/metrics"
@@ -368,6 +406,12 @@ def run(
                 else f"{cfg.users} users" + (f" at {cfg.rate:g} requests/s" if cfg.rate else "")
             )
             + f", {format_duration(cfg.warmup)} warm-up + {format_duration(cfg.duration)}"
+            + (
+                f", on {cfg.workers} Locust workers (waiting up to "
+                f"{format_duration(cfg.workers_timeout)} for them on port {cfg.master_bind[1]})"
+                if cfg.workers
+                else ""
+            )
         )
         where = (redact_url(target), redact_url(prom_url), embedded, out, loaded)
         launched = time.time()

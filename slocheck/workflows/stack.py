@@ -16,10 +16,11 @@ from slocheck.spec import ServiceSpec
 READY_TIMEOUT = 30.0
 
 
-def service_config(spec: ServiceSpec, port: int) -> ServiceConfig:
+def service_config(spec: ServiceSpec, port: int, host: str = "127.0.0.1") -> ServiceConfig:
     """The spec's ``service:`` block uses ServiceConfig's (and FaultConfig's) field names."""
     options = spec.model_dump(exclude={"name", "faults"})
     return ServiceConfig(
+        host=host,
         port=port,
         access_log=False,
         service_name=spec.name,
@@ -51,9 +52,15 @@ def wait_until_ready(
 
 
 class EmbeddedService(Lifecycle):
-    def __init__(self, spec: ServiceSpec, log: Path, ready_timeout: float = READY_TIMEOUT) -> None:
-        self.config = service_config(spec, free_port())
-        self.url = f"http://127.0.0.1:{self.config.port}"
+    def __init__(
+        self,
+        spec: ServiceSpec,
+        log: Path,
+        ready_timeout: float = READY_TIMEOUT,
+        host: str = "127.0.0.1",
+    ) -> None:
+        self.config = service_config(spec, free_port(host), host)
+        self.url = f"http://{host}:{self.config.port}"
         self.log = log
         self.ready_timeout = ready_timeout
         self.proc: subprocess.Popen[bytes] | None = None

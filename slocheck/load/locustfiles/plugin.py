@@ -6,6 +6,15 @@ inter-token latency, time per output token) and per-second counts (tokens), and 
 snapshot of them every second to ``$SLOCHECK_LOAD_DIR/client-<pid>.json`` (atomically), so the
 parent process can show live progress, merge the processes, and still have data when a run is
 interrupted. Runs inside Locust (gevent): it imports nothing of slocheck but this folder.
+
+Distributed load (``slocheck worker`` on other machines): a worker has no
+``$SLOCHECK_LOAD_DIR``; it sends what changed since its last snapshot (the seconds still open,
+the counts, the marks) to the master as a ``slocheck_snapshot`` message every second and a final
+one when it stops, before Locust's own ``client_stopped``. The master merges each worker's
+messages exactly as the worker recorded them and writes ``client-w-<worker>.json`` beside its
+own file, so the parent reads every worker like a local process. The master also tracks its
+workers: one that quits or stops answering heartbeats while the test runs is recorded as lost,
+and the parent stops the run as an error.
 """
 
 from __future__ import annotations
@@ -19,9 +28,13 @@ from typing import Any
 import gevent
 from hdrh.histogram import HdrHistogram
 from locust import events
+from locust.runners import STATE_MISSING, STATE_RUNNING, STATE_SPAWNING, MasterRunner, WorkerRunner
+
+from slocheck.load.locustfiles.snapshots import merge_delta, worker_file
 
 LOWEST_US, HIGHEST_US, DIGITS = 1, 3_600_000_000, 3  # 1 us to 1 h, 3 significant digits
 OUT_DIR = os.environ.get("SLOCHECK_LOAD_DIR", "")
+MESSAGE = "slocheck_snapshot"  #: a worker's snapshot, sent to the master
 
 
 class _Second:
@@ -80,11 +93,15 @@ class Recorder:
         return slot
 
     @staticmethod
-    def _encode(table: dict[str, dict[int, _Second]]) -> dict[str, dict[str, Any]]:
+    def _encode(table: dict[str, dict[int, _Second]], delta: bool = False) -> dict[str, Any]:
+        """Every second of every name; with ``delta``, only the seconds that were still open
+        (those that changed since the last encoding: a closed second never changes again)."""
         out: dict[str, dict[str, Any]] = {}
         closed = int(time.time()) - 1  # requests are recorded in the second they complete
         for name, seconds in table.items():
             for sec, slot in seconds.items():
+                if delta and slot.hist is None:
+                    continue
                 if slot.hist is not None:
                     slot.encoded = slot.hist.encode().decode("ascii")
                     if sec < closed:
@@ -98,14 +115,16 @@ class Recorder:
                 ]
         return out
 
-    def snapshot(self) -> dict[str, Any]:
+    def snapshot(self, delta: bool = False) -> dict[str, Any]:
+        """What this process recorded; with ``delta``, the seconds that changed since the last
+        snapshot (and every count, status and mark: they are small)."""
         return {
             "pid": os.getpid(),
             "written_at": time.time(),
             "done": self.done,
             "marks": self.marks,
-            "requests": self._encode(self.requests),
-            "metrics": self._encode(self.metrics),
+            "requests": self._encode(self.requests, delta),
+            "metrics": self._encode(self.metrics, delta),
             "status": self.status,
             "counts": {
                 name: {str(sec): n for sec, n in seconds.items()}
@@ -114,16 +133,75 @@ class Recorder:
         }
 
     def dump(self) -> None:
+        if REMOTE.runner is not None:  # a worker of another machine's master
+            # a send that fails (the master is gone) loses nothing the run could still judge
+            with contextlib.suppress(Exception):
+                REMOTE.runner.send_message(MESSAGE, self.snapshot(delta=True))
+            return
         if not OUT_DIR:
             return
-        path = os.path.join(OUT_DIR, f"client-{os.getpid()}.json")
-        tmp = path + ".tmp"
-        with open(tmp, "w") as f:
-            json.dump(self.snapshot(), f)
-        os.replace(tmp, path)
+        snap = self.snapshot()
+        if MASTER.runner is not None:
+            snap["role"] = "master"
+            snap["workers"] = MASTER.workers()
+        write_atomically(os.path.join(OUT_DIR, f"client-{os.getpid()}.json"), snap)
+
+
+def write_atomically(path: str, data: dict[str, Any]) -> None:
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        json.dump(data, f)
+    os.replace(tmp, path)
+
+
+class Master:
+    """On the master: every worker's merged snapshot, and which workers were lost mid-test."""
+
+    def __init__(self) -> None:
+        self.runner: MasterRunner | None = None
+        self.snapshots: dict[str, dict[str, Any]] = {}
+        self.seen: set[str] = set()
+        self.lost: dict[str, float] = {}  # worker id -> when it was found gone
+
+    def on_snapshot(self, environment: Any, msg: Any, **_: Any) -> None:
+        node = str(msg.node_id)
+        snap = merge_delta(self.snapshots.setdefault(node, {}), dict(msg.data or {}))
+        snap["worker"] = node
+        snap["role"] = "worker"
+        if OUT_DIR:
+            with contextlib.suppress(OSError):
+                write_atomically(os.path.join(OUT_DIR, worker_file(node)), snap)
+
+    def track(self) -> None:
+        """While the test runs, a worker that was there and is now gone (it quit, or missed
+        its heartbeats) is lost: its share of the load is missing from the run."""
+        runner = self.runner
+        if runner is None or runner.state not in (STATE_SPAWNING, STATE_RUNNING):
+            return
+        present = {str(c.id) for c in runner.clients.all if c.state != STATE_MISSING}
+        self.seen |= present
+        for node in self.seen - present:
+            self.lost.setdefault(node, time.time())
+
+    def workers(self) -> dict[str, Any]:
+        runner = self.runner
+        ready = len(runner.clients.ready) if runner is not None else 0
+        return {
+            "seen": sorted(self.seen),
+            "lost": {node: t for node, t in sorted(self.lost.items())},
+            "ready": ready,
+        }
+
+
+class Remote:
+    """On a worker with no load directory: the runner its snapshots go through."""
+
+    runner: WorkerRunner | None = None
 
 
 RECORDER = Recorder()
+MASTER = Master()
+REMOTE = Remote()
 
 
 def record_metric(name: str, seconds: float) -> None:
@@ -178,11 +256,18 @@ def _on_quitting(**_: Any) -> None:
 def _dump_every_second() -> None:
     while True:
         gevent.sleep(1.0)
+        MASTER.track()
         with contextlib.suppress(OSError):
             RECORDER.dump()
 
 
 @events.init.add_listener
-def _on_init(**_: Any) -> None:
+def _on_init(environment: Any = None, **_: Any) -> None:
     RECORDER.marks["init"] = time.time()
+    runner = getattr(environment, "runner", None)
+    if isinstance(runner, MasterRunner):
+        MASTER.runner = runner
+        runner.register_message(MESSAGE, MASTER.on_snapshot)
+    elif isinstance(runner, WorkerRunner) and not OUT_DIR:
+        REMOTE.runner = runner
     gevent.spawn(_dump_every_second)
