@@ -284,3 +284,32 @@ def test_a_worker_given_a_bad_master_address_is_exit_2() -> None:
     bad = run_cli(["worker", "--master", "nowhere"])
     assert bad.returncode == 2, bad.stderr
     assert "--master: expected HOST:PORT" in bad.stderr
+
+
+def test_an_open_loop_splits_its_schedule_over_the_workers(tmp_path: Path) -> None:
+    spec = tmp_path / "open.yaml"
+    spec.write_text(
+        "version: 1\nservice: {model: classifier}\n"
+        "load: {arrival: open, rate: 60, users: 8, duration: 10s, warmup: 2s}\n"
+        "slos:\n  - {name: availability, sli: availability, objective: 99%}\n"
+    )
+    port = free_port()
+    workers = [worker(f"127.0.0.1:{port}") for _ in range(2)]
+    out = tmp_path / "out"
+    try:
+        result = run_cli(
+            [
+                *("run", "--slo", str(spec), "--out", str(out), "--expect-workers", "2"),
+                *("--master-bind", f"127.0.0.1:{port}"),
+            ],
+            timeout=300,
+        )
+    finally:
+        finish(workers)
+    assert result.returncode == 0, result.stdout + result.stderr
+    report = report_of(out)
+    assert check(report, "dropped")["ok"] and check(report, "request_counts")["ok"]
+    # each worker keeps a schedule of 30 sends/s from its own start: the same count, give or
+    # take the sends at the window's edges
+    a, b = (g["requests"] for g in report["client"]["generators"])
+    assert a > 0 and b > 0 and abs(a - b) <= 0.1 * max(a, b), (a, b)
