@@ -10,8 +10,17 @@ import math
 import re
 from decimal import Decimal
 
-_DURATION_RE = re.compile(r"^\s*([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*(us|µs|ms|s|m|h)?\s*$")
-_DURATION_FACTORS = {"us": 0.000001, "µs": 0.000001, "ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+_DURATION_RE = re.compile(r"^\s*([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*(us|µs|ms|s|m|h|d|w)?\s*$")
+_DURATION_FACTORS = {
+    "us": 0.000001,
+    "µs": 0.000001,
+    "ms": 0.001,
+    "s": 1.0,
+    "m": 60.0,
+    "h": 3600.0,
+    "d": 86400.0,
+    "w": 604800.0,
+}
 _RATIO_RE = re.compile(r"^\s*([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*(%)?\s*$")
 
 
@@ -23,7 +32,8 @@ def _finite_float(value: int | float) -> float:
 
 
 def parse_duration(value: object, *, allow_bare_seconds: bool = True) -> float:
-    """Return seconds for ``"500ms"``, ``"2s"``, ``"1.5m"``, ``"1h"`` or a plain number of seconds.
+    """Return seconds for ``"500ms"``, ``"2s"``, ``"1.5m"``, ``"1h"``, ``"28d"``, ``"1w"`` or a
+    plain number of seconds.
 
     Raises :class:`ValueError` with a message fit to show a user.
     """

@@ -408,3 +408,5 @@ class Spec(_Strict):
     load: LoadSpec = LoadSpec()
     slos: list[SloSpec] = Field(min_length=1)
     regression: RegressionSpec = RegressionSpec()
+    #: the SLO period of the generated production rules (error budget, slowest burn window)
+    period: Duration = Field(default=28 * 86400.0, ge=3600, le=400 * 86400)

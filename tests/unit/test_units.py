@@ -19,6 +19,8 @@ from slocheck.units import format_duration, parse_duration, parse_ratio
         (" 10 ms ", 0.01),
         ("1e3ms", 1.0),
         ("0s", 0.0),
+        ("28d", 28 * 86400.0),
+        ("1w", 604800.0),
     ],
 )
 def test_parse_duration(text: object, seconds: float) -> None:
