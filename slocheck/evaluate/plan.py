@@ -94,10 +94,10 @@ def _requests_plan(slo: SloSpec, sel: str, preset: Preset | None) -> SliPlan:
     counter = preset.requests if preset is not None else None
     series = _with_base(counter.series, sel) if counter else selector(slo.metric_name, sel)
     label, values = (counter.error_label, counter.error_values) if counter else ("status", "5..")
-    total = f"sum(increase({series}[{WINDOW}]))"
+    total = sum_increase(series)
     # "or vector(0)": a counter has no error series until the first error
     bad = _add(series, f'{label}=~"{values}"')
-    errors = f"(sum(increase({bad}[{WINDOW}])) or vector(0))"
+    errors = f"({sum_increase(bad)} or vector(0))"
     promql = {
         "availability": f"1 - ({errors} / {total})",
         "error_ratio": f"{errors} / {total}",
@@ -106,6 +106,30 @@ def _requests_plan(slo: SloSpec, sel: str, preset: Preset | None) -> SliPlan:
     if counter is None:
         return SliPlan(series, promql)
     return SliPlan(series, promql, error_label=label, error_values=values)
+
+
+_NAMES = re.compile(r'__name__=~"([A-Za-z_:][A-Za-z0-9_:]*(?:\|[A-Za-z_:][A-Za-z0-9_:]*)+)"')
+
+
+_NAME_MATCHER = re.compile(r'__name__\s*(=~|=)\s*"([^"]*)"')
+
+
+def sum_increase(series: str) -> str:
+    """``sum(increase(series[$window]))``; for a selector of several metric names
+    (``{__name__=~"a_success|a_failure"}``) the sum of each name's, since ``increase()`` drops
+    the names and two series left with the same labels are an error in Prometheus."""
+    m = _NAMES.search(series)
+    if m is None or not series.startswith("{"):
+        return f"sum(increase({series}[{WINDOW}]))"
+    rest = (series[: m.start()] + series[m.end() :]).strip("{}").strip(", ")
+    names = m.group(1).split("|")
+    also = _NAME_MATCHER.search(rest)  # the errors' own name pattern: keep the names it matches
+    if also is not None:
+        names = [n for n in names if re.fullmatch(also.group(2), n)] or names[:1]
+        rest = rest[: also.start()] + rest[also.end() :]
+    rest = re.sub(r",\s*,", ",", rest).strip(", ")
+    parts = [f"(sum(increase({selector(n, rest)}[{WINDOW}])) or vector(0))" for n in names]
+    return "(" + " + ".join(parts) + ")"
 
 
 def _histogram_plan(slo: SloSpec, bucket: str, unit: str) -> SliPlan:
