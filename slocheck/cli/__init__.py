@@ -9,6 +9,7 @@ from collections.abc import Sequence
 
 from slocheck._version import __version__
 from slocheck.cli.common import Parser
+from slocheck.cli.generate import add_generate
 from slocheck.cli.regress import add_bench, add_compare, add_history
 from slocheck.cli.run import add_run
 from slocheck.cli.serve import add_serve, service_config_from_args
@@ -30,6 +31,7 @@ def build_parser() -> Parser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     add_serve(sub)
     add_validate(sub)
+    add_generate(sub)
     add_verify(sub)
     add_run(sub)
     add_worker(sub)

@@ -87,6 +87,12 @@ def add_run(sub: argparse._SubParsersAction[Any]) -> None:
         default=60.0,
         help="how long to wait for the workers before giving up with exit 3 (default 60s)",
     )
+    p.add_argument(
+        "--with-rules",
+        action="store_true",
+        help="load the production rules `slocheck generate` writes into the managed Prometheus "
+        "(or read the alerts of yours) and report the alerts that went pending or fired",
+    )
     p.add_argument("--history", metavar="PATH", help="append this run to a history database")
     p.add_argument(
         "--compare-to",
@@ -127,6 +133,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         expect_workers=args.expect_workers,
         master_bind=master_bind,
         workers_timeout=args.workers_timeout,
+        with_rules=args.with_rules,
     )
 
     stop_on_signals()
@@ -194,6 +201,7 @@ def _run_reports(
     from slocheck.report import to_junit, write_atomic
     from slocheck.report.html import to_html
     from slocheck.report.run_report import (
+        alerts_lines,
         generators_text,
         llm_text,
         open_loop_text,
@@ -218,6 +226,8 @@ def _run_reports(
     generators = result.client.get("generators") if isinstance(result.client, dict) else None
     if generators:
         console.print(f"load generators: {escape(generators_text(generators))}")
+    for line in alerts_lines(result):
+        console.print(f"alerts: {escape(line)}")
     markdown = run_to_markdown(result)
     if comparison is not None:
         print_comparison(comparison, console)

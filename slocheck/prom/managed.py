@@ -42,8 +42,10 @@ class ManagedPrometheus(ScrapeWaits):
         storage_path: str | Path | None = None,
         binary: str | None = None,
         ready_timeout: float = READY_TIMEOUT,
+        rule_files: Sequence[str | Path] = (),
     ) -> None:
         self.targets = list(targets)
+        self.rule_files = [str(f) for f in rule_files]
         self.job = job
         self.scrape_interval = scrape_interval
         self.metrics_path = metrics_path
@@ -63,7 +65,9 @@ class ManagedPrometheus(ScrapeWaits):
         tmp = Path(self._tmp.name)
         config = tmp / "prometheus.yml"
         config.write_text(
-            scrape_config(self.targets, self.job, self.scrape_interval, self.metrics_path)
+            scrape_config(
+                self.targets, self.job, self.scrape_interval, self.metrics_path, self.rule_files
+            )
         )
         storage = self._storage or tmp / "data"
         self.port = free_port()
@@ -175,13 +179,21 @@ def start_prometheus(
     job: str = "slocheck",
     scrape_interval: float = 1.0,
     metrics_path: str = "/metrics",
+    rule_files: Sequence[str | Path] = (),
 ) -> ManagedPrometheus:
     """The local binary when there is one; else a container when Docker is reachable; else a
-    :class:`PrometheusError` (exit 3) with an install hint."""
+    :class:`PrometheusError` (exit 3) with an install hint. ``rule_files``: rules it evaluates
+    (the local binary only)."""
     if find_binary() is not None:
         return ManagedPrometheus(
-            targets, job=job, scrape_interval=scrape_interval, metrics_path=metrics_path
+            targets,
+            job=job,
+            scrape_interval=scrape_interval,
+            metrics_path=metrics_path,
+            rule_files=rule_files,
         ).start()
+    if rule_files:
+        raise PrometheusError("loading rules needs the local prometheus binary", hint=INSTALL_HINT)
     from slocheck.prom.containers import ContainerPrometheus, docker_reachable
 
     if docker_reachable():

@@ -58,17 +58,24 @@ def wait_ready(
 
 
 def scrape_config(
-    targets: Sequence[str], job: str, interval: float, metrics_path: str = "/metrics"
+    targets: Sequence[str],
+    job: str,
+    interval: float,
+    metrics_path: str = "/metrics",
+    rule_files: Sequence[str] = (),
 ) -> str:
     """A minimal prometheus.yml scraping ``targets`` (host:port) every ``interval`` seconds, at
-    ``metrics_path``."""
+    ``metrics_path``; with ``rule_files``, evaluating their rules at the same interval."""
     interval_text = f"{max(round(interval * 1000), 100)}ms"
     lines = [
         "global:",
         f"  scrape_interval: {interval_text}",
         f"  scrape_timeout: {interval_text}",
-        "scrape_configs:",
     ]
+    if rule_files:
+        lines += [f"  evaluation_interval: {interval_text}", "rule_files:"]
+        lines += [f"  - {json.dumps(str(f))}" for f in rule_files]
+    lines += ["scrape_configs:"]
     if targets:
         quoted = ", ".join(f'"{t}"' for t in targets)
         lines += [f"  - job_name: {job!r}"]

@@ -11,6 +11,8 @@ import platform
 from typing import Any
 
 from slocheck._version import __version__
+from slocheck.evaluate import Window
+from slocheck.evaluate.alerts import alert_text
 from slocheck.load.stats import merged, timeline
 from slocheck.regress import Comparison, RunRecord
 from slocheck.regress import to_dict as regress_to_dict
@@ -87,6 +89,7 @@ def run_to_dict(
             ],
             "warnings": base.get("warnings", []),
             "slos": base["slos"],
+            "alerts": [a.to_dict() for a in r.alerts] if r.alerts is not None else None,
             "timeline": run_timeline(r),
             "comparison": regress_to_dict(comparison) if comparison else None,
             "regression_record": record_to_dict(record) if record else None,
@@ -124,6 +127,9 @@ def run_to_markdown(r: RunResult) -> str:
     generators = r.client.get("generators") if isinstance(r.client, dict) else None
     if generators:
         lines += [f"Load generators: {md(generators_text(generators))}.", ""]
+    if r.alerts is not None:
+        lines += ["Production alerts (`--with-rules`):", ""]
+        lines += [f"- {md(line)}" for line in alerts_lines(r)] + [""]
     lines += [
         f"- {'ok' if c.ok else '**not ok**'}: {md(c.name)}: {md(c.message)}" for c in r.checks
     ]
@@ -164,6 +170,17 @@ def open_loop_text(o: dict[str, Any]) -> str:
             parts.append(f"{name} {', '.join(shown)}")
     parts.append(f"{o.get('dropped', 0):,} sends dropped ({o.get('sent', 0):,} sent)")
     return "; ".join(parts)
+
+
+def alerts_lines(r: RunResult) -> list[str]:
+    """``--with-rules``: each production alert that went pending or fired, or that none did."""
+    if r.alerts is None:
+        return []
+    window = Window(float(r.load.window_start), r.load.stopped_at)
+    seen = [a for a in r.alerts if a.in_window]
+    if not seen:
+        return ["no production alert went pending or fired during the window"]
+    return [alert_text(a, window) for a in seen]
 
 
 def generators_text(generators: list[dict[str, Any]]) -> str:

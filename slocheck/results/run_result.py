@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from slocheck.evaluate.alerts import AlertSeen
 from slocheck.evaluate.crosscheck import CrossCheck
 from slocheck.load import LoadResult
 from slocheck.results.verify_result import VerifyResult
@@ -28,3 +29,5 @@ class RunResult:
     spec: LoadedSpec
     client: dict[str, Any] = field(default_factory=dict)
     error: str | None = None  # verdict "error": what broke after the load ran (exit 3)
+    #: ``--with-rules``: the production alerts that went pending or fired; None: not asked
+    alerts: list[AlertSeen] | None = None

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from slocheck.evaluate.plan import WINDOW, plan, selector
 from slocheck.spec.model import SloSpec, Spec
@@ -84,8 +84,12 @@ def objective_of(slo: SloSpec, spec: Spec) -> Objective | Skipped:
         )
     explicit = PRESETS[spec.prometheus.preset] if spec.prometheus.preset else None
     sel = spec.prometheus.selector
-    base = {"name": slo.name, "sli": slo.sli, "severity": slo.severity}
-    base["description"] = slo.description or ""
+    base: dict[str, Any] = {
+        "name": slo.name,
+        "sli": slo.sli,
+        "severity": slo.severity,
+        "description": slo.description or "",
+    }
     if slo.sli == "availability" and slo.measurement == "uptime":
         good = plan(slo, sel, explicit).promql  # per target: the rules judge them all together
         return _ratio(base, slo.objective, f"1 - avg({good})")
@@ -114,7 +118,7 @@ def objective_of(slo: SloSpec, spec: Spec) -> Objective | Skipped:
     )
 
 
-def _ratio(base: dict[str, str], objective: float | None, error_ratio: str) -> Objective:
+def _ratio(base: dict[str, Any], objective: float | None, error_ratio: str) -> Objective:
     good = objective if objective is not None else 0.0
     return Objective(
         **base,

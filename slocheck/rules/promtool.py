@@ -54,7 +54,7 @@ def _literal(pattern: str) -> list[str]:
     tries = []
     for alt in pattern.split("|"):
         plain = re.sub(r"\.\*|\.\+|\\(.)", lambda m: m.group(1) or "", alt)
-        tries += [plain, plain.replace(".", "0")]
+        tries += [plain.replace(".", "0"), plain]
     return tries
 
 

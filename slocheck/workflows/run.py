@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 
 from slocheck.errors import InfrastructureError, UsageError
 from slocheck.evaluate import Window
+from slocheck.evaluate.alerts import alerts_seen
 from slocheck.evaluate.crosscheck import (
     CrossCheck,
     CrossCheckInputs,
@@ -37,6 +38,7 @@ from slocheck.spec.model import SloSpec, TargetSpec, TokenLength
 from slocheck.spec.presets import PRESETS, Preset
 from slocheck.units import format_duration
 from slocheck.workflows.client_slis import client_slis
+from slocheck.workflows.generate import write_rules
 from slocheck.workflows.stack import READY_TIMEOUT, EmbeddedService, wait_until_ready
 from slocheck.workflows.verify import client_for, verify
 
@@ -58,6 +60,9 @@ class RunOptions:
     expect_workers: int = 0  #: Locust workers (``slocheck worker``) the load runs on; 0: local
     master_bind: tuple[str, int] = ("*", 5557)  #: where the master listens for them
     workers_timeout: float = 60.0  #: how long it waits for them (exit 3 after)
+    #: load the production rules (``slocheck generate``) into the managed Prometheus (or read
+    #: the alerts of yours) and report the alerts that went pending or fired
+    with_rules: bool = False
 
     @property
     def service_host(self) -> str:
@@ -360,6 +365,7 @@ def run(
         if prom_url is None:
             phase("starting Prometheus")
             scraped = (spec.target.metrics_url if spec.target else None) or target
+            rules = [write_rules(loaded, out)] if options.with_rules else []
             managed = start_prometheus(
                 [_loopback_target(scraped, options.service_host)],
                 job=EMBEDDED_JOB,
@@ -367,6 +373,7 @@ def run(
                 metrics_path=urlsplit(scraped).path or "/metrics"
                 if spec.target and spec.target.metrics_url
                 else "/metrics",
+                rule_files=rules,
             )
             stack.callback(managed.stop)
             prom_url = managed.url
@@ -446,6 +453,15 @@ def run(
                 preset=explicit,
             )
             checks = notes + cross_checks(inputs)
+            alerts = (
+                alerts_seen(
+                    client.fetch_samples("ALERTS", launched - 60, window.read_until),
+                    window,
+                    spec.prometheus.scrape_interval,
+                )
+                if options.with_rules
+                else None
+            )
         except InfrastructureError as e:
             # the load ran: keep what the client measured, in a report marked error (exit 3),
             # or interrupted (exit 130) when Ctrl-C came first
@@ -457,7 +473,7 @@ def run(
         checks,
         interrupted=load.interrupted,
     )
-    return RunResult(verdict, verified, load, checks, *where, client_stats(load))
+    return RunResult(verdict, verified, load, checks, *where, client_stats(load), alerts=alerts)
 
 
 #: Cross-checks that say the load was not the load asked for: never a pass.
