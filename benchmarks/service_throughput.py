@@ -35,7 +35,7 @@ import urllib.request
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from importlib.metadata import version
 from pathlib import Path
 
@@ -308,7 +308,7 @@ def machine_facts() -> dict[str, object]:
     models = [line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name")]
     wrk_v = subprocess.run(["wrk", "-v"], capture_output=True, text=True, check=False)
     return {
-        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "nproc": len(os.sched_getaffinity(0)),
         "cpu_model": models[0] if models else platform.processor(),
         "python": platform.python_version(),

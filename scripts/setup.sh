@@ -8,6 +8,8 @@ cd "$(dirname "$0")/.."
 missing=()
 command -v prometheus >/dev/null 2>&1 || missing+=(prometheus)
 command -v wrk >/dev/null 2>&1 || missing+=(wrk)
+# amtool checks the Alertmanager routes `slocheck generate` writes (the tests run it)
+command -v amtool >/dev/null 2>&1 || missing+=(prometheus-alertmanager)
 if [ ${#missing[@]} -gt 0 ]; then
     echo "setup: installing ${missing[*]} from Debian's packages"
     SUDO=""

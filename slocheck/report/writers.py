@@ -19,7 +19,7 @@ SCHEMA_VERSION = 1
 
 
 def _iso(t: float) -> str:
-    return dt.datetime.fromtimestamp(t, tz=dt.timezone.utc).isoformat().replace("+00:00", "Z")
+    return dt.datetime.fromtimestamp(t, tz=dt.UTC).isoformat().replace("+00:00", "Z")
 
 
 def _num(v: Any) -> Any:

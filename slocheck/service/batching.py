@@ -148,7 +148,7 @@ class Batcher(Generic[ItemT, ResultT]):
             self._wakeup.clear()
             try:
                 await asyncio.wait_for(self._wakeup.wait(), timeout=remaining)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 break
         batch: list[_Pending[ItemT, ResultT]] = []
         while self._pending and len(batch) < self.max_batch_size:

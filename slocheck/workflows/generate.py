@@ -13,6 +13,7 @@ from slocheck.errors import InfrastructureError
 from slocheck.report import write_atomic
 from slocheck.rules import rule_set
 from slocheck.rules.alertmanager import routes_yaml
+from slocheck.rules.dashboard import dashboard_json
 from slocheck.rules.promtool import rule_tests
 from slocheck.spec import LoadedSpec
 
@@ -56,8 +57,6 @@ def write_rules(loaded: LoadedSpec, out_dir: Path) -> Path:
 
 
 def generate(loaded: LoadedSpec, out_dir: Path, *, check: bool = False) -> GenerateResult:
-    from slocheck.rules.dashboard import dashboard_json
-
     spec = loaded.spec
     rules = rule_set(spec)
     tests = rule_tests(spec)

@@ -16,10 +16,17 @@ import pytest
 from slocheck.rules import rule_set
 from slocheck.rules.promtool import rule_tests
 from slocheck.spec import load_spec
+from slocheck.workflows.generate import generate
 from tests.helpers import run_cli
 
 ROOT = Path(__file__).parents[2]
 EXAMPLES = sorted((ROOT / "examples").glob("*.yaml"))
+FOUR_FILES = (
+    "prometheus-rules.yml",
+    "prometheus-rules.test.yml",
+    "grafana-dashboard.json",
+    "alertmanager-routes.yml",
+)
 pytestmark = pytest.mark.skipif(
     shutil.which("promtool") is None, reason="needs promtool (scripts/setup.sh installs it)"
 )
@@ -42,14 +49,34 @@ def write(spec_path: Path, out: Path, mutate: tuple[str, str] | None = None) -> 
 
 
 @pytest.mark.parametrize("spec_path", EXAMPLES, ids=[p.name for p in EXAMPLES])
-def test_promtool_accepts_and_passes_the_rules_of_every_example(
+def test_generate_writes_four_files_that_promtool_and_amtool_accept(
     spec_path: Path, tmp_path: Path
 ) -> None:
-    write(spec_path, tmp_path)
-    check = promtool("check", "rules", "prometheus-rules.yml", cwd=tmp_path)
-    assert check.returncode == 0, check.stdout + check.stderr
-    test = promtool("test", "rules", "prometheus-rules.test.yml", cwd=tmp_path)
-    assert test.returncode == 0, test.stdout + test.stderr
+    result = generate(load_spec(spec_path), tmp_path, check=True)
+    assert set(result.files) == set(FOUR_FILES)
+    assert all(p.is_file() and p.stat().st_size > 0 for p in result.files.values())
+    assert [c.command[:2] for c in result.checks] == [["check", "rules"], ["test", "rules"]]
+    for c in result.checks:
+        assert c.ok, c.output
+    json.loads((tmp_path / "grafana-dashboard.json").read_text())
+    if shutil.which("amtool") is not None:
+        am = subprocess.run(
+            ["amtool", "check-config", "alertmanager-routes.yml"],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert am.returncode == 0, am.stdout + am.stderr
+
+
+def test_the_generate_command(tmp_path: Path) -> None:
+    spec = ROOT / "examples" / "slos.yaml"
+    result = run_cli(["generate", "--slo", str(spec), "--out", str(tmp_path), "--check"], 600)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "ok promtool test rules" in result.stdout
+    assert "no rule for throughput" in result.stdout
 
 
 @pytest.mark.parametrize(
