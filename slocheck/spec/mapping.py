@@ -85,6 +85,8 @@ class Origins:
         lines, where = self._origin(path)
         if len(path) > 2 and path[0] == "slos" and lines is not None:
             message = f"{format_path(path[2:])}: {message}"  # the slocheck field it became
+        elif len(path) > 1 and path[0] != "slos":
+            message = f"{format_path(path)}: {message}"  # a setting of an annotation
         return SpecError(
             message,
             file=self.file,

@@ -293,3 +293,14 @@ def test_an_error_after_mapping_points_at_the_source() -> None:
     e = error_of(slo(threshold("max(x)"), "- {op: gte, value: .nan, target: 0.9}"))
     assert (e.line, e.field) == (17, "spec.objectives[0].value"), str(e)
     assert "threshold" in e.message
+
+
+def test_a_bad_setting_in_the_annotation_names_it() -> None:
+    text = (
+        "apiVersion: openslo/v1\nkind: Service\nmetadata:\n  name: demo\n  annotations:\n"
+        "    slocheck.dev/settings: '{load: {users: 0}}'\n---\n"
+        + slo(threshold("max(x)"), "- {op: lt, value: 1, target: 0.9}")
+    )
+    e = error_of(text)
+    assert (e.line, e.field) == (6, "metadata.annotations.slocheck.dev/settings"), str(e)
+    assert e.message.startswith("load.users: ")
