@@ -1,6 +1,7 @@
 """Command-line entry point: the parser of every command, and ``main``, which turns errors into
 exit codes. The CLI is the only place that prints or exits; one module per command group
-(``serve``, ``verify``, ``run``, ``worker``, ``regress``) and their shared helpers in ``common``."""
+(``serve``, ``verify``, ``run``, ``worker``, ``regress``, ``convert``) and their shared helpers
+in ``common``."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from collections.abc import Sequence
 
 from slocheck._version import __version__
 from slocheck.cli.common import Parser
+from slocheck.cli.convert import add_convert
 from slocheck.cli.generate import add_generate
 from slocheck.cli.regress import add_bench, add_compare, add_history
 from slocheck.cli.run import add_run
@@ -38,6 +40,7 @@ def build_parser() -> Parser:
     add_compare(sub)
     add_history(sub)
     add_bench(sub)
+    add_convert(sub)
     return parser
 
 

@@ -32,11 +32,15 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     result = validate(load_spec(args.slo))
     spec = result.loaded.spec
     console = new_console()
+    written = {"openslo": "OpenSLO v1, read as ", "sloth": "Sloth prometheus/v1, read as "}
     console.print(
-        f"[green]valid[/]: {escape(args.slo)} (schema version {spec.version}, "
+        f"[green]valid[/]: {escape(args.slo)} ({written.get(result.loaded.format, '')}"
+        f"schema version {spec.version}, "
         f"{len(spec.slos)} SLO(s), sha256 {result.loaded.sha256[:12]}, "
         f"preset {result.preset})"
     )
+    for note in result.loaded.warnings:
+        console.print(f"  [yellow]note[/]: {escape(note)}", soft_wrap=True)
     for note in result.preset_notes:
         console.print(f"  [dim]{escape(result.preset)}: {escape(note)}[/]", soft_wrap=True)
     for v in result.slos:

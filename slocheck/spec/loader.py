@@ -14,6 +14,8 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from slocheck.errors import SpecError
+from slocheck.spec.imported import Imported
+from slocheck.spec.lines import Lines, Locator, PathT, format_path
 from slocheck.spec.model import (
     ALLOWED_FIELDS,
     COMMON_FIELDS,
@@ -27,11 +29,11 @@ from slocheck.spec.model import (
     Spec,
     TargetSpec,
 )
+from slocheck.spec.openslo import from_openslo, is_openslo
+from slocheck.spec.sloth import from_sloth, is_sloth
 from slocheck.spec.sources import preset_of, source_problem
 
 MAX_SPEC_BYTES = 1 << 20
-MAX_NODES = 100_000
-PathT = tuple[str | int, ...]
 
 #: Compact form: ``measurement`` -> (sli, what ``target`` means).
 COMPACT_MEASUREMENTS: dict[str, tuple[str, str]] = {
@@ -66,74 +68,8 @@ class LoadedSpec:
     path: str
     sha256: str
     warnings: list[str] = field(default_factory=list)
-
-
-def format_path(path: PathT) -> str:
-    out = ""
-    for part in path:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out
-
-
-class _Lines:
-    """Line numbers (1-based) of every node of a YAML document, by path."""
-
-    def __init__(self, node: yaml.Node | None, file: str) -> None:
-        self.file = file
-        self.lines: dict[PathT, int] = {}
-        self.renames: dict[PathT, PathT] = {}  # normalised path prefix -> path as written
-        self._count = 0
-        if node is not None:
-            self._walk(node, ())
-
-    def _walk(self, node: yaml.Node, path: PathT) -> None:
-        self._count += 1
-        if self._count > MAX_NODES:
-            raise SpecError(
-                f"the document has more than {MAX_NODES} nodes (aliases included)", file=self.file
-            )
-        self.lines.setdefault(path, node.start_mark.line + 1)
-        if isinstance(node, yaml.MappingNode):
-            seen: set[str] = set()
-            for key_node, value_node in node.value:
-                key = str(key_node.value)
-                if key in seen:
-                    raise SpecError(
-                        f"duplicate key {key!r}",
-                        file=self.file,
-                        line=key_node.start_mark.line + 1,
-                        field=format_path((*path, key)),
-                    )
-                seen.add(key)
-                child = (*path, key)
-                self.lines[child] = key_node.start_mark.line + 1
-                self._walk(value_node, child)
-        elif isinstance(node, yaml.SequenceNode):
-            for i, item in enumerate(node.value):
-                self._walk(item, (*path, i))
-
-    def written(self, path: PathT) -> PathT:
-        """The path as the user wrote it (compact-form entries are renamed)."""
-        for n in range(len(path), 0, -1):
-            if path[:n] in self.renames:
-                return self.renames[path[:n]] + path[n:]
-        return path
-
-    def line(self, path: PathT) -> int | None:
-        written = self.written(path)
-        for n in range(len(written), -1, -1):
-            if written[:n] in self.lines:
-                return self.lines[written[:n]]
-        return None
-
-    def error(self, path: PathT, message: str, hint: str | None = None) -> SpecError:
-        return SpecError(
-            message,
-            file=self.file,
-            line=self.line(path),
-            field=format_path(self.written(path)) or None,
-            hint=hint,
-        )
+    #: what the file was written in: slocheck, openslo or sloth
+    format: str = "slocheck"
 
 
 def _did_you_mean(word: str, choices: list[str]) -> str | None:
@@ -148,7 +84,7 @@ def _fields_at(path: PathT) -> list[str]:
     return list(model.model_fields) if model else []
 
 
-def _normalise_compact(data: dict[str, Any], lines: _Lines) -> None:
+def _normalise_compact(data: dict[str, Any], lines: Lines) -> None:
     """``slos: {availability: {target: 99.9%, measurement: uptime}}`` -> the list form. A file
     with no ``version`` whose ``slos`` is such a mapping (the SLO block of an observability guide,
     copied as it is) is the compact form of version 1."""
@@ -184,7 +120,7 @@ def _normalise_compact(data: dict[str, Any], lines: _Lines) -> None:
     data["slos"] = out
 
 
-def _check_sli_fields(spec_data: list[Any], spec: Spec, lines: _Lines) -> None:
+def _check_sli_fields(spec_data: list[Any], spec: Spec, lines: Locator) -> None:
     names: dict[str, int] = {}
     preset = preset_of(spec)
     for i, slo in enumerate(spec.slos):
@@ -212,7 +148,7 @@ def _check_sli_fields(spec_data: list[Any], spec: Spec, lines: _Lines) -> None:
         names[slo.name] = i
 
 
-def _check_target(spec: Spec, lines: _Lines) -> None:
+def _check_target(spec: Spec, lines: Locator) -> None:
     """The API's settings belong together: what each ``target.api`` needs and ignores."""
     target, load = spec.target, spec.load
     api = target.api if target else "slocheck"
@@ -239,7 +175,7 @@ def _check_target(spec: Spec, lines: _Lines) -> None:
     _check_arrival(spec, lines)
 
 
-def _check_arrival(spec: Spec, lines: _Lines) -> None:
+def _check_arrival(spec: Spec, lines: Locator) -> None:
     """Open arrival needs a rate; its own settings mean nothing to a closed loop."""
     load = spec.load
     if load.arrival == "open" and load.rate is None:
@@ -265,14 +201,12 @@ def _message(err: Mapping[str, Any]) -> str:
     return msg
 
 
-def parse_spec(text: str, file: str = "<spec>") -> LoadedSpec:
-    """Validate spec text; raise :class:`SpecError` naming file, line and field."""
-    if len(text.encode("utf-8", "replace")) > MAX_SPEC_BYTES:
-        raise SpecError(f"the file is larger than {MAX_SPEC_BYTES} bytes", file=file)
+def _documents(text: str, file: str) -> list[tuple[Any, Lines]]:
+    """Every YAML document of ``text`` (an OpenSLO file is a stream of them), with its node."""
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        lines = _Lines(node, file)
-        data = yaml.safe_load(text)
+        nodes = list(yaml.compose_all(text, Loader=yaml.SafeLoader))
+        datas = list(yaml.safe_load_all(text))
+        return [(d, Lines(n, file)) for d, n in zip(datas, nodes, strict=True) if d is not None]
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         problem = getattr(e, "problem", None) or str(e)
@@ -283,11 +217,58 @@ def parse_spec(text: str, file: str = "<spec>") -> LoadedSpec:
         raise SpecError("the document is nested too deeply", file=file) from None
     except ValueError as e:  # e.g. an integer too long for Python to convert
         raise SpecError(f"invalid value: {str(e)[:120]}", file=file) from None
-    if not isinstance(data, dict):
+
+
+def _imported(docs: list[tuple[Any, Lines]], file: str) -> Imported | None:
+    """An OpenSLO stream or a Sloth spec, mapped to slocheck's model; None for slocheck's own."""
+    first = docs[0][0] if docs else None
+    if is_openslo(first):
+        return from_openslo(docs, file)
+    if isinstance(first, dict) and is_sloth(first):
+        if len(docs) > 1:
+            raise docs[1][1].error((), "a Sloth spec is one YAML document")
+        return from_sloth(first, docs[0][1], file)
+    if len(docs) > 1:
         raise SpecError(
-            "expected a mapping with version: 1 and slos: [...] at the top level", file=file, line=1
+            "several YAML documents: only an OpenSLO stream (apiVersion: openslo/v1) has more "
+            "than one",
+            file=file,
+            line=docs[1][1].line(()),
         )
-    _normalise_compact(data, lines)
+    return None
+
+
+def parse_spec(text: str, file: str = "<spec>") -> LoadedSpec:
+    """Validate spec text, slocheck's own or an OpenSLO v1 or Sloth ``prometheus/v1`` document
+    (told apart by their ``apiVersion`` and ``version``); raise :class:`SpecError` naming file,
+    line and field."""
+    if len(text.encode("utf-8", "replace")) > MAX_SPEC_BYTES:
+        raise SpecError(f"the file is larger than {MAX_SPEC_BYTES} bytes", file=file)
+    docs = _documents(text, file)
+    imported = _imported(docs, file)
+    locator: Locator
+    if imported is not None:
+        data, locator = imported.data, imported.locator
+    else:
+        raw: Any = docs[0][0] if docs else None
+        lines = docs[0][1] if docs else Lines(None, file)
+        if not isinstance(raw, dict):
+            raise SpecError(
+                "expected a mapping with version: 1 and slos: [...] at the top level",
+                file=file,
+                line=1,
+            )
+        data = raw
+        _normalise_compact(data, lines)
+        locator = lines
+    spec = _validate(data, locator, file)
+    digest = hashlib.sha256(text.encode("utf-8", "replace")).hexdigest()
+    if imported is None:
+        return LoadedSpec(spec=spec, path=file, sha256=digest)
+    return LoadedSpec(spec, file, digest, list(imported.notes), imported.format)
+
+
+def _validate(data: dict[str, Any], lines: Locator, file: str) -> Spec:
     try:
         spec = Spec.model_validate(data)
     except UnicodeError:
@@ -320,8 +301,7 @@ def parse_spec(text: str, file: str = "<spec>") -> LoadedSpec:
         raise error from None
     _check_sli_fields(data["slos"], spec, lines)
     _check_target(spec, lines)
-    digest = hashlib.sha256(text.encode("utf-8", "replace")).hexdigest()
-    return LoadedSpec(spec=spec, path=file, sha256=digest)
+    return spec
 
 
 def load_spec(path: str | Path) -> LoadedSpec:

@@ -1,0 +1,119 @@
+"""Read a Sloth spec (``version: prometheus/v1``) into slocheck's model. Pure; errors name
+file, line and field. Sloth's period is not in the spec (``sloth generate --default-slo-period``,
+30 days by default): it becomes ``period: 30d``. What maps and what is refused:
+docs/openslo-sloth.md."""
+
+from __future__ import annotations
+
+import difflib
+from decimal import InvalidOperation
+from typing import Any
+
+from slocheck.spec.imported import Imported, objective_of, settings_of
+from slocheck.spec.lines import Lines, PathT
+from slocheck.spec.mapping import Candidate, Origins, map_candidates
+
+VERSION = "prometheus/v1"
+PERIOD = 30 * 86400.0
+_TOP = ("version", "service", "labels", "slo_plugins", "slos")
+_SLO = ("name", "objective", "description", "labels", "sli", "alerting", "plugins")
+
+
+def is_sloth(doc: Any) -> bool:
+    return isinstance(doc, dict) and str(doc.get("version", "")).startswith("prometheus/")
+
+
+def _keys(value: Any, allowed: tuple[str, ...], path: PathT, lines: Lines) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise lines.error(path, "expected a mapping")
+    for key in value:
+        if key not in allowed:
+            close = difflib.get_close_matches(str(key), allowed, n=1, cutoff=0.6)
+            hint = f"did you mean {close[0]!r}?" if close else None
+            raise lines.error((*path, str(key)), "unknown field", hint=hint)
+    return value
+
+
+def _no_plugins(value: Any, path: PathT, lines: Lines) -> None:
+    if isinstance(value, dict) and value.get("chain"):
+        raise lines.error(
+            (*path, "chain"),
+            "Sloth plugins run Go code slocheck does not have: they cannot be judged",
+        )
+
+
+def _query(sli: dict[str, Any], path: PathT, lines: Lines) -> str:
+    value = sli.get(str(path[-1]))
+    if not isinstance(value, str) or not value.strip():
+        raise lines.error(path, "expected a PromQL query (a string)")
+    return value
+
+
+def _candidate(slo: Any, i: int, lines: Lines) -> Candidate:
+    at: PathT = ("slos", i)
+    slo = _keys(slo, _SLO, at, lines)
+    name = slo.get("name")
+    if not isinstance(name, str) or not name:
+        raise lines.error((*at, "name"), "field required")
+    _no_plugins(slo.get("plugins"), (*at, "plugins"), lines)
+    objective = slo.get("objective")
+    if isinstance(objective, bool) or not isinstance(objective, (int, float)):
+        raise lines.error((*at, "objective"), "expected a percentage like 99.9")
+    try:
+        share = objective_of(None, objective)
+    except (ValueError, InvalidOperation) as e:
+        raise lines.error((*at, "objective"), str(e)) from None
+    where = {"": (lines, (*at, "name")), "objective": (lines, (*at, "objective"))}
+    description = slo.get("description")
+    c = Candidate(
+        name=name,
+        kind="ratio",
+        objective=share,
+        where=where,
+        description=str(description) if description else None,
+    )
+    sli = _keys(slo.get("sli"), ("events", "raw", "plugin"), (*at, "sli"), lines)
+    if len(sli) != 1:
+        raise lines.error((*at, "sli"), "needs exactly one of events:, raw: or plugin:")
+    if "plugin" in sli:
+        raise lines.error(
+            (*at, "sli", "plugin"),
+            "SLI plugins run Go code slocheck does not have: they cannot be judged",
+        )
+    if "raw" in sli:
+        raw = _keys(sli["raw"], ("error_ratio_query",), (*at, "sli", "raw"), lines)
+        q_at: PathT = (*at, "sli", "raw", "error_ratio_query")
+        c.kind, c.query, c.raw_type = "raw", _query(raw, q_at, lines), "failure"
+        where["query"] = (lines, q_at)
+        return c
+    events = _keys(sli["events"], ("error_query", "total_query"), (*at, "sli", "events"), lines)
+    bad_at: PathT = (*at, "sli", "events", "error_query")
+    total_at: PathT = (*at, "sli", "events", "total_query")
+    c.bad, c.total = _query(events, bad_at, lines), _query(events, total_at, lines)
+    where |= {
+        "bad": (lines, bad_at),
+        "query": (lines, bad_at),
+        "total": (lines, total_at),
+        "good": (lines, bad_at),
+    }
+    return c
+
+
+def from_sloth(data: dict[str, Any], lines: Lines, file: str) -> Imported:
+    """The spec data of a Sloth ``prometheus/v1`` spec, and where each field came from."""
+    _keys(data, _TOP, (), lines)
+    if data.get("version") != VERSION:
+        raise lines.error(("version",), f"expected {VERSION}, got {data.get('version')!r}")
+    service = data.get("service")
+    if not isinstance(service, str) or not service:
+        raise lines.error(("service",), "field required")
+    _no_plugins(data.get("slo_plugins"), ("slo_plugins",), lines)
+    slos = data.get("slos")
+    if not isinstance(slos, list) or not slos:
+        raise lines.error(("slos",), "expected a list of at least one SLO")
+    candidates = [_candidate(slo, i, lines) for i, slo in enumerate(slos)]
+    origins = Origins(file, {"": (lines, ()), "service": (lines, ("service",))})
+    entries, selector, notes = map_candidates(candidates, origins)
+    out = settings_of({}, service, selector, entries, origins)
+    out["period"] = PERIOD
+    return Imported(data=out, locator=origins, notes=notes, format="sloth")
