@@ -20,7 +20,7 @@ from slocheck.workflows.generate import generate
 from tests.helpers import run_cli
 
 ROOT = Path(__file__).parents[2]
-EXAMPLES = sorted((ROOT / "examples").glob("*.yaml"))
+EXAMPLES = sorted((ROOT / "examples").glob("**/*.yaml"))  # openslo/ and sloth/ too
 FOUR_FILES = (
     "prometheus-rules.yml",
     "prometheus-rules.test.yml",
@@ -48,7 +48,7 @@ def write(spec_path: Path, out: Path, mutate: tuple[str, str] | None = None) -> 
     (out / "prometheus-rules.test.yml").write_text(rule_tests(spec).to_yaml("prometheus-rules.yml"))
 
 
-@pytest.mark.parametrize("spec_path", EXAMPLES, ids=[p.name for p in EXAMPLES])
+@pytest.mark.parametrize("spec_path", EXAMPLES, ids=[str(p.relative_to(ROOT)) for p in EXAMPLES])
 def test_generate_writes_four_files_that_promtool_and_amtool_accept(
     spec_path: Path, tmp_path: Path
 ) -> None:
