@@ -201,10 +201,10 @@ def _run_reports(
     from slocheck.report import to_junit, write_atomic
     from slocheck.report.html import to_html
     from slocheck.report.run_report import (
-        alerts_lines,
         generators_text,
         llm_text,
         open_loop_text,
+        run_alerts_lines,
         run_to_json,
         run_to_markdown,
     )
@@ -226,7 +226,7 @@ def _run_reports(
     generators = result.client.get("generators") if isinstance(result.client, dict) else None
     if generators:
         console.print(f"load generators: {escape(generators_text(generators))}")
-    for line in alerts_lines(result):
+    for line in run_alerts_lines(result):
         console.print(f"alerts: {escape(line)}")
     markdown = run_to_markdown(result)
     if comparison is not None:

@@ -82,6 +82,12 @@ def add_verify(sub: argparse._SubParsersAction[Parser]) -> None:
     p.add_argument("--json", metavar="PATH", help="write the JSON report here")
     p.add_argument("--junit", metavar="PATH", help="write a JUnit XML report here")
     p.add_argument("--markdown", metavar="PATH", help="write a Markdown report here")
+    p.add_argument(
+        "--with-rules",
+        action="store_true",
+        help="also report the alerts of the rules `slocheck generate` writes (loaded into that "
+        "Prometheus) that went pending or fired in the window",
+    )
     p.set_defaults(handler=_cmd_verify)
 
 
@@ -99,15 +105,21 @@ def _cmd_verify(args: argparse.Namespace) -> int:
         window = Window(parse_time(args.start, now), parse_time(args.end, now))
     except ValueError as e:
         raise UsageError(f"--start/--end: {e}") from None
-    result = verify(loaded, client_for(loaded.spec.prometheus, args.prometheus_url), window)
+    client = client_for(loaded.spec.prometheus, args.prometheus_url)
+    result = verify(loaded, client, window, with_rules=args.with_rules)
     return _report(result, args)
 
 
 def _report(result: VerifyResult, args: argparse.Namespace) -> int:
     from slocheck.report import to_json, to_junit, to_markdown, write_atomic
     from slocheck.report.terminal import verdict_table
+    from slocheck.report.writers import alerts_lines
 
-    new_console().print(verdict_table(result))
+    console = new_console()
+    console.print(verdict_table(result))
+    if result.alerts is not None:
+        for line in alerts_lines(result.alerts, result.window):
+            console.print(f"alerts: {escape(line)}")
     if args.json:
         write_atomic(args.json, to_json(result))
     if args.junit:

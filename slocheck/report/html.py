@@ -8,11 +8,11 @@ from html import escape
 
 from slocheck.report.format import result_value_text, samples_text, sli_text, target_text
 from slocheck.report.run_report import (
-    alerts_lines,
     finite,
     generators_text,
     llm_text,
     open_loop_text,
+    run_alerts_lines,
     run_timeline,
 )
 from slocheck.results import RunResult
@@ -126,7 +126,7 @@ def client_lines(r: RunResult) -> str:
     if client.get("generators"):
         out.append(f"<p>Load generators: {escape(generators_text(client['generators']))}.</p>")
     if r.alerts is not None:
-        items = "".join(f"<li>{escape(line)}</li>" for line in alerts_lines(r))
+        items = "".join(f"<li>{escape(line)}</li>" for line in run_alerts_lines(r))
         out.append(f"<p>Production alerts (<code>--with-rules</code>):</p><ul>{items}</ul>")
     return "".join(out)
 

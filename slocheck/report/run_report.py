@@ -12,12 +12,19 @@ from typing import Any
 
 from slocheck._version import __version__
 from slocheck.evaluate import Window
-from slocheck.evaluate.alerts import alert_text
 from slocheck.load.stats import merged, timeline
 from slocheck.regress import Comparison, RunRecord
 from slocheck.regress import to_dict as regress_to_dict
 from slocheck.regress.records import record_to_dict
-from slocheck.report.writers import SCHEMA_VERSION, _iso, _num, md, to_dict, to_markdown
+from slocheck.report.writers import (
+    SCHEMA_VERSION,
+    _iso,
+    _num,
+    alerts_lines,
+    md,
+    to_dict,
+    to_markdown,
+)
 from slocheck.results import RunResult
 from slocheck.units import format_duration
 
@@ -129,7 +136,7 @@ def run_to_markdown(r: RunResult) -> str:
         lines += [f"Load generators: {md(generators_text(generators))}.", ""]
     if r.alerts is not None:
         lines += ["Production alerts (`--with-rules`):", ""]
-        lines += [f"- {md(line)}" for line in alerts_lines(r)] + [""]
+        lines += [f"- {md(line)}" for line in run_alerts_lines(r)] + [""]
     lines += [
         f"- {'ok' if c.ok else '**not ok**'}: {md(c.name)}: {md(c.message)}" for c in r.checks
     ]
@@ -172,15 +179,11 @@ def open_loop_text(o: dict[str, Any]) -> str:
     return "; ".join(parts)
 
 
-def alerts_lines(r: RunResult) -> list[str]:
+def run_alerts_lines(r: RunResult) -> list[str]:
     """``--with-rules``: each production alert that went pending or fired, or that none did."""
     if r.alerts is None:
         return []
-    window = Window(float(r.load.window_start), r.load.stopped_at)
-    seen = [a for a in r.alerts if a.in_window]
-    if not seen:
-        return ["no production alert went pending or fired during the window"]
-    return [alert_text(a, window) for a in seen]
+    return alerts_lines(r.alerts, Window(float(r.load.window_start), r.load.stopped_at))
 
 
 def generators_text(generators: list[dict[str, Any]]) -> str:

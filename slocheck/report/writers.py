@@ -11,7 +11,8 @@ import xml.etree.ElementTree as ET
 from typing import Any
 
 from slocheck._version import __version__
-from slocheck.evaluate.verdicts import SloResult
+from slocheck.evaluate.alerts import AlertSeen, alert_text
+from slocheck.evaluate.verdicts import SloResult, Window
 from slocheck.report.format import result_value_text, samples_text, sli_text, target_text
 from slocheck.results import VerifyResult
 
@@ -74,6 +75,7 @@ def to_dict(result: VerifyResult) -> dict[str, Any]:
         "environment": {"python": platform.python_version(), "platform": platform.platform()},
         "warnings": result.warnings,
         "slos": [slo_dict(r) for r in result.results],
+        "alerts": [a.to_dict() for a in result.alerts] if result.alerts is not None else None,
     }
 
 
@@ -195,4 +197,16 @@ def to_markdown(result: VerifyResult) -> str:
     lines += ["", "</details>", ""]
     if result.warnings:
         lines += ["Warnings:", ""] + [f"- {md(w)}" for w in result.warnings] + [""]
+    if result.alerts is not None:
+        lines += ["Production alerts (`--with-rules`):", ""]
+        lines += [f"- {md(line)}" for line in alerts_lines(result.alerts, result.window)] + [""]
     return "\n".join(lines)
+
+
+def alerts_lines(alerts: list[AlertSeen], window: Window) -> list[str]:
+    """Each alert of the generated rules that went pending or fired in the window, or that
+    none did."""
+    seen = [a for a in alerts if a.in_window]
+    if not seen:
+        return ["no production alert went pending or fired during the window"]
+    return [alert_text(a, window) for a in seen]

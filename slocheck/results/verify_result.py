@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
+from slocheck.evaluate.alerts import AlertSeen
 from slocheck.evaluate.verdicts import Gate, SloResult, Window
 
 
@@ -19,3 +20,5 @@ class VerifyResult:
     verdict: Gate
     warnings: list[str] = field(default_factory=list)
     evaluated_at: float = field(default_factory=time.time)
+    #: ``--with-rules``: the alerts of the generated rules seen in the window; None: not asked
+    alerts: list[AlertSeen] | None = None

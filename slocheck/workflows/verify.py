@@ -20,6 +20,7 @@ from slocheck.evaluate import (
     plan,
     render,
 )
+from slocheck.evaluate.alerts import alerts_seen
 from slocheck.evaluate.client import ClientSli, judge_client, stricter
 from slocheck.evaluate.plan import empty_numerator_warning, window_text
 from slocheck.prom.client import HttpPromClient, PromClient, redact_url
@@ -32,6 +33,8 @@ from slocheck.spec.sources import preset_of, source_of
 #: At least this much history before the window is fetched, to find each counter's value at
 #: the window's start (Prometheus' own default look-back is 5 minutes).
 MIN_LOOKBACK = 60.0
+#: How far before the window the alerts are read: one that went pending then counts too.
+DISCOVERY_LOOKBACK_S = 60.0
 
 
 def lookback(scrape_interval: float) -> float:
@@ -100,11 +103,13 @@ def verify(
     only: Sequence[str] | None = None,
     unanswered: int = 0,
     measured: Mapping[str, ClientSli] | None = None,
+    with_rules: bool = False,
 ) -> VerifyResult:
     """Evaluate every SLO of ``loaded`` (or those named in ``only``) over ``window``.
     ``unanswered``: requests of the window that got no HTTP answer (``slocheck run`` knows).
     ``measured``: per SLO name, what the load generator measured (``source: client | both``);
-    without it such SLOs are ``no_data``."""
+    without it such SLOs are ``no_data``. ``with_rules``: also read the alerts of the rules
+    ``slocheck generate`` writes (loaded into that Prometheus) that went pending or fired."""
     check_window(window)
     spec = loaded.spec
     preset = preset_of(spec)
@@ -136,6 +141,14 @@ def verify(
                 "end; the last scrapes may be missing"
             )
         results.append(result)
+    alerts = None
+    if with_rules:
+        back_to = window.start - DISCOVERY_LOOKBACK_S
+        alerts = alerts_seen(
+            client.fetch_samples("ALERTS", back_to, window.read_until),
+            window,
+            spec.prometheus.scrape_interval,
+        )
     return VerifyResult(
         spec_path=loaded.path,
         spec_sha256=loaded.sha256,
@@ -144,4 +157,5 @@ def verify(
         results=results,
         verdict=overall(results),
         warnings=warnings,
+        alerts=alerts,
     )
