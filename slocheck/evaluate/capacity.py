@@ -1,0 +1,113 @@
+"""The capacity search (pure): which rate to try next, and what the steps so far say.
+
+Each step runs an open-loop load at one rate and is judged like a gate: it *passes* when every
+critical SLO passes and the load was the load asked for; anything else (a missed SLO, a load
+the service could not take, no data) is not a pass. The search:
+
+1. **Bracketing**: from ``min_rate``, double the rate after every pass until a step does not
+   pass or ``max_rate`` is reached (``max_rate`` is then tried as it is).
+2. **Bisection** between the highest passing and the lowest failing rate, until the bracket is
+   within ``precision`` of its lower end.
+3. **Inconclusive steps are repeated once** (a blip of the machine should not end the search);
+   inconclusive twice at one rate counts as not passing there, so the capacity stays below it.
+
+The result is a bracket ``[lower, upper]``: the highest rate seen to pass and the lowest seen
+not to (None: nothing failed up to ``max_rate``), with the SLO (or load check) that broke
+first at ``upper``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+StepVerdict = Literal["pass", "fail", "inconclusive", "error"]
+
+
+@dataclass(frozen=True)
+class Step:
+    """One rate tried: its verdict and, when it did not pass, what broke it."""
+
+    rate: float
+    verdict: StepVerdict
+    broken_by: list[str] = field(default_factory=list)
+    achieved_rps: float | None = None
+    p95_s: float | None = None
+    p99_s: float | None = None
+    error_ratio: float | None = None
+    seconds: float = 0.0  # how long the step took, start-up and judging included
+
+    @property
+    def passed(self) -> bool:
+        return self.verdict == "pass"
+
+
+@dataclass(frozen=True)
+class Bracket:
+    lower: float | None  # the highest rate that passed; None: even min_rate did not
+    upper: float | None  # the lowest rate that did not pass; None: none up to max_rate
+    broken_by: list[str]  # what broke the step at ``upper``
+
+
+@dataclass(frozen=True)
+class Search:
+    min_rate: float
+    max_rate: float
+    precision: float = 0.10  # stop when (upper - lower) / lower is at most this
+    factor: float = 2.0  # bracketing grows the rate by this much a step
+
+    def __post_init__(self) -> None:
+        if not (0 < self.min_rate <= self.max_rate and math.isfinite(self.max_rate)):
+            raise ValueError(
+                f"expected 0 < min-rate <= max-rate, got {self.min_rate:g} and {self.max_rate:g}"
+            )
+        if not 0 < self.precision < 1:
+            raise ValueError(f"the precision must lie in (0, 1), got {self.precision:g}")
+        if not self.factor > 1:
+            raise ValueError(f"the growth factor must be above 1, got {self.factor:g}")
+
+    def settled(self, steps: Sequence[Step]) -> list[Step]:
+        """One outcome per rate: a repeated inconclusive step counts once its repeat is in."""
+        by_rate: dict[float, list[Step]] = {}
+        for s in steps:
+            by_rate.setdefault(s.rate, []).append(s)
+        out = []
+        for tries in by_rate.values():
+            decided = [t for t in tries if t.verdict != "inconclusive"]
+            if decided:
+                out.append(decided[-1])
+            elif len(tries) >= 2:
+                out.append(tries[-1])  # inconclusive twice: not a pass
+        return out
+
+    def bracket(self, steps: Sequence[Step]) -> Bracket:
+        settled = self.settled(steps)
+        passed = [s.rate for s in settled if s.passed]
+        failed = [s for s in settled if not s.passed]
+        lower = max(passed) if passed else None
+        above = [s for s in failed if lower is None or s.rate > lower]
+        first = min(above, key=lambda s: s.rate) if above else None
+        return Bracket(lower, first.rate if first else None, first.broken_by if first else [])
+
+    def next_rate(self, steps: Sequence[Step]) -> float | None:
+        """The rate to try next; None when the search is over."""
+        if steps and steps[-1].verdict == "inconclusive":
+            last = steps[-1]
+            if sum(1 for s in steps if s.rate == last.rate) < 2:
+                return last.rate  # once more
+        if any(s.verdict == "error" for s in steps):
+            return None
+        b = self.bracket(steps)
+        if not steps:
+            return self.min_rate
+        if b.lower is None:
+            return None  # the minimum already fails: nothing below it is searched
+        if b.upper is None:
+            if b.lower >= self.max_rate:
+                return None  # every rate up to the maximum passed
+            return min(b.lower * self.factor, self.max_rate)
+        if (b.upper - b.lower) / b.lower <= self.precision:
+            return None
+        return round((b.lower + b.upper) / 2, 6)
