@@ -23,6 +23,7 @@ import contextlib
 import json
 import os
 import time
+from collections import Counter
 from typing import Any
 
 import gevent
@@ -38,18 +39,50 @@ MESSAGE = "slocheck_snapshot"  #: a worker's snapshot, sent to the master
 
 
 class _Second:
-    """One second of one name. Once the second is over only its compressed histogram (tens of
-    bytes) is kept: an open HDR histogram takes ~185 KB, and a soak lasts hours."""
+    """One second of one name. Latencies are first kept as whole microseconds in ``values`` (a
+    list append is the cheapest record there is) and moved into the HDR histogram, counted by
+    distinct value, when a snapshot is encoded (every second, on the dump greenlet). Once the
+    second is over only its compressed histogram (tens of bytes) is kept: an open HDR histogram
+    takes ~185 KB, and a soak lasts hours."""
 
-    __slots__ = ("count", "encoded", "errors", "hist", "rejected", "unanswered")
+    __slots__ = ("count", "encoded", "errors", "hist", "rejected", "unanswered", "values")
 
     def __init__(self) -> None:
         self.count = 0
         self.errors = 0
         self.unanswered = 0  # no HTTP answer at all: connection refused or reset, timeout
         self.rejected = 0  # answered 4xx: the server refused the request, it did not fail it
-        self.hist: HdrHistogram | None = HdrHistogram(LOWEST_US, HIGHEST_US, DIGITS)
+        self.values: list[int] = []  # latencies (us) not yet in ``hist``
+        self.hist: HdrHistogram | None = None  # made at the first flush
         self.encoded = ""
+
+    def flush(self) -> None:
+        """Move ``values`` into the histogram (exactly: every value, with its count)."""
+        values, self.values = self.values, []
+        if self.hist is None:  # the first flush, or the clock stepped back into a closed second
+            self.hist = (
+                HdrHistogram.decode(self.encoded)
+                if self.encoded
+                else HdrHistogram(LOWEST_US, HIGHEST_US, DIGITS)
+            )
+        record = self.hist.record_value
+        for us, n in Counter(values).items():
+            record(min(max(us, LOWEST_US), HIGHEST_US), n)
+
+
+UNANSWERED, REJECTED = 1, 2
+
+
+def _kind(status: str) -> int:
+    """0 for an answer, UNANSWERED for no HTTP answer at all ("0", "error"), REJECTED for 4xx."""
+    if not status.isdigit() or status == "0":
+        return UNANSWERED
+    if status.startswith("4") and len(status) == 3:
+        return REJECTED
+    return 0
+
+
+_KINDS: dict[str, int] = {}  # status label -> its _kind, computed once per label
 
 
 class Recorder:
@@ -63,11 +96,17 @@ class Recorder:
 
     def request(self, name: str, seconds: float, ok: bool, status: str) -> None:
         slot = self._add(self.requests, name, seconds, ok)
-        if not status.isdigit() or status == "0":
-            slot.unanswered += 1
-        elif status.startswith("4") and len(status) == 3:
-            slot.rejected += 1
-        counts = self.status.setdefault(name, {})
+        kind = _KINDS.get(status)
+        if kind is None:
+            kind = _KINDS[status] = _kind(status)
+        if kind:
+            if kind == UNANSWERED:
+                slot.unanswered += 1
+            else:
+                slot.rejected += 1
+        counts = self.status.get(name)
+        if counts is None:
+            counts = self.status[name] = {}
         counts[status] = counts.get(status, 0) + 1
 
     def metric(self, name: str, seconds: float) -> None:
@@ -81,15 +120,19 @@ class Recorder:
 
     @staticmethod
     def _add(table: dict[str, dict[int, _Second]], name: str, seconds: float, ok: bool) -> _Second:
+        """Count one request (or measurement) in the second it completes, its latency in whole
+        microseconds; the histogram gets it at the next encoding (``_Second.flush``)."""
         sec = int(time.time())
-        slot = table.setdefault(name, {}).get(sec)
+        slots = table.get(name)
+        if slots is None:
+            slots = table[name] = {}
+        slot = slots.get(sec)
         if slot is None:
-            slot = table[name][sec] = _Second()
-        if slot.hist is None:  # the clock stepped back into a closed second
-            slot.hist = HdrHistogram.decode(slot.encoded)
+            slot = slots[sec] = _Second()
         slot.count += 1
-        slot.errors += 0 if ok else 1
-        slot.hist.record_value(min(max(round(seconds * 1e6), LOWEST_US), HIGHEST_US))
+        if not ok:
+            slot.errors += 1
+        slot.values.append(round(seconds * 1e6))
         return slot
 
     @staticmethod
@@ -100,6 +143,8 @@ class Recorder:
         closed = int(time.time()) - 1  # requests are recorded in the second they complete
         for name, seconds in table.items():
             for sec, slot in seconds.items():
+                if slot.values:
+                    slot.flush()  # reopens a closed second the clock stepped back into
                 if delta and slot.hist is None:
                     continue
                 if slot.hist is not None:

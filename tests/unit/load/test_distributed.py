@@ -221,6 +221,7 @@ def test_the_recorder_sends_only_the_seconds_still_open() -> None:
         "for sec in (now - 5, now - 4):\n"
         "    r.requests.setdefault('/x', {})[sec] = p._Second()\n"
         "    r.requests['/x'][sec].count = 1\n"
+        "    r.requests['/x'][sec].values.append(1000)\n"
         "first = r.snapshot(delta=True)\n"
         "second = r.snapshot(delta=True)\n"
         "r.request('/x', 0.01, True, '200')\n"
