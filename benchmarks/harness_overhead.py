@@ -10,9 +10,9 @@ Runs ``slocheck run`` as a user does (a new process each time, embedded default)
 
     .venv/bin/python benchmarks/harness_overhead.py --repeat 3
 
-Specs: ``examples/slos.yaml`` (a fixed 50 requests/s since issue 13; 16 closed-loop users that
-saturated the box when the results below were taken) and
-``examples/bench.yaml`` (a fixed 200 requests/s: well below the ceiling).
+Specs: ``examples/slos.yaml`` (a fixed 50 requests/s since issue 13; 500ms scrapes since
+issue 16) and ``examples/bench.yaml`` (a fixed 200 requests/s: well below the ceiling);
+``--spec`` runs one of them.
 """
 
 from __future__ import annotations
