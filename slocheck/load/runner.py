@@ -26,6 +26,7 @@ from slocheck.load.stats import Snapshot, read_snapshot
 LOCUSTFILES = Path(__file__).parent / "locustfiles"
 BUILTIN_SCENARIOS = SCENARIOS
 GRACE_S = 30.0
+START_FILE = "start-at"  # under the load's folder: when a held test starts (``run_load(hold=)``)
 #: The user module of each built-in API, under ``locustfiles/``.
 API_USERS = {
     "slocheck": "inference.py",
@@ -351,6 +352,13 @@ def stop_group(
         proc.wait(5)
 
 
+def _write_start(path: Path, start_at: float) -> None:
+    """The held test's start (unix time), written atomically: the plugin polls for the file."""
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(repr(start_at))
+    os.replace(tmp, path)
+
+
 def progress_of(snap: Snapshot, launched: float, config: LoadConfig) -> Progress:
     from slocheck.load.stats import merged, summarise
 
@@ -373,15 +381,21 @@ def progress_of(snap: Snapshot, launched: float, config: LoadConfig) -> Progress
 
 
 def run_load(
-    config: LoadConfig, workdir: Path, on_progress: Callable[[Progress], None] | None = None
+    config: LoadConfig,
+    workdir: Path,
+    on_progress: Callable[[Progress], None] | None = None,
+    *,
+    hold: Callable[[], float] | None = None,
 ) -> LoadResult:
     """Run the load to its end. Ctrl-C (KeyboardInterrupt) stops Locust and returns what was
     recorded, marked interrupted; so does an InfrastructureError raised by ``on_progress`` (a
     watchdog: Prometheus died), marked aborted. A Locust that dies or overruns raises
-    LoadGeneratorError."""
+    LoadGeneratorError. With ``hold``, Locust starts at once but holds its test until ``hold()``
+    (called meanwhile: it waits for what must come first) returns, and until the unix time it
+    returns: Locust's own start-up overlaps those waits; an error it raises stops Locust."""
     workdir.mkdir(parents=True, exist_ok=True)
-    for stale in workdir.glob("client-*.json*"):  # a previous run into the same --out
-        stale.unlink()
+    for stale in [*workdir.glob("client-*.json*"), workdir / START_FILE]:  # a previous run's
+        stale.unlink(missing_ok=True)
     locustfiles = config.locustfiles()
     settings = config.settings()
     if config.workers:  # the workers download the files: the run's settings travel first
@@ -392,6 +406,8 @@ def run_load(
         "SLOCHECK_LOAD_DIR": str(workdir),
         "PYTHONUNBUFFERED": "1",
         **settings,
+        # the master's own: workers never hold (their master starts the test)
+        "SLOCHECK_START_FILE": str(workdir / START_FILE) if hold is not None else "",
     }
     args = [
         sys.executable,
@@ -428,24 +444,31 @@ def run_load(
     interrupted = False
     aborted: InfrastructureError | None = None
     waits = config.workers_timeout if config.workers else 0.0
-    deadline = time.monotonic() + config.total_seconds + GRACE_S + waits
+    begins = launched
     try:
+        if hold is not None:
+            begins = max(hold(), time.time())
+            _write_start(workdir / START_FILE, begins)
+        deadline = (
+            time.monotonic() + (begins - time.time()) + config.total_seconds + GRACE_S + waits
+        )
         while proc.poll() is None:
             if time.monotonic() > deadline:
                 raise LoadGeneratorError(
                     f"the load generator overran its {config.total_seconds:g} s by {GRACE_S:g} s"
                 )
-            time.sleep(0.5)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(0.5)  # the loop ends as soon as Locust exits, not up to 0.5 s later
             if on_progress is None and not config.workers:
                 continue
             live = read_snapshot(workdir)
-            lost = lost_error(live.workers_lost, live.marks.get("test_start", launched))
+            lost = lost_error(live.workers_lost, live.marks.get("test_start", begins))
             if lost is not None:  # a worker's share of the load is gone: stop now
                 aborted = lost
                 break
             if on_progress is not None:
                 try:
-                    on_progress(progress_of(live, launched, config))
+                    on_progress(progress_of(live, begins, config))
                 except InfrastructureError as e:
                     aborted = e
                     break

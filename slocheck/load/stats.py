@@ -158,9 +158,22 @@ def summarise(
     if hist.get_total_count() == 0:
         return LatencySummary(count, errors, {}, float("nan"), float("nan"))
     pct = {f"{p:g}": hist.get_value_at_percentile(p) / 1e6 for p in PERCENTILES}
-    return LatencySummary(
-        count, errors, pct, hist.get_mean_value() / 1e6, hist.get_max_value() / 1e6
-    )
+    return LatencySummary(count, errors, pct, mean_value(hist) / 1e6, hist.get_max_value() / 1e6)
+
+
+def mean_value(hist: HdrHistogram) -> float:
+    """``hist.get_mean_value()``, the same value, visiting only the non-zero counts: hdrh's own
+    walks every sub-bucket up to the largest value in Python, ~0.1 s per summary (a run's
+    end summarised a few of them, 0.3-0.4 s of its overhead)."""
+    if not hist.total_count:
+        return 0.0
+    total = 0
+    for index, n in enumerate(hist.counts[: min(hist.counts_len, hist.encoder.payload.counts_len)]):
+        if n:
+            value = hist.get_highest_equivalent_value(hist.get_value_from_index(index))
+            total += n * hist._hdr_median_equiv_value(value)  # hdrh's own midpoint
+    mean: float = float(total) / hist.total_count  # as hdrh divides
+    return mean
 
 
 def merged(tables: Iterable[dict[int, SecondStats]]) -> dict[int, SecondStats]:

@@ -151,4 +151,4 @@ class ScrapeWaits(Lifecycle):
                     f"no scrape of {self.targets} after {t:.3f} within "
                     f"{limit:g} s (newest: {newest})"
                 )
-            time.sleep(min(0.2, self.scrape_interval / 4))
+            time.sleep(min(0.05, self.scrape_interval / 4))  # a run's end waits on this

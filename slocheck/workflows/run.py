@@ -383,7 +383,8 @@ def run(
         prom_started = time.time()
         if service is not None:
             phase("starting the embedded service")
-            stack.enter_context(service)
+            service.launch()  # it starts while Locust does; waited for in hold()
+            stack.callback(service.stop)
         elif managed is not None:
             # your service has counted requests before slocheck's Prometheus ever saw it: the
             # counts compare from a first scrape taken before any load (a series first seen
@@ -400,10 +401,17 @@ def run(
             target=spec.target,
             base=Path(loaded.path).parent if loaded.path and loaded.path != "<spec>" else None,
         )
-        if managed is not None:
-            # the warm-up overlaps Prometheus' discovery delay; the first scrape must still
-            # come before the judged window opens
-            time.sleep(max(0.0, first_scrape_due(prom_started, managed) - cfg.warmup - time.time()))
+
+        def hold() -> float:
+            """Locust starts meanwhile: the test starts once the embedded service is ready, and
+            so that the warm-up overlaps Prometheus' discovery delay (the first scrape must
+            still come before the judged window opens)."""
+            if service is not None:
+                stack.enter_context(service)
+            if managed is None:
+                return time.time()
+            return first_scrape_due(prom_started, managed) - cfg.warmup
+
         phase(
             f"load: {cfg.scenario}, "
             + (
@@ -422,7 +430,7 @@ def run(
         )
         where = (redact_url(target), redact_url(prom_url), embedded, out, loaded)
         launched = time.time()
-        load = run_load(cfg, out / "load", _watchdog(on_progress, managed))
+        load = run_load(cfg, out / "load", _watchdog(on_progress, managed), hold=hold)
         try:
             if load.aborted is not None:
                 raise load.aborted

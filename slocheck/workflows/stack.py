@@ -65,10 +65,18 @@ class EmbeddedService(Lifecycle):
         self.ready_timeout = ready_timeout
         self.proc: subprocess.Popen[bytes] | None = None
 
+    def launch(self) -> None:
+        """Start the process without waiting for it to be ready (:meth:`start` waits), so that
+        it starts while other things do."""
+        if self.proc is None:
+            self.log.parent.mkdir(parents=True, exist_ok=True)
+            args = [sys.executable, "-m", "slocheck", "serve", *self.config.to_cli_args()]
+            self.proc = spawn(args, log=self.log)
+
     def start(self) -> EmbeddedService:
-        self.log.parent.mkdir(parents=True, exist_ok=True)
-        args = [sys.executable, "-m", "slocheck", "serve", *self.config.to_cli_args()]
-        proc = self.proc = spawn(args, log=self.log)
+        self.launch()
+        proc = self.proc
+        assert proc is not None
 
         def exited() -> str | None:
             code = proc.poll()

@@ -158,6 +158,63 @@ def test_broken_streams_are_failed_requests(fake: FakeServer, tmp_path: Path) ->
     assert count_between(snap.counts["output_tokens"]) == 2 * good  # chunks, no usage sent
 
 
+def test_a_held_start_starts_the_test_and_every_request_no_earlier(
+    fake: FakeServer, tmp_path: Path
+) -> None:
+    """``hold``: Locust starts at once (its imports overlap the wait) but its test starts only
+    after ``hold()`` returned, and no earlier than the time it returned, so the window, counted
+    from the test's start, begins after both. An ordering, not a speed: it holds however late
+    Locust is ready."""
+    payload = tmp_path / "payload.json"
+    payload.write_text('{"inputs": []}')
+    held: list[float] = []
+
+    def hold() -> float:
+        held.append(time.time())
+        return held[0] + 1.0
+
+    config = LoadConfig(
+        host=fake.url,
+        api="http",
+        http_path="/p",
+        payload=payload,
+        users=2,
+        rate=8.0,
+        duration=3.0,
+        warmup=0.0,
+    )
+    result = run_load(config, tmp_path / "held", hold=hold)
+    assert result.aborted is None and not result.interrupted, result.log_tail
+    snap = result.snapshot
+    assert len(held) == 1 and snap.marks["test_start"] >= held[0] + 1.0
+    assert result.window_start >= held[0] + 1.0 + config.warmup
+    seconds = snap.requests["/p"]
+    assert sum(s.count for s in seconds.values()) > 0 and min(seconds) >= int(held[0] + 1.0)
+
+
+def test_an_error_while_holding_stops_the_load_generator(fake: FakeServer, tmp_path: Path) -> None:
+    from slocheck.errors import ServiceStartError
+
+    def hold() -> float:
+        raise ServiceStartError("the embedded service was not ready")
+
+    payload = tmp_path / "payload.json"
+    payload.write_text('{"inputs": []}')
+    config = LoadConfig(
+        host=fake.url,
+        api="http",
+        http_path="/p",
+        payload=payload,
+        users=2,
+        rate=8.0,
+        duration=3.0,
+        warmup=0.0,
+    )
+    with pytest.raises(ServiceStartError):
+        run_load(config, tmp_path / "broken", hold=hold)
+    assert fake.bodies == []  # Locust never started its test: it was stopped while held
+
+
 def payload_lines() -> list[bytes]:
     return [
         b'{"inputs": [' if i in MALFORMED_AT else json.dumps({"inputs": [{"id": i}]}).encode()

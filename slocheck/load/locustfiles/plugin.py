@@ -316,3 +316,24 @@ def _on_init(environment: Any = None, **_: Any) -> None:
     elif isinstance(runner, WorkerRunner) and not OUT_DIR:
         REMOTE.runner = runner
     gevent.spawn(_dump_every_second)
+
+
+@events.init.add_listener
+def _hold_until_started(environment: Any = None, **_: Any) -> None:
+    """``SLOCHECK_START_FILE`` (set by ``slocheck run``): the test starts once that file exists,
+    and no earlier than the unix time it holds. Locust is started before the service is ready
+    and Prometheus' first scrape is due, so that its own start-up (imports, ~0.4 s) overlaps
+    those waits; the ``test_start`` mark, and so the window, come after. Workers never wait:
+    their master starts the test. The wait ends with slocheck, which stops Locust."""
+    path = os.environ.get("SLOCHECK_START_FILE", "")
+    options = getattr(environment, "parsed_options", None)
+    if not path or getattr(options, "worker", False):
+        return
+    while True:
+        try:
+            with open(path) as f:
+                start_at = float(f.read())
+            break
+        except (OSError, ValueError):
+            gevent.sleep(0.01)
+    gevent.sleep(max(0.0, start_at - time.time()))

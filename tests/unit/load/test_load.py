@@ -9,7 +9,14 @@ from hdrh.histogram import HdrHistogram
 from slocheck.errors import UsageError
 from slocheck.load.runner import LOCUSTFILES, LoadConfig
 from slocheck.load.scenarios import users_at
-from slocheck.load.stats import merged, read_snapshot, summarise, timeline
+from slocheck.load.stats import (
+    mean_value,
+    merged,
+    new_histogram,
+    read_snapshot,
+    summarise,
+    timeline,
+)
 
 
 @pytest.mark.parametrize(
@@ -51,6 +58,56 @@ def test_slocheck_never_imports_locust_or_gevent() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_the_cli_and_the_run_never_import_the_service_app() -> None:
+    """``slocheck.service.config`` (the CLI's parser, the embedded stack) is not the web app,
+    numpy and the models: those are imported by ``slocheck serve`` only, not before a run."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, slocheck.cli, slocheck.workflows.run; "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('numpy', 'starlette') "
+        "or m in ('slocheck.service.app', 'slocheck.service.server')))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_the_service_package_still_exports_its_names() -> None:
+    import slocheck.service as service
+    from slocheck.service.app import create_app
+    from slocheck.service.config import ServiceConfig
+
+    assert service.create_app is create_app and service.ServiceConfig is ServiceConfig
+    assert all(getattr(service, name) is not None for name in service.__all__)
+    with pytest.raises(AttributeError):
+        _ = service.nothing_of_that_name
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        [1],
+        [1000] * 7 + [2000, 3_599_999_999],
+        list(range(1, 5000, 7)),
+        [v * 997 % 3_000_000 + 1 for v in range(3000)],
+        [10**k for k in range(10)] * 3,
+    ],
+)
+def test_mean_value_is_hdrh_mean_exactly(values: list[int]) -> None:
+    hist = new_histogram()
+    for v in values:
+        hist.record_value(v)
+    assert mean_value(hist) == hist.get_mean_value()  # the same value, not an approximation
+    merged_ = new_histogram()
+    merged_.add(HdrHistogram.decode(hist.encode()))
+    assert mean_value(merged_) == hist.get_mean_value()
+
+
+def test_mean_value_of_an_empty_histogram() -> None:
+    assert mean_value(new_histogram()) == new_histogram().get_mean_value() == 0.0
 
 
 def test_locustfiles(tmp_path: Path) -> None:
