@@ -10,7 +10,7 @@ import pytest
 
 from slocheck.errors import UsageError
 from slocheck.load.locustfiles import bodies
-from slocheck.load.runner import LOCUSTFILES, LoadConfig
+from slocheck.load.config import LOCUSTFILES, LoadConfig
 from slocheck.load.stats import count_between, merged, read_snapshot
 
 

@@ -19,7 +19,7 @@ from slocheck.load.locustfiles.arrivals import (
     intended_latency,
     is_dropped,
 )
-from slocheck.load.runner import LoadConfig
+from slocheck.load.config import LoadConfig
 
 
 def drain(s: Schedule) -> list[float]:

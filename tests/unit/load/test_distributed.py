@@ -22,7 +22,7 @@ from slocheck.load.distributed import (
     write_config,
 )
 from slocheck.load.locustfiles.snapshots import merge_delta, worker_file
-from slocheck.load.runner import LoadConfig
+from slocheck.load.config import LoadConfig
 from slocheck.load.stats import read_snapshot
 
 

@@ -7,7 +7,7 @@ import pytest
 from hdrh.histogram import HdrHistogram
 
 from slocheck.errors import UsageError
-from slocheck.load.runner import LOCUSTFILES, LoadConfig
+from slocheck.load.config import LOCUSTFILES, LoadConfig
 from slocheck.load.scenarios import users_at
 from slocheck.load.stats import (
     mean_value,
