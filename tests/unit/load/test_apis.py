@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from slocheck.errors import UsageError
-from slocheck.load.locustfiles import bodies
 from slocheck.load.config import LOCUSTFILES, LoadConfig
+from slocheck.load.locustfiles import bodies
 from slocheck.load.stats import count_between, merged, read_snapshot
 
 

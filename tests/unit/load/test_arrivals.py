@@ -12,6 +12,7 @@ import sys
 import pytest
 
 from slocheck.errors import UsageError
+from slocheck.load.config import LoadConfig
 from slocheck.load.locustfiles.arrivals import (
     MAX_LATENESS_S,
     Schedule,
@@ -19,7 +20,6 @@ from slocheck.load.locustfiles.arrivals import (
     intended_latency,
     is_dropped,
 )
-from slocheck.load.config import LoadConfig
 
 
 def drain(s: Schedule) -> list[float]:

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from slocheck.errors import LoadGeneratorError, UsageError
+from slocheck.load.config import LoadConfig
 from slocheck.load.distributed import (
     config_source,
     gave_up_error,
@@ -22,7 +23,6 @@ from slocheck.load.distributed import (
     write_config,
 )
 from slocheck.load.locustfiles.snapshots import merge_delta, worker_file
-from slocheck.load.config import LoadConfig
 from slocheck.load.stats import read_snapshot
 
 
