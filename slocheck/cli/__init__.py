@@ -9,6 +9,7 @@ import sys
 from collections.abc import Sequence
 
 from slocheck._version import __version__
+from slocheck.cli.capacity import add_capacity
 from slocheck.cli.common import Parser
 from slocheck.cli.convert import add_convert
 from slocheck.cli.generate import add_generate
@@ -37,6 +38,7 @@ def build_parser() -> Parser:
     add_verify(sub)
     add_run(sub)
     add_worker(sub)
+    add_capacity(sub)
     add_compare(sub)
     add_history(sub)
     add_bench(sub)

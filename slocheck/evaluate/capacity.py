@@ -23,6 +23,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
+from slocheck.evaluate.stats import min_samples_for_quantile
+from slocheck.spec.model import SloSpec
+
 StepVerdict = Literal["pass", "fail", "inconclusive", "error"]
 
 
@@ -111,3 +114,27 @@ class Search:
         if (b.upper - b.lower) / b.lower <= self.precision:
             return None
         return round((b.lower + b.upper) / 2, 6)
+
+
+def samples_needed(slos: Sequence[SloSpec], z: float = 1.96) -> int:
+    """The observations a step needs for every SLO to be decidable on a healthy service: a
+    percentile's ``min_samples`` (P99: 1,000), and for a ratio objective ``o`` the error-free
+    requests whose Wilson interval clears it (``z^2 o / (1 - o)``: 99% needs 381)."""
+    need = 1
+    for slo in slos:
+        if slo.min_samples:
+            need = max(need, slo.min_samples)
+        if slo.percentile is not None:
+            need = max(need, min_samples_for_quantile(slo.percentile / 100))
+        objective = slo.objective
+        if slo.sli == "error_ratio" and slo.threshold is not None:
+            objective = 1.0 - slo.threshold
+        if objective is not None and 0 < objective < 1:
+            need = max(need, math.ceil(z * z * objective / (1 - objective)))
+    return need
+
+
+def step_seconds(rate: float, step_duration: float, needed: int, margin: float = 1.25) -> float:
+    """A step's judged load: ``step_duration``, or longer where the rate is too low to gather
+    ``needed`` observations (with a margin) in it; whole seconds."""
+    return float(math.ceil(max(step_duration, margin * needed / rate)))

@@ -4,6 +4,7 @@ inline SVG (no script, no network), every value escaped."""
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
 from html import escape
 
 from slocheck.report.format import result_value_text, samples_text, sli_text, target_text
@@ -46,9 +47,14 @@ def svg_plot(
     lines: list[tuple[str, str, list[float | None]]],
     unit: str,
     shade_from: float | None = None,
+    *,
+    x_text: Callable[[float, float], str] = lambda x, x0: f"{x - x0:.0f}s",
+    levels: Sequence[tuple[str, str, float]] = (),
 ) -> str:
-    """Lines over time; ``None`` values break a line."""
-    values = [v for _, _, ys in lines for v in ys if v is not None]
+    """Lines over time (or over ``xs`` of any kind, labelled by ``x_text(x, first x)``);
+    ``None`` values break a line; ``levels``: dashed horizontal lines (name, colour, y), such
+    as an SLO's threshold."""
+    values = [v for _, _, ys in lines for v in ys if v is not None] + [y for *_, y in levels]
     if not xs or not values:
         return f"<p>{escape(title)}: no data.</p>"
     x0, x1 = min(xs), max(xs) if max(xs) > min(xs) else min(xs) + 1
@@ -84,7 +90,14 @@ def svg_plot(
         x = x0 + (x1 - x0) * i / 5
         parts.append(
             f'<text x="{px(x):.1f}" y="{H - PAD + 16}" font-size="11" '
-            f'text-anchor="middle">{x - x0:.0f}s</text>'
+            f'text-anchor="middle">{escape(x_text(x, x0))}</text>'
+        )
+    for name, colour, level in levels:
+        parts.append(
+            f'<line x1="{PAD}" x2="{W - PAD}" y1="{py(level):.1f}" y2="{py(level):.1f}" '
+            f'stroke="{colour}" stroke-dasharray="6 4"/>'
+            f'<text x="{PAD + 4}" y="{py(level) - 4:.1f}" font-size="11" fill="{colour}">'
+            f"{escape(name)}</text>"
         )
     for n, (name, colour, ys) in enumerate(lines):
         segment: list[str] = []

@@ -2,7 +2,15 @@
 reports, the history store and the CLI read. Below all of them; it computes nothing."""
 
 from slocheck.evaluate.crosscheck import CrossCheck
+from slocheck.results.capacity_result import CapacityOptions, CapacityResult
 from slocheck.results.run_result import RunResult, RunVerdict
 from slocheck.results.verify_result import VerifyResult
 
-__all__ = ["CrossCheck", "RunResult", "RunVerdict", "VerifyResult"]
+__all__ = [
+    "CapacityOptions",
+    "CapacityResult",
+    "CrossCheck",
+    "RunResult",
+    "RunVerdict",
+    "VerifyResult",
+]

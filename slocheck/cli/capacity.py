@@ -1,0 +1,141 @@
+"""``slocheck capacity`` on the command line: its flags, a line per step, reports, exit code."""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+from typing import Any
+
+from rich.markup import escape
+
+from slocheck.cli.common import new_console, stop_on_signals, typed, url_arg
+from slocheck.errors import ExitCode, UsageError
+from slocheck.units import parse_duration
+
+
+def _rate(text: str) -> float:
+    value = float(text)
+    if not (value > 0 and math.isfinite(value)):
+        raise ValueError(f"expected a positive rate, got {text}")
+    return value
+
+
+def add_capacity(sub: argparse._SubParsersAction[Any]) -> None:
+    p = sub.add_parser(
+        "capacity",
+        help="find the highest open-loop rate at which every critical SLO still holds",
+        description="Run the spec at open-loop rates (doubling from --min-rate, then bisecting) "
+        "and report the capacity as a bracket [highest passing, lowest failing rate] with the SLO "
+        "that broke first. Exit 0 when a capacity was found (and reaches --require-rate), 1 when "
+        "the minimum already fails (or it is below --require-rate), 2 usage, 3 infrastructure.",
+    )
+    p.add_argument("--slo", required=True, metavar="FILE", help="the SLO file (YAML)")
+    p.add_argument(
+        "--min-rate",
+        type=typed(_rate, "rate"),
+        metavar="R",
+        help="the first rate (default: the lowest at which one step gathers enough "
+        "observations to decide every SLO, e.g. 42/s for a P99 over 30 s steps)",
+    )
+    p.add_argument("--max-rate", type=typed(_rate, "rate"), default=10_000.0, metavar="R")
+    p.add_argument(
+        "--budget",
+        type=typed(parse_duration, "duration"),
+        default=600.0,
+        help="the time the whole search may take (default 10m); a step that would not fit ends it",
+    )
+    p.add_argument(
+        "--step-duration",
+        type=typed(parse_duration, "duration"),
+        default=30.0,
+        help="the judged load of each step (default 30s), after the spec's warm-up",
+    )
+    p.add_argument("--warmup", type=typed(parse_duration, "duration"), help="overrides load.warmup")
+    p.add_argument(
+        "--precision",
+        type=float,
+        default=0.10,
+        help="stop when the bracket is within this share of its lower end (default 0.1)",
+    )
+    p.add_argument(
+        "--require-rate",
+        type=typed(_rate, "rate"),
+        metavar="R",
+        help="exit 1 unless the capacity found reaches R requests/s",
+    )
+    p.add_argument("--target-url", type=typed(url_arg, "URL"), metavar="URL")
+    p.add_argument("--prometheus-url", type=typed(url_arg, "URL"), metavar="URL")
+    p.add_argument("--processes", type=int, default=1, help="Locust processes")
+    p.add_argument("--out", metavar="DIR", help="reports (default: slocheck-results/<timestamp>)")
+    p.set_defaults(handler=_cmd_capacity)
+
+
+def _cmd_capacity(args: argparse.Namespace) -> int:
+    import time
+    from pathlib import Path
+
+    from slocheck.report import write_atomic
+    from slocheck.report.capacity_report import (
+        bracket_text,
+        capacity_to_html,
+        capacity_to_json,
+        capacity_to_markdown,
+    )
+    from slocheck.results import CapacityOptions
+    from slocheck.spec import load_spec
+    from slocheck.workflows.capacity import capacity
+
+    loaded = load_spec(args.slo)
+    if args.min_rate is not None and args.min_rate > args.max_rate:
+        raise UsageError(f"--min-rate {args.min_rate:g} is above --max-rate {args.max_rate:g}")
+    if not 0 < args.precision < 1:
+        raise UsageError(f"--precision: expected a share in (0, 1), got {args.precision:g}")
+    if args.processes < 1:
+        raise UsageError(f"--processes: expected a positive number, got {args.processes}")
+    out = Path(args.out or Path("slocheck-results") / time.strftime("%Y%m%dT%H%M%S"))
+    options = CapacityOptions(
+        out_dir=out,
+        min_rate=args.min_rate,
+        max_rate=args.max_rate,
+        budget_s=args.budget,
+        step_duration=args.step_duration,
+        warmup=args.warmup,
+        precision=args.precision,
+        require_rate=args.require_rate,
+        target_url=args.target_url,
+        prometheus_url=args.prometheus_url,
+        processes=args.processes,
+    )
+    stop_on_signals()
+    console = new_console()
+
+    def on_step(step: Any) -> None:
+        broke = f" (broken by {', '.join(step.broken_by)})" if step.broken_by else ""
+        p95 = f", P95 {step.p95_s * 1000:.1f} ms" if step.p95_s is not None else ""
+        achieved = f", achieved {step.achieved_rps:.1f}/s" if step.achieved_rps else ""
+        console.print(
+            f"step {step.rate:g} requests/s: [bold]{step.verdict}[/]{escape(achieved + p95)}"
+            f"{escape(broke)}"
+        )
+
+    result = capacity(
+        loaded, options, on_step=on_step, on_phase=lambda m: console.print(f"[dim]{escape(m)}[/]")
+    )
+    write_atomic(out / "report.json", capacity_to_json(result))
+    markdown = capacity_to_markdown(result)
+    write_atomic(out / "summary.md", markdown)
+    write_atomic(out / "report.html", capacity_to_html(result))
+    from slocheck.cli.common import append_step_summary
+
+    append_step_summary(markdown)
+    console.print(
+        f"capacity: [bold]{escape(bracket_text(result))}[/]; verdict "
+        f"{result.verdict.upper()}; reports in {escape(str(out))}"
+    )
+    if result.verdict == "interrupted":
+        return ExitCode.INTERRUPTED
+    if result.error is not None:
+        print(f"slocheck: error: {result.error}", file=sys.stderr)
+        return ExitCode.INFRASTRUCTURE
+    return ExitCode.OK if result.verdict == "pass" else ExitCode.CHECK_FAILED

@@ -1,0 +1,188 @@
+"""Reports of ``slocheck capacity``: the bracket, the SLO that broke first, and the whole sweep
+(JSON, Markdown, and an HTML page with the throughput and latency knee plots)."""
+
+from __future__ import annotations
+
+import json
+from html import escape
+from typing import Any
+
+from slocheck._version import __version__
+from slocheck.report.html import svg_plot
+from slocheck.report.writers import SCHEMA_VERSION, _iso, _num, md
+from slocheck.results import CapacityResult
+from slocheck.units import format_duration
+
+STOPPED = {
+    "precision": "the bracket is within the precision",
+    "max_rate": "every rate up to --max-rate passed",
+    "min_rate_failed": "the minimum rate already does not pass",
+    "budget": "the time budget ran out",
+    "error": "a step could not be judged (infrastructure error)",
+    "interrupted": "interrupted",
+}
+
+
+def bracket_text(c: CapacityResult) -> str:
+    b = c.bracket
+    if b.lower is None:
+        return f"below {c.options.min_rate or 0:g} requests/s (the minimum does not pass)"
+    if b.upper is None:
+        return f"at least {b.lower:g} requests/s (nothing up to {c.options.max_rate:g} failed)"
+    broke = f", first broken by {', '.join(b.broken_by)}" if b.broken_by else ""
+    return f"between {b.lower:g} and {b.upper:g} requests/s{broke}"
+
+
+def capacity_to_dict(c: CapacityResult) -> dict[str, Any]:
+    spec = c.loaded.spec
+    out: dict[str, Any] = _num(
+        {
+            "schema_version": SCHEMA_VERSION,
+            "kind": "capacity",
+            "tool": {"name": "slocheck", "version": __version__},
+            "verdict": c.verdict,
+            "error": c.error,
+            "spec": {"path": c.loaded.path, "sha256": c.loaded.sha256},
+            "capacity": {
+                "lower_rps": c.bracket.lower,
+                "upper_rps": c.bracket.upper,
+                "broken_by": c.bracket.broken_by,
+            },
+            "search": {
+                "min_rate": c.options.min_rate,
+                "max_rate": c.options.max_rate,
+                "precision": c.options.precision,
+                "budget_s": c.options.budget_s,
+                "step_duration_s": c.options.step_duration,
+                "require_rate": c.options.require_rate,
+                "stopped_by": c.stopped_by,
+                "started_at": _iso(c.started_at),
+                "finished_at": _iso(c.finished_at),
+                "seconds": c.finished_at - c.started_at,
+            },
+            "slos": [
+                {"name": s.name, "sli": s.sli, "severity": s.severity, "threshold": s.threshold}
+                for s in spec.slos
+            ],
+            "steps": [
+                {
+                    "rate": s.rate,
+                    "verdict": s.verdict,
+                    "broken_by": s.broken_by,
+                    "achieved_rps": s.achieved_rps,
+                    "p95_s": s.p95_s,
+                    "p99_s": s.p99_s,
+                    "error_ratio": s.error_ratio,
+                    "seconds": s.seconds,
+                    "report": f"steps/{n + 1:02d}-{s.rate:g}rps/report.json",
+                }
+                for n, s in enumerate(c.steps)
+            ],
+        }
+    )
+    return out
+
+
+def capacity_to_json(c: CapacityResult) -> str:
+    return json.dumps(capacity_to_dict(c), indent=2, allow_nan=False) + "\n"
+
+
+def _ms(x: float | None) -> str:
+    return "-" if x is None else format_duration(x)
+
+
+def capacity_to_markdown(c: CapacityResult) -> str:
+    lines = [
+        f"## slocheck capacity: {c.verdict.upper()}",
+        "",
+        f"Capacity of {md(c.loaded.spec.service.name)}: **{md(bracket_text(c))}**.",
+        "",
+        f"Search: {c.options.min_rate or 0:g} to {c.options.max_rate:g} requests/s, open loop, "
+        f"{format_duration(c.options.step_duration)} a step, {len(c.steps)} steps in "
+        f"{c.finished_at - c.started_at:.0f} s of a {c.options.budget_s:.0f} s budget; "
+        f"stopped: {STOPPED.get(c.stopped_by, c.stopped_by)}.",
+        "",
+    ]
+    if c.error:
+        lines += [f"The search could not go on: {md(c.error)}", ""]
+    lines += [
+        "| step | rate | verdict | achieved | P95 | P99 | error ratio | broken by |",
+        "| ---: | ---: | --- | ---: | ---: | ---: | ---: | --- |",
+    ]
+    for n, s in enumerate(c.steps, start=1):
+        achieved = "-" if s.achieved_rps is None else f"{s.achieved_rps:.1f}"
+        errors = "-" if s.error_ratio is None else f"{s.error_ratio:.2%}"
+        lines.append(
+            f"| {n} | {s.rate:g} | {s.verdict} | {achieved} | {_ms(s.p95_s)} | {_ms(s.p99_s)} "
+            f"| {errors} | {md(', '.join(s.broken_by)) or '-'} |"
+        )
+    lines += [
+        "",
+        "Latencies are from each request's due time (open loop). Each step's own reports are "
+        "under `steps/`.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def capacity_to_html(c: CapacityResult) -> str:
+    steps = sorted(c.steps, key=lambda s: s.rate)
+    xs = [s.rate for s in steps]
+
+    def rps(x: float, _x0: float) -> str:
+        return f"{x:g}/s"
+
+    throughput = svg_plot(
+        "Throughput: achieved against requested",
+        xs,
+        [
+            ("achieved", "#0969da", [s.achieved_rps for s in steps]),
+            ("requested", "#8c959f", list(xs)),
+        ],
+        "requests/s",
+        x_text=rps,
+    )
+    thresholds = [
+        (f"{s.name} {format_duration(s.threshold)}", "#cf222e", s.threshold * 1000)
+        for s in c.loaded.spec.slos
+        if s.sli == "latency" and s.threshold is not None
+    ]
+    latency = svg_plot(
+        "Latency against requested rate (from the due time)",
+        xs,
+        [
+            ("p95", "#bf8700", [None if s.p95_s is None else s.p95_s * 1000 for s in steps]),
+            ("p99", "#8250df", [None if s.p99_s is None else s.p99_s * 1000 for s in steps]),
+        ],
+        "ms",
+        x_text=rps,
+        levels=thresholds,
+    )
+    rows = "".join(
+        f"<tr><td>{n}</td><td>{s.rate:g}</td><td>{escape(s.verdict)}</td>"
+        f"<td>{'-' if s.achieved_rps is None else f'{s.achieved_rps:.1f}'}</td>"
+        f"<td>{_ms(s.p95_s)}</td><td>{_ms(s.p99_s)}</td>"
+        f"<td>{escape(', '.join(s.broken_by)) or '-'}</td></tr>"
+        for n, s in enumerate(c.steps, start=1)
+    )
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>slocheck capacity: {escape(c.verdict)}</title>
+<style>
+body {{ font-family: system-ui, sans-serif; margin: 2em; color: #1f2328; max-width: 1100px; }}
+table {{ border-collapse: collapse; width: 100%; font-size: 14px; }}
+th, td {{ border: 1px solid #d0d7de; padding: 6px 8px; text-align: left; }}
+th {{ background: #f6f8fa; }}
+svg {{ width: 100%; height: auto; border: 1px solid #d0d7de; margin: 8px 0; }}
+</style></head><body>
+<h1>slocheck capacity {escape(c.verdict.upper())}</h1>
+<p>Capacity of <code>{escape(c.loaded.spec.service.name)}</code>:
+<strong>{escape(bracket_text(c))}</strong>. Stopped:
+{escape(STOPPED.get(c.stopped_by, c.stopped_by))}.</p>
+{throughput}
+{latency}
+<table><tr><th>step</th><th>rate</th><th>verdict</th><th>achieved</th><th>P95</th>
+<th>P99</th><th>broken by</th></tr>{rows}</table>
+</body></html>
+"""

@@ -1,0 +1,60 @@
+"""What ``slocheck capacity`` produces: the search's settings and its steps, runs and bracket
+(plain data; the search is :mod:`slocheck.evaluate.capacity`, the workflow
+:mod:`slocheck.workflows.capacity`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from slocheck.evaluate.capacity import Bracket, Step
+from slocheck.results.run_result import RunResult
+from slocheck.spec import LoadedSpec
+
+
+@dataclass(frozen=True)
+class CapacityOptions:
+    out_dir: Path
+    min_rate: float | None = None  # None: the lowest rate one step decides every SLO at
+    max_rate: float = 10_000.0
+    budget_s: float = 600.0
+    step_duration: float = 30.0
+    warmup: float | None = None  # None: the spec's
+    precision: float = 0.10
+    require_rate: float | None = None  # exit 0 only when the capacity reaches it
+    target_url: str | None = None
+    prometheus_url: str | None = None
+    processes: int = 1
+
+
+@dataclass
+class CapacityResult:
+    loaded: LoadedSpec
+    options: CapacityOptions
+    steps: list[Step]
+    runs: list[RunResult]
+    bracket: Bracket
+    started_at: float
+    finished_at: float
+    stopped_by: str  # "precision", "max_rate", "min_rate_failed", "budget", "error", "interrupted"
+    error: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def found(self) -> bool:
+        return self.bracket.lower is not None
+
+    @property
+    def verdict(self) -> str:
+        """``pass``: a capacity was found (at or above ``require_rate`` when given); ``fail``:
+        the minimum already fails (or the capacity is below ``require_rate``); ``error``."""
+        if self.error is not None:
+            return "error"
+        if self.stopped_by == "interrupted":
+            return "interrupted"
+        if not self.found:
+            return "fail"
+        need = self.options.require_rate
+        if need is not None and (self.bracket.lower or 0.0) < need:
+            return "fail"
+        return "pass"

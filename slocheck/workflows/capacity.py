@@ -1,0 +1,165 @@
+"""``slocheck capacity``: the highest open-loop rate at which every critical SLO still holds.
+
+Each step is a whole ``slocheck run`` of the spec (the embedded stack, or your service and
+Prometheus) at one rate, open loop (``arrival: open``: latency from each request's due time,
+late sends dropped and never a pass), judged by the same verifier with the same fail-closed
+rules, its reports under ``steps/``. The search (:mod:`slocheck.evaluate.capacity`) doubles
+the rate from ``min_rate`` until a step does not pass, then bisects, within ``budget``.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import replace
+
+from slocheck.errors import InfrastructureError
+from slocheck.evaluate.capacity import Search, Step, StepVerdict, samples_needed, step_seconds
+from slocheck.results import CapacityOptions, CapacityResult, RunResult
+from slocheck.spec import LoadedSpec
+from slocheck.workflows.run import LOAD_CHECKS, RunOptions, run
+
+#: What a step costs beyond its warm-up and load when none has run yet (start-up, judging).
+STEP_OVERHEAD_S = 10.0
+
+
+def step_of(result: RunResult, rate: float, seconds: float) -> Step:
+    """A run at one rate as a search step: what broke it when it did not pass."""
+    verdict: StepVerdict
+    if result.verdict in ("pass", "warn"):
+        verdict = "pass"
+    elif result.verdict in ("fail", "inconclusive"):
+        verdict = result.verdict
+    else:
+        verdict = "error"
+    broken = []
+    if result.verify is not None:
+        broken = [
+            r.name
+            for r in result.verify.results
+            if r.verdict != "pass" and r.severity == "critical" and r.verdict != "warn"
+        ]
+    broken += [c.name for c in result.checks if c.name in LOAD_CHECKS and not c.ok]
+    achieved = next(
+        (c.details.get("achieved_rps") for c in result.checks if c.name == "achieved_load"), None
+    )
+    window = result.client.get("window", {}) if isinstance(result.client, dict) else {}
+    p95 = p99 = None
+    count = errors = 0
+    for stats in window.values():
+        if isinstance(stats, dict) and "count" in stats and stats.get("p95_s") is not None:
+            count += int(stats["count"])
+            errors += int(stats.get("errors", 0))
+            p95 = max(p95 or 0.0, float(stats["p95_s"]))
+            p99 = max(p99 or 0.0, float(stats.get("p99_s") or 0.0))
+    open_loop = result.client.get("open_loop", {}) if isinstance(result.client, dict) else {}
+    p95 = open_loop.get("intended_send_p95_s", p95)
+    p99 = open_loop.get("intended_send_p99_s", p99)
+    return Step(
+        rate=rate,
+        verdict=verdict,
+        broken_by=broken if verdict != "pass" else [],
+        achieved_rps=float(achieved) if isinstance(achieved, (int, float)) else None,
+        p95_s=p95,
+        p99_s=p99,
+        error_ratio=errors / count if count else None,
+        seconds=seconds,
+    )
+
+
+def step_spec(loaded: LoadedSpec, rate: float, options: CapacityOptions) -> LoadedSpec:
+    """The spec at one rate: open loop, ``step_duration`` long (longer where the rate is too low
+    to decide every SLO in it), with enough users in flight for a second of answers at that
+    rate (fewer would drop sends on a healthy service)."""
+    load = loaded.spec.load
+    duration = step_seconds(rate, options.step_duration, samples_needed(loaded.spec.slos))
+    in_flight = max(load.max_in_flight or load.users, math.ceil(rate))
+    new_load = load.model_copy(
+        update={
+            "arrival": "open",
+            "rate": rate,
+            "duration": duration,
+            "warmup": load.warmup if options.warmup is None else options.warmup,
+            "max_in_flight": min(in_flight, 10_000),
+        }
+    )
+    return replace(loaded, spec=loaded.spec.model_copy(update={"load": new_load}))
+
+
+def capacity(
+    loaded: LoadedSpec,
+    options: CapacityOptions,
+    on_step: Callable[[Step], None] | None = None,
+    on_phase: Callable[[str], None] | None = None,
+) -> CapacityResult:
+    needed = samples_needed(loaded.spec.slos)
+    if options.min_rate is None:  # the lowest rate at which one step decides every SLO
+        options = replace(options, min_rate=float(math.ceil(1.25 * needed / options.step_duration)))
+    assert options.min_rate is not None
+    search = Search(options.min_rate, options.max_rate, options.precision)
+    phase = on_phase or (lambda _msg: None)
+    started = time.time()
+    steps: list[Step] = []
+    runs: list[RunResult] = []
+    stopped_by, error = "precision", None
+    while True:
+        rate = search.next_rate(steps)
+        if rate is None:
+            break
+        spent = time.time() - started
+        per_step = (
+            sum(s.seconds for s in steps) / len(steps)
+            if steps
+            else (options.warmup or loaded.spec.load.warmup)
+            + options.step_duration
+            + STEP_OVERHEAD_S
+        )
+        if spent + per_step > options.budget_s:
+            stopped_by = "budget"
+            break
+        phase(f"step {len(steps) + 1}: {rate:g} requests/s")
+        began = time.time()
+        out = options.out_dir / "steps" / f"{len(steps) + 1:02d}-{rate:g}rps"
+        try:
+            result = run(
+                step_spec(loaded, rate, options),
+                RunOptions(
+                    out_dir=out,
+                    target_url=options.target_url,
+                    prometheus_url=options.prometheus_url,
+                    processes=options.processes,
+                ),
+                on_phase=lambda msg: phase(f"  {msg}"),
+            )
+        except InfrastructureError as e:
+            stopped_by, error = "error", str(e)
+            break
+        runs.append(result)
+        step = step_of(result, rate, time.time() - began)
+        steps.append(step)
+        if on_step is not None:
+            on_step(step)
+        if result.verdict == "interrupted":
+            stopped_by = "interrupted"
+            break
+        if step.verdict == "error":
+            stopped_by, error = "error", result.error or "a step ended in error"
+            break
+    bracket = search.bracket(steps)
+    if stopped_by == "precision":
+        if bracket.lower is None:
+            stopped_by = "min_rate_failed"
+        elif bracket.upper is None:
+            stopped_by = "max_rate"
+    return CapacityResult(
+        loaded=loaded,
+        options=options,
+        steps=steps,
+        runs=runs,
+        bracket=bracket,
+        started_at=started,
+        finished_at=time.time(),
+        stopped_by=stopped_by,
+        error=error,
+    )
