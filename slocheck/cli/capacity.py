@@ -68,6 +68,13 @@ def add_capacity(sub: argparse._SubParsersAction[Any]) -> None:
     p.add_argument("--prometheus-url", type=typed(url_arg, "URL"), metavar="URL")
     p.add_argument("--processes", type=int, default=1, help="Locust processes")
     p.add_argument("--out", metavar="DIR", help="reports (default: slocheck-results/<timestamp>)")
+    p.add_argument("--history", metavar="PATH", help="append the capacity to a history database")
+    p.add_argument(
+        "--compare-to",
+        metavar="BASELINE",
+        help="last-pass, median:N, a run id: a capacity drop beyond regression.capacity (10%%) "
+        "fails",
+    )
     p.set_defaults(handler=_cmd_capacity)
 
 
@@ -122,7 +129,18 @@ def _cmd_capacity(args: argparse.Namespace) -> int:
     result = capacity(
         loaded, options, on_step=on_step, on_phase=lambda m: console.print(f"[dim]{escape(m)}[/]")
     )
-    write_atomic(out / "report.json", capacity_to_json(result))
+    from slocheck.store.records import capacity_record
+    from slocheck.workflows.regression import regression_step
+
+    comparison = None
+    if result.verdict in ("pass", "fail") and (args.history or args.compare_to):
+        comparison = regression_step(
+            capacity_record(result),
+            history=args.history,
+            compare_to=args.compare_to,
+            regression=loaded.spec.regression,
+        )
+    write_atomic(out / "report.json", capacity_to_json(result, comparison))
     markdown = capacity_to_markdown(result)
     write_atomic(out / "summary.md", markdown)
     write_atomic(out / "report.html", capacity_to_html(result))
@@ -138,4 +156,11 @@ def _cmd_capacity(args: argparse.Namespace) -> int:
     if result.error is not None:
         print(f"slocheck: error: {result.error}", file=sys.stderr)
         return ExitCode.INFRASTRUCTURE
+    if comparison is not None:
+        from slocheck.cli.common import exit_code, print_comparison
+
+        print_comparison(comparison, console)
+        code = exit_code(comparison, loaded.spec.regression.on_inconclusive, require_baseline=False)
+        if code != ExitCode.OK:
+            return code
     return ExitCode.OK if result.verdict == "pass" else ExitCode.CHECK_FAILED

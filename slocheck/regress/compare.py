@@ -40,6 +40,7 @@ DEFAULT_TOLERANCES: dict[str, float] = {
     "ttft_p95": 0.10,
     "throughput": 0.05,
     "error_ratio": 0.01,
+    "capacity": 0.10,
 }
 LATENCY_METRICS = {"p50_latency": 50.0, "p95_latency": 95.0, "p99_latency": 99.0}
 MWU_ALPHA = 0.01
@@ -60,6 +61,9 @@ class RunRecord:
     per_second: Sequence[int]  # requests completed in each second of the window
     verdict: str = ""
     labels: dict[str, str] = field(default_factory=dict)  # git_sha, service_version, ...
+    #: ``slocheck capacity``: the bracket found (the highest passing, the lowest failing rate)
+    capacity_lower: float | None = None
+    capacity_upper: float | None = None
 
     @property
     def error_ratio(self) -> float:
@@ -271,6 +275,28 @@ def _error_ratio(cur: RunRecord, base: Sequence[RunRecord], tol: float) -> Metri
     return MetricComparison("error_ratio", p2, p1, d, lo, hi, tol, verdict, "points", None, text)
 
 
+def capacity_change(cur: RunRecord, base: Sequence[RunRecord], tol: float) -> MetricComparison:
+    """A capacity against the median of the baseline's. Each capacity is a bracket (it lies at
+    or above its lower and below its upper rate), so the change is an interval: from the
+    current lower over the baseline upper to the current upper over the baseline lower; it is
+    a regression only when even the most favourable reading lost more than the tolerance."""
+    assert cur.capacity_lower is not None
+    lowers = [r.capacity_lower for r in base if r.capacity_lower is not None]
+    uppers = [r.capacity_upper or r.capacity_lower for r in base if r.capacity_lower is not None]
+    b_lo, b_hi = float(np.median(lowers)), float(np.median(uppers))
+    c_lo, c_hi = cur.capacity_lower, cur.capacity_upper or cur.capacity_lower
+    change = c_lo / b_lo - 1
+    lo, hi = c_lo / b_hi - 1, c_hi / b_lo - 1
+    verdict = _verdict(lo, hi, tol, higher_is_better=True)
+    text = (
+        f"capacity {b_lo:g} -> {c_lo:g} requests/s ({_pct(change)}; from the brackets "
+        f"{_pct(lo)} to {_pct(hi)}; tolerance {_pct(-tol)})"
+    )
+    return MetricComparison(
+        "capacity", b_lo, c_lo, change, lo, hi, tol, verdict, "requests/s", None, text
+    )
+
+
 def _both(a: HdrHistogram | None, b: HdrHistogram | None) -> bool:
     return a is not None and b is not None and a.get_total_count() > 0 and b.get_total_count() > 0
 
@@ -366,6 +392,8 @@ def compare(
         )
     if current.requests and all(r.requests for r in baseline):
         metrics.append(_error_ratio(current, baseline, tol["error_ratio"]))
+    if current.capacity_lower is not None and all(r.capacity_lower for r in baseline):
+        metrics.append(capacity_change(current, baseline, tol["capacity"]))
     verdicts = {m.verdict for m in metrics}
     overall: Overall = (
         "regressed"

@@ -23,6 +23,8 @@ def record_to_dict(r: RunRecord) -> dict[str, Any]:
         "per_second": list(r.per_second),
         "verdict": r.verdict,
         "labels": r.labels,
+        "capacity_lower": r.capacity_lower,
+        "capacity_upper": r.capacity_upper,
     }
 
 
@@ -39,9 +41,15 @@ def record_from_dict(d: dict[str, Any]) -> RunRecord:
             per_second=[int(x) for x in d.get("per_second", [])],
             verdict=str(d.get("verdict", "")),
             labels={str(k): str(v) for k, v in (d.get("labels") or {}).items()},
+            capacity_lower=_rate(d.get("capacity_lower")),
+            capacity_upper=_rate(d.get("capacity_upper")),
         )
     except (KeyError, TypeError, ValueError) as e:
         raise UsageError(f"not a slocheck run record: {e}") from None
+
+
+def _rate(x: Any) -> float | None:
+    return None if x is None else float(x)
 
 
 def summary_of(r: RunRecord) -> dict[str, Any]:
@@ -50,6 +58,9 @@ def summary_of(r: RunRecord) -> dict[str, Any]:
         "errors": r.errors,
         "throughput": r.throughput if r.per_second else None,
     }
+    if r.capacity_lower is not None:
+        out["capacity_rps"] = r.capacity_lower
+        out["capacity_upper_rps"] = r.capacity_upper
     if r.latency_hdr:
         h = HdrHistogram.decode(r.latency_hdr)
         for p in (50, 95, 99):

@@ -8,6 +8,8 @@ from html import escape
 from typing import Any
 
 from slocheck._version import __version__
+from slocheck.regress import Comparison
+from slocheck.regress import to_dict as regress_to_dict
 from slocheck.report.html import svg_plot
 from slocheck.report.writers import SCHEMA_VERSION, _iso, _num, md
 from slocheck.results import CapacityResult
@@ -33,7 +35,7 @@ def bracket_text(c: CapacityResult) -> str:
     return f"between {b.lower:g} and {b.upper:g} requests/s{broke}"
 
 
-def capacity_to_dict(c: CapacityResult) -> dict[str, Any]:
+def capacity_to_dict(c: CapacityResult, comparison: Comparison | None = None) -> dict[str, Any]:
     spec = c.loaded.spec
     out: dict[str, Any] = _num(
         {
@@ -78,13 +80,14 @@ def capacity_to_dict(c: CapacityResult) -> dict[str, Any]:
                 }
                 for n, s in enumerate(c.steps)
             ],
+            "comparison": regress_to_dict(comparison) if comparison else None,
         }
     )
     return out
 
 
-def capacity_to_json(c: CapacityResult) -> str:
-    return json.dumps(capacity_to_dict(c), indent=2, allow_nan=False) + "\n"
+def capacity_to_json(c: CapacityResult, comparison: Comparison | None = None) -> str:
+    return json.dumps(capacity_to_dict(c, comparison), indent=2, allow_nan=False) + "\n"
 
 
 def _ms(x: float | None) -> str:

@@ -385,6 +385,7 @@ class RegressionSpec(_Strict):
     noise: Tolerance = 0.05  # run-to-run CV assumed when the baseline has < 3 runs
     canary_error_points: Tolerance = 0.05
     canary_p95_increase: Duration = 0.1
+    capacity: Tolerance = 0.10  # slocheck capacity --history: a drop of more is a regression
 
     def tolerances(self) -> dict[str, float]:
         return {
@@ -396,6 +397,7 @@ class RegressionSpec(_Strict):
                 "ttft_p95",
                 "throughput",
                 "error_ratio",
+                "capacity",
             )
         }
 

@@ -12,7 +12,7 @@ import time
 
 from slocheck.load.stats import merged, new_histogram
 from slocheck.regress import RunRecord
-from slocheck.results import RunResult
+from slocheck.results import CapacityResult, RunResult
 
 
 def git_sha() -> str | None:
@@ -83,4 +83,35 @@ def record_of(result: RunResult, run_id: str | None = None) -> RunRecord:
         per_second=per_second,
         verdict=result.verdict,
         labels=labels,
+    )
+
+
+def capacity_record(result: CapacityResult, run_id: str | None = None) -> RunRecord:
+    """What the history keeps of a capacity search: its bracket, under a fingerprint of the
+    spec (``service.faults`` aside, as for runs) and the search's settings, so that only
+    searches made alike are compared."""
+    o = result.options
+    spec = result.loaded.spec.model_dump(mode="json", exclude={"service": {"faults"}})
+    facts = {
+        "kind": "capacity",
+        "spec": hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest(),
+        "search": [o.min_rate, o.max_rate, o.step_duration, o.warmup, o.precision, o.processes],
+        "target": o.target_url or "embedded",
+        "host": {"cpus": os.cpu_count(), "machine": platform.machine()},
+    }
+    created = time.time()
+    labels = {k: v for k, v in (("git_sha", git_sha()), ("spec", result.loaded.path)) if v}
+    return RunRecord(
+        run_id=run_id or time.strftime("%Y%m%dT%H%M%S", time.gmtime(created)) + f"-{os.getpid()}",
+        created_at=created,
+        fingerprint=hashlib.sha256(json.dumps(facts, sort_keys=True).encode()).hexdigest()[:16],
+        latency_hdr=None,
+        ttft_hdr=None,
+        requests=0,
+        errors=0,
+        per_second=[],
+        verdict=result.verdict,
+        labels={**labels, "kind": "capacity"},
+        capacity_lower=result.bracket.lower,
+        capacity_upper=result.bracket.upper,
     )

@@ -83,3 +83,21 @@ def test_an_error_ends_the_search() -> None:
 def test_bad_settings(kwargs: dict[str, float], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         Search(**kwargs)
+
+
+def test_a_step_lasts_long_enough_to_decide_every_slo() -> None:
+    from slocheck.evaluate.capacity import samples_needed, step_seconds
+    from slocheck.spec import parse_spec
+
+    spec = parse_spec(
+        "version: 1\nslos:\n"
+        "  - {name: p99, sli: latency, percentile: 99, threshold: 1s}\n"
+        "  - {name: a, sli: availability, objective: 99%}\n"
+    ).spec
+    assert samples_needed(spec.slos) == 1000, "P99: 10 observations above it"
+    only = parse_spec(
+        "version: 1\nslos: [{name: a, sli: availability, objective: 99%}]\n"
+    ).spec.slos
+    assert samples_needed(only) == 381, "1.96^2 x 0.99 / 0.01 error-free requests"
+    assert step_seconds(10, 30, 1000) == 125.0, "1,250 observations at 10/s"
+    assert step_seconds(100, 30, 1000) == 30.0
