@@ -61,6 +61,12 @@ def add_run(sub: argparse._SubParsersAction[Any]) -> None:
         "--warmup", type=typed(parse_duration, "duration"), help="overrides load.warmup (5s)"
     )
     p.add_argument(
+        "--arrival",
+        choices=("closed", "open"),
+        help="overrides load.arrival: open sends on a fixed schedule at --rate whatever the "
+        "answers do (--users bounds the requests in flight)",
+    )
+    p.add_argument(
         "--processes",
         type=int,
         default=1,
@@ -134,6 +140,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         master_bind=master_bind,
         workers_timeout=args.workers_timeout,
         with_rules=args.with_rules,
+        arrival=args.arrival,
     )
 
     stop_on_signals()

@@ -63,6 +63,7 @@ class RunOptions:
     #: load the production rules (``slocheck generate``) into the managed Prometheus (or read
     #: the alerts of yours) and report the alerts that went pending or fired
     with_rules: bool = False
+    arrival: str | None = None  #: overrides load.arrival (closed | open)
 
     @property
     def service_host(self) -> str:
@@ -120,7 +121,7 @@ def load_config(
         http_method=t.method,
         http_path=t.path,
         seed=spec.seed,
-        arrival=spec.arrival,
+        arrival=options.arrival or spec.arrival,
         distribution=spec.distribution,
         max_in_flight=spec.max_in_flight,
         workers=options.expect_workers,

@@ -36,7 +36,7 @@ def cap(lower: float | None, upper: float | None, run_id: str = "r") -> RunRecor
 )
 def test_capacity_verdicts(current: tuple[float, float], verdict: str) -> None:
     m = capacity_change(cap(*current), [cap(500, 550, "b1"), cap(500, 550, "b2")], tol=0.10)
-    assert m.metric == "capacity" and m.verdict == verdict, m.text
+    assert m.metric == "capacity" and m.verdict == verdict, m.explanation
     assert m.baseline == 500 and m.current == current[0]
 
 
