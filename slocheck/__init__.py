@@ -1,7 +1,16 @@
 """slocheck: prove with real load and real metrics that an ML inference service meets its SLOs.
 
 The public API is imported lazily, so that ``import slocheck`` stays cheap and the reference
-service does not pull in the verifier side.
+service does not pull in the verifier side:
+
+* the gate: ``run(load_spec("slos.yaml"), RunOptions(out_dir=...))`` returns a
+  :class:`RunResult` (what ``slocheck run`` does, without printing or writing its reports;
+  the pytest plugin, docs/pytest-plugin.md, writes them too); ``load_spec`` reads a spec file,
+  ``parse_spec`` spec text, either a :class:`LoadedSpec`;
+* the reference service: ``serve(ServiceConfig(...))``, its ``FaultConfig``;
+* the metric presets of the servers people run: ``PRESETS`` (name to :class:`Preset`);
+* the errors: ``SlocheckError`` and its ``UsageError``, ``SpecError`` and
+  ``InfrastructureError``, and the ``ExitCode`` each maps to.
 """
 
 from __future__ import annotations
@@ -18,8 +27,11 @@ if TYPE_CHECKING:
         SpecError,
         UsageError,
     )
+    from slocheck.results import RunResult
     from slocheck.service import FaultConfig, ServiceConfig, serve
+    from slocheck.spec import LoadedSpec, load_spec, parse_spec
     from slocheck.spec.presets import PRESETS, Preset
+    from slocheck.workflows.run import RunOptions, run
 
 _EXPORTS = {
     "ExitCode": "slocheck.errors",
@@ -32,6 +44,12 @@ _EXPORTS = {
     "serve": "slocheck.service",
     "PRESETS": "slocheck.spec.presets",
     "Preset": "slocheck.spec.presets",
+    "LoadedSpec": "slocheck.spec",
+    "load_spec": "slocheck.spec",
+    "parse_spec": "slocheck.spec",
+    "RunOptions": "slocheck.workflows.run",
+    "RunResult": "slocheck.results",
+    "run": "slocheck.workflows.run",
 }
 
 __all__ = [
@@ -39,12 +57,18 @@ __all__ = [
     "ExitCode",
     "FaultConfig",
     "InfrastructureError",
+    "LoadedSpec",
     "Preset",
+    "RunOptions",
+    "RunResult",
     "ServiceConfig",
     "SlocheckError",
     "SpecError",
     "UsageError",
     "__version__",
+    "load_spec",
+    "parse_spec",
+    "run",
     "serve",
 ]
 
