@@ -205,22 +205,18 @@ class _Progress:
 def _run_reports(
     result: RunResult, console: Console, record: RunRecord, comparison: Comparison | None
 ) -> int:
-    from slocheck.report import to_junit, write_atomic
-    from slocheck.report.html import to_html
+    from slocheck.report.gate import write_run_reports
     from slocheck.report.run_report import (
         generators_text,
         llm_text,
         open_loop_text,
         run_alerts_lines,
-        run_to_json,
         run_to_markdown,
     )
     from slocheck.report.terminal import verdict_table
 
-    out = result.out_dir
     if result.verify is not None:
         console.print(verdict_table(result.verify))
-        write_atomic(out / "junit.xml", to_junit(result.verify))
     for check in result.checks:
         mark = "[green]ok[/]" if check.ok else "[bold red]not ok[/]"
         console.print(f"{mark} {check.name}: {escape(check.message)}")
@@ -235,14 +231,13 @@ def _run_reports(
         console.print(f"load generators: {escape(generators_text(generators))}")
     for line in run_alerts_lines(result):
         console.print(f"alerts: {escape(line)}")
-    markdown = run_to_markdown(result)
     if comparison is not None:
         print_comparison(comparison, console)
-    write_atomic(out / "report.json", run_to_json(result, record, comparison))
-    write_atomic(out / "summary.md", markdown)
-    write_atomic(out / "report.html", to_html(result))
+    write_run_reports(result, record, comparison)
+    markdown = run_to_markdown(result)
     append_step_summary(markdown)
-    console.print(f"verdict: [bold]{result.verdict.upper()}[/]; reports in {escape(str(out))}")
+    where = escape(str(result.out_dir))
+    console.print(f"verdict: [bold]{result.verdict.upper()}[/]; reports in {where}")
     if result.verdict == "interrupted":
         return ExitCode.INTERRUPTED
     if result.error is not None:
