@@ -16,6 +16,7 @@ from dataclasses import replace
 
 from slocheck.errors import InfrastructureError
 from slocheck.evaluate.capacity import Search, Step, StepVerdict, samples_needed, step_seconds
+from slocheck.report.gate import write_run_reports
 from slocheck.results import CapacityOptions, CapacityResult, RunResult
 from slocheck.spec import LoadedSpec
 from slocheck.workflows.run import LOAD_CHECKS, RunOptions, run
@@ -135,6 +136,7 @@ def capacity(
         except InfrastructureError as e:
             stopped_by, error = "error", str(e)
             break
+        write_run_reports(result)  # each step's own report.json, junit.xml, summary, HTML
         runs.append(result)
         step = step_of(result, rate, time.time() - began)
         steps.append(step)
