@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from slocheck.evaluate.plan import le_matcher, plan
+from slocheck.evaluate.plan import plan
 from slocheck.rules.objectives import Objective, matchers, requests_total, up_selector
 from slocheck.rules.prometheus import (
     BURN_ALERT,
@@ -198,8 +198,13 @@ def burning(slo: SloSpec, spec: Spec, ratio: float, phases: Phases) -> Burning:
     if slo.sli == "ratio":
         return _ratio_inputs(slo, spec, bad, total, phases)
     if slo.sli == "latency_ratio":
-        labels = series_labels(plan(slo, sel, explicit).fetch or "")
-        within = {**labels, "le": _le_value(slo, spec)}
+        p = plan(slo, sel, explicit)
+        labels = series_labels(p.fetch or "")
+        # the bound as Python's clients write it: the first form le_matcher accepts
+        within = {
+            **labels,
+            "le": repr(float(round((slo.threshold or 0.0) / UNIT_SECONDS[p.unit], 9))),
+        }
         every = {**labels, "le": "+Inf"}
         series = [counter(within, total - bad, heavy, phases), counter(every, total, heavy, phases)]
         return Burning(series, exact)
@@ -211,22 +216,10 @@ def matchers_of(series: str) -> dict[str, str]:
     return {k: v for k, op, v in matchers(inner.removesuffix("}")) if op == "=~"}
 
 
-def _le_value(slo: SloSpec, spec: Spec) -> str:
-    from slocheck.spec.sources import preset_of
-
-    hist = preset_of(spec).latency if slo.metric is None else None
-    unit = hist.unit if hist is not None and "unit" not in slo.model_fields_set else slo.unit
-    bound = round((slo.threshold or 0.0) / UNIT_SECONDS[unit], 9)
-    m = re.search(r'"([^"|]+)', le_matcher(bound))
-    return (m.group(1) if m else repr(float(bound))).replace("\\\\.", ".").replace("\\.", ".")
-
-
 def _ratio_inputs(slo: SloSpec, spec: Spec, bad: int, total: int, phases: Phases) -> Burning:
-    from slocheck.evaluate.plan import _with_base
-
-    sel = spec.prometheus.selector
-    counted_sel = _with_base(slo.good or slo.bad or "", sel)
-    total_sel = _with_base(slo.total or "", sel)
+    # the selectors the verifier counts: the good (or bad) events, and all of them
+    p = plan(slo, spec.prometheus.selector)
+    counted_sel, total_sel = p.fetch or "", p.fetch_total or ""
     counted, everything = series_labels(counted_sel), series_labels(total_sel)
     heavy = phases.volume * total
     # the counted events a minute, burning and quiet: the good ones, or the bad ones
