@@ -16,6 +16,8 @@ from dataclasses import replace
 
 from slocheck.errors import InfrastructureError
 from slocheck.evaluate.capacity import Search, Step, StepVerdict, samples_needed, step_seconds
+from slocheck.load import summarise
+from slocheck.load.stats import merged
 from slocheck.report.gate import write_run_reports
 from slocheck.results import CapacityOptions, CapacityResult, RunResult
 from slocheck.spec import LoadedSpec
@@ -45,18 +47,14 @@ def step_of(result: RunResult, rate: float, seconds: float) -> Step:
     achieved = next(
         (c.details.get("achieved_rps") for c in result.checks if c.name == "achieved_load"), None
     )
-    window = result.client.get("window", {}) if isinstance(result.client, dict) else {}
-    p95 = p99 = None
-    count = errors = 0
-    for stats in window.values():
-        if isinstance(stats, dict) and "count" in stats and stats.get("p95_s") is not None:
-            count += int(stats["count"])
-            errors += int(stats.get("errors", 0))
-            p95 = max(p95 or 0.0, float(stats["p95_s"]))
-            p99 = max(p99 or 0.0, float(stats.get("p99_s") or 0.0))
+    # the requests of the judged window (the client's window table also holds measurements
+    # that are not requests: service_time, ttft, ...), and the open loop's latencies, which
+    # are measured from each request's due time
+    load = result.load
+    requests = summarise(merged(load.snapshot.requests.values()), lo=load.window_start)
     open_loop = result.client.get("open_loop", {}) if isinstance(result.client, dict) else {}
-    p95 = open_loop.get("intended_send_p95_s", p95)
-    p99 = open_loop.get("intended_send_p99_s", p99)
+    p95 = open_loop.get("intended_send_p95_s")
+    p99 = open_loop.get("intended_send_p99_s")
     return Step(
         rate=rate,
         verdict=verdict,
@@ -64,7 +62,7 @@ def step_of(result: RunResult, rate: float, seconds: float) -> Step:
         achieved_rps=float(achieved) if isinstance(achieved, (int, float)) else None,
         p95_s=p95,
         p99_s=p99,
-        error_ratio=errors / count if count else None,
+        error_ratio=requests.errors / requests.count if requests.count else None,
         seconds=seconds,
     )
 

@@ -13,7 +13,6 @@ from urllib.parse import urlsplit
 
 from slocheck.errors import InfrastructureError, UsageError
 from slocheck.evaluate import Window
-from slocheck.evaluate.alerts import alerts_seen
 from slocheck.evaluate.crosscheck import (
     CrossCheck,
     CrossCheckInputs,
@@ -450,7 +449,14 @@ def run(
             phase("verifying")
             unanswered = unanswered_in(load.snapshot.requests, load.window_start)
             measured = client_slis(spec, load.snapshot, window)
-            verified = verify(loaded, client, window, unanswered=unanswered, measured=measured)
+            verified = verify(
+                loaded,
+                client,
+                window,
+                unanswered=unanswered,
+                measured=measured,
+                with_rules=options.with_rules,
+            )
             explicit = PRESETS[spec.prometheus.preset] if spec.prometheus.preset else None
             inputs = gather_cross_check_inputs(
                 load,
@@ -462,15 +468,6 @@ def run(
                 preset=explicit,
             )
             checks = notes + cross_checks(inputs)
-            alerts = (
-                alerts_seen(
-                    client.fetch_samples("ALERTS", launched - 60, window.read_until),
-                    window,
-                    spec.prometheus.scrape_interval,
-                )
-                if options.with_rules
-                else None
-            )
         except InfrastructureError as e:
             # the load ran: keep what the client measured, in a report marked error (exit 3),
             # or interrupted (exit 130) when Ctrl-C came first
@@ -482,7 +479,9 @@ def run(
         checks,
         interrupted=load.interrupted,
     )
-    return RunResult(verdict, verified, load, checks, *where, client_stats(load), alerts=alerts)
+    return RunResult(
+        verdict, verified, load, checks, *where, client_stats(load), alerts=verified.alerts
+    )
 
 
 #: Cross-checks that say the load was not the load asked for: never a pass.
