@@ -70,7 +70,8 @@ def add_serve(sub: argparse._SubParsersAction[Parser]) -> None:
         "--fault-latency",
         type=typed(parse_duration, "duration"),
         default=0.0,
-        help="latency added to inference requests (200ms)",
+        help="model time added to inference requests (200ms): their batch holds the model "
+        "worker that much longer, so it costs capacity like a slower model",
     )
     p.add_argument(
         "--fault-latency-probability",

@@ -22,6 +22,7 @@ from slocheck.service.handling import (
     Generation,
     admit,
     error_response,
+    model_delay,
     read_json,
     record_spans,
     shed,
@@ -50,7 +51,7 @@ async def classify(request: Request) -> Response:
         return admitted
     assert svc.classify_batcher is not None and svc.classifier is not None
     try:
-        outcome = await svc.classify_batcher.submit(admitted)
+        outcome = await svc.classify_batcher.submit(admitted, delay=model_delay(request))
     except Exception as e:
         return shed(svc, "classifier", e)
     record_spans(svc, outcome, "classifier")

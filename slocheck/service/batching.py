@@ -5,6 +5,10 @@ Requests submitted concurrently are grouped until ``max_batch_size`` items are w
 single worker thread (one model instance, like one GPU stream). When ``max_queue`` items are
 already waiting, :meth:`Batcher.submit` raises :class:`QueueFull` at once: the caller answers
 503 instead of letting latency grow without bound.
+
+An item may carry a ``delay`` (the injected latency fault): its batch then holds the worker that
+much longer after ``fn`` (the longest delay of the batch's items), as a slower model would, so
+the delay costs serving capacity and its batch-mates wait for it too.
 """
 
 from __future__ import annotations
@@ -46,6 +50,7 @@ class _Pending(Generic[ItemT, ResultT]):
     item: ItemT
     future: asyncio.Future[Outcome[ResultT]]
     enqueued_ns: int
+    delay: float = 0.0
 
 
 BatchObserver = Callable[[int, float], None]
@@ -114,18 +119,21 @@ class Batcher(Generic[ItemT, ResultT]):
             self._executor.shutdown(wait=False, cancel_futures=True)
             self._executor = None
 
-    async def submit(self, item: ItemT, *, admit: bool = True) -> Outcome[ResultT]:
+    async def submit(
+        self, item: ItemT, *, admit: bool = True, delay: float = 0.0
+    ) -> Outcome[ResultT]:
         """Queue ``item`` and wait for its result.
 
         ``admit=False`` bypasses the queue bound; it is for work that belongs to a request
         already admitted (the decode steps of a stream), which must not be shed half-way.
+        ``delay`` seconds are added to the model time of the batch that runs ``item``.
         """
         if not self.running or self._wakeup is None:
             raise BatcherStopped(f"{self.name} batcher is not running")
         if admit and len(self._pending) >= self.max_queue:
             raise QueueFull(f"{self.name} queue is full ({self.max_queue} waiting)")
         fut: asyncio.Future[Outcome[ResultT]] = asyncio.get_running_loop().create_future()
-        self._pending.append(_Pending(item, fut, time.perf_counter_ns()))
+        self._pending.append(_Pending(item, fut, time.perf_counter_ns(), delay))
         self._report_depth()
         self._wakeup.set()
         return await fut
@@ -158,6 +166,13 @@ class Batcher(Generic[ItemT, ResultT]):
         self._report_depth()
         return batch
 
+    def _run(self, items: Sequence[ItemT], delay: float) -> Sequence[ResultT]:
+        """In the worker thread: the model, then the injected delay, which holds the worker."""
+        results = self._fn(items)
+        if delay > 0:
+            time.sleep(delay)
+        return results
+
     async def _loop(self) -> None:
         loop = asyncio.get_running_loop()
         while True:
@@ -165,9 +180,10 @@ class Batcher(Generic[ItemT, ResultT]):
             if not batch:
                 continue
             items = [p.item for p in batch]
+            delay = max(p.delay for p in batch)
             started = time.perf_counter_ns()
             try:
-                results = await loop.run_in_executor(self._executor, self._fn, items)
+                results = await loop.run_in_executor(self._executor, self._run, items, delay)
                 if len(results) != len(batch):
                     raise RuntimeError(
                         f"{self.name}: {len(results)} results for {len(batch)} items"

@@ -36,7 +36,10 @@ class FaultConfig:
     """Faults injected into inference requests (never into health, metrics or admin routes).
 
     * ``error_rate``: probability that a request is answered 500 instead of being served;
-    * ``latency`` seconds added, with probability ``latency_probability``;
+    * ``latency`` seconds added to a request's model time, with probability
+      ``latency_probability``: the batch that holds the request keeps the model worker that
+      much longer, as a slower model or a busier GPU would, so the fault costs serving capacity
+      (a request's batch-mates wait for it too; a stream's first token, not its later ones);
     * ``crash_after``: the process exits abruptly when request ``crash_after + 1`` arrives;
     * ``stall_every`` / ``stall_for``: every ``stall_every`` seconds (counted from when the
       faults were set) the whole service stalls for ``stall_for`` seconds, as in a GC pause, a

@@ -80,8 +80,9 @@ async def admit(
     refusal: Callable[[RequestError], Response] | None = None,
 ) -> Any:
     """Everything an inference request goes through before the model: crash fault, body
-    size, validation, injected latency and errors. Returns the validated input or a Response;
-    ``refusal`` shapes the answer to an invalid body (the OpenAI routes answer OpenAI's way)."""
+    size, validation, injected stalls and errors, and the draw of its injected latency (spent
+    in the model: :func:`model_delay`). Returns the validated input or a Response; ``refusal``
+    shapes the answer to an invalid body (the OpenAI routes answer OpenAI's way)."""
     svc = svc_of(request)
     svc.count_request()
     try:
@@ -92,7 +93,13 @@ async def admit(
     if await svc.injected_error():
         svc.metrics.errors.labels(model, "injected").inc()
         return error_response(500, "injected_fault", "injected fault (--fault-error-rate)")
+    request.state.model_delay = svc.model_delay()
     return parsed
+
+
+def model_delay(request: Request) -> float:
+    """The injected latency :func:`admit` drew for this request (0 when none)."""
+    return float(getattr(request.state, "model_delay", 0.0))
 
 
 def shed(svc: ServiceState, model: str, exc: Exception) -> JSONResponse:
@@ -129,7 +136,7 @@ class Generation:
         assert svc.generate_batcher is not None
         tokens = tokenize(prompt)
         try:  # prefill: admission control applies here, never to later decode steps
-            first = await svc.generate_batcher.submit((None, tokens))
+            first = await svc.generate_batcher.submit((None, tokens), delay=model_delay(request))
         except Exception as e:
             return shed(svc, "generator", e)
         record_spans(svc, first, "generator")

@@ -83,17 +83,23 @@ class ServiceState:
             self.crash_hook()
 
     async def injected_error(self) -> bool:
-        """Apply an injected stall and latency; return True when this request must fail with an
-        injected 500."""
+        """Apply an injected stall; return True when this request must fail with an injected
+        500."""
         f = self.faults
         stalled = f.stall_wait(time.monotonic() - self._faults_set_at)
         if stalled > 0:
             await asyncio.sleep(stalled)
+        return f.error_rate > 0 and self._rng.random() < f.error_rate
+
+    def model_delay(self) -> float:
+        """Seconds of injected latency for one request: its model call takes that much longer
+        (the batcher holds its worker), so the fault costs capacity as a slower model would."""
+        f = self.faults
         if f.latency > 0 and (
             f.latency_probability >= 1.0 or self._rng.random() < f.latency_probability
         ):
-            await asyncio.sleep(f.latency)
-        return f.error_rate > 0 and self._rng.random() < f.error_rate
+            return f.latency
+        return 0.0
 
     # -- lifecycle ----------------------------------------------------------------------------
     def model_versions(self) -> dict[str, str]:

@@ -221,6 +221,24 @@ async def test_injected_latency(
     assert elapsed >= 1.0 if slow else elapsed < 30
 
 
+async def test_injected_latency_is_model_time_and_costs_capacity(make_client: MakeClient) -> None:
+    """Two requests at once, batching off, 0.2 s injected: the one model worker runs them one
+    after the other, so the later answer comes >= 0.4 s after both were sent (a wait outside
+    the model would answer both after 0.2 s), and the model's duration histogram holds it."""
+    client, _ = await make_client(ServiceConfig(max_batch_size=1, faults=FaultConfig(latency=0.2)))
+
+    async def timed() -> float:
+        assert (await client.post("/v1/classify", json=PIXELS)).status_code == 200
+        return time.perf_counter()
+
+    t0 = time.perf_counter()
+    done = await asyncio.gather(timed(), timed())
+    assert max(done) - t0 >= 0.4
+    samples = parse_metrics((await client.get("/metrics")).text)
+    total = sample(samples, "ml_inference_duration_seconds_sum", model="classifier")
+    assert total is not None and total >= 0.4
+
+
 async def test_crash_after_n_requests(make_client: MakeClient) -> None:
     crashes: list[int] = []
     holder: list[ServiceState] = []

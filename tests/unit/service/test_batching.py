@@ -126,3 +126,31 @@ async def test_stop_fails_waiting_callers_and_submit_after_stop() -> None:
     with pytest.raises(BatcherStopped):
         await b.submit(2)
     assert not b.running
+
+
+async def test_an_injected_delay_holds_the_worker_for_its_whole_batch() -> None:
+    """The latency fault is model time: the batch holding a delayed item keeps the one worker
+    busy, so the next batch starts after it (capacity is lost), and its batch-mates finish with
+    it. Lower bounds only: they hold however slow the machine."""
+    seconds: list[float] = []
+    b = Batcher(
+        "t",
+        _double,
+        max_batch_size=2,
+        max_wait_s=60,  # a batch runs when two items are waiting
+        max_queue=10,
+        on_batch=lambda _n, s: seconds.append(s),
+    )
+    b.start()
+    try:
+        first = asyncio.gather(b.submit(1, delay=0.2), b.submit(2))
+        await asyncio.sleep(0)  # both queued: they fill the first batch
+        second = asyncio.gather(b.submit(3), b.submit(4))
+        (slow, mate), (after, _) = await asyncio.wait_for(asyncio.gather(first, second), timeout=60)
+    finally:
+        await b.stop()
+    assert slow.value == 2 and mate.value == 4 and after.value == 6
+    assert slow.batch_size == mate.batch_size == 2 and slow.started_ns == mate.started_ns
+    assert mate.finished_ns - mate.started_ns >= 0.2e9  # the batch-mate waited for the delay
+    assert after.started_ns >= slow.finished_ns  # the worker was held: the next batch waited
+    assert seconds[0] >= 0.2 and len(seconds) == 2  # the model time includes the delay
