@@ -13,7 +13,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from slocheck.cli.common import exit_code, new_console, print_comparison, stop_on_signals
-from slocheck.errors import ExitCode, InfrastructureError, UsageError
+from slocheck.errors import ExitCode, UsageError
 from slocheck.store import DEFAULT_HISTORY
 
 if TYPE_CHECKING:
@@ -31,7 +31,9 @@ def add_compare(sub: argparse._SubParsersAction[Any]) -> None:
         "baseline; exit 1 when a metric regressed beyond its tolerance.",
     )
     p.add_argument(
-        "current", help="run id in the history, 'last', or a report.json of slocheck run"
+        "current",
+        help="run id in the history, 'last', 'last:N' (the newest N runs of the newest run's "
+        "configuration, pooled), or a report.json of slocheck run",
     )
     p.add_argument(
         "--baseline",
@@ -65,20 +67,37 @@ def add_compare(sub: argparse._SubParsersAction[Any]) -> None:
     p.set_defaults(handler=cmd_compare)
 
 
-def _current(spec: str, history_path: str) -> RunRecord:
+def _current(spec: str, history_path: str) -> list[RunRecord]:
     from slocheck.store.history import History, load_record
 
     if Path(spec).is_file():
-        return load_record(Path(spec))
+        return [load_record(Path(spec))]
     if not Path(history_path).exists():
         raise UsageError(f"{spec}: not a file, and there is no history at {history_path}")
+    count = 1 if spec == "last" else _last_n(spec)
     with History(history_path) as store:
-        found = (
-            store.runs(limit=1)[0] if spec == "last" and store.runs(limit=1) else store.get(spec)
-        )
-    if found is None:
-        raise UsageError(f"{spec}: no such run in {history_path}")
-    return found
+        if count is None:
+            found = store.get(spec)
+            if found is None:
+                raise UsageError(f"{spec}: no such run in {history_path}")
+            return [found]
+        newest = store.runs(limit=1)
+        if not newest:
+            raise UsageError(f"{spec}: the history {history_path} holds no run")
+        runs = store.runs(newest[0].fingerprint, limit=count)
+    if len(runs) < count:
+        raise UsageError(f"{spec}: the history holds only {len(runs)} run(s) of that configuration")
+    return runs
+
+
+def _last_n(spec: str) -> int | None:
+    """N of ``last:N``; None when ``spec`` is not of that form (a run id)."""
+    if not spec.startswith("last:"):
+        return None
+    n = spec.split(":", 1)[1]
+    if not n.isdigit() or not 1 <= int(n) <= 1000:
+        raise UsageError(f"{spec}: expected last:N, N a number from 1 to 1000")
+    return int(n)
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
@@ -100,9 +119,11 @@ def cmd_compare(args: argparse.Namespace) -> int:
         raise UsageError(f"--baseline {args.baseline}: no history at {args.history}")
     console = new_console()
     if args.canary:
+        if len(current) > 1:
+            raise UsageError(f"--canary judges one run, not {args.current}")
         flags = (
             canary(
-                current,
+                current[0],
                 baseline,
                 max_error_points=regression.canary_error_points,
                 max_p95_increase_s=regression.canary_p95_increase,
@@ -271,25 +292,38 @@ def _trend(
 def add_bench(sub: argparse._SubParsersAction[Any]) -> None:
     p = sub.add_parser(
         "bench",
-        help="repeat a run N times to measure the noise",
+        help="repeat a run N times (the noise; with --compare-to, the nightly check)",
         description="Repeat slocheck run N times into the history; print the "
-        "coefficient of variation of each metric across the runs.",
+        "coefficient of variation of each metric across the runs. With --compare-to, compare "
+        "the N runs, pooled, with a baseline of earlier runs: more runs narrow the interval, "
+        "so a nightly job decides instead of saying inconclusive.",
     )
     p.add_argument("--slo", required=True, metavar="FILE")
     p.add_argument("--repeat", type=int, default=5)
     p.add_argument("--history", default=DEFAULT_HISTORY)
     p.add_argument("--out", default="slocheck-results/bench", metavar="DIR")
     p.add_argument("--duration", help="overrides load.duration")
+    p.add_argument(
+        "--compare-to",
+        metavar="BASELINE",
+        help="then compare the N runs, pooled, with this baseline of earlier runs (median:M, "
+        "last-pass, a run id or a report.json): the nightly check; exit 1 on a regression",
+    )
+    p.add_argument(
+        "--any-fingerprint", action="store_true", help="a baseline of another configuration"
+    )
+    p.add_argument("--require-baseline", action="store_true", help="no baseline is a failure")
+    p.add_argument("--json", metavar="PATH", help="write the comparison as JSON")
     p.set_defaults(handler=cmd_bench)
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
+    from slocheck.regress import to_dict
     from slocheck.regress.records import summary_of
+    from slocheck.report import write_atomic
     from slocheck.spec import load_spec
-    from slocheck.store.history import History
-    from slocheck.store.records import record_of
     from slocheck.units import parse_duration
-    from slocheck.workflows.run import RunOptions, run
+    from slocheck.workflows.bench import BenchOptions, bench
 
     if not 2 <= args.repeat <= 1000:
         raise UsageError(f"--repeat: expected 2 to 1000, got {args.repeat}")
@@ -297,21 +331,23 @@ def cmd_bench(args: argparse.Namespace) -> int:
     duration = parse_duration(args.duration) if args.duration else None
     console = new_console()
     stop_on_signals()
-    summaries = []
-    with History(args.history) as store:
-        for i in range(args.repeat):
-            result = run(
-                loaded, RunOptions(out_dir=Path(args.out) / f"run-{i + 1}", duration=duration)
-            )
-            if result.verdict == "interrupted":  # Ctrl-C stops the series, not just one run
-                console.print(f"run {i + 1}/{args.repeat}: interrupted; nothing recorded")
-                return ExitCode.INTERRUPTED
-            if result.error is not None:
-                raise InfrastructureError(f"run {i + 1}/{args.repeat}: {result.error}")
-            record = record_of(result)
-            store.add(record)
-            summaries.append(summary_of(record))
-            console.print(f"run {i + 1}/{args.repeat}: {record.run_id} {result.verdict}")
+
+    def progress(i: int, record: RunRecord, verdict: str) -> None:
+        console.print(f"run {i + 1}/{args.repeat}: {record.run_id} {verdict}")
+
+    options = BenchOptions(
+        repeat=args.repeat,
+        history=args.history,
+        out_dir=Path(args.out),
+        duration=duration,
+        compare_to=args.compare_to,
+        any_fingerprint=args.any_fingerprint,
+    )
+    result = bench(loaded, options, on_run=progress)
+    if result.interrupted:
+        console.print(f"run {len(result.records) + 1}/{args.repeat}: interrupted; not recorded")
+        return ExitCode.INTERRUPTED
+    summaries = [summary_of(r) for r in result.records]
     table = Table(title=f"noise over {args.repeat} runs", title_justify="left")
     for col in ("metric", "mean", "stdev", "CV"):
         table.add_column(col)
@@ -321,4 +357,12 @@ def cmd_bench(args: argparse.Namespace) -> int:
             mean, sd = statistics.mean(values), statistics.stdev(values)
             table.add_row(key, f"{mean:.4g}", f"{sd:.3g}", f"{sd / mean:.1%}" if mean else "-")
     console.print(table)
-    return ExitCode.OK
+    if result.comparison is None:
+        return ExitCode.OK
+    print_comparison(result.comparison, console)
+    if args.json:
+        write_atomic(
+            args.json, json.dumps(to_dict(result.comparison), indent=2, default=str) + "\n"
+        )
+    regression = loaded.spec.regression
+    return exit_code(result.comparison, regression.on_inconclusive, args.require_baseline)

@@ -9,8 +9,11 @@ confidence interval, and a verdict against a tolerance:
 * throughput: bootstrap of the per-second request counts;
 * error ratio: Newcombe's interval for a difference of two proportions (Wilson scores).
 
-When the baseline has several runs (``median:N``), their between-run spread is added to the
-interval, so a noisy machine widens it instead of raising false alarms.
+The current side may be one run or several (``slocheck bench --repeat N --compare-to``), pooled
+like the baseline. The between-run spread, measured from both sides' runs when there are three
+or more (``median:N``), is added to the interval as ``1.96 * cv * sqrt(1/m + 1/n)`` for m current
+and n baseline runs: a noisy machine widens it instead of raising false alarms, and more runs on
+either side narrow it again.
 
 ``regressed`` when the whole interval is beyond the tolerance; ``improved`` when it is beyond the
 tolerance the other way; ``unchanged`` when it stays within; ``inconclusive`` otherwise.
@@ -92,7 +95,7 @@ class MetricComparison:
 @dataclass(frozen=True)
 class Comparison:
     verdict: Overall
-    current: str
+    current: str  # the current run's id; several runs: their ids joined by ","
     baseline: list[str]
     metrics: list[MetricComparison]
     notes: list[str] = field(default_factory=list)
@@ -146,24 +149,37 @@ DEFAULT_NOISE = 0.05
 MIN_MEASURED_NOISE = 0.01
 
 
-def _between_runs(values: Sequence[float], floor: float) -> float:
-    """Robust coefficient of variation between the baseline runs (1.4826 x the median absolute
-    deviation over the median: one stalled run does not blow it up); ``floor`` with fewer
-    than 3 runs."""
-    arr = np.asarray([v for v in values if math.isfinite(v)], dtype=np.float64)
-    if len(arr) < 3:
+def _between_runs(groups: Sequence[Sequence[float]], floor: float) -> float:
+    """Robust coefficient of variation between runs of one configuration: each run's relative
+    deviation from its own side's median (so a real change between the sides is not counted
+    as noise), over every side with 2 or more runs; 1.4826 x the median absolute deviation
+    (one stalled run does not blow it up), scaled by sqrt(N / (N - sides)) for the medians
+    fitted. ``floor`` when fewer than 3 runs show a spread."""
+    residuals: list[float] = []
+    sides = 0
+    for values in groups:
+        arr = np.asarray([v for v in values if math.isfinite(v)], dtype=np.float64)
+        centre = float(np.median(arr)) if len(arr) >= 2 else 0.0
+        if centre == 0:
+            continue  # one run shows no spread
+        residuals.extend((arr - centre) / abs(centre))
+        sides += 1
+    n = len(residuals)
+    if n < 3:
         return floor
-    centre = float(np.median(arr))
-    if centre == 0:
-        return floor
-    mad_cv = float(1.4826 * np.median(np.abs(arr - centre)) / abs(centre))
+    mad_cv = float(1.4826 * np.median(np.abs(residuals))) * math.sqrt(n / (n - sides))
     return max(mad_cv, MIN_MEASURED_NOISE)  # five nearly equal runs do not prove zero noise
 
 
-def _widen(lo: float, hi: float, centre: float, cv: float, n_baseline: int) -> tuple[float, float]:
+def _widen(
+    lo: float, hi: float, centre: float, cv: float, *, runs: tuple[int, int]
+) -> tuple[float, float]:
+    """``[lo, hi]`` widened by the between-run noise ``cv`` of ``runs`` = (m current, n
+    baseline) runs."""
+    n_current, n_baseline = (max(n, 1) for n in runs)
     if cv <= 0:
         return lo, hi
-    extra = 1.96 * cv * math.sqrt(1 + 1 / n_baseline)
+    extra = 1.96 * cv * math.sqrt(1 / n_current + 1 / n_baseline)
     return centre - math.hypot(centre - lo, extra), centre + math.hypot(hi - centre, extra)
 
 
@@ -196,7 +212,7 @@ def _latency(
     cur: HdrHistogram,
     base: HdrHistogram,
     *,
-    per_run: list[float],
+    per_run: tuple[list[float], list[float]],
     tol: float,
     p: float,
     resamples: int,
@@ -208,7 +224,9 @@ def _latency(
     ratios = c_boot / np.maximum(b_boot, 1e-12) - 1
     change = c_point / b_point - 1 if b_point > 0 else math.inf
     lo, hi = (float(x) for x in np.percentile(ratios, [2.5, 97.5]))
-    lo, hi = _widen(lo, hi, change, _between_runs(per_run, noise), max(len(per_run), 1))
+    cur_runs, base_runs = per_run
+    cv = _between_runs(per_run, noise)
+    lo, hi = _widen(lo, hi, change, cv, runs=(len(cur_runs), len(base_runs)))
     verdict = _verdict(lo, hi, tol, higher_is_better=False)
     note = ""
     if verdict == "regressed" and p >= MWU_ALPHA:
@@ -223,7 +241,7 @@ def _latency(
 
 
 def _throughput(
-    cur: RunRecord,
+    cur: Sequence[RunRecord],
     base: Sequence[RunRecord],
     tol: float,
     *,
@@ -231,13 +249,14 @@ def _throughput(
     rng: np.random.Generator,
     noise: float,
 ) -> MetricComparison:
-    c = np.asarray(cur.per_second, dtype=np.float64)
+    c = np.concatenate([np.asarray(r.per_second, dtype=np.float64) for r in cur])
     b = np.concatenate([np.asarray(r.per_second, dtype=np.float64) for r in base])
     c_boot = rng.choice(c, size=(resamples, len(c))).mean(axis=1)
     b_boot = rng.choice(b, size=(resamples, len(b))).mean(axis=1)
     change = c.mean() / b.mean() - 1
     lo, hi = (float(x) for x in np.percentile(c_boot / b_boot - 1, [2.5, 97.5]))
-    lo, hi = _widen(lo, hi, change, _between_runs([r.throughput for r in base], noise), len(base))
+    cv = _between_runs([[r.throughput for r in cur], [r.throughput for r in base]], noise)
+    lo, hi = _widen(lo, hi, change, cv, runs=(len(cur), len(base)))
     verdict = _verdict(lo, hi, tol, higher_is_better=True)
     text = (
         f"throughput {b.mean():,.1f} -> {c.mean():,.1f} requests/s ({_pct(change)}, 95% CI "
@@ -258,8 +277,10 @@ def _throughput(
     )
 
 
-def _error_ratio(cur: RunRecord, base: Sequence[RunRecord], tol: float) -> MetricComparison:
-    n1, e1 = cur.requests, cur.errors
+def _error_ratio(
+    cur: Sequence[RunRecord], base: Sequence[RunRecord], tol: float
+) -> MetricComparison:
+    n1, e1 = sum(r.requests for r in cur), sum(r.errors for r in cur)
     n2, e2 = sum(r.requests for r in base), sum(r.errors for r in base)
     p1, p2 = e1 / n1, e2 / n2
     l1, u1 = wilson_interval(e1, n1)
@@ -275,16 +296,22 @@ def _error_ratio(cur: RunRecord, base: Sequence[RunRecord], tol: float) -> Metri
     return MetricComparison("error_ratio", p2, p1, d, lo, hi, tol, verdict, "points", None, text)
 
 
-def capacity_change(cur: RunRecord, base: Sequence[RunRecord], tol: float) -> MetricComparison:
+def _bracket(runs: Sequence[RunRecord]) -> tuple[float, float]:
+    """The median lower and upper capacity of ``runs`` (an open bracket's upper is its lower)."""
+    lowers = [r.capacity_lower for r in runs if r.capacity_lower is not None]
+    uppers = [r.capacity_upper or r.capacity_lower for r in runs if r.capacity_lower is not None]
+    return float(np.median(lowers)), float(np.median(uppers))
+
+
+def capacity_change(
+    cur: RunRecord | Sequence[RunRecord], base: Sequence[RunRecord], tol: float
+) -> MetricComparison:
     """A capacity against the median of the baseline's. Each capacity is a bracket (it lies at
     or above its lower and below its upper rate), so the change is an interval: from the
     current lower over the baseline upper to the current upper over the baseline lower; it is
     a regression only when even the most favourable reading lost more than the tolerance."""
-    assert cur.capacity_lower is not None
-    lowers = [r.capacity_lower for r in base if r.capacity_lower is not None]
-    uppers = [r.capacity_upper or r.capacity_lower for r in base if r.capacity_lower is not None]
-    b_lo, b_hi = float(np.median(lowers)), float(np.median(uppers))
-    c_lo, c_hi = cur.capacity_lower, cur.capacity_upper or cur.capacity_lower
+    b_lo, b_hi = _bracket(base)
+    c_lo, c_hi = _bracket([cur] if isinstance(cur, RunRecord) else cur)
     change = c_lo / b_lo - 1
     lo, hi = c_lo / b_hi - 1, c_hi / b_lo - 1
     verdict = _verdict(lo, hi, tol, higher_is_better=True)
@@ -297,12 +324,21 @@ def capacity_change(cur: RunRecord, base: Sequence[RunRecord], tol: float) -> Me
     )
 
 
+def _histograms(runs: Sequence[RunRecord], attr: str) -> list[HdrHistogram]:
+    return [h for h in (_decode(getattr(r, attr)) for r in runs) if h is not None]
+
+
+def _at(hists: Sequence[HdrHistogram], pct: float) -> list[float]:
+    """Each histogram's ``pct`` percentile, in seconds."""
+    return [h.get_value_at_percentile(pct) / 1e6 for h in hists]
+
+
 def _both(a: HdrHistogram | None, b: HdrHistogram | None) -> bool:
     return a is not None and b is not None and a.get_total_count() > 0 and b.get_total_count() > 0
 
 
 def compare(
-    current: RunRecord,
+    current: RunRecord | Sequence[RunRecord],
     baseline: Sequence[RunRecord],
     tolerances: dict[str, float] | None = None,
     *,
@@ -310,25 +346,30 @@ def compare(
     seed: int = 0,
     noise: float = DEFAULT_NOISE,
 ) -> Comparison:
-    """Compare ``current`` with the pooled ``baseline`` runs."""
+    """Compare ``current`` (one run, or several pooled) with the pooled ``baseline`` runs."""
     tol = {**DEFAULT_TOLERANCES, **(tolerances or {})}
+    group = [current] if isinstance(current, RunRecord) else list(current)
+    if not group:
+        raise ValueError("compare: no current run")
+    current_id = ",".join(r.run_id for r in group)
     if not baseline:
         return Comparison(
             "no_baseline",
-            current.run_id,
+            current_id,
             [],
             [],
             ["no baseline run with the same fingerprint: nothing to compare with"],
         )
-    if current.verdict == "inconclusive":
+    short = [r.run_id for r in group if r.verdict == "inconclusive"]
+    if short:
         return Comparison(
             "inconclusive",
-            current.run_id,
+            current_id,
             [r.run_id for r in baseline],
             [],
             [
-                "the current run did not get the load it asked for (its verdict is "
-                "inconclusive): it cannot show a regression"
+                f"the current run {', '.join(short)} did not get the load it asked for (its "
+                "verdict is inconclusive): it cannot show a regression"
             ],
         )
     rng = np.random.default_rng(seed)
@@ -339,13 +380,17 @@ def compare(
             f"{len(baseline)} baseline run(s): the run-to-run noise cannot be measured, "
             f"so {noise:.0%} is assumed (regression.noise); median:5 measures it"
         )
-    cur_lat, base_lat = _decode(current.latency_hdr), _pooled([r.latency_hdr for r in baseline])
+    cur_lat = _pooled([r.latency_hdr for r in group])
+    base_lat = _pooled([r.latency_hdr for r in baseline])
     if _both(cur_lat, base_lat):
         assert cur_lat is not None and base_lat is not None
         p = _shift_p(cur_lat, base_lat, rng)
-        runs = [h for h in (_decode(r.latency_hdr) for r in baseline) if h is not None]
+        cur_runs, base_runs = (
+            _histograms(group, "latency_hdr"),
+            _histograms(baseline, "latency_hdr"),
+        )
         for name, pct in LATENCY_METRICS.items():
-            per_run = [h.get_value_at_percentile(pct) / 1e6 for h in runs]
+            per_run = (_at(cur_runs, pct), _at(base_runs, pct))
             metrics.append(
                 _latency(
                     name,
@@ -362,14 +407,16 @@ def compare(
             )
     else:
         notes.append("no client latency histograms in one of the runs")
-    cur_ttft, base_ttft = _decode(current.ttft_hdr), _pooled([r.ttft_hdr for r in baseline])
+    cur_ttft, base_ttft = (
+        _pooled([r.ttft_hdr for r in group]),
+        _pooled([r.ttft_hdr for r in baseline]),
+    )
     if _both(cur_ttft, base_ttft):
         assert cur_ttft is not None and base_ttft is not None
-        per_run = [
-            h.get_value_at_percentile(95) / 1e6
-            for h in (_decode(r.ttft_hdr) for r in baseline)
-            if h is not None
-        ]
+        per_run = (
+            _at(_histograms(group, "ttft_hdr"), 95),
+            _at(_histograms(baseline, "ttft_hdr"), 95),
+        )
         metrics.append(
             _latency(
                 "ttft_p95",
@@ -384,16 +431,16 @@ def compare(
                 noise=noise,
             )
         )
-    if len(current.per_second) >= 2 and sum(len(r.per_second) for r in baseline) >= 2:
+    if all(len(r.per_second) >= 2 for r in group) and sum(len(r.per_second) for r in baseline) >= 2:
         metrics.append(
             _throughput(
-                current, baseline, tol["throughput"], resamples=resamples, rng=rng, noise=noise
+                group, baseline, tol["throughput"], resamples=resamples, rng=rng, noise=noise
             )
         )
-    if current.requests and all(r.requests for r in baseline):
-        metrics.append(_error_ratio(current, baseline, tol["error_ratio"]))
-    if current.capacity_lower is not None and all(r.capacity_lower for r in baseline):
-        metrics.append(capacity_change(current, baseline, tol["capacity"]))
+    if all(r.requests for r in group) and all(r.requests for r in baseline):
+        metrics.append(_error_ratio(group, baseline, tol["error_ratio"]))
+    if all(r.capacity_lower is not None for r in group) and all(r.capacity_lower for r in baseline):
+        metrics.append(capacity_change(group, baseline, tol["capacity"]))
     verdicts = {m.verdict for m in metrics}
     overall: Overall = (
         "regressed"
@@ -404,7 +451,7 @@ def compare(
         if "improved" in verdicts
         else "unchanged"
     )
-    return Comparison(overall, current.run_id, [r.run_id for r in baseline], metrics, notes)
+    return Comparison(overall, current_id, [r.run_id for r in baseline], metrics, notes)
 
 
 def to_dict(c: Comparison) -> dict[str, Any]:
@@ -415,27 +462,3 @@ def to_dict(c: Comparison) -> dict[str, Any]:
         "notes": c.notes,
         "metrics": [m.__dict__ for m in c.metrics],
     }
-
-
-def canary(
-    current: RunRecord,
-    baseline: Sequence[RunRecord],
-    *,
-    max_error_points: float = 0.05,
-    max_p95_increase_s: float = 0.1,
-) -> list[str]:
-    """The canary rule of ML services' guides: flag an error-ratio increase above 5 points or a
-    P95 increase above 100 ms (point estimates, both configurable). Empty: the canary is fine."""
-    flags = []
-    base_req = sum(r.requests for r in baseline)
-    if current.requests and base_req:
-        d = current.error_ratio - sum(r.errors for r in baseline) / base_req
-        if d > max_error_points:
-            flags.append(f"error ratio up {d * 100:.2f} points (limit {max_error_points * 100:g})")
-    cur, base = _decode(current.latency_hdr), _pooled([r.latency_hdr for r in baseline])
-    if _both(cur, base):
-        assert cur is not None and base is not None
-        up = (cur.get_value_at_percentile(95) - base.get_value_at_percentile(95)) / 1e6
-        if up > max_p95_increase_s:
-            flags.append(f"P95 up {up * 1000:.1f} ms (limit {max_p95_increase_s * 1000:g} ms)")
-    return flags

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -100,11 +100,17 @@ class History:
         return n
 
     def baseline(
-        self, spec: str, current: RunRecord, any_fingerprint: bool = False
+        self,
+        spec: str,
+        current: RunRecord | Sequence[RunRecord],
+        any_fingerprint: bool = False,
     ) -> list[RunRecord]:
-        """``last-pass``, ``median:N`` (the last N runs, pooled), a run id or a report file."""
-        fp = None if any_fingerprint else current.fingerprint
-        others = [r for r in self.runs(fp) if r.run_id != current.run_id]
+        """``last-pass``, ``median:N`` (the last N runs, pooled), a run id or a report file;
+        never one of the ``current`` runs themselves."""
+        group = [current] if isinstance(current, RunRecord) else list(current)
+        fp = None if any_fingerprint else group[0].fingerprint
+        mine = {r.run_id for r in group}
+        others = [r for r in self.runs(fp) if r.run_id not in mine]
         if spec == "last-pass":
             return [r for r in others if r.verdict in ("pass", "warn")][:1]
         if spec.startswith("median:"):

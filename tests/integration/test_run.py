@@ -177,3 +177,43 @@ def test_bench_repeats_runs_into_the_history_and_shows_the_noise(tmp_path: Path)
     for record in records:
         assert record.requests > 0 and record.latency_hdr is not None
         assert HdrHistogram.decode(record.latency_hdr).get_total_count() == record.requests
+    # the nightly check: two more runs of a build 30 ms slower in the model (faults are not in
+    # the fingerprint), pooled and compared with the two runs above, never with themselves
+    slower = tmp_path / "slower.yaml"
+    slower.write_text(
+        spec.read_text().replace(
+            "{model: classifier}", "{model: classifier, faults: {latency: 30ms}}"
+        )
+    )
+    first = {r.run_id for r in records}
+    result = run_cli(
+        [
+            "bench",
+            "--slo",
+            str(slower),
+            "--repeat",
+            "2",
+            "--history",
+            str(history),
+            "--out",
+            str(tmp_path / "nightly"),
+            "--duration",
+            "3s",
+            "--compare-to",
+            "median:5",
+            "--json",
+            str(tmp_path / "c.json"),
+        ],
+        timeout=180,
+    )
+    output = result.stdout + result.stderr
+    c = json.loads((tmp_path / "c.json").read_text())
+    assert set(c["baseline"]) == first, c  # median:5 found only the two earlier runs
+    current = set(c["current"].split(","))
+    assert len(current) == 2 and not current & first
+    # p50 from a few ms to >= 30 ms: far beyond any noise or tolerance
+    assert c["verdict"] == "regressed" and result.returncode == 1, output
+    assert "REGRESSED" in output
+    # the same comparison after the fact: the newest two runs against the two before them
+    again = run_cli(["compare", "last:2", "--baseline", "median:5", "--history", str(history)])
+    assert again.returncode == 1 and "REGRESSED" in again.stdout, again.stdout + again.stderr

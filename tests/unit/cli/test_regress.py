@@ -80,3 +80,25 @@ def test_history_list_export_import_trend(
     (tmp_path / "bad.jsonl").write_text("{not json\n")
     assert main(["history", "import", str(tmp_path / "bad.jsonl"), "--history", other]) == 2
     assert main(["history", "export", "--history", db]) == 2
+
+
+def test_compare_the_last_n_runs_pooled(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """``last:N``: the newest N runs of the newest run's configuration, pooled, against a
+    baseline that never holds them."""
+    db = str(tmp_path / "h.sqlite")
+    with History(db) as h:
+        for i in range(8):  # five nights of the old build, then three of a 30% slower one
+            r = record(f"night-{i}", seed=i, scale=1.0 if i < 5 else 1.3)
+            h.add(type(r)(**{**r.__dict__, "created_at": float(i)}))
+    out = tmp_path / "c.json"
+    code = main(
+        ["compare", "last:3", "--baseline", "median:5", "--history", db, "--json", str(out)]
+    )
+    c = json.loads(out.read_text())
+    assert code == 1 and c["verdict"] == "regressed", c
+    assert c["current"] == "night-7,night-6,night-5"
+    assert sorted(c["baseline"]) == [f"night-{i}" for i in range(5)]
+    assert main(["compare", "last:9", "--history", db]) == 2  # only 8 runs
+    assert "only 8 run(s)" in capsys.readouterr().err
+    assert main(["compare", "last:x", "--history", db]) == 2
+    assert main(["compare", "last:2", "--canary", "--history", db]) == 2

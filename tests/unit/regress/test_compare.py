@@ -101,3 +101,54 @@ def test_change_points() -> None:
     step = list(rng.normal(10, 0.3, 15)) + list(rng.normal(12, 0.3, 10))
     assert change_points(step) == [15]
     assert change_points([1.0, 2.0]) == []
+
+
+# -- several current runs (slocheck bench --repeat N --compare-to) ---------------------------
+def night(run_id: str, scale: float, seed: int) -> RunRecord:
+    return record(run_id, scale=scale, n=4_000, seed=seed)
+
+
+#: a machine whose runs differ by ~3% (p50 CV), as this project's 2-core boxes do
+NOISE = (0.97, 1.0, 1.03, 0.985, 1.015, 0.96, 1.04, 0.995, 1.005, 1.02)
+
+
+def tolerances() -> dict[str, float]:
+    return {"p50_latency": 0.05, "p95_latency": 0.10, "p99_latency": 0.20}
+
+
+def test_one_run_cannot_decide_a_small_change_but_several_can() -> None:
+    """The same 10-run baseline: one current run carries the machine's whole run-to-run noise
+    (1.96 x cv x sqrt(1 + 1/10)), so an unchanged build is 'inconclusive' against a 5% p50
+    tolerance; three runs pooled shrink that to sqrt(1/3 + 1/10) and decide both ways."""
+    base = [night(f"b{i}", s, i) for i, s in enumerate(NOISE)]
+    same_one = compare(night("a0", 1.0, 50), base, tolerances())
+    assert verdicts(same_one)["p50_latency"] == "inconclusive", verdicts(same_one)
+    same = [night(f"a{i}", s, 60 + i) for i, s in enumerate((0.985, 1.0, 1.015))]
+    unchanged = compare(same, base, tolerances())
+    assert unchanged.verdict == "unchanged", verdicts(unchanged)
+    assert unchanged.current == "a0,a1,a2"
+    slow = [night(f"s{i}", 1.10 * s, 70 + i) for i, s in enumerate((0.985, 1.0, 1.015))]
+    regressed = compare(slow, base, tolerances())
+    assert verdicts(regressed)["p50_latency"] == "regressed", verdicts(regressed)
+    p50 = {m.metric: m for m in regressed.metrics}["p50_latency"]
+    one = {m.metric: m for m in same_one.metrics}["p50_latency"]
+    assert p50.ci_high - p50.ci_low < 0.75 * (one.ci_high - one.ci_low)
+
+
+def test_the_current_runs_spread_counts_as_noise_but_the_shift_does_not() -> None:
+    """Noise is each side's spread about its own median: a 20% shift between two quiet sides
+    is a regression; three current runs spread +-15% measure the noise even against a single
+    baseline run (which shows none), and widen the interval past the tolerance."""
+    base = [night(f"b{i}", 1.0, i) for i in range(5)]
+    quiet = [night(f"q{i}", 1.2, 10 + i) for i in range(3)]
+    assert compare(quiet, base, tolerances(), noise=0).verdict == "regressed"
+    noisy = [night(f"n{i}", 1.2 * s, 20 + i) for i, s in enumerate((0.85, 1.0, 1.15))]
+    c = compare(noisy, base[:1], tolerances(), noise=0)
+    assert verdicts(c)["p50_latency"] != "regressed", verdicts(c)
+    assert compare(quiet, base[:1], tolerances(), noise=0).verdict == "regressed"
+
+
+def test_one_inconclusive_current_run_makes_the_comparison_inconclusive() -> None:
+    short = type(night("x", 1.0, 1))(**{**night("x", 1.0, 1).__dict__, "verdict": "inconclusive"})
+    c = compare([night("a", 1.0, 2), short], [night("b", 1.0, 3)])
+    assert c.verdict == "inconclusive" and "x" in c.notes[0] and not c.metrics

@@ -1,0 +1,31 @@
+"""The canary rule of ML services' guides, on point estimates. Pure: no I/O."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from slocheck.regress.compare import RunRecord, _both, _decode, _pooled
+
+
+def canary(
+    current: RunRecord,
+    baseline: Sequence[RunRecord],
+    *,
+    max_error_points: float = 0.05,
+    max_p95_increase_s: float = 0.1,
+) -> list[str]:
+    """The canary rule of ML services' guides: flag an error-ratio increase above 5 points or a
+    P95 increase above 100 ms (point estimates, both configurable). Empty: the canary is fine."""
+    flags = []
+    base_req = sum(r.requests for r in baseline)
+    if current.requests and base_req:
+        d = current.error_ratio - sum(r.errors for r in baseline) / base_req
+        if d > max_error_points:
+            flags.append(f"error ratio up {d * 100:.2f} points (limit {max_error_points * 100:g})")
+    cur, base = _decode(current.latency_hdr), _pooled([r.latency_hdr for r in baseline])
+    if _both(cur, base):
+        assert cur is not None and base is not None
+        up = (cur.get_value_at_percentile(95) - base.get_value_at_percentile(95)) / 1e6
+        if up > max_p95_increase_s:
+            flags.append(f"P95 up {up * 1000:.1f} ms (limit {max_p95_increase_s * 1000:g} ms)")
+    return flags

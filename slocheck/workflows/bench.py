@@ -1,0 +1,72 @@
+"""``slocheck bench``: the same run N times into the history, and (``compare_to``) the N runs,
+pooled, compared with a baseline of earlier runs: the nightly check that decides.
+
+One run's comparison carries the machine's run-to-run noise in full (``1.96 * cv`` on top of
+its own interval); N runs against a ``median:M`` baseline shrink it to
+``1.96 * cv * sqrt(1/N + 1/M)``, and their spread measures the noise alongside the baseline's
+(:func:`slocheck.regress.compare`). docs/regression.md gives the settings this project measured.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from slocheck.errors import InfrastructureError
+from slocheck.regress import Comparison, RunRecord, compare
+from slocheck.spec import LoadedSpec
+from slocheck.store.history import History
+from slocheck.store.records import record_of
+from slocheck.workflows.run import RunOptions, run
+
+
+@dataclass(frozen=True)
+class BenchOptions:
+    repeat: int
+    history: str
+    out_dir: Path
+    duration: float | None = None
+    compare_to: str | None = None  # a baseline: median:M, last-pass, a run id, a report.json
+    any_fingerprint: bool = False
+
+
+@dataclass
+class BenchResult:
+    records: list[RunRecord] = field(default_factory=list)
+    verdicts: list[str] = field(default_factory=list)
+    interrupted: bool = False
+    comparison: Comparison | None = None  # with compare_to, once every run is recorded
+
+
+def bench(
+    loaded: LoadedSpec,
+    options: BenchOptions,
+    on_run: Callable[[int, RunRecord, str], None] | None = None,
+) -> BenchResult:
+    """Run ``loaded`` ``options.repeat`` times, recording each run; then compare them."""
+    out = BenchResult()
+    with History(options.history) as store:
+        for i in range(options.repeat):
+            result = run(
+                loaded,
+                RunOptions(out_dir=options.out_dir / f"run-{i + 1}", duration=options.duration),
+            )
+            if result.verdict == "interrupted":  # Ctrl-C stops the series, not just one run
+                out.interrupted = True
+                return out
+            if result.error is not None:
+                raise InfrastructureError(f"run {i + 1}/{options.repeat}: {result.error}")
+            record = record_of(result)
+            store.add(record)
+            out.records.append(record)
+            out.verdicts.append(result.verdict)
+            if on_run is not None:
+                on_run(i, record, result.verdict)
+        if options.compare_to is not None:
+            baseline = store.baseline(options.compare_to, out.records, options.any_fingerprint)
+            regression = loaded.spec.regression
+            out.comparison = compare(
+                out.records, baseline, regression.tolerances(), noise=regression.noise
+            )
+    return out
