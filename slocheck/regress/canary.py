@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from slocheck.regress.compare import RunRecord, _both, _decode, _pooled
+from slocheck.regress.compare import RunRecord, both_recorded, decode_hdr, pooled_hdr
 
 
 def canary(
@@ -22,8 +22,8 @@ def canary(
         d = current.error_ratio - sum(r.errors for r in baseline) / base_req
         if d > max_error_points:
             flags.append(f"error ratio up {d * 100:.2f} points (limit {max_error_points * 100:g})")
-    cur, base = _decode(current.latency_hdr), _pooled([r.latency_hdr for r in baseline])
-    if _both(cur, base):
+    cur, base = decode_hdr(current.latency_hdr), pooled_hdr([r.latency_hdr for r in baseline])
+    if both_recorded(cur, base):
         assert cur is not None and base is not None
         up = (cur.get_value_at_percentile(95) - base.get_value_at_percentile(95)) / 1e6
         if up > max_p95_increase_s:

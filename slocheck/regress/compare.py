@@ -101,12 +101,14 @@ class Comparison:
     notes: list[str] = field(default_factory=list)
 
 
-def _decode(encoded: str | None) -> HdrHistogram | None:
+def decode_hdr(encoded: str | None) -> HdrHistogram | None:
+    """A run record's encoded HDR histogram (None when the run has none)."""
     return HdrHistogram.decode(encoded) if encoded else None
 
 
-def _pooled(encoded: Sequence[str | None]) -> HdrHistogram | None:
-    hists = [h for h in (_decode(e) for e in encoded) if h is not None]
+def pooled_hdr(encoded: Sequence[str | None]) -> HdrHistogram | None:
+    """The runs' histograms added into one (None when none has one)."""
+    hists = [h for h in (decode_hdr(e) for e in encoded) if h is not None]
     if not hists:
         return None
     out = hists[0]
@@ -325,7 +327,7 @@ def capacity_change(
 
 
 def _histograms(runs: Sequence[RunRecord], attr: str) -> list[HdrHistogram]:
-    return [h for h in (_decode(getattr(r, attr)) for r in runs) if h is not None]
+    return [h for h in (decode_hdr(getattr(r, attr)) for r in runs) if h is not None]
 
 
 def _at(hists: Sequence[HdrHistogram], pct: float) -> list[float]:
@@ -333,7 +335,8 @@ def _at(hists: Sequence[HdrHistogram], pct: float) -> list[float]:
     return [h.get_value_at_percentile(pct) / 1e6 for h in hists]
 
 
-def _both(a: HdrHistogram | None, b: HdrHistogram | None) -> bool:
+def both_recorded(a: HdrHistogram | None, b: HdrHistogram | None) -> bool:
+    """Both histograms exist and hold a value."""
     return a is not None and b is not None and a.get_total_count() > 0 and b.get_total_count() > 0
 
 
@@ -380,9 +383,9 @@ def compare(
             f"{len(baseline)} baseline run(s): the run-to-run noise cannot be measured, "
             f"so {noise:.0%} is assumed (regression.noise); median:5 measures it"
         )
-    cur_lat = _pooled([r.latency_hdr for r in group])
-    base_lat = _pooled([r.latency_hdr for r in baseline])
-    if _both(cur_lat, base_lat):
+    cur_lat = pooled_hdr([r.latency_hdr for r in group])
+    base_lat = pooled_hdr([r.latency_hdr for r in baseline])
+    if both_recorded(cur_lat, base_lat):
         assert cur_lat is not None and base_lat is not None
         p = _shift_p(cur_lat, base_lat, rng)
         cur_runs, base_runs = (
@@ -408,10 +411,10 @@ def compare(
     else:
         notes.append("no client latency histograms in one of the runs")
     cur_ttft, base_ttft = (
-        _pooled([r.ttft_hdr for r in group]),
-        _pooled([r.ttft_hdr for r in baseline]),
+        pooled_hdr([r.ttft_hdr for r in group]),
+        pooled_hdr([r.ttft_hdr for r in baseline]),
     )
-    if _both(cur_ttft, base_ttft):
+    if both_recorded(cur_ttft, base_ttft):
         assert cur_ttft is not None and base_ttft is not None
         per_run = (
             _at(_histograms(group, "ttft_hdr"), 95),
