@@ -19,7 +19,8 @@ from slocheck.store import DEFAULT_HISTORY
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from slocheck.regress import RunRecord
+    from slocheck.regress import Comparison, RunRecord
+    from slocheck.spec import RegressionSpec
 
 
 # -- slocheck compare ------------------------------------------------------------------------
@@ -101,8 +102,7 @@ def _last_n(spec: str) -> int | None:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    from slocheck.regress import canary, compare, to_dict
-    from slocheck.report import write_atomic
+    from slocheck.regress import canary, compare
     from slocheck.spec import RegressionSpec, load_spec
     from slocheck.store.history import History, load_record
 
@@ -136,6 +136,17 @@ def cmd_compare(args: argparse.Namespace) -> int:
         console.print("canary: " + ("FLAGGED" if flags else "ok" if baseline else "no baseline"))
         return ExitCode.CHECK_FAILED if flags or (args.require_baseline and not baseline) else 0
     result = compare(current, baseline, regression.tolerances(), noise=regression.noise)
+    return _report_comparison(result, args, regression, console)
+
+
+def _report_comparison(
+    result: Comparison, args: argparse.Namespace, regression: RegressionSpec, console: Console
+) -> int:
+    """What ``compare`` and ``bench --compare-to`` do with their comparison: print it, write
+    ``--json``, and turn it into the exit code."""
+    from slocheck.regress import to_dict
+    from slocheck.report import write_atomic
+
     print_comparison(result, console)
     if args.json:
         write_atomic(args.json, json.dumps(to_dict(result), indent=2, default=str) + "\n")
@@ -318,9 +329,7 @@ def add_bench(sub: argparse._SubParsersAction[Any]) -> None:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from slocheck.regress import to_dict
     from slocheck.regress.records import summary_of
-    from slocheck.report import write_atomic
     from slocheck.spec import load_spec
     from slocheck.units import parse_duration
     from slocheck.workflows.bench import BenchOptions, bench
@@ -359,10 +368,4 @@ def cmd_bench(args: argparse.Namespace) -> int:
     console.print(table)
     if result.comparison is None:
         return ExitCode.OK
-    print_comparison(result.comparison, console)
-    if args.json:
-        write_atomic(
-            args.json, json.dumps(to_dict(result.comparison), indent=2, default=str) + "\n"
-        )
-    regression = loaded.spec.regression
-    return exit_code(result.comparison, regression.on_inconclusive, args.require_baseline)
+    return _report_comparison(result.comparison, args, loaded.spec.regression, console)

@@ -14,10 +14,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from slocheck.errors import InfrastructureError
-from slocheck.regress import Comparison, RunRecord, compare
+from slocheck.regress import Comparison, RunRecord
 from slocheck.spec import LoadedSpec
 from slocheck.store.history import History
 from slocheck.store.records import record_of
+from slocheck.workflows.regression import compare_in_history
 from slocheck.workflows.run import RunOptions, run
 
 
@@ -64,9 +65,11 @@ def bench(
             if on_run is not None:
                 on_run(i, record, result.verdict)
         if options.compare_to is not None:
-            baseline = store.baseline(options.compare_to, out.records, options.any_fingerprint)
-            regression = loaded.spec.regression
-            out.comparison = compare(
-                out.records, baseline, regression.tolerances(), noise=regression.noise
+            out.comparison = compare_in_history(
+                store,
+                options.compare_to,
+                out.records,
+                loaded.spec.regression,
+                options.any_fingerprint,
             )
     return out

@@ -3,6 +3,8 @@ history and compare it with its baseline (``slocheck.regress``)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from slocheck.regress import Comparison, RunRecord, compare
 from slocheck.spec import RegressionSpec
 from slocheck.store import DEFAULT_HISTORY
@@ -21,8 +23,23 @@ def regression_step(
     if history is None and compare_to is None:
         return None
     with History(history or DEFAULT_HISTORY) as store:
-        baseline = store.baseline(compare_to, record, any_fingerprint) if compare_to else None
+        comparison = (
+            compare_in_history(store, compare_to, [record], regression, any_fingerprint)
+            if compare_to
+            else None
+        )
         store.add(record)
-    if baseline is None:
-        return None
-    return compare(record, baseline, regression.tolerances(), noise=regression.noise)
+    return comparison
+
+
+def compare_in_history(
+    store: History,
+    compare_to: str,
+    current: Sequence[RunRecord],
+    regression: RegressionSpec,
+    any_fingerprint: bool = False,
+) -> Comparison:
+    """``current`` (one run or several, pooled) against the baseline ``compare_to`` names in
+    ``store`` (never the current runs themselves), with the spec's tolerances and noise."""
+    baseline = store.baseline(compare_to, current, any_fingerprint)
+    return compare(current, baseline, regression.tolerances(), noise=regression.noise)
