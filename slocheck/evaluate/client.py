@@ -118,11 +118,19 @@ def judge_client(slo: SloSpec, plan: SliPlan, data: ClientSli | None, window: Wi
 _RANK = {"pass": 0, "warn": 1, "no_data": 2, "inconclusive": 3, "fail": 4, "error": 5}
 
 
+def _worse(client: SloResult, server: SloResult) -> bool:
+    """Whether the client's verdict is the stricter: a worse verdict, or the same one with a
+    value further on the wrong side of the target (its report then shows the worst figure)."""
+    if _RANK[client.verdict] != _RANK[server.verdict]:
+        return _RANK[client.verdict] > _RANK[server.verdict]
+    if client.value is None or server.value is None or client.op != server.op:
+        return False
+    return client.value < server.value if client.op == ">=" else client.value > server.value
+
+
 def stricter(server: SloResult, client: SloResult) -> SloResult:
     """``source: both``: the stricter of the two verdicts, showing both values."""
-    worst, other = (
-        (client, server) if _RANK[client.verdict] > _RANK[server.verdict] else (server, client)
-    )
+    worst, other = (client, server) if _worse(client, server) else (server, client)
     who = "client" if worst is client else "server"
     details = {
         **worst.details,
@@ -136,7 +144,7 @@ def stricter(server: SloResult, client: SloResult) -> SloResult:
         explanation=(
             f"{worst.explanation} [source both: "
             + (
-                f"the client agrees, {other.verdict}: "
+                f"the {'server' if who == 'client' else 'client'} agrees, {other.verdict}: "
                 if worst.verdict == other.verdict
                 else f"the {who}'s verdict, the stricter; the "
                 f"{'server' if who == 'client' else 'client'} says {other.verdict}: "
@@ -145,4 +153,19 @@ def stricter(server: SloResult, client: SloResult) -> SloResult:
         ),
         details=details,
         query=f"{server.query} | {client.query}",
+    )
+
+
+def with_ignored_failures(server: SloResult, seen: ClientSli) -> SloResult:
+    """``source: server`` where slocheck sent the load: the server's verdict, saying how many
+    failures the load generator saw that it ignored (the SLIs that count failures)."""
+    if server.sli not in ("availability", "error_ratio") or seen.bad <= 0:
+        return server
+    return dataclasses.replace(
+        server,
+        explanation=(
+            f"{server.explanation}; source: server ignores the {seen.bad:,} of {seen.count:,} "
+            "requests the load generator saw fail"
+        ),
+        details={**server.details, "client_failures_ignored": seen.bad},
     )

@@ -8,21 +8,32 @@ Pure: plain numbers, label dicts and fetched samples in, :class:`CrossCheck` out
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Literal
 
 from slocheck.errors import PrometheusError
-from slocheck.evaluate.counters import Series, histogram_buckets, quantile, sum_deltas
-from slocheck.evaluate.plan import plan, selector
+from slocheck.evaluate.counters import Series, histogram_buckets, quantile
+from slocheck.evaluate.counts import (
+    ALL,
+    ENDPOINT_LABELS,
+    REQUESTS_METRIC,
+    ServerMetrics,
+    failed_by_client,
+    route_matches,
+    server_counts,
+    server_errors,
+)
 from slocheck.evaluate.verdicts import Window
-from slocheck.spec.model import UNIT_SECONDS, SloSpec
-from slocheck.spec.presets import PRESETS, Preset
 from slocheck.units import format_duration
 
 #: Less than this share of the requested rate is never a pass (the gate is inconclusive).
 MIN_ACHIEVED = 0.9
+
+
+#: What a failed cross-check makes of the run: ``fail``, or ``inconclusive`` (never a pass;
+#: a run whose SLO failed still fails).
+Ceiling = Literal["fail", "inconclusive"]
 
 
 @dataclass
@@ -31,142 +42,58 @@ class CrossCheck:
     ok: bool
     message: str
     details: dict[str, Any] = field(default_factory=dict)
+    #: when not ok: the best verdict the run can still have; None: the check only informs
+    ceiling: Ceiling | None = None
 
 
-class SecondCounts(Protocol):
-    """One second of one request name as the client recorded it (``load.stats.SecondStats``)."""
-
-    count: int
-    unanswered: int
-
-
-#: Per request name, per whole second: the client's counts.
-ClientTables = Mapping[str, Mapping[int, SecondCounts]]
-
-
-def unanswered_in(requests: ClientTables, lo: float) -> int:
-    """Requests from second ``lo`` on that got no HTTP answer (the service was down)."""
-    return sum(
-        slot.unanswered
-        for seconds in requests.values()
-        for sec, slot in seconds.items()
-        if sec >= lo
-    )
+def _compare(
+    client: Mapping[str, float], server: Mapping[str, float]
+) -> dict[str, tuple[float, float]]:
+    """Per route of the server's (or :data:`ALL`): the client's figure for the request names
+    that route matches, and the server's."""
+    if ALL in server:
+        return {ALL: (sum(client.values()), server[ALL])}
+    compared = {}
+    for ep, n in server.items():
+        names = [name for name in client if route_matches(ep, name)]
+        if names:
+            compared[ep] = (sum(client[name] for name in names), n)
+    return compared
 
 
-def requests_in(requests: ClientTables, lo: float) -> int:
-    """Requests the client sent from second ``lo`` on, all names together."""
-    return sum(
-        slot.count for seconds in requests.values() for sec, slot in seconds.items() if sec >= lo
-    )
+def status_class(code: str) -> str:
+    """A status as an error is reported: ``200 (stream failed)``, ``503``, ..."""
+    return f"{code} (stream failed)" if code.startswith("2") else code
 
 
-def answered_by_client(
-    status: Mapping[str, Mapping[str, int]], names: Iterable[str]
-) -> dict[str, int]:
-    """Per request name: the requests answered with an HTTP status (code ``0``: no answer)."""
-    return {
-        name: sum(n for code, n in status.get(name, {}).items() if code.isdigit() and code != "0")
-        for name in names
-    }
+def _by_status(failed: Mapping[str, Mapping[str, int]], names: Iterable[str]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for name in names:
+        for code, n in failed.get(name, {}).items():
+            out[status_class(code)] = out.get(status_class(code), 0) + n
+    return dict(sorted(out.items()))
 
 
-#: The labels that name a request's route, by instrumentation: slocheck serve (``endpoint``),
-#: prometheus-fastapi-instrumentator (``handler``), OpenTelemetry (``http_route``), others.
-ENDPOINT_LABELS = ("endpoint", "handler", "http_route", "route", "path")
-REQUESTS_METRIC = "http_requests_total"
-REQUEST_SLIS = ("availability", "error_ratio", "throughput")
-BUCKETS_METRIC = "http_request_duration_seconds_bucket"
+def _statuses(by_status: Mapping[str, int]) -> str:
+    return ", ".join(f"{code}: {n:,}" for code, n in by_status.items())
 
 
-@dataclass(frozen=True)
-class ServerMetrics:
-    """Which of the server's series the cross-checks read: the spec's own, when it names them.
-    ``None``: the server has no such series (its SLIs are judged from the client)."""
-
-    requests: str | None = REQUESTS_METRIC  #: a counter of answered requests
-    buckets: str | None = BUCKETS_METRIC  #: a latency histogram's ``_bucket`` series
-    bucket_seconds: float = 1.0  #: seconds per unit of its bounds (``unit: ms``: 0.001)
-    #: the label naming the route; "": the server has none (totals are compared); None: the
-    #: first of :data:`ENDPOINT_LABELS` the series carry
-    route_label: str | None = None
-
-
-def server_metrics(slos: Iterable[SloSpec], preset: Preset | None = None) -> ServerMetrics:
-    """The series of the spec's first request-counting SLO and first latency-histogram SLO (a
-    spec that sets ``metric:`` has told which series count its requests), else the preset's
-    (the reference service's names without one)."""
-    slos = list(slos)
-    counting = next((s for s in slos if s.sli in REQUEST_SLIS and s.measurement != "uptime"), None)
-    timing = next((s for s in slos if s.sli in ("latency", "latency_ratio")), None)
-    p = preset or PRESETS["slocheck"]
-    if counting is not None and (counting.metric or preset is None):
-        requests: str | None = plan(counting, "").fetch
-    else:
-        requests = p.requests.series if p.requests else None
-    if timing is not None and (timing.metric or preset is None):
-        timing_plan = plan(timing, "")
-        buckets, unit = timing_plan.fetch, timing_plan.unit
-    elif p.latency is not None:
-        buckets = selector(p.latency.metric + "_bucket", "", p.latency.matchers)
-        unit = p.latency.unit
-    else:
-        buckets, unit = None, "s"
-    return ServerMetrics(
-        requests=requests or REQUESTS_METRIC if preset is None else requests,
-        buckets=buckets or BUCKETS_METRIC if preset is None else buckets,
-        bucket_seconds=UNIT_SECONDS[unit],
-        route_label=(p.route_label or "") if preset is not None else None,
-    )
+#: Why the server counted fewer requests than the client saw answered, likeliest first.
+FEWER_CAUSES = (
+    "the server does not count some refusals or streamed failures",
+    "scrapes were lost",
+    "the selector matches only part of the service's series",
+)
+#: Why it counted more.
+MORE_CAUSES = (
+    "something else sends traffic to the service",
+    "the selector matches more than this service",
+    "the server counts some requests twice",
+)
 
 
-ALL = "all requests"
-
-
-def endpoint_label(series: Sequence[Series], known: str | None = None) -> str:
-    """``known`` when given, else the first of :data:`ENDPOINT_LABELS` that the series carry
-    (``endpoint`` when none). ``""``: no route label."""
-    if known is not None:
-        return known
-    present = {name for s in series for name in s.labels}
-    return next((name for name in ENDPOINT_LABELS if name in present), "endpoint")
-
-
-def server_counts(
-    series: Sequence[Series], since: float, until: float, label: str | None = None
-) -> dict[str, float]:
-    """Per route (see :func:`endpoint_label`): the increase of the requests counter over
-    ``[since, until]``; with no route label, one total under :data:`ALL`."""
-    label = endpoint_label(series, label)
-    by_endpoint: dict[str, list[Series]] = {}
-    for s in series:
-        by_endpoint.setdefault(s.labels.get(label, "") if label else ALL, []).append(s)
-    return {ep: sum_deltas(ss, since, until).total for ep, ss in by_endpoint.items()}
-
-
-def endpoints_of(series: Sequence[Series], label: str | None = None) -> set[str | None] | None:
-    """The route labels of ``series``: the client's names to compare with them; None when the
-    server has no route label (every name compares)."""
-    label = endpoint_label(series, label)
-    if not label or not any(label in s.labels for s in series):
-        return None
-    return {s.labels.get(label) for s in series}
-
-
-_PLACEHOLDER = re.compile(r"\{[^{}/]*\}")
-
-
-def route_matches(route: str, name: str) -> bool:
-    """Whether the client's request ``name`` (a path) is the server's ``route``: the same
-    text, or the route's template (``/v2/models/{model_name}/infer``, as MLServer and FastAPI
-    label their requests) with each placeholder standing for one path segment."""
-    if route == name:
-        return True
-    if "{" not in route:
-        return False
-    parts = _PLACEHOLDER.split(route)
-    pattern = "[^/]+".join(re.escape(p) for p in parts)
-    return re.fullmatch(pattern, name) is not None
+def _causes(causes: Sequence[str]) -> str:
+    return "; ".join(f"({i}) {c}" for i, c in enumerate(causes, 1))
 
 
 def request_counts(
@@ -174,17 +101,17 @@ def request_counts(
     server: Mapping[str, float],
     sel: str,
     metric: str = REQUESTS_METRIC,
+    *,
+    failed: Mapping[str, Mapping[str, int]] | None = None,
+    server_failed: Mapping[str, float] | None = None,
 ) -> CrossCheck:
     """The requests the client saw answered vs what the server counted, per route; in all
-    when the server has no route label (:data:`ALL`)."""
-    if ALL in server:
-        compared = {ALL: (sum(sent.values()), server[ALL])}
-    else:
-        compared = {}
-        for ep, n in server.items():
-            names = [name for name in sent if route_matches(ep, name)]
-            if names:
-                compared[ep] = (sum(sent[name] for name in names), n)
+    when the server has no route label (:data:`ALL`). A disagreement is never a pass: the
+    run fails when the client saw more requests fail than the server counted as errors (the
+    server's metrics undercount failures, they never overcount them), else it is
+    inconclusive. ``failed``: per request name, the failures the client saw, by status;
+    ``server_failed``: the server's errors, by route (see :func:`server_errors`)."""
+    compared = _compare(sent, server)
     if not compared:
         return CrossCheck(
             "request_counts",
@@ -192,16 +119,93 @@ def request_counts(
             f"no endpoint the client loaded is in {metric}{{{sel}}} (by its "
             f"{' / '.join(ENDPOINT_LABELS)} label): is the selector right?",
             {},
+            ceiling="inconclusive",
         )
     diffs = {ep: s - c for ep, (c, s) in compared.items()}
-    ok = all(d == 0 for d in diffs.values())
     text = ", ".join(f"{ep}: client {c:,.0f}, server {s:,.0f}" for ep, (c, s) in compared.items())
-    agree = f"client and server counts agree exactly ({text})"
-    differ = (
-        f"client and server counts differ ({text}): scrapes were lost, the selector "
-        "is wrong, or something else sends traffic"
+    details: dict[str, Any] = {"compared": compared}
+    if all(d == 0 for d in diffs.values()):
+        return CrossCheck(
+            "request_counts", True, f"client and server counts agree exactly ({text})", details
+        )
+    loaded = [name for name in sent if any(route_matches(ep, name) for ep in compared)]
+    if ALL in compared:
+        loaded = list(sent)
+    seen = _by_status(failed or {}, loaded)
+    client_failed = sum(seen.values())
+    counted = sum((server_failed or {}).get(ep, 0.0) for ep in compared)
+    shortfall = round(client_failed - counted)
+    details |= {"client_failed": seen, "server_failed": counted, "uncounted": max(shortfall, 0)}
+    if shortfall > 0 and any(d < 0 for d in diffs.values()):
+        return CrossCheck(
+            "request_counts",
+            False,
+            f"client and server counts differ ({text}): the server did not count "
+            f"{shortfall:,} requests the client saw fail ({_statuses(seen)}; the server "
+            f"counted {counted:,.0f} errors), so the run fails. Likely causes, in order: "
+            + _causes(FEWER_CAUSES),
+            details,
+            ceiling="fail",
+        )
+    causes = FEWER_CAUSES if any(d < 0 for d in diffs.values()) else MORE_CAUSES
+    return CrossCheck(
+        "request_counts",
+        False,
+        f"client and server counts differ ({text}), so the run is inconclusive. Likely "
+        "causes, in order: " + _causes(causes),
+        details,
+        ceiling="inconclusive",
     )
-    return CrossCheck("request_counts", ok, agree if ok else differ, {"compared": compared})
+
+
+def error_counts(
+    failed: Mapping[str, Mapping[str, int]],
+    server_failed: Mapping[str, float],
+    metric: str = REQUESTS_METRIC,
+) -> CrossCheck:
+    """The failures the client saw answered vs the errors the server counted, per route (in
+    all without a route label). Not ok when the server counted fewer: it does not see some
+    failures (a status fixed before a stream failed, a refusal before its counter), and the
+    SLOs that count failures are judged from the client too (``source: both``). Informs; the
+    SLOs' verdicts already hold the client's failures."""
+    compared = _compare({n: float(sum(c.values())) for n, c in failed.items()}, server_failed)
+    if not compared:
+        return CrossCheck(
+            "error_counts",
+            True,
+            f"no endpoint the client loaded is in {metric}'s errors: nothing to compare",
+        )
+    rows = []
+    short = 0.0
+    for ep, (c, s) in compared.items():
+        names = list(failed) if ep == ALL else [n for n in failed if route_matches(ep, n)]
+        seen = _by_status(failed, names)
+        short += max(c - s, 0.0)
+        by_status = f" ({_statuses(seen)})" if seen else ""
+        rows.append(f"{ep}: client {c:,.0f}{by_status}, server {s:,.0f}")
+    text = "; ".join(rows)
+    details = {"compared": compared, "uncounted": round(short)}
+    if short <= 0:
+        return CrossCheck(
+            "error_counts",
+            True,
+            f"the server counted every failure the client saw ({text})",
+            details,
+        )
+    return CrossCheck(
+        "error_counts",
+        False,
+        f"the server did not count {short:,.0f} requests the client saw fail ({text}); the "
+        "SLOs that count failures judge the client's count too. Likely causes, in order: "
+        + _causes(
+            (
+                "the server does not count some refusals or streamed failures",
+                "its error label does not mark them (error_values)",
+                "the selector misses the series that count them",
+            )
+        ),
+        details,
+    )
 
 
 def p95_agreement(
@@ -263,6 +267,7 @@ def achieved_load(
         ok,
         text,
         {"achieved_rps": achieved, "requested_rps": rate, "requests_in_window": requests_in_window},
+        ceiling="inconclusive",
     )
 
 
@@ -281,6 +286,7 @@ def dropped(dropped_in_window: int, sent_in_window: int) -> CrossCheck:
         f"{dropped_in_window:,} of {due:,} open-loop sends ({share:.1%}) were dropped: every "
         "user was busy (load.max_in_flight) for too long, so the gate is inconclusive",
         details,
+        ceiling="inconclusive",
     )
 
 
@@ -324,12 +330,18 @@ class CrossCheckInputs:
     requested_rate: float | None
     requested_users: int
     peak_users: int
-    metrics: ServerMetrics = ServerMetrics()  #: the series the two server sides came from
+    #: the series the two server sides came from
+    metrics: ServerMetrics = field(default_factory=ServerMetrics)
     dropped_in_window: int | None = None  #: open loop: sends dropped from the window's start
+    #: per request name, by status: answered requests the client saw fail, whole run
+    client_failed: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
+    #: the ``also_errors`` counter's samples (see :class:`ServerMetrics`), from launched - 60 s
+    server_also_errors: Sequence[Series] = ()
 
 
 def cross_checks(i: CrossCheckInputs) -> list[CrossCheck]:
-    """Counts per endpoint, client vs server P95 (when both have one), achieved load."""
+    """Counts and errors per endpoint, client vs server P95 (when both have one), achieved
+    load, dropped open-loop sends."""
     m = i.metrics
     if m.requests is None:
         checks = [
@@ -341,8 +353,21 @@ def cross_checks(i: CrossCheckInputs) -> list[CrossCheck]:
             )
         ]
     else:
-        counted = server_counts(i.server_requests, i.launched, i.window.read_until, m.route_label)
-        checks = [request_counts(i.client_answered, counted, i.selector, m.requests)]
+        since, until = i.launched, i.window.read_until
+        counted = server_counts(i.server_requests, since, until, m.route_label)
+        errors = server_errors(i.server_requests, since, until, m, i.server_also_errors)
+        failed = failed_by_client(i.client_failed, i.client_answered)
+        checks = [
+            request_counts(
+                i.client_answered,
+                counted,
+                i.selector,
+                m.requests,
+                failed=failed,
+                server_failed=errors,
+            ),
+            error_counts(failed, errors, m.requests),
+        ]
     p95 = p95_agreement(i.server_buckets, i.window, i.client_p95_s, i.metrics.bucket_seconds)
     if p95 is not None:
         checks.append(p95)

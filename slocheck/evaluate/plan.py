@@ -9,7 +9,7 @@ into Grafana; for the ``promql`` SLI it is the user's query, and it is what runs
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from slocheck.spec.model import DEFAULT_METRICS, UNIT_SECONDS, SloSpec
 from slocheck.spec.presets import PRESETS, Preset
@@ -23,6 +23,10 @@ class SliPlan:
     fetch: str | None  # a series selector whose raw samples are fetched; None for promql
     promql: str  # with $window for the window's length
     fetch_total: str | None = None  # sli ratio: the selector of all requests
+    # requests SLIs: a counter of more errors, of requests ``fetch`` counts as answered well
+    fetch_errors: str | None = None
+    # histogram SLIs: the buckets of the histogram's older name, read when ``fetch`` has none
+    fallback_fetch: str | None = None
     # requests SLIs: the label that tells a server error, and a regex its values match in full;
     # None: any of status, code, status_code, http_response_status_code starting with 5
     error_label: str | None = None
@@ -76,7 +80,15 @@ def plan(
         metric = _histogram_base(slo.metric or (hist.metric if hist else slo.metric_name))
         unit = hist.unit if hist is not None and "unit" not in slo.model_fields_set else slo.unit
         extra = hist.matchers if hist is not None else ""
-        return _histogram_plan(slo, selector(metric + "_bucket", sel, extra), unit)
+        primary = _histogram_plan(slo, selector(metric + "_bucket", sel, extra), unit)
+        if hist is None or hist.fallback is None:
+            return primary
+        older = _histogram_plan(slo, selector(hist.fallback + "_bucket", sel, extra), unit)
+        return replace(
+            primary,
+            promql=f"({primary.promql}) or ({older.promql})",
+            fallback_fetch=older.fetch,
+        )
     if slo.sli == "ratio":
         assert slo.total is not None
         counted = _with_base(slo.good or slo.bad or "", sel)
@@ -98,6 +110,9 @@ def _requests_plan(slo: SloSpec, sel: str, preset: Preset | None) -> SliPlan:
     # "or vector(0)": a counter has no error series until the first error
     bad = _add(series, f'{label}=~"{values}"')
     errors = f"({sum_increase(bad)} or vector(0))"
+    also = _with_base(counter.also_errors, sel) if counter and counter.also_errors else None
+    if also is not None:
+        errors = f"({errors} + ({sum_increase(also)} or vector(0)))"
     promql = {
         "availability": f"1 - ({errors} / {total})",
         "error_ratio": f"{errors} / {total}",
@@ -105,7 +120,7 @@ def _requests_plan(slo: SloSpec, sel: str, preset: Preset | None) -> SliPlan:
     }[slo.sli]
     if counter is None:
         return SliPlan(series, promql)
-    return SliPlan(series, promql, error_label=label, error_values=values)
+    return SliPlan(series, promql, error_label=label, error_values=values, fetch_errors=also)
 
 
 _NAMES = re.compile(r'__name__=~"([A-Za-z_:][A-Za-z0-9_:]*(?:\|[A-Za-z_:][A-Za-z0-9_:]*)+)"')

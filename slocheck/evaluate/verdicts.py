@@ -60,6 +60,8 @@ class SliData:
 
     series: Sequence[Series] | None = None  # raw samples (built-in SLIs)
     total_series: Sequence[Series] | None = None  # sli ratio: the raw samples of all requests
+    # requests SLIs: the raw samples of the plan's ``fetch_errors`` (more failures)
+    error_series: Sequence[Series] | None = None
     values: Sequence[float] | None = None  # one value per series returned (promql)
     query: str = ""  # what was sent
     # requests the load generator sent that got no HTTP answer at all (the service was down):
@@ -261,6 +263,10 @@ def judge_requests(b: Builder, data: SliData) -> SloResult:
             samples=n,
         )
     bad = sum_deltas(errors, b.window.start, b.window.read_until).total
+    if data.error_series:
+        also = sum_deltas(list(data.error_series), b.window.start, b.window.read_until).total
+        b.details["also_errors"] = also
+        bad += also
     if lost:
         n, bad = n + lost, bad + lost
         b.count_unanswered(lost)

@@ -3,6 +3,7 @@ starts, and the ``SLOCHECK_*`` settings the built-in users, shapes and plugin re
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +37,20 @@ FIELDS = {
     "http_method": "target.method",
     "http_path": "target.path",
 }
+
+
+#: An open loop's default bound on requests in flight keeps sending through a stall of this
+#: many latency thresholds: ``rate * STALL_THRESHOLDS * threshold`` slots.
+STALL_THRESHOLDS = 5
+MAX_IN_FLIGHT = 10_000
+
+
+def in_flight_for(rate: float, threshold_s: float, at_least: int) -> int:
+    """The requests in flight an open loop at ``rate`` needs so that a service that stalls for
+    several times the latency threshold still gets every send on time: the queue it builds
+    is then measured (from each request's intended send), not dropped."""
+    slots = math.ceil(rate * STALL_THRESHOLDS * threshold_s)
+    return min(MAX_IN_FLIGHT, max(at_least, slots))
 
 
 @dataclass(frozen=True)

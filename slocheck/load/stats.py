@@ -48,6 +48,9 @@ class Snapshot:
     requests: dict[str, dict[int, SecondStats]] = field(default_factory=dict)
     metrics: dict[str, dict[int, SecondStats]] = field(default_factory=dict)
     status: dict[str, dict[str, int]] = field(default_factory=dict)
+    #: per request name, per status: the requests that failed by the service's fault (5xx,
+    #: 424, 429, a 200 whose stream failed, "0"/"error": no answer), whole run
+    failed: dict[str, dict[str, int]] = field(default_factory=dict)
     counts: dict[str, dict[int, int]] = field(default_factory=dict)  # name -> second -> n
     marks: dict[str, float] = field(default_factory=dict)
     processes: int = 0
@@ -109,10 +112,11 @@ def read_snapshot(directory: Path) -> Snapshot:
                     per_second[int(sec)] = per_second.get(int(sec), 0) + int(count)
         _merge_table(snap.requests, data.get("requests"))
         _merge_table(snap.metrics, data.get("metrics"))
-        for name, counts in (data.get("status") or {}).items():
-            merged = snap.status.setdefault(name, {})
-            for code, n in counts.items():
-                merged[code] = merged.get(code, 0) + int(n)
+        for key, into in (("status", snap.status), ("failed", snap.failed)):
+            for name, counts in (data.get(key) or {}).items():
+                merged = into.setdefault(name, {})
+                for code, n in counts.items():
+                    merged[code] = merged.get(code, 0) + int(n)
         for name, seconds in (data.get("counts") or {}).items():
             table = snap.counts.setdefault(str(name), {})
             for sec, n in seconds.items():

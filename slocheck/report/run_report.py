@@ -91,7 +91,13 @@ def run_to_dict(
             "load": load,
             "client": r.client,
             "cross_checks": [
-                {"name": c.name, "ok": c.ok, "message": c.message, "details": c.details}
+                {
+                    "name": c.name,
+                    "ok": c.ok,
+                    "message": c.message,
+                    "details": c.details,
+                    "ceiling": c.ceiling,
+                }
                 for c in r.checks
             ],
             "warnings": base.get("warnings", []),

@@ -3,6 +3,8 @@ load generator's measurements (``source:``). Pure."""
 
 from __future__ import annotations
 
+from typing import Literal
+
 from slocheck.spec.model import CLIENT_SLIS, SloSpec, Source, Spec
 from slocheck.spec.presets import PRESETS, Preset
 
@@ -34,11 +36,30 @@ def server_has(slo: SloSpec, preset: Preset) -> bool:
     return getattr(preset, PRESET_FIELD[slo.sli][0]) is not None
 
 
-def source_of(slo: SloSpec, preset: Preset) -> Source:
-    """``source:`` as given; else the server where it has the metric, else the client."""
+#: Who sent the load the SLOs are judged over: ``None`` (``slocheck verify``: not slocheck), or
+#: slocheck itself in a closed or an open loop (``run``, ``bench``, ``capacity``).
+LoadKind = Literal["closed", "open"] | None
+#: SLIs that count failed requests: where slocheck sent the load, the client saw every failure
+#: and the server may have missed some (a status fixed before a stream failed, a refusal before
+#: the counter, a request that never reached it), never the other way round.
+FAILURE_SLIS = frozenset({"availability", "error_ratio", "latency_ratio"})
+#: SLIs an open loop also judges from the client: its latency is measured from each request's
+#: intended send time, so it includes the queue the server never sees.
+OPEN_LOOP_SLIS = frozenset({"latency", "latency_ratio"})
+
+
+def source_of(slo: SloSpec, preset: Preset, load: LoadKind = None) -> Source:
+    """``source:`` as given. Else, where slocheck sent the load (``load``), ``both`` (the
+    stricter verdict) for the SLIs that count failures and, in an open loop, for latency;
+    otherwise the server where it has the metric, else the client."""
     if slo.source is not None:
         return slo.source
-    return "server" if server_has(slo, preset) else "client"
+    if not server_has(slo, preset):
+        return "client"
+    ours = load is not None and slo.sli in CLIENT_SLIS and slo.measurement != "uptime"
+    if ours and (slo.sli in FAILURE_SLIS or (load == "open" and slo.sli in OPEN_LOOP_SLIS)):
+        return "both"
+    return "server"
 
 
 def source_problem(slo: SloSpec, preset: Preset) -> str | None:

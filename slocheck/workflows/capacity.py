@@ -21,7 +21,7 @@ from slocheck.load.stats import merged
 from slocheck.report.gate import write_run_reports
 from slocheck.results import CapacityOptions, CapacityResult, RunResult
 from slocheck.spec import LoadedSpec
-from slocheck.workflows.run import LOAD_CHECKS, RunOptions, run
+from slocheck.workflows.run import RunOptions, run
 
 #: What a step costs beyond its warm-up and load when none has run yet (start-up, judging).
 STEP_OVERHEAD_S = 10.0
@@ -43,7 +43,7 @@ def step_of(result: RunResult, rate: float, seconds: float) -> Step:
             for r in result.verify.results
             if r.verdict != "pass" and r.severity == "critical" and r.verdict != "warn"
         ]
-    broken += [c.name for c in result.checks if c.name in LOAD_CHECKS and not c.ok]
+    broken += [c.name for c in result.checks if c.ceiling is not None and not c.ok]
     achieved = next(
         (c.details.get("achieved_rps") for c in result.checks if c.name == "achieved_load"), None
     )

@@ -9,9 +9,7 @@ from slocheck.evaluate import Window
 from slocheck.evaluate.client import ClientSli
 from slocheck.load.stats import SecondStats, Snapshot, merged, new_histogram
 from slocheck.spec import Spec
-from slocheck.spec.model import SloSpec
-from slocheck.spec.presets import Preset
-from slocheck.spec.sources import preset_of, source_of
+from slocheck.spec.model import CLIENT_SLIS, SloSpec
 
 #: The client's measurement tables of the streaming SLIs (``Snapshot.metrics``).
 CLIENT_METRICS = {"ttft": "ttft", "inter_token_latency": "itl"}
@@ -36,8 +34,8 @@ def client_sli(slo: SloSpec, snap: Snapshot, window: Window) -> ClientSli:
         what = "requests " + ", ".join(sorted(snap.requests)) if snap.requests else "requests"
     slots = _in_window(table, window)
     count = sum(s.count for s in slots)
-    # answered 4xx: the client's own fault, not the service's (availability counts 5xx, broken
-    # streams and requests with no answer)
+    # answered 4xx: the client's own fault, not the service's (availability counts 5xx, 424,
+    # 429, failed streams and requests with no answer)
     bad = sum(s.errors - s.rejected for s in slots)
     if slo.sli in ("availability", "error_ratio", "throughput"):
         return ClientSli(what, count, bad=bad)
@@ -58,10 +56,11 @@ def client_sli(slo: SloSpec, snap: Snapshot, window: Window) -> ClientSli:
 
 
 def client_slis(spec: Spec, snap: Snapshot, window: Window) -> dict[str, ClientSli]:
-    """Per SLO name, for the SLOs judged (also) from the client."""
-    preset: Preset = preset_of(spec)
+    """Per SLO name, for every SLO the load generator measures: those judged (also) from the
+    client, and those judged by the server alone (``source: server``), whose report says
+    how many failures the client saw that the verdict ignored."""
     return {
         slo.name: client_sli(slo, snap, window)
         for slo in spec.slos
-        if source_of(slo, preset) != "server"
+        if slo.sli in CLIENT_SLIS and slo.measurement != "uptime"
     }

@@ -8,25 +8,22 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlsplit
 
 from slocheck.errors import InfrastructureError, UsageError
 from slocheck.evaluate import Window
-from slocheck.evaluate.crosscheck import (
-    CrossCheck,
-    CrossCheckInputs,
+from slocheck.evaluate.counts import (
     answered_by_client,
-    cross_checks,
     endpoints_of,
-    first_scrape,
     requests_in,
     route_matches,
     server_metrics,
     unanswered_in,
 )
+from slocheck.evaluate.crosscheck import CrossCheck, CrossCheckInputs, cross_checks, first_scrape
 from slocheck.evaluate.plan import selector
 from slocheck.load import LoadConfig, LoadResult, Progress, run_load, summarise
+from slocheck.load.config import in_flight_for
 from slocheck.load.stats import count_between, merged
 from slocheck.prom.client import HttpPromClient, PromClient, redact_url
 from slocheck.prom.managed import start_prometheus
@@ -37,11 +34,14 @@ from slocheck.spec.model import SloSpec, TargetSpec, TokenLength
 from slocheck.spec.presets import PRESETS, Preset
 from slocheck.units import format_duration
 from slocheck.workflows.client_slis import client_slis
+from slocheck.workflows.client_stats import client_stats
 from slocheck.workflows.generate import write_rules
 from slocheck.workflows.stack import READY_TIMEOUT, EmbeddedService, wait_until_ready
 from slocheck.workflows.verify import client_for, verify
 
 EMBEDDED_JOB = "slocheck"
+#: SLIs whose threshold is a request's latency: they size an open loop's requests in flight.
+LATENCY_SLIS = ("latency", "latency_ratio")
 DISCOVERY_TICK_S = 5.0
 
 
@@ -82,9 +82,12 @@ def load_config(
     *,
     target: TargetSpec | None = None,
     base: Path | None = None,
+    slos: Sequence[SloSpec] = (),
 ) -> LoadConfig:
     """The load of a spec (its ``load:`` and ``target:`` API settings), with the command's
-    overrides; files named in the spec are relative to its folder (``base``)."""
+    overrides; files named in the spec are relative to its folder (``base``). An open loop
+    given neither ``users`` nor ``max_in_flight`` gets enough requests in flight to keep
+    sending through a stall of several times the largest latency threshold of ``slos``."""
     mix = {"classifier": "classify=1", "generator": "generate=1"}.get(
         models, "classify=9,generate=1"
     )
@@ -99,14 +102,22 @@ def load_config(
         return None if t is None else (t.mean, t.stddev)
 
     t = target or TargetSpec()
+    arrival = options.arrival or spec.arrival
+    rate = options.rate or spec.rate
+    users = options.users or spec.users
+    max_in_flight = spec.max_in_flight
+    thresholds = [s.threshold for s in slos if s.sli in LATENCY_SLIS and s.threshold]
+    told = options.users is not None or "users" in spec.model_fields_set
+    if arrival == "open" and rate and max_in_flight is None and not told and thresholds:
+        max_in_flight = in_flight_for(rate, max(thresholds), at_least=users)
     return LoadConfig(
         host=host,
         scenario=options.scenario or spec.scenario,
-        users=options.users or spec.users,
+        users=users,
         spawn_rate=spec.spawn_rate,
         duration=options.duration or spec.duration,
         warmup=spec.warmup if options.warmup is None else options.warmup,
-        rate=options.rate or spec.rate,
+        rate=rate,
         processes=options.processes,
         mix=mix,
         api=t.api,
@@ -120,9 +131,9 @@ def load_config(
         http_method=t.method,
         http_path=t.path,
         seed=spec.seed,
-        arrival=options.arrival or spec.arrival,
+        arrival=arrival,
         distribution=spec.distribution,
-        max_in_flight=spec.max_in_flight,
+        max_in_flight=max_in_flight,
         workers=options.expect_workers,
         master_bind=options.master_bind,
         workers_timeout=options.workers_timeout,
@@ -153,82 +164,6 @@ def _loopback_target(url: str, also: str = "127.0.0.1") -> str:
     return f"{parts.hostname}:{parts.port or (443 if parts.scheme == 'https' else 80)}"
 
 
-def client_stats(load: LoadResult) -> dict[str, Any]:
-    snap = load.snapshot
-    lo = load.window_start
-    out: dict[str, Any] = {"window": {}, "whole_run": {}, "status": snap.status}
-    for name, seconds in snap.requests.items():
-        out["window"][name] = summarise(seconds, lo=lo).to_dict()
-        out["whole_run"][name] = summarise(seconds).to_dict()
-    for name, seconds in snap.metrics.items():
-        out["window"][name] = summarise(seconds, lo=lo).to_dict()
-    llm = llm_stats(load)
-    if llm:
-        out["llm"] = llm
-    if load.config.open_loop:
-        out["open_loop"] = open_loop_stats(load)
-    generators = generator_stats(load)
-    if generators:
-        out["generators"] = generators
-    return out
-
-
-def generator_stats(load: LoadResult) -> list[dict[str, Any]]:
-    """Per load-generating process (each worker, or each of ``--processes``), over the window:
-    its requests and requests/s. Empty when one process sent the whole load."""
-    snap, lo = load.snapshot, load.window_start
-    if len(snap.by_process) < 2 and not load.config.workers:
-        return []
-    seconds = max(load.stopped_at - lo, 1e-9)
-    out = []
-    for name, per_second in sorted(snap.by_process.items()):
-        n = count_between(per_second, lo)
-        out.append({"name": name, "requests": n, "rps": n / seconds})
-    return out
-
-
-def open_loop_stats(load: LoadResult) -> dict[str, Any]:
-    """An open-loop run, over the window: the latency from each request's intended send time
-    (what its user saw) and from its actual send (the service's answer time), and the sends
-    dropped because every user was busy for too long."""
-    snap, lo = load.snapshot, load.window_start
-    cfg = load.config
-    intended = summarise(merged(snap.requests.values()), lo=lo)
-    actual = summarise(snap.metrics.get("service_time", {}), lo=lo)
-    out: dict[str, Any] = {
-        "distribution": cfg.distribution,
-        "max_in_flight": cfg.locust_users,
-        "dropped": count_between(snap.counts.get("dropped", {}), lo),
-        "sent": intended.count,
-    }
-    for key, s in (("intended_send", intended), ("actual_send", actual)):
-        for p in ("50", "95", "99"):
-            if p in s.percentiles_s:
-                out[f"{key}_p{p}_s"] = s.percentiles_s[p]
-    return out
-
-
-def llm_stats(load: LoadResult) -> dict[str, float]:
-    """Streaming APIs, over the window: TTFT, inter-token latency, per-request tokens/s (1 /
-    time per output token) and output tokens/s in all; empty when nothing streamed."""
-    snap, lo = load.snapshot, load.window_start
-    seconds = max(load.stopped_at - lo, 1e-9)
-    out: dict[str, float] = {}
-    for key, table in (("ttft", "ttft"), ("itl", "itl")):
-        s = summarise(snap.metrics.get(table, {}), lo=lo)
-        for p in ("50", "95", "99"):
-            if p in s.percentiles_s:
-                out[f"{key}_p{p}_s"] = s.percentiles_s[p]
-    tpot = summarise(snap.metrics.get("tpot", {}), lo=lo).percentiles_s.get("50")
-    if tpot:
-        out["tokens_per_s_per_request_p50"] = 1.0 / tpot
-    tokens = count_between(snap.counts.get("output_tokens", {}), lo)
-    if tokens:
-        out["output_tokens"] = float(tokens)
-        out["output_tokens_per_s"] = tokens / seconds
-    return out
-
-
 def gather_cross_check_inputs(
     load: LoadResult,
     client: PromClient,
@@ -250,6 +185,13 @@ def gather_cross_check_inputs(
         if metrics.requests
         else []
     )
+    server_also_errors = (
+        client.fetch_samples(
+            _with_selector(metrics.also_errors, sel), launched - 60, window.read_until
+        )
+        if metrics.requests and metrics.also_errors
+        else []
+    )
     server_buckets = (
         client.fetch_samples(
             _with_selector(metrics.buckets, sel), window.start - 60, window.read_until
@@ -269,7 +211,9 @@ def gather_cross_check_inputs(
         launched=launched,
         window=window,
         client_answered=answered_by_client(snap.status, snap.requests),
+        client_failed=snap.failed,
         server_requests=server_requests,
+        server_also_errors=server_also_errors,
         server_buckets=server_buckets,
         # open loop: the server times the request from its actual send, as service_time does
         client_p95_s=summarise(
@@ -400,6 +344,7 @@ def run(
             spec.service.model if embedded else "",
             target=spec.target,
             base=Path(loaded.path).parent if loaded.path and loaded.path != "<spec>" else None,
+            slos=spec.slos,
         )
 
         def hold() -> float:
@@ -456,6 +401,7 @@ def run(
                 unanswered=unanswered,
                 measured=measured,
                 with_rules=options.with_rules,
+                load="open" if cfg.open_loop else "closed",
             )
             explicit = PRESETS[spec.prometheus.preset] if spec.prometheus.preset else None
             inputs = gather_cross_check_inputs(
@@ -484,18 +430,19 @@ def run(
     )
 
 
-#: Cross-checks that say the load was not the load asked for: never a pass.
-LOAD_CHECKS = ("achieved_load", "dropped")
-
-
 def run_verdict(
     verified: RunVerdict, any_slo_failed: bool, checks: Sequence[CrossCheck], *, interrupted: bool
 ) -> RunVerdict:
-    """The run's verdict from the SLOs' and the load's cross-checks: less load than asked for
-    (``achieved_load``), or open-loop sends dropped (``dropped``), is never a pass; an SLO that
-    plainly failed still fails."""
+    """The run's verdict from the SLOs' and the cross-checks': a failed cross-check's
+    ``ceiling`` is the best the run can be. Less load than asked for (``achieved_load``),
+    open-loop sends dropped (``dropped``) or counts that disagree (``request_counts``) are
+    never a pass; requests the client saw fail that the server did not count fail the run;
+    an SLO that plainly failed still fails."""
     if interrupted:
         return "interrupted"
-    if not all(c.ok for c in checks if c.name in LOAD_CHECKS):
+    ceilings = {c.ceiling for c in checks if not c.ok}
+    if "fail" in ceilings:
+        return "fail"
+    if "inconclusive" in ceilings:
         return "fail" if any_slo_failed else "inconclusive"
     return verified

@@ -6,9 +6,9 @@ from dataclasses import dataclass
 
 from slocheck.evaluate.plan import empty_numerator_warning, plan
 from slocheck.spec import LoadedSpec
-from slocheck.spec.model import Source
-from slocheck.spec.presets import PRESETS
-from slocheck.spec.sources import preset_of, source_of
+from slocheck.spec.model import SloSpec, Source
+from slocheck.spec.presets import PRESETS, Preset
+from slocheck.spec.sources import PRESET_FIELD, preset_of, source_of
 
 
 @dataclass(frozen=True)
@@ -37,7 +37,8 @@ def validate(loaded: LoadedSpec) -> ValidateResult:
     explicit = PRESETS[spec.prometheus.preset] if spec.prometheus.preset else None
     views = []
     for slo in spec.slos:
-        source = source_of(slo, preset)
+        # as slocheck run judges it (slocheck verify, which sends no load, reads the server)
+        source = source_of(slo, preset, spec.load.arrival)
         server = plan(slo, spec.prometheus.selector, explicit) if source != "client" else None
         client = plan(slo, "", client=True).promql if source != "server" else None
         views.append(
@@ -49,7 +50,18 @@ def validate(loaded: LoadedSpec) -> ValidateResult:
                 fetch=server.fetch if server else None,
                 promql=server.promql if server else None,
                 client=client,
-                warning=empty_numerator_warning(slo.query) if slo.query else None,
+                warning=_warning(slo, preset, source),
             )
         )
     return ValidateResult(loaded, preset.name, preset.notes, views)
+
+
+def _warning(slo: SloSpec, preset: Preset, source: Source) -> str | None:
+    """What could leave the SLO with no data: an errors-only PromQL numerator, or a histogram
+    the server exports only when run with some setting (Triton's first-response histogram)."""
+    if slo.query:
+        return empty_numerator_warning(slo.query)
+    field = PRESET_FIELD.get(slo.sli, ("", ""))[0]
+    hist = getattr(preset, field, None) if source != "client" and slo.metric is None else None
+    requires = getattr(hist, "requires", None)
+    return f"{slo.sli} needs {requires}" if requires else None

@@ -21,14 +21,15 @@ from slocheck.evaluate import (
     render,
 )
 from slocheck.evaluate.alerts import alerts_seen
-from slocheck.evaluate.client import ClientSli, judge_client, stricter
+from slocheck.evaluate.client import ClientSli, judge_client, stricter, with_ignored_failures
+from slocheck.evaluate.counters import Series
 from slocheck.evaluate.plan import empty_numerator_warning, window_text
 from slocheck.prom.client import HttpPromClient, PromClient, redact_url
 from slocheck.results import VerifyResult
 from slocheck.spec import LoadedSpec, PrometheusSpec
 from slocheck.spec.model import SloSpec
 from slocheck.spec.presets import PRESETS
-from slocheck.spec.sources import preset_of, source_of
+from slocheck.spec.sources import LoadKind, preset_of, source_of
 
 #: At least this much history before the window is fetched, to find each counter's value at
 #: the window's start (Prometheus' own default look-back is 5 minutes).
@@ -76,14 +77,22 @@ def _server_result(
     if p.fetch is not None:
         series = client.fetch_samples(p.fetch, window.start - back, window.read_until)
         fetched = [p.fetch]
-        total = None
-        if p.fetch_total is not None:
-            total = client.fetch_samples(p.fetch_total, window.start - back, window.read_until)
-            fetched.append(p.fetch_total)
+        if not series and p.fallback_fetch is not None:  # an older server's name
+            series = client.fetch_samples(p.fallback_fetch, window.start - back, window.read_until)
+            fetched = [p.fallback_fetch]
+
+        def also(selector: str | None) -> list[Series] | None:
+            if selector is None:
+                return None
+            fetched.append(selector)
+            return client.fetch_samples(selector, window.start - back, window.read_until)
+
+        total, errors = also(p.fetch_total), also(p.fetch_errors)
         span = window_text(window.read_until - window.start + back)
         data = SliData(
             series=series,
             total_series=total,
+            error_series=errors,
             query=" and ".join(f"{f}[{span}] @ {window.read_until:.3f}" for f in fetched),
             unanswered=unanswered,
         )
@@ -104,12 +113,16 @@ def verify(
     unanswered: int = 0,
     measured: Mapping[str, ClientSli] | None = None,
     with_rules: bool = False,
+    load: LoadKind = None,
 ) -> VerifyResult:
     """Evaluate every SLO of ``loaded`` (or those named in ``only``) over ``window``.
     ``unanswered``: requests of the window that got no HTTP answer (``slocheck run`` knows).
     ``measured``: per SLO name, what the load generator measured (``source: client | both``);
     without it such SLOs are ``no_data``. ``with_rules``: also read the alerts of the rules
-    ``slocheck generate`` writes (loaded into that Prometheus) that went pending or fired."""
+    ``slocheck generate`` writes (loaded into that Prometheus) that went pending or fired.
+    ``load``: slocheck sent the window's load (closed or open loop): the SLOs that count
+    failures are judged from both sides unless the spec says otherwise (see
+    :func:`slocheck.spec.sources.source_of`)."""
     check_window(window)
     spec = loaded.spec
     preset = preset_of(spec)
@@ -120,15 +133,16 @@ def verify(
     for slo in spec.slos:
         if only and slo.name not in only:
             continue
-        source = source_of(slo, preset)
+        source = source_of(slo, preset, load)
+        seen = (measured or {}).get(slo.name)
         result = None
         if source != "client":
             p = plan(slo, spec.prometheus.selector, explicit)
             result = _server_result(slo, p, client, window, back=back, unanswered=unanswered)
+            if source == "server" and seen is not None:
+                result = with_ignored_failures(result, seen)
         if source != "server":
-            mine = judge_client(
-                slo, plan(slo, "", client=True), (measured or {}).get(slo.name), window
-            )
+            mine = judge_client(slo, plan(slo, "", client=True), seen, window)
             result = mine if result is None else stricter(result, mine)
         assert result is not None
         trap = empty_numerator_warning(slo.query) if slo.query else None

@@ -12,8 +12,13 @@ is its path, so that client counts line up with the server's route label. Record
   from the server's ``usage`` when it sends one (``stream_options.include_usage``), else the
   content chunks (streams) or words of the answer (non-streamed, an estimate).
 
-A stream is FAILED when its status is not 200, when it carries an error event (a JSON object
-with ``"error"``), when it breaks or ends without ``data: [DONE]``, or carries no content.
+A stream is FAILED when its status is not 200, when it carries an error in any shape servers
+send one (``{"error": {...}}`` as vLLM, llama.cpp and the OpenAI API do, a flat ``{"object":
+"error", "message": ...}``, TGI's ``{"error": "...", "error_type": ...}``, or an ``event:
+error`` SSE event), when it breaks or ends before ``data: [DONE]`` or before a choice's
+``finish_reason``, or carries no content. Such a request is recorded with its status (200) and
+counted failed: the server's HTTP counter, which fixed the status when the response started,
+says it succeeded.
 
 Settings (set by ``slocheck run``): ``SLOCHECK_MODEL``, ``SLOCHECK_OPENAI_ENDPOINT`` (chat or
 completions), ``SLOCHECK_STREAM``, ``SLOCHECK_PROMPTS`` (a JSONL file), ``SLOCHECK_INPUT_TOKENS``
@@ -97,6 +102,18 @@ def _usage(event: dict[str, Any], into: dict[str, int]) -> None:
                 into[key] = usage[key]
 
 
+def error_of(event: dict[str, Any]) -> str | None:
+    """The error a JSON event (or a whole answer) carries, in words; None when it is none:
+    ``{"error": {...}}`` or ``{"error": "..."}``, or a flat ``{"object": "error", ...}``."""
+    err = event.get("error")
+    if err:
+        msg = err.get("message", err) if isinstance(err, dict) else err
+        return str(msg)[:200]
+    if event.get("object") == "error":
+        return str(event.get("message") or event)[:200]
+    return None
+
+
 class StreamRead:
     """What one stream carried: content chunk times, usage, how it ended."""
 
@@ -105,12 +122,25 @@ class StreamRead:
         self.chunks: list[float] = []  # perf_counter of every content chunk
         self.usage: dict[str, int] = {}
         self.done = False
+        self.finished = False  # a choice carried a finish_reason
         self.error: str | None = None
+        self._event = ""  # the SSE event type of the lines being read ("" is "message")
 
     def feed(self, line: bytes) -> None:
-        if not line.startswith(b"data:") or self.done:
+        if self.done:
+            return
+        if line.startswith(b"event:"):
+            self._event = line[6:].strip().decode("utf-8", "replace")
+            return
+        if not line:  # an empty line ends an SSE event
+            self._event = ""
+            return
+        if not line.startswith(b"data:"):
             return
         data = line[5:].strip()
+        if self._event == "error":
+            self.error = self.error or f"error event: {data[:200].decode('utf-8', 'replace')}"
+            return
         if data == b"[DONE]":
             self.done = True
             return
@@ -121,15 +151,28 @@ class StreamRead:
             return
         if not isinstance(event, dict):
             return
-        if event.get("error"):
-            err = event["error"]
-            msg = err.get("message", err) if isinstance(err, dict) else err
-            self.error = self.error or f"error event: {str(msg)[:200]}"
+        if (err := error_of(event)) is not None:
+            self.error = self.error or f"error event: {err}"
             return
         _usage(event, self.usage)
         choices = event.get("choices") or []
-        if choices and isinstance(choices[0], dict) and content_of(choices[0]):
-            self.chunks.append(time.perf_counter())
+        if choices and isinstance(choices[0], dict):
+            if content_of(choices[0]):
+                self.chunks.append(time.perf_counter())
+            if choices[0].get("finish_reason"):
+                self.finished = True
+
+    def failure(self) -> str | None:
+        """Why the stream failed, once it ended; None when it is a whole answer."""
+        if self.error is not None:
+            return self.error
+        if not self.done:
+            return "the stream ended without data: [DONE]"
+        if not self.finished:
+            return "the stream ended without a finish_reason"
+        if not self.chunks:
+            return "the stream carried no content"
+        return None
 
 
 class OpenAIUser(Paced):
@@ -161,12 +204,8 @@ class OpenAIUser(Paced):
             read.error = read.error or f"the stream broke: {type(e).__name__}: {e}"
         ended = time.perf_counter()
         r.request_meta["response_time"] = (ended - started) * 1000  # end to end
-        if read.error is None and not read.done:
-            read.error = "the stream ended without data: [DONE]"
-        if read.error is None and not read.chunks:
-            read.error = "the stream carried no content"
-        if read.error is not None:
-            r.failure(read.error)
+        if (why := read.failure()) is not None:
+            r.failure(why)
             return
         ttft = read.chunks[0] - started
         record_metric("ttft", ttft)
@@ -183,6 +222,9 @@ class OpenAIUser(Paced):
             return
         try:
             answer = json.loads(r.content)
+            if isinstance(answer, dict) and (err := error_of(answer)) is not None:
+                r.failure(f"error answer: {err}")
+                return
             text = content_of(answer["choices"][0])
         except (ValueError, KeyError, IndexError, TypeError, AttributeError):
             r.failure("the answer is not an OpenAI completion object")

@@ -71,13 +71,17 @@ class _Second:
 
 
 UNANSWERED, REJECTED = 1, 2
+#: 4xx answers that are the server's failure, not the client's: 424 (TGI: the generation
+#: failed) and 429 (the server refused the load it was asked to serve: overloaded)
+SERVER_4XX = frozenset({"424", "429"})
 
 
 def _kind(status: str) -> int:
-    """0 for an answer, UNANSWERED for no HTTP answer at all ("0", "error"), REJECTED for 4xx."""
+    """0 for an answer, UNANSWERED for no HTTP answer at all ("0", "error"), REJECTED for a 4xx
+    that is the client's fault (not :data:`SERVER_4XX`)."""
     if not status.isdigit() or status == "0":
         return UNANSWERED
-    if status.startswith("4") and len(status) == 3:
+    if status.startswith("4") and len(status) == 3 and status not in SERVER_4XX:
         return REJECTED
     return 0
 
@@ -90,6 +94,9 @@ class Recorder:
         self.requests: dict[str, dict[int, _Second]] = {}
         self.metrics: dict[str, dict[int, _Second]] = {}
         self.status: dict[str, dict[str, int]] = {}
+        #: per name, per status: the requests that failed by the service's fault (5xx, 424,
+        #: 429, a 200 whose stream carried an error or broke, no answer at all)
+        self.failed: dict[str, dict[str, int]] = {}
         self.counts: dict[str, dict[int, int]] = {}
         self.marks: dict[str, float] = {}
         self.done = False
@@ -104,6 +111,9 @@ class Recorder:
                 slot.unanswered += 1
             else:
                 slot.rejected += 1
+        if not ok and kind != REJECTED:
+            failed = self.failed.setdefault(name, {})
+            failed[status] = failed.get(status, 0) + 1
         counts = self.status.get(name)
         if counts is None:
             counts = self.status[name] = {}
@@ -171,6 +181,7 @@ class Recorder:
             "requests": self._encode(self.requests, delta),
             "metrics": self._encode(self.metrics, delta),
             "status": self.status,
+            "failed": self.failed,
             "counts": {
                 name: {str(sec): n for sec, n in seconds.items()}
                 for name, seconds in self.counts.items()

@@ -14,6 +14,7 @@ from slocheck.spec.presets.fastapi_instrumentator import PRESET as FASTAPI_INSTR
 from slocheck.spec.presets.llamacpp import PRESET as LLAMACPP
 from slocheck.spec.presets.mlserver import PRESET as MLSERVER
 from slocheck.spec.presets.otel_http import PRESET as OTEL_HTTP
+from slocheck.spec.presets.otel_http_legacy import PRESET as OTEL_HTTP_LEGACY
 from slocheck.spec.presets.slocheck import PRESET as SLOCHECK
 from slocheck.spec.presets.tgi import PRESET as TGI
 from slocheck.spec.presets.triton import PRESET as TRITON
@@ -21,7 +22,17 @@ from slocheck.spec.presets.vllm import PRESET as VLLM
 
 PRESETS: dict[str, Preset] = {
     p.name: p
-    for p in (SLOCHECK, VLLM, TGI, TRITON, MLSERVER, LLAMACPP, FASTAPI_INSTRUMENTATOR, OTEL_HTTP)
+    for p in (
+        SLOCHECK,
+        VLLM,
+        TGI,
+        TRITON,
+        MLSERVER,
+        LLAMACPP,
+        FASTAPI_INSTRUMENTATOR,
+        OTEL_HTTP,
+        OTEL_HTTP_LEGACY,
+    )
 }
 PRESET_NAMES: tuple[str, ...] = tuple(PRESETS)
 

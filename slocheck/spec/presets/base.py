@@ -15,13 +15,17 @@ class Counter:
     ``series``: a series selector, ``http_requests_total``, ``x{handler!="/metrics"}``, or
     ``{__name__=~"a_success|a_failure"}`` when successes and failures are two counters.
     ``error_label``: the label whose value tells an error (``status``, ``status_code``,
-    ``http_response_status_code``, or ``__name__``). ``error_values``: a regular expression
-    that matches those values in full (PromQL's ``=~``): ``5..``, ``5xx``, ``.*_failure``.
+    ``http_response_status_code``, ``reason`` or ``__name__``). ``error_values``: a regular
+    expression that matches those values in full (PromQL's ``=~``): ``5..``, ``5xx``,
+    ``.*_failure``. ``also_errors``: a counter of more failures, of requests ``series``
+    counted as answered well (vLLM: the engine's ``finished_reason="error"`` of streams whose
+    200 went out first); its increase is added to the errors, not to the requests.
     """
 
     series: str
     error_label: str
     error_values: str
+    also_errors: str | None = None
 
 
 @dataclass(frozen=True)
@@ -31,6 +35,11 @@ class Histogram:
     metric: str
     unit: Unit = "s"
     matchers: str = ""  # extra label matchers, PromQL syntax without braces
+    #: an older name of the same histogram, read where the server exports no ``metric``
+    #: (vLLM before 0.10.2: ``vllm:time_per_output_token_seconds``)
+    fallback: str | None = None
+    #: what the server must run with for the series to exist; ``validate`` says it
+    requires: str | None = None
 
 
 @dataclass(frozen=True)

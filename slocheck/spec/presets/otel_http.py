@@ -34,8 +34,10 @@ PRESET = Preset(
         "http_route is set only where the framework knows the route template.",
         "Default buckets (advisory): 0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, "
         "2.5, 5, 7.5, 10 s.",
-        "Instrumentations on the pre-stable conventions export http.server.duration in ms "
-        "(http_server_duration_milliseconds, http_status_code): override metric and unit.",
+        "OpenTelemetry Python emits these only with OTEL_SEMCONV_STABILITY_OPT_IN=http (or "
+        "http/dup); by default it exports the pre-stable http.server.duration in ms "
+        "(http_server_duration_milliseconds, http_status_code, http_target): use preset "
+        "otel-http-legacy.",
         "http.server.active_requests (the running gauge) is still of Development stability "
         "and not every instrumentation emits it.",
         "The Prometheus exporter adds otel_scope_name/otel_scope_version labels and a "

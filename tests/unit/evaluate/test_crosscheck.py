@@ -11,22 +11,24 @@ import pytest
 from slocheck.errors import PrometheusError
 from slocheck.evaluate import Window
 from slocheck.evaluate.counters import Series
-from slocheck.evaluate.crosscheck import (
-    MIN_ACHIEVED,
-    CrossCheckInputs,
+from slocheck.evaluate.counts import (
     ServerMetrics,
-    achieved_load,
     answered_by_client,
-    cross_checks,
     endpoint_label,
     endpoints_of,
-    first_scrape,
-    p95_agreement,
-    request_counts,
     requests_in,
     server_counts,
     server_metrics,
     unanswered_in,
+)
+from slocheck.evaluate.crosscheck import (
+    MIN_ACHIEVED,
+    CrossCheckInputs,
+    achieved_load,
+    cross_checks,
+    first_scrape,
+    p95_agreement,
+    request_counts,
 )
 
 W = Window(1000.0, 1030.0, settle=2.0)
@@ -77,7 +79,9 @@ def test_counts_differ() -> None:
     assert not check.ok
     assert "client and server counts differ" in check.message
     assert "/v1/classify: client 604, server 590" in check.message
-    assert "scrapes were lost, the selector is wrong" in check.message
+    assert "(1) the server does not count some refusals or streamed failures" in check.message
+    assert "(2) scrapes were lost" in check.message
+    assert check.ceiling == "inconclusive"  # the client saw no failure the server missed
 
 
 def test_no_endpoint_matched_names_the_selector() -> None:
@@ -246,7 +250,12 @@ def test_cross_checks_from_plain_inputs() -> None:
         peak_users=4,
     )
     checks = cross_checks(inputs)
-    assert [c.name for c in checks] == ["request_counts", "p95_agreement", "achieved_load"]
+    assert [c.name for c in checks] == [
+        "request_counts",
+        "error_counts",
+        "p95_agreement",
+        "achieved_load",
+    ]
     assert all(c.ok for c in checks)
 
 
@@ -263,7 +272,7 @@ def test_no_prometheus_or_locust_needed() -> None:
 
 # --- presets: route templates, servers with no route label ------------------------------
 
-from slocheck.evaluate.crosscheck import ALL, route_matches  # noqa: E402
+from slocheck.evaluate.counts import ALL, route_matches  # noqa: E402
 from slocheck.evaluate.plan import le_matcher  # noqa: E402
 
 
@@ -338,3 +347,52 @@ def test_open_loop_cross_checks_include_dropped() -> None:
     )
     checks = {c.name: c for c in cross_checks(inputs)}
     assert not checks["dropped"].ok and checks["dropped"].details["dropped"] == 3
+
+
+def test_counts_short_by_the_client_s_failures_fail_the_run() -> None:
+    """Triton's full queue: 503s counted by neither counter. The input that passed before."""
+    from slocheck.evaluate.crosscheck import error_counts
+
+    sent = {"/v2/models/m/infer": 608}
+    failed = {"/v2/models/m/infer": {"503": 34}}
+    server = {ALL: 574.0}
+    check = request_counts(sent, server, SEL, failed=failed, server_failed={ALL: 0.0})
+    assert not check.ok and check.ceiling == "fail"
+    assert "the server did not count 34 requests the client saw fail (503: 34" in check.message
+    assert check.details["uncounted"] == 34
+    errors = error_counts(failed, {ALL: 0.0})
+    assert not errors.ok and errors.ceiling is None  # informs: the SLOs hold the failures
+    assert "client 34 (503: 34), server 0" in errors.message
+    # the server counted the failures itself: the counts differ for another reason
+    counted = request_counts(sent, server, SEL, failed=failed, server_failed={ALL: 34.0})
+    assert not counted.ok and counted.ceiling == "inconclusive"
+    # more counted than sent: other traffic, never the client's failures
+    more = request_counts({"/v2/models/m/infer": 500}, {ALL: 574.0}, SEL, failed=failed)
+    assert more.ceiling == "inconclusive" and "something else sends traffic" in more.message
+
+
+def test_streamed_failures_the_http_counter_calls_2xx_are_named() -> None:
+    from slocheck.evaluate.crosscheck import error_counts
+
+    failed = {"/v1/chat/completions": {"200": 30}}
+    check = error_counts(failed, {"/v1/chat/completions": 15.0})
+    assert not check.ok
+    assert "did not count 15 requests" in check.message
+    assert "200 (stream failed): 30" in check.message
+    assert error_counts(failed, {"/v1/chat/completions": 30.0}).ok
+
+
+def test_server_errors_by_route_and_with_an_engine_counter() -> None:
+    from slocheck.evaluate.counts import server_errors
+
+    series = [counter("/v1/classify", 90.0), counter("/v1/classify", 10.0, "500")]
+    m = ServerMetrics()
+    assert server_errors(series, 995.0, W.read_until, m) == {"/v1/classify": 10.0}
+    engine = [Series({"finished_reason": "error"}, [(W.start - 30, 0.0), (W.end, 5.0)])]
+    assert server_errors(series, 995.0, W.read_until, m, engine) == {ALL: 15.0}
+    # Triton: no route label; a cancellation is no error
+    reasons = ServerMetrics(
+        error_label="reason", error_values="REJECTED|BACKEND|OTHER", route_label=""
+    )
+    triton = [Series({"reason": r}, [(990.0, 0.0), (W.end, 3.0)]) for r in ("BACKEND", "CANCELED")]
+    assert server_errors(triton, 995.0, W.read_until, reasons) == {ALL: 3.0}

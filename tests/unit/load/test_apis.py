@@ -137,7 +137,7 @@ def test_the_recorder_counts_4xx_as_rejected_and_tokens_per_second(tmp_path: Pat
     code = (
         "import json; from slocheck.load.locustfiles import plugin as p\n"
         "r = p.Recorder()\n"
-        "for s in ('200', '429', '404', '500', '0', 'error'):\n"
+        "for s in ('200', '422', '404', '429', '424', '500', '0', 'error'):\n"
         "    r.request('/x', 0.01, s == '200', s)\n"
         "r.count('output_tokens', 7); r.count('output_tokens', 3)\n"
         "print(json.dumps(r.snapshot()))\n"
@@ -146,7 +146,10 @@ def test_the_recorder_counts_4xx_as_rejected_and_tokens_per_second(tmp_path: Pat
     snap = json.loads(out.stdout)
     (tmp_path / "client-1.json").write_text(out.stdout)
     slots = read_snapshot(tmp_path).requests["/x"].values()  # a second may end mid-way
-    assert [sum(getattr(s, k) for s in slots) for k in ("count", "errors")] == [6, 5]
+    assert [sum(getattr(s, k) for s in slots) for k in ("count", "errors")] == [8, 7]
+    # 424 (TGI: the generation failed) and 429 (overloaded) are the server's failures
     assert [sum(getattr(s, k) for s in slots) for k in ("unanswered", "rejected")] == [2, 2]
+    failed = read_snapshot(tmp_path).failed["/x"]
+    assert failed == {"429": 1, "424": 1, "500": 1, "0": 1, "error": 1}
     assert sum(snap["counts"]["output_tokens"].values()) == 10
     assert all(len(v) == 5 for v in snap["requests"]["/x"].values())  # rejected is 5th

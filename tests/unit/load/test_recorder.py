@@ -57,7 +57,7 @@ def test_each_request_counts_in_the_second_it_completes() -> None:
     (s,) = run(
         "at(100.0); r.request('/x', 0.001, True, '200')\n"
         "at(100.5); r.request('/x', 0.002, True, '200'); r.request('/x', 0.002, False, '500')\n"
-        "at(100.999999); r.request('/x', 0.003, True, '429')\n"
+        "at(100.999999); r.request('/x', 0.003, True, '404')\n"
         "at(101.0); r.request('/x', 0.004, False, '0'); r.request('/y', 0.005, False, 'error')\n"
         "at(101.2); snap()\n"
     )
@@ -70,7 +70,7 @@ def test_each_request_counts_in_the_second_it_completes() -> None:
     assert [h100.get_count_at_value(v) for v in (1000, 2000, 3000)] == [1, 2, 1]
     assert h101.get_count_at_value(4000) == 1
     assert s["requests"]["/y"]["101"][:2] == [1, 1] and s["requests"]["/y"]["101"][3] == 1
-    assert s["status"] == {"/x": {"200": 2, "500": 1, "429": 1, "0": 1}, "/y": {"error": 1}}
+    assert s["status"] == {"/x": {"200": 2, "500": 1, "404": 1, "0": 1}, "/y": {"error": 1}}
 
 
 def test_the_histograms_hold_exactly_what_record_value_would() -> None:

@@ -1,4 +1,5 @@
-"""The vllm, tgi, otel-http and llamacpp presets against their recorded ``/metrics`` samples.
+"""The vllm, tgi, otel-http, otel-http-legacy and llamacpp presets against their recorded
+``/metrics`` samples.
 
 Why: a preset is only right if the series it names exist in what the server writes, with the
 type the verifier assumes, and if its error rule counts the failures the sample says happened.
@@ -17,10 +18,16 @@ from pathlib import Path
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from slocheck.spec.model import UNIT_SECONDS
 from slocheck.spec.presets import PRESETS, Histogram, Preset
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "metrics"
-CASES = [("vllm", "vllm.prom"), ("tgi", "tgi.prom"), ("otel-http", "otel-http.prom")]
+CASES = [
+    ("vllm", "vllm.prom"),
+    ("tgi", "tgi.prom"),
+    ("otel-http", "otel-http.prom"),
+    ("otel-http-legacy", "otel-http-legacy.prom"),
+]
 
 _MATCHER = re.compile(r'\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*(=~|!~|!=|=)\s*"((?:[^"\\]|\\.)*)"\s*,?')
 _SAMPLE_NAME = re.compile(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)[{ ]")
@@ -190,8 +197,10 @@ def test_error_rule_and_totals_match_the_fixture_header(preset_name: str, fixtur
         value = s.name if rule.error_label == "__name__" else s.labels.get(rule.error_label, "")
         return re.fullmatch(rule.error_values, value) is not None
 
+    # more failures of requests counted as answered well (vLLM's engine errors after a 200)
+    also = sum(s.value for s in select(expo, rule.also_errors)) if rule.also_errors else 0.0
     assert sum(s.value for s in samples) == int(expo.header["requests"])
-    assert sum(s.value for s in samples if is_error(s)) == int(expo.header["errors"])
+    assert sum(s.value for s in samples if is_error(s)) + also == int(expo.header["errors"])
     for key, name in (
         ("output_tokens", preset.output_tokens),
         ("input_tokens", preset.input_tokens),
@@ -218,7 +227,7 @@ def test_quantiles_lie_in_the_buckets_the_header_names(preset_name: str, fixture
             stated = expo.header.get(f"{key}_p{q}")
             if stated is None:
                 continue
-            lower, upper = bucket_of(expo, hist, q / 100)
+            lower, upper = (b * UNIT_SECONDS[hist.unit] for b in bucket_of(expo, hist, q / 100))
             want_lower, want_upper = header_bounds(stated)
             assert math.isclose(lower, want_lower, rel_tol=1e-3), (key, q, lower, upper)
             assert math.isclose(upper, want_upper, rel_tol=1e-3), (key, q, lower, upper)
@@ -262,3 +271,42 @@ def test_llamacpp_names_are_in_the_recorded_llama_server_sample() -> None:
         assert counter is not None and expo.types.get(counter) == "counter", counter
     for gauge in (preset.queue, preset.running):
         assert gauge is not None and expo.types.get(gauge) == "gauge", gauge
+
+
+def test_vllm_streamed_failures_are_counted_2xx_and_only_the_engine_knows() -> None:
+    """vLLM's HTTP counter fixes the status at http.response.start: the 12 streams that failed
+    after their 200 are 2xx; vllm:request_success_total{finished_reason="error"} counts them."""
+    expo = load("vllm.prom")
+    statuses = {s.labels["status"] for s in select(expo, "http_requests_total")}
+    assert statuses == {"2xx"}
+    rule = PRESETS["vllm"].requests
+    assert rule is not None and rule.also_errors is not None
+    assert sum(s.value for s in select(expo, rule.also_errors)) == 12
+
+
+def test_vllm_inter_token_latency_falls_back_to_the_name_before_0_10_2() -> None:
+    itl = PRESETS["vllm"].inter_token_latency
+    assert itl is not None and itl.metric == "vllm:inter_token_latency_seconds"
+    assert itl.fallback == "vllm:time_per_output_token_seconds"
+
+
+def test_tgi_inter_token_latency_is_judged_from_the_client() -> None:
+    """tgi_request_mean_time_per_token_duration is inference time / tokens per request
+    (router/src/server.rs:366-367), prefill included: not the gap between tokens."""
+    expo = load("tgi.prom")
+    assert expo.types["tgi_request_mean_time_per_token_duration"] == "histogram"
+    assert PRESETS["tgi"].inter_token_latency is None
+    rule = PRESETS["tgi"].requests
+    assert rule is not None
+    assert re.fullmatch(rule.error_values, "overloaded")  # answered 429
+    assert not re.fullmatch(rule.error_values, "validation")
+
+
+def test_otel_legacy_is_what_python_emits_by_default() -> None:
+    """Recorded: http_server_duration_milliseconds with http_status_code and http_target."""
+    expo = load("otel-http-legacy.prom")
+    assert expo.types["http_server_duration_milliseconds"] == "histogram"
+    assert "http_server_request_duration_seconds" not in expo.types
+    legacy = PRESETS["otel-http-legacy"]
+    assert legacy.latency is not None and legacy.latency.unit == "ms"
+    assert legacy.route_label == "http_target"

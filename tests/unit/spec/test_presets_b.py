@@ -96,7 +96,8 @@ def _request_samples(preset: Preset, samples: list[Sample]) -> list[Sample]:
 def _is_error(preset: Preset, s: Sample) -> bool:
     assert preset.requests is not None
     label = preset.requests.error_label
-    value = s.name if label == "__name__" else s.labels[label]
+    # a series without the label is no error (Triton's success counter has no reason)
+    value = s.name if label == "__name__" else s.labels.get(label, "\x00")
     return re.fullmatch(preset.requests.error_values, value) is not None
 
 
@@ -148,7 +149,10 @@ def test_request_series_carry_the_error_label_and_both_outcomes(name: str) -> No
     assert counted, f"{name}: the requests selector matches nothing"
     assert preset.requests is not None
     label = preset.requests.error_label
-    assert all(label == "__name__" or label in s.labels for s in counted)
+    # two counters (Triton's success and failure): the label marks the failure's series only
+    two = "__name__" in preset.requests.series
+    assert all(label == "__name__" or label in s.labels or two for s in counted)
+    assert any(label == "__name__" or label in s.labels for s in counted)
     outcomes = {_is_error(preset, s) for s in counted if s.value > 0}
     assert False in outcomes, f"{name}: every request counted is an error"
     # a recording without a totals header may be of a healthy run: it need hold no error
@@ -208,11 +212,14 @@ def test_each_quantile_lies_in_the_bucket_the_header_names(name: str) -> None:
         assert got == (_bound(lower), _bound(upper)), f"{name} p{q}: {got}"
 
 
-def test_triton_error_regex_names_only_the_failure_counter() -> None:
+def test_triton_errors_are_the_server_failure_reasons_not_a_cancellation() -> None:
+    """core src/infer_stats.h:43: REJECTED, CANCELED, BACKEND, OTHER; CANCELED is the
+    client cancelling a queued request (src/dynamic_batch_scheduler.cc:64-77)."""
     requests = PRESETS["triton"].requests
-    assert requests is not None
-    assert re.fullmatch(requests.error_values, "nv_inference_request_failure")
-    assert not re.fullmatch(requests.error_values, "nv_inference_request_success")
+    assert requests is not None and requests.error_label == "reason"
+    for reason in ("REJECTED", "BACKEND", "OTHER"):
+        assert re.fullmatch(requests.error_values, reason)
+    assert not re.fullmatch(requests.error_values, "CANCELED")
 
 
 def test_instrumentator_errors_match_grouped_and_numeric_statuses() -> None:

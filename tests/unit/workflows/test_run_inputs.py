@@ -69,7 +69,8 @@ def test_gathered_inputs_and_their_checks() -> None:
 
 def test_open_loop_inputs_stats_and_verdict() -> None:
     from slocheck.evaluate.crosscheck import CrossCheck
-    from slocheck.workflows.run import open_loop_stats, run_verdict
+    from slocheck.workflows.client_stats import open_loop_stats
+    from slocheck.workflows.run import run_verdict
 
     # intended-send latencies 1.2 s, actual-send 0.3 s; 3 sends dropped in the window, 2 before
     requests = {sec: _second([1_200_000] * 5) for sec in range(998, 1010)}
@@ -105,3 +106,46 @@ def test_open_loop_inputs_stats_and_verdict() -> None:
     closed_inputs = gather_cross_check_inputs(closed, FakePromClient(series={}), "", 995.0, W)
     assert closed_inputs.dropped_in_window is None
     assert "dropped" not in {c.name for c in cross_checks(closed_inputs)}
+
+
+def test_a_failed_cross_check_caps_the_run_at_its_ceiling() -> None:
+    from slocheck.evaluate.crosscheck import CrossCheck
+    from slocheck.workflows.run import run_verdict
+
+    uncounted = CrossCheck("request_counts", False, "", ceiling="fail")
+    differ = CrossCheck("request_counts", False, "", ceiling="inconclusive")
+    informs = CrossCheck("error_counts", False, "")
+    assert run_verdict("pass", False, [uncounted], interrupted=False) == "fail"
+    assert run_verdict("pass", False, [differ], interrupted=False) == "inconclusive"
+    assert run_verdict("fail", True, [differ], interrupted=False) == "fail"
+    assert run_verdict("pass", False, [informs], interrupted=False) == "pass"
+
+
+def test_an_open_loop_gets_slots_to_send_through_a_stall() -> None:
+    """100/s against a P95 <= 500 ms SLO, no users or max_in_flight given: enough requests in
+    flight to keep sending through 5 thresholds (2.5 s) of stall, not the 16 default users."""
+    from pathlib import Path
+
+    from slocheck.load.config import in_flight_for
+    from slocheck.spec import parse_spec
+    from slocheck.workflows.run import RunOptions, load_config
+
+    assert in_flight_for(100, 0.5, at_least=16) == 250
+    assert in_flight_for(1, 0.01, at_least=16) == 16
+    assert in_flight_for(10_000, 60, at_least=16) == 10_000
+    text = (
+        "version: 1\nload: {{arrival: open, rate: 100{extra}}}\n"
+        "slos: [{{name: p95, sli: latency, percentile: 95, threshold: 500ms}}]\n"
+    )
+    options = RunOptions(out_dir=Path("."))
+
+    def slots(extra: str, opts: RunOptions = options) -> int:
+        spec = parse_spec(text.format(extra=extra)).spec
+        return load_config(spec.load, opts, "http://x", "", slos=spec.slos).locust_users
+
+    assert slots("") == 250
+    assert slots(", users: 16") == 16  # told: as told
+    assert slots(", max_in_flight: 40") == 40
+    assert slots("", RunOptions(out_dir=Path("."), users=8)) == 8
+    closed = parse_spec(text.format(extra="").replace("open", "closed")).spec
+    assert load_config(closed.load, options, "http://x", "", slos=closed.slos).locust_users == 16
