@@ -70,3 +70,33 @@ def test_open_loop_measures_from_the_intended_send_and_drops_what_it_cannot_send
     assert abs(window["service_time"]["count"] - o["sent"]) <= 1, window
     assert "client (open loop): from intended send P50" in output
     assert "dropped" in output
+
+
+# issue 23: the stall spec as a user writes it (no users, no max_in_flight). The service stops
+# for 2 s every 10 s; every request due during a stall waits for its end, so ~20% of the sends
+# take up to 2 s from their intended time: P95 lies far above 500 ms at any machine's speed.
+# 100/s x 5 thresholds of 500 ms = 250 requests in flight keep sending through each stall.
+STALL_SPEC = """version: 1
+service:
+  faults: {stall_every: 10s, stall_for: 2s}
+load: {arrival: open, rate: 100}
+slos:
+  - {name: p95-latency, sli: latency, percentile: 95, threshold: 500ms}
+"""
+
+
+def test_an_open_loop_against_a_stalling_service_fails_its_latency_slo(tmp_path: Path) -> None:
+    slos = tmp_path / "slos.yaml"
+    slos.write_text(STALL_SPEC)
+    out = tmp_path / "out"
+    done = run_cli(["run", "--slo", str(slos), "--out", str(out)], timeout=300)
+    output = done.stdout + done.stderr
+    report: dict[str, Any] = json.loads((out / "report.json").read_text())
+    assert done.returncode == 1, output
+    (p95,) = report["slos"]
+    assert p95["verdict"] == "fail", output
+    assert p95["details"]["source"] == "both"
+    # the client's latency from the intended send saw the stalls
+    assert p95["details"]["client"]["verdict"] == "fail", p95["explanation"]
+    assert p95["details"]["client"]["value"] > 0.5
+    assert report["client"]["open_loop"]["max_in_flight"] == 250
