@@ -11,6 +11,7 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
@@ -136,6 +137,17 @@ def run_cli(args: Sequence[str], timeout: float = 30.0) -> subprocess.CompletedP
         timeout=timeout,
         check=False,
     )
+
+
+def run_spec(tmp_path: Path, spec: str, timeout: float = 600.0) -> tuple[int, dict[str, Any], str]:
+    """``slocheck run`` of ``spec`` (written to ``tmp_path/slos.yaml``): its exit code, its
+    ``report.json`` (empty when none was written) and what it printed."""
+    path = tmp_path / "slos.yaml"
+    path.write_text(spec)
+    out = tmp_path / "out"
+    result = run_cli(["run", "--slo", str(path), "--out", str(out)], timeout=timeout)
+    report = json.loads((out / "report.json").read_text()) if (out / "report.json").exists() else {}
+    return result.returncode, report, result.stdout + result.stderr
 
 
 def children_of(pid: int) -> set[int]:

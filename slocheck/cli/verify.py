@@ -43,6 +43,12 @@ def _cmd_validate(args: argparse.Namespace) -> int:
         console.print(f"  [yellow]note[/]: {escape(note)}", soft_wrap=True)
     for note in result.preset_notes:
         console.print(f"  [dim]{escape(result.preset)}: {escape(note)}[/]", soft_wrap=True)
+    if any(v.source == "both" for v in result.slos):
+        console.print(
+            "  [dim]source both: slocheck run judges it from the server and the load generator "
+            "(the stricter wins; docs/presets.md); slocheck verify reads the server[/]",
+            soft_wrap=True,
+        )
     for v in result.slos:
         console.print(
             f"- [bold]{escape(v.name)}[/] ({v.sli}, {v.severity}, source {v.source})",

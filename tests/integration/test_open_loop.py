@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from slocheck.load.locustfiles.arrivals import MAX_LATENESS_S
-from tests.helpers import run_cli
+from tests.helpers import run_cli, run_spec
 
 pytestmark = pytest.mark.skipif(
     shutil.which("prometheus") is None, reason="needs the prometheus binary (scripts/setup.sh)"
@@ -86,13 +86,8 @@ slos:
 
 
 def test_an_open_loop_against_a_stalling_service_fails_its_latency_slo(tmp_path: Path) -> None:
-    slos = tmp_path / "slos.yaml"
-    slos.write_text(STALL_SPEC)
-    out = tmp_path / "out"
-    done = run_cli(["run", "--slo", str(slos), "--out", str(out)], timeout=300)
-    output = done.stdout + done.stderr
-    report: dict[str, Any] = json.loads((out / "report.json").read_text())
-    assert done.returncode == 1, output
+    code, report, output = run_spec(tmp_path, STALL_SPEC, timeout=300)
+    assert code == 1, output
     (p95,) = report["slos"]
     assert p95["verdict"] == "fail", output
     assert p95["details"]["source"] == "both"

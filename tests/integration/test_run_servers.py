@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import run_cli
+from tests.helpers import run_spec
 from tests.integration.servers import IRIS_BODY, IRIS_WRONG_SHAPE_BODY, RunningServer
 
 pytestmark = [
@@ -57,15 +57,6 @@ def _payload(path: Path, malformed_every: int | None) -> Path:
     return path
 
 
-def _run(tmp_path: Path, spec: str) -> tuple[int, dict, str]:  # type: ignore[type-arg]
-    path = tmp_path / "slos.yaml"
-    path.write_text(spec)
-    out = tmp_path / "out"
-    result = run_cli(["run", "--slo", str(path), "--out", str(out)], timeout=600)
-    report = json.loads((out / "report.json").read_text()) if (out / "report.json").exists() else {}
-    return result.returncode, report, result.stdout + result.stderr
-
-
 def _spec(server: RunningServer, payload: Path) -> str:
     return MLSERVER_SPEC.format(
         url=server.url, model=server.model, metrics_url=server.metrics_url, payload=payload
@@ -76,7 +67,7 @@ def test_mlserver_gate_passes_with_every_cross_check_ok(
     tmp_path: Path, mlserver_server: RunningServer
 ) -> None:
     payload = _payload(tmp_path / "iris.jsonl", None)
-    code, report, output = _run(tmp_path, _spec(mlserver_server, payload))
+    code, report, output = run_spec(tmp_path, _spec(mlserver_server, payload))
     assert code == 0, output
     slos = {s["name"]: s for s in report["slos"]}
     assert {n: s["verdict"] for n, s in slos.items()} == {
@@ -99,7 +90,7 @@ def test_mlserver_gate_fails_availability_on_malformed_bodies(
     tmp_path: Path, mlserver_server: RunningServer
 ) -> None:
     payload = _payload(tmp_path / "iris-3-bad.jsonl", 33)
-    code, report, output = _run(tmp_path, _spec(mlserver_server, payload))
+    code, report, output = run_spec(tmp_path, _spec(mlserver_server, payload))
     assert code == 1, output
     slos = {s["name"]: s for s in report["slos"]}
     avail = slos["availability"]
@@ -141,7 +132,7 @@ def test_llama_server_streams_judged_from_the_client(
     the TTFT threshold (60 s) and token rates (1/s) judge which side measured what, not how
     fast the machine is."""
     spec = LLAMA_SPEC.format(url=llama_server.url, model=llama_server.model)
-    code, report, output = _run(tmp_path, spec)
+    code, report, output = run_spec(tmp_path, spec)
     slos = {s["name"]: s for s in report["slos"]}
     assert {n: s["verdict"] for n, s in slos.items()} == dict.fromkeys(slos, "pass"), output
     assert code == 0, output

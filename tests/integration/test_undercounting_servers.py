@@ -24,7 +24,7 @@ from typing import Any
 
 import pytest
 
-from tests.helpers import run_cli
+from tests.helpers import run_spec
 from tests.integration.fake_servers import start_fake_triton, start_fake_vllm
 
 pytestmark = pytest.mark.skipif(
@@ -67,15 +67,6 @@ slos:
 BODY = {"inputs": [{"name": "input", "shape": [1, 2], "datatype": "FP32", "data": [0.5, 0.25]}]}
 
 
-def _run(tmp_path: Path, spec: str) -> tuple[int, dict[str, Any], str]:
-    path = tmp_path / "slos.yaml"
-    path.write_text(spec)
-    out = tmp_path / "out"
-    result = run_cli(["run", "--slo", str(path), "--out", str(out)], timeout=600)
-    report = json.loads((out / "report.json").read_text()) if (out / "report.json").exists() else {}
-    return result.returncode, report, result.stdout + result.stderr
-
-
 def _judged(report: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     slos = {s["name"]: s for s in report["slos"]}
     checks = {c["name"]: c for c in report["cross_checks"]}
@@ -86,7 +77,7 @@ def _judged(report: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
 def test_vllm_streamed_failures_fail_the_gate(tmp_path: Path, fail_every: int | None) -> None:
     with start_fake_vllm(tmp_path / "vllm", fail_every=fail_every) as server:
         spec = VLLM_SPEC.format(url=server.url, model=server.model)
-        code, report, output = _run(tmp_path, spec)
+        code, report, output = run_spec(tmp_path, spec)
     avail, checks = _judged(report)
     assert checks["achieved_load"]["ok"], checks["achieved_load"]["message"]
     assert avail["details"]["source"] == "both", avail  # the default where slocheck loads
@@ -120,7 +111,7 @@ def test_triton_queue_full_refusals_fail_the_gate(tmp_path: Path, fail_every: in
         spec = TRITON_SPEC.format(
             url=server.url, model=server.model, metrics_url=server.metrics_url, payload=payload
         )
-        code, report, output = _run(tmp_path, spec)
+        code, report, output = run_spec(tmp_path, spec)
     avail, checks = _judged(report)
     assert checks["achieved_load"]["ok"], checks["achieved_load"]["message"]
     assert avail["details"]["source"] == "both", avail
