@@ -109,8 +109,8 @@ class FakeServer:
         return JSONResponse({"outputs": []})
 
     async def chat(self, request: Request) -> Response:
-        """The prompt says how to answer: ``ok``, ``drop`` (ends without [DONE]) or ``error``
-        (an error event, then [DONE])."""
+        """The prompt says how to answer: ``ok``, ``drop`` (ends without [DONE]), ``error``
+        (an error event, then [DONE]) or ``cut`` ([DONE] before any finish_reason)."""
         how = (await request.json())["messages"][0]["content"]
 
         def chunk(obj: object) -> bytes:
@@ -123,6 +123,8 @@ class FakeServer:
                 return
             if how == "error":
                 yield chunk({"error": {"message": "the model fell over"}})
+            if how == "ok":
+                yield chunk({"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
             yield b"data: [DONE]\r\n\r\n"
 
         return StreamingResponse(events(), media_type="text/event-stream")
@@ -148,11 +150,12 @@ def fake() -> Iterator[FakeServer]:
 
 def test_broken_streams_are_failed_requests(fake: FakeServer, tmp_path: Path) -> None:
     prompts = tmp_path / "prompts.jsonl"
-    prompts.write_text("".join(json.dumps({"prompt": w}) + "\n" for w in ("ok", "drop", "error")))
+    cases = ("ok", "drop", "error", "cut")
+    prompts.write_text("".join(json.dumps({"prompt": w}) + "\n" for w in cases))
     snap = load(tmp_path, "run", fake.url, api="openai", prompts=prompts, users=1)
     requests = summarise(snap.requests[CHAT])
     n = requests.count
-    good = (n + 2) // 3  # prompts go in turn: ok, drop, error, ok ...
+    good = (n + 3) // 4  # prompts go in turn: ok, drop, error, cut, ok ...
     assert n > 0 and requests.errors == n - good
     assert summarise(snap.metrics["ttft"]).count == good
     assert count_between(snap.counts["output_tokens"]) == 2 * good  # chunks, no usage sent
