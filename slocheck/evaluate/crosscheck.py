@@ -46,6 +46,12 @@ class CrossCheck:
     ceiling: Ceiling | None = None
 
 
+def _matched(route: str, names: Iterable[str]) -> list[str]:
+    """The client's request names that the server's ``route`` counts (every one under
+    :data:`ALL`, a server without a route label)."""
+    return [name for name in names if route == ALL or route_matches(route, name)]
+
+
 def _compare(
     client: Mapping[str, float], server: Mapping[str, float]
 ) -> dict[str, tuple[float, float]]:
@@ -55,8 +61,7 @@ def _compare(
         return {ALL: (sum(client.values()), server[ALL])}
     compared = {}
     for ep, n in server.items():
-        names = [name for name in client if route_matches(ep, name)]
-        if names:
+        if names := _matched(ep, client):
             compared[ep] = (sum(client[name] for name in names), n)
     return compared
 
@@ -84,7 +89,13 @@ FEWER_CAUSES = (
     "scrapes were lost",
     "the selector matches only part of the service's series",
 )
-#: Why it counted more.
+#: Why the server counted fewer errors than the client saw failures.
+UNCOUNTED_CAUSES = (
+    FEWER_CAUSES[0],
+    "its error label does not mark them (error_values)",
+    "the selector misses the series that count them",
+)
+#: Why it counted more requests.
 MORE_CAUSES = (
     "something else sends traffic to the service",
     "the selector matches more than this service",
@@ -128,9 +139,7 @@ def request_counts(
         return CrossCheck(
             "request_counts", True, f"client and server counts agree exactly ({text})", details
         )
-    loaded = [name for name in sent if any(route_matches(ep, name) for ep in compared)]
-    if ALL in compared:
-        loaded = list(sent)
+    loaded = {name for ep in compared for name in _matched(ep, sent)}
     seen = _by_status(failed or {}, loaded)
     client_failed = sum(seen.values())
     counted = sum((server_failed or {}).get(ep, 0.0) for ep in compared)
@@ -178,8 +187,7 @@ def error_counts(
     rows = []
     short = 0.0
     for ep, (c, s) in compared.items():
-        names = list(failed) if ep == ALL else [n for n in failed if route_matches(ep, n)]
-        seen = _by_status(failed, names)
+        seen = _by_status(failed, _matched(ep, failed))
         short += max(c - s, 0.0)
         by_status = f" ({_statuses(seen)})" if seen else ""
         rows.append(f"{ep}: client {c:,.0f}{by_status}, server {s:,.0f}")
@@ -197,13 +205,7 @@ def error_counts(
         False,
         f"the server did not count {short:,.0f} requests the client saw fail ({text}); the "
         "SLOs that count failures judge the client's count too. Likely causes, in order: "
-        + _causes(
-            (
-                "the server does not count some refusals or streamed failures",
-                "its error label does not mark them (error_values)",
-                "the selector misses the series that count them",
-            )
-        ),
+        + _causes(UNCOUNTED_CAUSES),
         details,
     )
 

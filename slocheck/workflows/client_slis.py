@@ -9,8 +9,11 @@ from slocheck.evaluate import Window
 from slocheck.evaluate.client import ClientSli
 from slocheck.load.stats import SecondStats, Snapshot, merged, new_histogram
 from slocheck.spec import Spec
-from slocheck.spec.model import CLIENT_SLIS, SloSpec
+from slocheck.spec.model import SloSpec
+from slocheck.spec.sources import LoadKind, preset_of, source_of
 
+#: SLIs whose report says how many client-seen failures ``source: server`` ignored.
+IGNORED_FAILURE_SLIS = ("availability", "error_ratio")
 #: The client's measurement tables of the streaming SLIs (``Snapshot.metrics``).
 CLIENT_METRICS = {"ttft": "ttft", "inter_token_latency": "itl"}
 
@@ -55,12 +58,13 @@ def client_sli(slo: SloSpec, snap: Snapshot, window: Window) -> ClientSli:
     return ClientSli(what, n, quantile_s=q)
 
 
-def client_slis(spec: Spec, snap: Snapshot, window: Window) -> dict[str, ClientSli]:
-    """Per SLO name, for every SLO the load generator measures: those judged (also) from the
-    client, and those judged by the server alone (``source: server``), whose report says
-    how many failures the client saw that the verdict ignored."""
+def client_slis(spec: Spec, snap: Snapshot, window: Window, load: LoadKind) -> dict[str, ClientSli]:
+    """Per SLO name, for the SLOs judged (also) from the client where slocheck sent the load
+    (``load``), and for those that count failures judged by the server alone (``source:
+    server``), whose report says how many failures the client saw that it ignored."""
+    preset = preset_of(spec)
     return {
         slo.name: client_sli(slo, snap, window)
         for slo in spec.slos
-        if slo.sli in CLIENT_SLIS and slo.measurement != "uptime"
+        if source_of(slo, preset, load) != "server" or slo.sli in IGNORED_FAILURE_SLIS
     }

@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 
 from slocheck.errors import InfrastructureError, UsageError
 from slocheck.evaluate import Window
+from slocheck.evaluate.counters import Series
 from slocheck.evaluate.counts import (
     answered_by_client,
     endpoints_of,
@@ -32,6 +33,7 @@ from slocheck.results import RunResult, RunVerdict
 from slocheck.spec import LoadedSpec, LoadSpec
 from slocheck.spec.model import SloSpec, TargetSpec, TokenLength
 from slocheck.spec.presets import PRESETS, Preset
+from slocheck.spec.sources import LoadKind
 from slocheck.units import format_duration
 from slocheck.workflows.client_slis import client_slis
 from slocheck.workflows.client_stats import client_stats
@@ -178,27 +180,17 @@ def gather_cross_check_inputs(
     the client's tables that the cross-checks judge."""
     snap = load.snapshot
     metrics = server_metrics(slos, preset)
-    server_requests = (
-        client.fetch_samples(
-            _with_selector(metrics.requests, sel), launched - 60, window.read_until
-        )
-        if metrics.requests
-        else []
-    )
-    server_also_errors = (
-        client.fetch_samples(
-            _with_selector(metrics.also_errors, sel), launched - 60, window.read_until
-        )
-        if metrics.requests and metrics.also_errors
-        else []
-    )
-    server_buckets = (
-        client.fetch_samples(
-            _with_selector(metrics.buckets, sel), window.start - 60, window.read_until
-        )
-        if metrics.buckets
-        else []
-    )
+
+    def fetch(series: str | None, since: float) -> list[Series]:
+        """The samples of one of the server's series (with the spec's selector) until the
+        window's read; none when the server has no such series."""
+        if series is None:
+            return []
+        return client.fetch_samples(_with_selector(series, sel), since, window.read_until)
+
+    server_requests = fetch(metrics.requests, launched - 60)
+    server_also_errors = fetch(metrics.also_errors if metrics.requests else None, launched - 60)
+    server_buckets = fetch(metrics.buckets, window.start - 60)
     endpoints = endpoints_of(server_buckets, metrics.route_label)
     tables = [
         secs
@@ -393,7 +385,8 @@ def run(
             window = Window(float(load.window_start), load.stopped_at, settle)
             phase("verifying")
             unanswered = unanswered_in(load.snapshot.requests, load.window_start)
-            measured = client_slis(spec, load.snapshot, window)
+            kind: LoadKind = "open" if cfg.open_loop else "closed"
+            measured = client_slis(spec, load.snapshot, window, kind)
             verified = verify(
                 loaded,
                 client,
@@ -401,7 +394,7 @@ def run(
                 unanswered=unanswered,
                 measured=measured,
                 with_rules=options.with_rules,
-                load="open" if cfg.open_loop else "closed",
+                load=kind,
             )
             explicit = PRESETS[spec.prometheus.preset] if spec.prometheus.preset else None
             inputs = gather_cross_check_inputs(
