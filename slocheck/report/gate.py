@@ -60,12 +60,14 @@ def write_run_reports(
     result: RunResult, record: RunRecord | None = None, comparison: Comparison | None = None
 ) -> list[Path]:
     """Write what ``slocheck run`` writes into ``result.out_dir``: ``junit.xml`` (one testcase
-    per SLO, when SLOs were judged), ``report.json``, ``summary.md`` and ``report.html``, each
-    atomically. Returns the paths written."""
+    per SLO, when SLOs were judged, and one per cross-check that keeps the run from passing),
+    ``report.json``, ``summary.md`` and ``report.html``, each atomically. Returns the paths
+    written."""
     out = result.out_dir
     written: list[Path] = []
     if result.verify is not None:
-        write_atomic(out / "junit.xml", to_junit(result.verify))
+        broken = [c for c in result.checks if not c.ok and c.ceiling is not None]
+        write_atomic(out / "junit.xml", to_junit(result.verify, broken))
         written.append(out / "junit.xml")
     for name, text in (
         ("report.json", run_to_json(result, record, comparison)),

@@ -8,13 +8,14 @@ import math
 import platform
 import re
 import xml.etree.ElementTree as ET
+from collections.abc import Sequence
 from typing import Any
 
 from slocheck._version import __version__
 from slocheck.evaluate.alerts import AlertSeen, alert_text
 from slocheck.evaluate.verdicts import SloResult, Window
 from slocheck.report.format import result_value_text, samples_text, sli_text, target_text
-from slocheck.results import VerifyResult
+from slocheck.results import CrossCheck, VerifyResult
 
 SCHEMA_VERSION = 1
 
@@ -91,14 +92,16 @@ def xml_text(text: str) -> str:
     return _XML_INVALID.sub("\ufffd", text)
 
 
-def to_junit(result: VerifyResult) -> str:
-    """One testsuite, one testcase per SLO; a failing gate is a <failure>."""
-    failures = sum(1 for r in result.results if r.gate == "fail")
+def to_junit(result: VerifyResult, broken: Sequence[CrossCheck] = ()) -> str:
+    """One testsuite, one testcase per SLO; a failing gate is a <failure>. ``broken``: the
+    run's cross-checks that did not hold and cap its verdict (``slocheck run``), each one more
+    testcase with its <failure>, so that the suite fails whenever the run cannot pass."""
+    failures = sum(1 for r in result.results if r.gate == "fail") + len(broken)
     suite = ET.Element(
         "testsuite",
         {
             "name": "slocheck",
-            "tests": str(len(result.results)),
+            "tests": str(len(result.results) + len(broken)),
             "failures": str(failures),
             "errors": "0",
             "skipped": "0",
@@ -131,6 +134,14 @@ def to_junit(result: VerifyResult) -> str:
             failure.text = xml_text(f"{r.explanation}\nquery: {r.query}\npromql: {r.promql}")
         out = ET.SubElement(case, "system-out")
         out.text = xml_text(f"{summary}\n{r.explanation}\nquery: {r.query}\npromql: {r.promql}")
+    for c in broken:
+        case = ET.SubElement(
+            suite, "testcase", {"classname": "slocheck.crosscheck", "name": c.name, "time": "0"}
+        )
+        failure = ET.SubElement(
+            case, "failure", {"message": xml_text(c.message[:200]), "type": c.ceiling or "fail"}
+        )
+        failure.text = xml_text(c.message)
     ET.indent(suite)
     return (
         '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suite, encoding="unicode") + "\n"

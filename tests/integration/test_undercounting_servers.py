@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
@@ -134,3 +135,7 @@ def test_triton_queue_full_refusals_fail_the_gate(tmp_path: Path, fail_every: in
         in (counts["message"])
     )
     assert f"503: {uncounted:,}" in counts["message"]
+    # the JUnit suite a CI job reads fails on it too
+    suite = ET.parse(tmp_path / "out" / "junit.xml").getroot()
+    failed = {c.get("name") for c in suite.iter("testcase") if c.find("failure") is not None}
+    assert failed == {"availability", "request_counts"}

@@ -186,3 +186,29 @@ def test_hostile_names_are_escaped_in_run_reports() -> None:
     md = run_to_markdown(result)
     assert "<script>" not in md and "[x](http" not in md and "\x1b" not in md
     assert json.loads(run_to_json(result))["error"] == HOSTILE[0] + HOSTILE[2]
+
+
+def test_a_cross_check_that_keeps_the_run_from_passing_is_a_junit_failure() -> None:
+    """All SLOs pass, yet the server did not count the client's failures: the run fails, and
+    so must the JUnit suite a CI job reads."""
+    import xml.etree.ElementTree as ET
+
+    from slocheck.evaluate.verdicts import Window
+    from slocheck.report import to_junit
+    from slocheck.results import CrossCheck, VerifyResult
+
+    result = VerifyResult(
+        spec_path="s.yaml",
+        spec_sha256="0" * 64,
+        prometheus_url="http://p",
+        window=Window(0.0, 10.0),
+        results=[],
+        verdict="pass",
+    )
+    broken = CrossCheck("request_counts", False, "the server did not count 3", ceiling="fail")
+    suite = ET.fromstring(to_junit(result, [broken]))
+    assert suite.get("failures") == "1" and suite.get("tests") == "1"
+    (case,) = suite.findall("testcase")
+    assert case.get("name") == "request_counts"
+    assert case.find("failure") is not None
+    assert ET.fromstring(to_junit(result)).get("failures") == "0"
