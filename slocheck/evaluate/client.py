@@ -128,6 +128,11 @@ def _worse(client: SloResult, server: SloResult) -> bool:
     return client.value < server.value if client.op == ">=" else client.value > server.value
 
 
+def _side(r: SloResult) -> dict[str, Any]:
+    details = {k: v for k, v in r.details.items() if k not in ("source", "window_seconds")}
+    return {"verdict": r.verdict, "value": r.value, "samples": r.samples, "details": details}
+
+
 def stricter(server: SloResult, client: SloResult) -> SloResult:
     """``source: both``: the stricter of the two verdicts, showing both values."""
     worst, other = (client, server) if _worse(client, server) else (server, client)
@@ -136,8 +141,10 @@ def stricter(server: SloResult, client: SloResult) -> SloResult:
         **worst.details,
         "source": "both",
         "judged_by": who,
-        "server": {"verdict": server.verdict, "value": server.value, "samples": server.samples},
-        "client": {"verdict": client.verdict, "value": client.value, "samples": client.samples},
+        # each side's own figures, so that the one not shown (the server's unanswered
+        # requests, the client's counts) is still in the report
+        "server": _side(server),
+        "client": _side(client),
     }
     return dataclasses.replace(
         worst,
