@@ -237,7 +237,8 @@ def _run_reports(
     markdown = run_to_markdown(result)
     append_step_summary(markdown)
     where = escape(str(result.out_dir))
-    console.print(f"verdict: [bold]{result.verdict.upper()}[/]; reports in {where}")
+    kept = f"; not ok: {', '.join(c.name for c in result.not_ok)}" if result.not_ok else ""
+    console.print(f"verdict: [bold]{result.verdict.upper()}[/]{kept}; reports in {where}")
     if result.verdict == "interrupted":
         return ExitCode.INTERRUPTED
     if result.error is not None:

@@ -42,8 +42,9 @@ class CrossCheck:
     ok: bool
     message: str
     details: dict[str, Any] = field(default_factory=dict)
-    #: when not ok: the best verdict the run can still have; None: the check only informs
-    ceiling: Ceiling | None = None
+    #: when not ok: the best verdict the run can still have (every cross-check that does not
+    #: hold keeps the run from passing; ``fail`` when it shows failures the server missed)
+    ceiling: Ceiling = "inconclusive"
 
 
 def _matched(route: str, names: Iterable[str]) -> list[str]:
@@ -174,9 +175,9 @@ def error_counts(
 ) -> CrossCheck:
     """The failures the client saw answered vs the errors the server counted, per route (in
     all without a route label). Not ok when the server counted fewer: it does not see some
-    failures (a status fixed before a stream failed, a refusal before its counter), and the
-    SLOs that count failures are judged from the client too (``source: both``). Informs; the
-    SLOs' verdicts already hold the client's failures."""
+    failures (a status fixed before a stream failed, a refusal before its counter), so the
+    run fails, whatever the SLOs that judged the client's count too (``source: both``)
+    said: the server's metrics, which production alerts read, miss these failures."""
     compared = _compare({n: float(sum(c.values())) for n, c in failed.items()}, server_failed)
     if not compared:
         return CrossCheck(
@@ -203,10 +204,11 @@ def error_counts(
     return CrossCheck(
         "error_counts",
         False,
-        f"the server did not count {short:,.0f} requests the client saw fail ({text}); the "
-        "SLOs that count failures judge the client's count too. Likely causes, in order: "
-        + _causes(UNCOUNTED_CAUSES),
+        f"the server did not count {short:,.0f} requests the client saw fail ({text}), so "
+        "the run fails: its metrics cannot be trusted to see these failures. Likely causes, "
+        "in order: " + _causes(UNCOUNTED_CAUSES),
         details,
+        ceiling="fail",
     )
 
 

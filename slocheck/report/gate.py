@@ -66,8 +66,7 @@ def write_run_reports(
     out = result.out_dir
     written: list[Path] = []
     if result.verify is not None:
-        broken = [c for c in result.checks if not c.ok and c.ceiling is not None]
-        write_atomic(out / "junit.xml", to_junit(result.verify, broken))
+        write_atomic(out / "junit.xml", to_junit(result.verify, result.not_ok))
         written.append(out / "junit.xml")
     for name, text in (
         ("report.json", run_to_json(result, record, comparison)),

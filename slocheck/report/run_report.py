@@ -76,6 +76,8 @@ def run_to_dict(
             "kind": "run",
             "tool": {"name": "slocheck", "version": __version__},
             "verdict": r.verdict,
+            # the cross-checks that did not hold: each keeps the run from passing
+            "kept_from_passing_by": [c.name for c in r.not_ok],
             "interrupted": r.verdict == "interrupted",
             "error": r.error,
             "spec": {"path": r.spec.path, "sha256": r.spec.sha256},
@@ -121,8 +123,12 @@ def run_to_markdown(r: RunResult) -> str:
     head = to_markdown(r.verify) if r.verify else f"## slocheck: {r.verdict.upper()}\n\n"
     cfg = r.load.config
     lines = [head.rstrip("\n"), ""]
-    if r.verdict in ("interrupted", "inconclusive", "error"):
+    slos = r.verify.verdict if r.verify is not None else None
+    if r.verdict in ("interrupted", "inconclusive", "error") or r.verdict != slos:
         lines += [f"**Run verdict: {r.verdict.upper()}**", ""]
+    if r.not_ok:
+        names = ", ".join(md(c.name) for c in r.not_ok)
+        lines += [f"Kept from passing by the cross-checks that did not hold: {names}", ""]
     if r.error:
         lines += [f"The run could not be judged: {md(r.error)}", ""]
     rate = f" at {cfg.rate:g} requests/s" if cfg.rate else ""

@@ -31,3 +31,8 @@ class RunResult:
     error: str | None = None  # verdict "error": what broke after the load ran (exit 3)
     #: ``--with-rules``: the production alerts that went pending or fired; None: not asked
     alerts: list[AlertSeen] | None = None
+
+    @property
+    def not_ok(self) -> list[CrossCheck]:
+        """The cross-checks that did not hold: each keeps the run from passing."""
+        return [c for c in self.checks if not c.ok]

@@ -426,11 +426,10 @@ def run(
 def run_verdict(
     verified: RunVerdict, any_slo_failed: bool, checks: Sequence[CrossCheck], *, interrupted: bool
 ) -> RunVerdict:
-    """The run's verdict from the SLOs' and the cross-checks': a failed cross-check's
-    ``ceiling`` is the best the run can be. Less load than asked for (``achieved_load``),
-    open-loop sends dropped (``dropped``) or counts that disagree (``request_counts``) are
-    never a pass; requests the client saw fail that the server did not count fail the run;
-    an SLO that plainly failed still fails."""
+    """The run's verdict from the SLOs' and the cross-checks': a cross-check that does not
+    hold keeps the run from passing (its ``ceiling``: inconclusive at best, as for less load
+    than asked for, dropped open-loop sends, counts that disagree), and fails it when it
+    shows failures the server did not count; an SLO that plainly failed still fails."""
     if interrupted:
         return "interrupted"
     ceilings = {c.ceiling for c in checks if not c.ok}

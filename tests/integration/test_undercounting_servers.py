@@ -98,7 +98,8 @@ def test_vllm_streamed_failures_fail_the_gate(tmp_path: Path, fail_every: int | 
     assert client["value"] == pytest.approx(0.95, abs=0.01)
     assert server["value"] > client["value"]
     errors = checks["error_counts"]
-    assert not errors["ok"]
+    assert not errors["ok"] and errors["ceiling"] == "fail"
+    assert report["kept_from_passing_by"] == ["error_counts"]
     assert "did not count" in errors["message"] and "200 (stream failed)" in errors["message"]
     assert errors["details"]["uncounted"] > 0
     assert "did not count" in output  # the terminal names them too
@@ -138,4 +139,5 @@ def test_triton_queue_full_refusals_fail_the_gate(tmp_path: Path, fail_every: in
     # the JUnit suite a CI job reads fails on it too
     suite = ET.parse(tmp_path / "out" / "junit.xml").getroot()
     failed = {c.get("name") for c in suite.iter("testcase") if c.find("failure") is not None}
-    assert failed == {"availability", "request_counts"}
+    assert failed == {"availability", "request_counts", "error_counts"}
+    assert set(report["kept_from_passing_by"]) == {"request_counts", "error_counts"}

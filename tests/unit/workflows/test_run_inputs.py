@@ -114,11 +114,13 @@ def test_a_failed_cross_check_caps_the_run_at_its_ceiling() -> None:
 
     uncounted = CrossCheck("request_counts", False, "", ceiling="fail")
     differ = CrossCheck("request_counts", False, "", ceiling="inconclusive")
-    informs = CrossCheck("error_counts", False, "")
+    any_check = CrossCheck("p95_agreement", False, "")  # no ceiling given: inconclusive
+    held = CrossCheck("error_counts", True, "", ceiling="fail")
     assert run_verdict("pass", False, [uncounted], interrupted=False) == "fail"
     assert run_verdict("pass", False, [differ], interrupted=False) == "inconclusive"
     assert run_verdict("fail", True, [differ], interrupted=False) == "fail"
-    assert run_verdict("pass", False, [informs], interrupted=False) == "pass"
+    assert run_verdict("pass", False, [any_check], interrupted=False) == "inconclusive"
+    assert run_verdict("pass", False, [held], interrupted=False) == "pass"
 
 
 def test_an_open_loop_gets_slots_to_send_through_a_stall() -> None:
