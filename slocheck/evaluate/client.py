@@ -163,10 +163,16 @@ def stricter(server: SloResult, client: SloResult) -> SloResult:
     )
 
 
-def with_ignored_failures(server: SloResult, seen: ClientSli) -> SloResult:
+def counts_requests(slo: SloSpec) -> bool:
+    """Whether ``slo`` counts failed requests (availability by requests, error ratio): with
+    ``source: server`` its report says how many failures the load generator saw and ignored."""
+    return slo.sli in ("availability", "error_ratio") and slo.measurement != "uptime"
+
+
+def with_ignored_failures(slo: SloSpec, server: SloResult, seen: ClientSli) -> SloResult:
     """``source: server`` where slocheck sent the load: the server's verdict, saying how many
-    failures the load generator saw that it ignored (the SLIs that count failures)."""
-    if server.sli not in ("availability", "error_ratio") or seen.bad <= 0:
+    failures the load generator saw that it ignored (see :func:`counts_requests`)."""
+    if not counts_requests(slo) or seen.bad <= 0:
         return server
     return dataclasses.replace(
         server,

@@ -6,14 +6,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from slocheck.evaluate import Window
-from slocheck.evaluate.client import ClientSli
+from slocheck.evaluate.client import ClientSli, counts_requests
 from slocheck.load.stats import SecondStats, Snapshot, merged, new_histogram
 from slocheck.spec import Spec
 from slocheck.spec.model import SloSpec
 from slocheck.spec.sources import LoadKind, preset_of, source_of
 
-#: SLIs whose report says how many client-seen failures ``source: server`` ignored.
-IGNORED_FAILURE_SLIS = ("availability", "error_ratio")
 #: The client's measurement tables of the streaming SLIs (``Snapshot.metrics``).
 CLIENT_METRICS = {"ttft": "ttft", "inter_token_latency": "itl"}
 
@@ -66,5 +64,5 @@ def client_slis(spec: Spec, snap: Snapshot, window: Window, load: LoadKind) -> d
     return {
         slo.name: client_sli(slo, snap, window)
         for slo in spec.slos
-        if source_of(slo, preset, load) != "server" or slo.sli in IGNORED_FAILURE_SLIS
+        if source_of(slo, preset, load) != "server" or counts_requests(slo)
     }

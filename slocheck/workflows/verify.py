@@ -140,7 +140,7 @@ def verify(
             p = plan(slo, spec.prometheus.selector, explicit)
             result = _server_result(slo, p, client, window, back=back, unanswered=unanswered)
             if source == "server" and seen is not None:
-                result = with_ignored_failures(result, seen)
+                result = with_ignored_failures(slo, result, seen)
         if source != "server":
             mine = judge_client(slo, plan(slo, "", client=True), seen, window)
             result = mine if result is None else stricter(result, mine)

@@ -129,3 +129,16 @@ def test_vllm_inter_token_latency_reads_the_older_name_when_the_new_one_is_absen
     both = FakePromClient(series={new: _buckets(new), old: _buckets(old)})
     (itl,) = verify(parse_spec(VLLM), both, W, only=["itl"]).results
     assert itl.samples == 100 and [c[0] for c in both.calls] == [new]  # never both, never twice
+
+
+def test_only_request_counting_slos_say_what_the_client_saw_fail() -> None:
+    from slocheck.evaluate.client import counts_requests
+
+    spec = parse_spec(
+        "version: 1\nslos:\n"
+        "  - {name: a, sli: availability, objective: 99%}\n"
+        "  - {name: up, sli: availability, objective: 99%, measurement: uptime}\n"
+        "  - {name: e, sli: error_ratio, threshold: 1%}\n"
+        "  - {name: t, sli: throughput, threshold: 1}\n"
+    ).spec
+    assert [s.name for s in spec.slos if counts_requests(s)] == ["a", "e"]  # not scrapes
