@@ -126,7 +126,9 @@ def test_basic_auth_from_the_environment(
     server: tuple[str, type[_Handler]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     url, handler = server
-    handler.answers = [(200, _json({"status": "success", "data": {"result": []}}))]
+    handler.answers = [
+        (200, _json({"status": "success", "data": {"resultType": "vector", "result": []}}))
+    ]
     monkeypatch.setenv("PROM_AUTH", "alice:pa55")
     HttpPromClient(url, basic_auth_env="PROM_AUTH").instant("up", 1.0)
     assert handler.seen[0]["authorization"].startswith("Basic ")
