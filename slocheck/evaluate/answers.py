@@ -78,16 +78,21 @@ def dedup(series: Sequence[Series], dedup_labels: Sequence[str]) -> tuple[list[S
             groups.setdefault(key, []).append(s)
         out = [max(g, key=_most_samples) for g in groups.values()]
     names = [n for n in REPLICA_LABELS if n not in dedup_labels]
-    seen: dict[tuple[tuple[str, str], ...], int] = {}
+    seen: dict[tuple[tuple[str, str], ...], list[Series]] = {}
     for s in out:
         key = tuple(sorted((k, v) for k, v in s.labels.items() if k not in names))
-        seen[key] = seen.get(key, 0) + 1
-    twice = [(dict(k), n) for k, n in seen.items() if n > 1]
+        seen.setdefault(key, []).append(s)
+    twice = [(dict(k), g) for k, g in seen.items() if len(g) > 1]
     if twice:
-        labels, n = twice[0]
-        return out, f"{n} series with the same labels {labels_text(labels)}" + (
-            f" (and {len(twice) - 1} more such group(s))" if len(twice) > 1 else ""
-        )
+        labels, group = twice[0]
+        per = [
+            f"{n}={', '.join(sorted({s.labels[n] for s in group if n in s.labels}))}"
+            for n in names
+            if any(n in s.labels for s in group)
+        ]
+        how = f"once per replica ({'; '.join(per)})" if per else "the same series twice"
+        more = f"; and {len(twice) - 1} more such group(s)" if len(twice) > 1 else ""
+        return out, f"{len(group)} series with the labels {labels_text(labels)}: {how}{more}"
     for name in names:
         values = sorted({s.labels[name] for s in out if name in s.labels})
         if len(values) > 1:

@@ -137,7 +137,8 @@ class Buckets:
     bounds: tuple[float, ...]
     counts: tuple[float, ...]
     monotonic_fixed: bool = False
-    # the most a bucket counted less than one below it (before correcting), and where
+    # the most a bucket counted less than one below it (before correcting), and between which
+    # two bounds (as the le labels read: not scaled)
     shortfall: float = 0.0
     shortfall_at: tuple[float, float] | None = None
 

@@ -157,6 +157,11 @@ def read_answer(body: bytes, expected: Sequence[str]) -> tuple[Any, tuple[str, .
     if not isinstance(data, dict):
         raise ValueError("the body has no data object")
     kind = data.get("resultType")
+    if kind == "matrix" and "vector" in expected:
+        raise ValueError(
+            "the query returned a range vector; judge one value per series, "
+            "e.g. with max_over_time(...) or avg_over_time(...)"
+        )
     if kind not in expected:
         asked = " or ".join(expected)
         raise ValueError(f"resultType is {json.dumps(kind)} where {asked} was asked")
@@ -250,7 +255,7 @@ class HttpPromClient:
         return SeriesAnswer(self._parsed(query, result, parse_matrix), warnings)
 
     def instant(self, query: str, at: float) -> ValuesAnswer:
-        result, warnings = self._query(query, at, (*INSTANT_TYPES, "matrix"))
+        result, warnings = self._query(query, at, INSTANT_TYPES)
         return ValuesAnswer(self._parsed(query, result, parse_values), warnings)
 
     def _parsed(self, query: str, result: Any, parse: Callable[[Any], _R]) -> _R:
