@@ -4,6 +4,7 @@ each showing the same data judged ``pass`` once the oddity is gone."""
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import Any
 
 import pytest
@@ -148,7 +149,7 @@ def test_a_promql_sli_that_is_not_finite_is_no_data(value: float, op: str) -> No
     assert r.op == op
 
 
-def _hist(counts: dict[str, float]) -> list[Series]:
+def _hist(counts: Mapping[str, float]) -> list[Series]:
     return [
         Series({"job": "demo", "le": le}, [(990.0, 0.0), (1600.0, c)]) for le, c in counts.items()
     ]
