@@ -30,12 +30,17 @@ EXACT_COUNT = 2.0**53
 
 
 def _fail(b: Builder, verdict: Any, check: str, why: str, data: SliData) -> SloResult:
+    """The verdict of a failed check, with the query and the check in ``details``. Its gate
+    never passes, whatever ``on_no_data`` says: the data is there, and cannot be trusted."""
     b.details["check"] = check
     b.details["query"] = data.query
     kw: dict[str, Any] = {}
     if b.slo.sli == "promql":
         kw = {"unit": "number", "op": b.slo.op}
-    return b.result(verdict, why, **kw)
+    result = b.result(verdict, why, **kw)
+    if result.gate == "pass":
+        return replace(result, gate="warn" if b.slo.severity == "warning" else "fail")
+    return result
 
 
 def partial(b: Builder, data: SliData, accept: bool) -> SloResult | None:

@@ -176,3 +176,13 @@ def test_a_histogram_series_with_no_clean_sample_is_no_data() -> None:
     series = [*_hist({"0.1": 900, "1": 1000, "+Inf": 1000}), constant({"le": "0.5"}, math.nan)]
     r = judge({**P99, "min_samples": 10}, series)
     assert (r.verdict, r.details["check"]) == ("no_data", "unclean_samples")
+
+
+def test_on_no_data_pass_does_not_pass_unclean_data() -> None:
+    series = [counter({"status": "200"}, 99_500), constant({"status": "500"}, math.nan)]
+    r = judge({**AVAIL, "on_no_data": "pass"}, series)
+    assert (r.verdict, r.gate) == ("no_data", "fail")
+    r = judge({**AVAIL, "on_no_data": "pass", "severity": "warning"}, series)
+    assert (r.verdict, r.gate) == ("no_data", "warn")
+    r = judge({**AVAIL, "on_no_data": "pass"}, [])  # nothing at all: the user's policy holds
+    assert (r.verdict, r.gate) == ("no_data", "pass")
