@@ -199,12 +199,15 @@ def histogram_buckets(series: Iterable[Series], start: float, end: float) -> tup
     counts = [by_le[b] for b in bounds]
     fixed = False
     shortfall, at = 0.0, None
+    top = bounds[0] if bounds else 0.0  # the bucket that counted the most so far
     for i in range(1, len(counts)):  # buckets scraped a moment apart can disagree: keep monotonic
         if counts[i] < counts[i - 1]:
             if counts[i - 1] - counts[i] > shortfall:
-                shortfall, at = counts[i - 1] - counts[i], (bounds[i - 1], bounds[i])
+                shortfall, at = counts[i - 1] - counts[i], (top, bounds[i])
             counts[i] = counts[i - 1]
             fixed = True
+        else:
+            top = bounds[i]
     if fixed:
         totals.notes.append(
             "bucket counts were not monotonic; corrected as histogram_quantile does"

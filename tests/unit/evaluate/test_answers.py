@@ -169,7 +169,9 @@ def test_non_monotone_buckets_beyond_the_tolerance_are_an_error() -> None:
 
 def test_bucket_shortfall_is_measured_against_every_lower_bucket() -> None:
     buckets, _ = histogram_buckets(_hist({"0.1": 100, "0.5": 90, "1": 40, "+Inf": 100}), 990, 1600)
-    assert buckets.shortfall == 60 and buckets.shortfall_at == (0.5, 1.0)
+    # le=1 counted 60 less than le=0.1 (the most of any bucket below it), not than le=0.5
+    assert buckets.shortfall == 60 and buckets.shortfall_at == (0.1, 1.0)
+    assert buckets.counts == (100, 100, 100, 100)
 
 
 def test_a_histogram_series_with_no_clean_sample_is_no_data() -> None:
