@@ -174,13 +174,15 @@ def finite_value(b: Builder, data: SliData) -> SloResult | None:
     if len(values) != 1 or math.isfinite(values[0]):
         return None
     v = values[0]
-    b.details["returned"] = str(v)
+    shown = "NaN" if math.isnan(v) else ("+Inf" if v > 0 else "-Inf")
+    b.details["returned"] = shown
     why = "0/0: nothing was counted" if math.isnan(v) else "a division by zero?"
     return _fail(
         b,
         "no_data",
         "non_finite",
-        f"the query returned {v} ({why}); a value that is not finite is never judged: {data.query}",
+        f"the query returned {shown} ({why}); a value that is not finite is never "
+        f"judged: {data.query}",
         data,
     )
 

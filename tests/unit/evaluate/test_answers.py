@@ -146,6 +146,11 @@ def test_a_promql_sli_that_is_not_finite_is_no_data(value: float, op: str) -> No
     r = judge({"sli": "promql", "query": "x / y", "op": op, "threshold": 1}, values=[value])
     assert (r.verdict, r.details["check"], r.value) == ("no_data", "non_finite", None)
     assert "never judged: q" in r.explanation
+    assert r.details["returned"] in r.explanation and r.details["returned"] in (
+        "+Inf",
+        "-Inf",
+        "NaN",
+    )
     assert r.op == op
 
 
