@@ -46,6 +46,9 @@ class Totals:
     dropped_samples: int = 0
     last_sample_at: float | None = None
     notes: list[str] = field(default_factory=list)
+    # series with samples in the window but not one clean (finite, not negative): unjudgeable
+    unusable: list[str] = field(default_factory=list)
+    largest: float = 0.0  # the largest clean sample seen
 
     def add(self, d: CounterDelta) -> None:
         self.total += d.value
@@ -57,9 +60,19 @@ class Totals:
             self.last_sample_at = max(self.last_sample_at or d.last_sample_at, d.last_sample_at)
 
 
+def _clean(t: float, v: float) -> bool:
+    return math.isfinite(v) and math.isfinite(t) and v >= 0
+
+
+def labels_text(labels: Mapping[str, str]) -> str:
+    """``{a="1", b="2"}``, as PromQL writes a series."""
+    return "{" + ", ".join(f'{k}="{v}"' for k, v in sorted(labels.items())) + "}"
+
+
 def counter_delta(samples: Sequence[Sample], start: float, end: float) -> CounterDelta | None:
-    """Increase of one counter over ``(start, end]``; None when it has no sample in the window."""
-    clean = [(t, v) for t, v in samples if math.isfinite(v) and math.isfinite(t) and v >= 0]
+    """Increase of one counter over ``(start, end]``; None when it has no clean sample in the
+    window (NaN, infinite and negative samples are dropped and counted)."""
+    clean = [(t, v) for t, v in samples if _clean(t, v)]
     dropped = len(samples) - len(clean)
     clean.sort()
     before = [v for t, v in clean if t <= start]
@@ -80,18 +93,40 @@ def counter_delta(samples: Sequence[Sample], start: float, end: float) -> Counte
     return CounterDelta(total, resets, born, dropped, inside[-1][0])
 
 
+def account(out: Totals, s: Series, start: float, end: float) -> CounterDelta | None:
+    """Add one series' increase to ``out``; what was not clean in it is counted either way,
+    and a series with samples in the window but no clean one is named in ``out.unusable``."""
+    d = counter_delta(s.samples, start, end)
+    out.largest = max([out.largest, *(v for t, v in s.samples if _clean(t, v))])
+    if d is not None:
+        out.add(d)
+        return d
+    out.dropped_samples += sum(1 for t, v in s.samples if not _clean(t, v))
+    if any(start < t <= end for t, _ in s.samples if not math.isnan(t)):
+        out.unusable.append(labels_text(s.labels))
+    return None
+
+
+def _dropped_notes(out: Totals) -> None:
+    if out.dropped_samples:
+        out.notes.append(f"{out.dropped_samples} NaN, infinite or negative sample(s) ignored")
+    if out.unusable:
+        shown = ", ".join(out.unusable[:3]) + (" ..." if len(out.unusable) > 3 else "")
+        out.notes.append(
+            f"{len(out.unusable)} series with no clean sample in the window (only NaN, "
+            f"infinite or negative values): {shown}"
+        )
+
+
 def sum_deltas(series: Iterable[Series], start: float, end: float) -> Totals:
     out = Totals()
     for s in series:
-        d = counter_delta(s.samples, start, end)
-        if d is not None:
-            out.add(d)
+        account(out, s, start, end)
     if out.resets:
         out.notes.append(
             f"{out.resets} counter reset(s) in the window (a restart?): counted from 0"
         )
-    if out.dropped_samples:
-        out.notes.append(f"{out.dropped_samples} NaN, infinite or negative sample(s) ignored")
+    _dropped_notes(out)
     return out
 
 
@@ -102,6 +137,10 @@ class Buckets:
     bounds: tuple[float, ...]
     counts: tuple[float, ...]
     monotonic_fixed: bool = False
+    # the most a bucket counted less than one below it (before correcting), and between which
+    # two bounds (as the le labels read: not scaled)
+    shortfall: float = 0.0
+    shortfall_at: tuple[float, float] | None = None
 
     @property
     def total(self) -> float:
@@ -115,7 +154,13 @@ class Buckets:
         """The same counts with every bound times ``factor`` (a histogram in ms read in s)."""
         if factor == 1.0:
             return self
-        return Buckets(tuple(b * factor for b in self.bounds), self.counts, self.monotonic_fixed)
+        return Buckets(
+            tuple(b * factor for b in self.bounds),
+            self.counts,
+            self.monotonic_fixed,
+            self.shortfall,
+            self.shortfall_at,
+        )
 
     def count_le(self, threshold: float) -> tuple[float, float, bool]:
         """(requests surely <= threshold, requests possibly <= threshold, threshold is a bound)."""
@@ -145,25 +190,31 @@ def histogram_buckets(series: Iterable[Series], start: float, end: float) -> tup
             continue
         if math.isnan(bound):
             continue
-        d = counter_delta(s.samples, start, end)
+        d = account(totals, s, start, end)
         if d is None:
             continue
-        totals.add(d)
         by_le[bound] += d.value
+    _dropped_notes(totals)
     bounds = tuple(sorted(by_le))
     counts = [by_le[b] for b in bounds]
     fixed = False
+    shortfall, at = 0.0, None
+    top = bounds[0] if bounds else 0.0  # the bucket that counted the most so far
     for i in range(1, len(counts)):  # buckets scraped a moment apart can disagree: keep monotonic
         if counts[i] < counts[i - 1]:
+            if counts[i - 1] - counts[i] > shortfall:
+                shortfall, at = counts[i - 1] - counts[i], (top, bounds[i])
             counts[i] = counts[i - 1]
             fixed = True
+        else:
+            top = bounds[i]
     if fixed:
         totals.notes.append(
             "bucket counts were not monotonic; corrected as histogram_quantile does"
         )
     if bounds and not math.isinf(bounds[-1]):
         totals.notes.append('no le="+Inf" bucket: the total is the largest bucket\'s count')
-    return Buckets(bounds, tuple(counts), fixed), totals
+    return Buckets(bounds, tuple(counts), fixed, shortfall, at), totals
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,17 @@ def _le(a: float, b: float) -> bool:
     return a <= b or math.isclose(a, b, rel_tol=1e-9)
 
 
+def _le_text(bound: float) -> str:
+    return '"+Inf"' if math.isinf(bound) else f'"{bound:g}"'
+
+
+def monotone_tolerance(buckets: Buckets) -> float:
+    """How far a bucket may fall short of one below it and be corrected as
+    ``histogram_quantile`` does (buckets read a moment apart): 1 request, or 0.1% of the
+    largest count."""
+    return max(1.0, 1e-3 * max(buckets.counts, default=0.0))
+
+
 def _observed(b: Builder, data: SliData, **kw: Any) -> Buckets | SloResult:
     """The window's buckets, bounds in seconds (``unit:``); or the ``no_data`` result when there
     is nothing to judge: no series, no observation, or no ``+Inf`` bucket."""
@@ -27,6 +38,16 @@ def _observed(b: Builder, data: SliData, **kw: Any) -> Buckets | SloResult:
     buckets, totals = histogram_buckets(series, b.window.start, b.window.read_until)
     buckets = buckets.scaled(UNIT_SECONDS[b.plan.unit])
     b.notes(totals)
+    if buckets.shortfall > monotone_tolerance(buckets) and buckets.shortfall_at is not None:
+        lower, upper = (_le_text(x) for x in buckets.shortfall_at)
+        b.details.update(check="non_monotone_buckets", query=data.query)
+        return b.result(
+            "error",
+            f"{data.query}: the bucket le={lower} counted {buckets.shortfall:,.0f} more "
+            f"requests than le={upper} above it (cumulative buckets never fall): not one "
+            "histogram (duplicate or mixed series, or a broken exporter?), so no quantile",
+            **kw,
+        )
     if buckets.total <= 0:
         return b.result("no_data", f"no observations in the window ({data.query})", **kw)
     if not buckets.has_inf:

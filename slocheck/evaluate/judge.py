@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+from slocheck.evaluate.answers import checked
 from slocheck.evaluate.histograms import judge_latency_ratio, judge_quantile
 from slocheck.evaluate.plan import SliPlan
 from slocheck.evaluate.verdicts import (
@@ -18,8 +21,22 @@ from slocheck.evaluate.verdicts import (
 from slocheck.spec.model import SloSpec
 
 
-def evaluate_slo(slo: SloSpec, plan: SliPlan, data: SliData, window: Window) -> SloResult:
+def evaluate_slo(
+    slo: SloSpec,
+    plan: SliPlan,
+    data: SliData,
+    window: Window,
+    *,
+    accept_partial: bool = False,
+    dedup_labels: Sequence[str] = (),
+) -> SloResult:
+    """Every answer is checked first (:mod:`slocheck.evaluate.answers`): partial, duplicated,
+    unclean or absurd data is ``error`` or ``no_data``, never judged."""
     b = Builder(slo, plan, data, window)
+    ready = checked(b, data, accept_partial=accept_partial, dedup_labels=dedup_labels)
+    if isinstance(ready, SloResult):
+        return ready
+    data = ready
     if slo.sli == "availability" and slo.measurement == "uptime":
         return judge_uptime(b, data)
     if slo.sli in ("availability", "error_ratio", "throughput"):

@@ -67,6 +67,8 @@ class SliData:
     # requests the load generator sent that got no HTTP answer at all (the service was down):
     # the server never counted them, availability and error ratio count them as failed
     unanswered: int = 0
+    # what Prometheus warned of in its answers (a partial response): see evaluate.answers
+    warnings: Sequence[str] = ()
 
 
 @dataclass(frozen=True)

@@ -194,6 +194,11 @@ class PrometheusSpec(_Strict):
     scrape_interval: Duration = 1.0
     timeout: Duration = 10.0
     retries: int = Field(default=3, ge=0, le=10)
+    # judge an answer that carries warnings (a partial response: a store or shard missing)
+    accept_partial: bool = False
+    # labels that tell replicas apart (Thanos without deduplication, an HA pair): dropped, and
+    # of the series then alike one replica's is kept
+    dedup_labels: list[str] = []
 
     @field_validator("url")
     @classmethod
@@ -228,6 +233,14 @@ class PrometheusSpec(_Strict):
                     f"{name}: secrets never go inline; use bearer_token_env or "
                     "basic_auth_env (the name of an environment variable)"
                 )
+        return v
+
+    @field_validator("dedup_labels")
+    @classmethod
+    def _label_names(cls, v: list[str]) -> list[str]:
+        for name in v:
+            if not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", name) or name in ("__name__", "le"):
+                raise ValueError(f"expected label names (not __name__ or le), got {name!r:.40}")
         return v
 
     @field_validator("bearer_token_env", "basic_auth_env")

@@ -24,7 +24,7 @@ from slocheck.evaluate.alerts import alerts_seen
 from slocheck.evaluate.client import ClientSli, judge_client, stricter, with_ignored_failures
 from slocheck.evaluate.counters import Series
 from slocheck.evaluate.plan import empty_numerator_warning, window_text
-from slocheck.prom.client import HttpPromClient, PromClient, redact_url
+from slocheck.prom.client import HttpPromClient, PromClient, redact_url, warnings_of
 from slocheck.results import VerifyResult
 from slocheck.spec import LoadedSpec, PrometheusSpec
 from slocheck.spec.model import SloSpec
@@ -72,20 +72,32 @@ def check_window(window: Window, now: float | None = None) -> None:
 
 
 def _server_result(
-    slo: SloSpec, p: SliPlan, client: PromClient, window: Window, *, back: float, unanswered: int
+    slo: SloSpec,
+    p: SliPlan,
+    client: PromClient,
+    window: Window,
+    *,
+    back: float,
+    unanswered: int,
+    prom: PrometheusSpec,
 ) -> SloResult:
+    warned: list[str] = []  # what every answer warned of: it travels to the verdict
     if p.fetch is not None:
         series = client.fetch_samples(p.fetch, window.start - back, window.read_until)
+        warned += warnings_of(series)
         fetched = [p.fetch]
         if not series and p.fallback_fetch is not None:  # an older server's name
             series = client.fetch_samples(p.fallback_fetch, window.start - back, window.read_until)
+            warned += warnings_of(series)
             fetched = [p.fallback_fetch]
 
         def also(selector: str | None) -> list[Series] | None:
             if selector is None:
                 return None
             fetched.append(selector)
-            return client.fetch_samples(selector, window.start - back, window.read_until)
+            answer = client.fetch_samples(selector, window.start - back, window.read_until)
+            warned.extend(warnings_of(answer))
+            return answer
 
         total, errors = also(p.fetch_total), also(p.fetch_errors)
         span = window_text(window.read_until - window.start + back)
@@ -95,13 +107,17 @@ def _server_result(
             error_series=errors,
             query=" and ".join(f"{f}[{span}] @ {window.read_until:.3f}" for f in fetched),
             unanswered=unanswered,
+            warnings=warned,
         )
     else:
         query = render(p.promql, window.seconds)
+        values = client.instant(query, window.end)
         data = SliData(
-            values=client.instant(query, window.end), query=f"{query} @ {window.end:.3f}"
+            values=values, query=f"{query} @ {window.end:.3f}", warnings=warnings_of(values)
         )
-    return evaluate_slo(slo, p, data, window)
+    return evaluate_slo(
+        slo, p, data, window, accept_partial=prom.accept_partial, dedup_labels=prom.dedup_labels
+    )
 
 
 def verify(
@@ -138,7 +154,9 @@ def verify(
         result = None
         if source != "client":
             p = plan(slo, spec.prometheus.selector, explicit)
-            result = _server_result(slo, p, client, window, back=back, unanswered=unanswered)
+            result = _server_result(
+                slo, p, client, window, back=back, unanswered=unanswered, prom=spec.prometheus
+            )
             if source == "server" and seen is not None:
                 result = with_ignored_failures(slo, result, seen)
         if source != "server":

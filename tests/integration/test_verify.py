@@ -287,7 +287,9 @@ def test_a_histogram_in_milliseconds_with_unit_ms(
     assert slos["within-250ms"]["value"] == pytest.approx(0.94)
     # the PromQL shown runs as it is and reads the same buckets (le="250" or "250.0")
     shown = slos["within-250ms"]["promql"]
-    assert HttpPromClient(prom.url).instant(shown, data.end) == [pytest.approx(0.94, abs=0.005)]
+    assert list(HttpPromClient(prom.url).instant(shown, data.end)) == [
+        pytest.approx(0.94, abs=0.005)
+    ]
 
 
 def test_ratio_counts_like_the_built_ins_and_an_absent_error_counter_is_zero(

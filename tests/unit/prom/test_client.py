@@ -16,11 +16,15 @@ from hypothesis import strategies as st
 from slocheck.errors import PrometheusError, SpecError, UsageError
 from slocheck.evaluate.counters import Series
 from slocheck.prom.client import (
+    RANGE_TYPES,
+    AnswerError,
     FakePromClient,
     HttpPromClient,
     parse_matrix,
     parse_values,
+    read_answer,
     redact_url,
+    warnings_of,
 )
 from tests.helpers import free_port
 
@@ -126,7 +130,9 @@ def test_basic_auth_from_the_environment(
     server: tuple[str, type[_Handler]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     url, handler = server
-    handler.answers = [(200, _json({"status": "success", "data": {"result": []}}))]
+    handler.answers = [
+        (200, _json({"status": "success", "data": {"resultType": "vector", "result": []}}))
+    ]
     monkeypatch.setenv("PROM_AUTH", "alice:pa55")
     HttpPromClient(url, basic_auth_env="PROM_AUTH").instant("up", 1.0)
     assert handler.seen[0]["authorization"].startswith("Basic ")
@@ -211,3 +217,113 @@ def test_fake_client_filters_by_matchers_and_window() -> None:
     )
     got = fake.fetch_samples('x{job="a"}', 2, 10)
     assert [s.samples for s in got] == [[(5, 2)]]
+
+
+# -- every answer is checked before it is judged (issue 24) --------------------------------
+
+
+def test_status_error_with_http_200_is_never_read_as_data(
+    server: tuple[str, type[_Handler]],
+) -> None:
+    url, handler = server
+    body = {**MATRIX, "status": "error", "errorType": "internal", "error": "boom"}
+    handler.answers = [(200, _json(body))]
+    with pytest.raises(AnswerError, match=r'status is "error", not "success" \(internal: boom\)'):
+        HttpPromClient(url).fetch_samples("x", 0, 1)
+
+
+def test_warnings_travel_with_the_series(server: tuple[str, type[_Handler]]) -> None:
+    url, handler = server
+    handler.answers = [(200, _json({**MATRIX, "warnings": ["partial response: store down"]}))]
+    series = HttpPromClient(url).fetch_samples("x", 0, 1)
+    assert series.warnings == ("partial response: store down",) and len(series) == 1
+    vector = {
+        "status": "success",
+        "warnings": ["w"],
+        "data": {"resultType": "scalar", "result": [1, "2"]},
+    }
+    handler.answers = [(200, _json(vector))]
+    values = HttpPromClient(url).instant("up", 1.0)
+    assert list(values) == [2.0] and warnings_of(values) == ("w",)
+    assert warnings_of([1.0]) == ()
+
+
+@pytest.mark.parametrize(
+    ("kind", "result", "range_query", "message"),
+    [
+        (
+            "vector",
+            [{"metric": {}, "value": [1, "5"]}],
+            True,
+            'resultType is "vector" where matrix',
+        ),
+        ("scalar", [1, "5"], True, 'resultType is "scalar" where matrix'),
+        ("string", [1, "5"], False, 'resultType is "string" where vector or scalar'),
+        (None, [], False, "resultType is null"),
+        ("matrix", [{"metric": {}, "values": [[1, "5"]]}], False, "range vector"),
+    ],
+)
+def test_the_result_type_must_be_what_was_asked(
+    server: tuple[str, type[_Handler]],
+    kind: str | None,
+    result: object,
+    range_query: bool,
+    message: str,
+) -> None:
+    url, handler = server
+    handler.answers = [
+        (200, _json({"status": "success", "data": {"resultType": kind, "result": result}}))
+    ]
+    client = HttpPromClient(url)
+    with pytest.raises(AnswerError, match=message):
+        client.fetch_samples("x", 0, 1) if range_query else client.instant("x", 1.0)
+
+
+def test_a_matrix_item_without_values_is_not_a_range(server: tuple[str, type[_Handler]]) -> None:
+    url, handler = server
+    body = {
+        "status": "success",
+        "data": {"resultType": "matrix", "result": [{"metric": {}, "value": [1, "5"]}]},
+    }
+    handler.answers = [(200, _json(body))]
+    with pytest.raises(AnswerError, match="a series without values"):
+        HttpPromClient(url).fetch_samples("x", 0, 1)
+
+
+class _Truncating(_Handler):
+    def do_GET(self) -> None:
+        body = _json(MATRIX)
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body[:-20])  # and the connection closes
+        self.close_connection = True
+
+
+def test_a_truncated_body_is_named_as_such() -> None:
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Truncating)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        with pytest.raises(AnswerError) as info:
+            HttpPromClient(f"http://127.0.0.1:{httpd.server_address[1]}").fetch_samples("x", 0, 1)
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+    assert "cut off (truncated body" in str(info.value)
+    assert "refused" not in str(info.value) and "cannot reach" not in str(info.value)
+
+
+def test_json_that_ends_early_is_named_truncated() -> None:
+    with pytest.raises(ValueError, match=r"ends after .* before its JSON does \(truncated\)"):
+        read_answer(_json(MATRIX)[:-15], RANGE_TYPES)
+    with pytest.raises(ValueError, match="is not JSON"):
+        read_answer(b"<html>oops</html>", RANGE_TYPES)
+    result, warnings = read_answer(_json(MATRIX), RANGE_TYPES)
+    assert warnings == () and result == MATRIX["data"]["result"]  # type: ignore[index]
+
+
+def test_the_fake_client_carries_warnings() -> None:
+    fake = FakePromClient(series={"x": [Series({}, [(1, 1)])]}, warnings=["partial"])
+    assert fake.fetch_samples("x", 0, 2).warnings == ("partial",)
+    assert fake.instant("q", 1).warnings == ("partial",)
