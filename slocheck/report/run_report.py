@@ -33,7 +33,7 @@ def _versions() -> dict[str, str]:
     from importlib.metadata import PackageNotFoundError, version
 
     out = {"slocheck": __version__, "python": platform.python_version()}
-    for pkg in ("locust", "prometheus-api-client"):
+    for pkg in ("locust", "requests"):
         with contextlib.suppress(PackageNotFoundError):
             out[pkg] = version(pkg)
     return out

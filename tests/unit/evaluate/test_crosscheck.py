@@ -264,7 +264,7 @@ def test_no_prometheus_or_locust_needed() -> None:
     code = (
         "import sys, slocheck.evaluate.crosscheck; "
         "print(sorted(m for m in sys.modules if m.startswith(('slocheck.prom', 'slocheck.load')) "
-        "or m.split('.')[0] in ('locust', 'gevent', 'httpx', 'prometheus_api_client')))"
+        "or m.split('.')[0] in ('locust', 'gevent', 'httpx', 'requests')))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
