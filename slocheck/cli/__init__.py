@@ -19,6 +19,7 @@ from slocheck.cli.serve import add_serve, service_config_from_args
 from slocheck.cli.verify import add_validate, add_verify
 from slocheck.cli.worker import add_worker
 from slocheck.errors import ExitCode, SlocheckError, UsageError, exit_code_for
+from slocheck.units import redact_urls
 
 __all__ = ["build_parser", "main", "service_config_from_args"]
 
@@ -58,7 +59,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         code: int = args.handler(args)
         return code
     except SlocheckError as e:
-        print(f"slocheck: error: {e}", file=sys.stderr)
+        print(f"slocheck: error: {redact_urls(str(e))}", file=sys.stderr)
         return e.exit_code
     except OSError as e:  # a report or file that cannot be written, a child that cannot start
         where = f" ({e.filename})" if getattr(e, "filename", None) else ""
@@ -66,7 +67,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exit_code_for(e)
     except Exception as e:  # a bug: never exit 1, which means "an SLO failed"
         print(
-            f"slocheck: internal error: {type(e).__name__}: {e}\n  please report it with the "
+            f"slocheck: internal error: {type(e).__name__}: {redact_urls(str(e))}\n  please "
+            "report it with the "
             "command line and spec",
             file=sys.stderr,
         )
