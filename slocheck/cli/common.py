@@ -143,11 +143,16 @@ def bind_arg(flag: str) -> Callable[[str], object]:
     return convert
 
 
+_WARNED: set[str] = set()
+
+
 def warn(message: str) -> None:
-    """A warning on stderr (a history row skipped, ...), with no control character."""
+    """A warning on stderr (a history row skipped, ...), once, with no control character."""
     from slocheck.units import printable
 
-    print(f"slocheck: warning: {printable(message)}", file=sys.stderr)
+    if message not in _WARNED:
+        _WARNED.add(message)
+        print(f"slocheck: warning: {printable(message)}", file=sys.stderr)
 
 
 def new_console() -> Console:

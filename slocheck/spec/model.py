@@ -104,7 +104,9 @@ Ratio = Annotated[float, BeforeValidator(parse_ratio)]
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, str_strip_whitespace=True, allow_inf_nan=False
+    )
 
 
 class FaultsSpec(_Strict):
