@@ -25,7 +25,7 @@ from slocheck.spec.bounds import (
     MAX_WARMUP_S,
     MIN_DURATION_S,
 )
-from slocheck.units import parse_duration, redact_urls
+from slocheck.units import redact_urls
 
 _rate = number_in(0, MAX_RATE, above=True)
 
@@ -50,7 +50,7 @@ def add_capacity(sub: argparse._SubParsersAction[Any]) -> None:
     p.add_argument("--max-rate", type=_rate, default=10_000.0, metavar="R")
     p.add_argument(
         "--budget",
-        type=typed(parse_duration, "duration"),
+        type=duration_in(MIN_DURATION_S, MAX_DURATION_S),
         default=600.0,
         help="the time the whole search may take (default 10m); a step that would not fit ends it",
     )

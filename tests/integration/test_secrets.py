@@ -18,7 +18,7 @@ pytestmark = pytest.mark.skipif(
 )
 PASSWORD = "S3CRETPASS"
 SPEC = """version: 1
-prometheus: {selector: 'job="svc", endpoint="/v1/classify"'}
+prometheus: {selector: 'SEL endpoint="/v1/classify"'}
 load: {users: 2, rate: 20}
 slos:
   - {name: availability, sli: availability, objective: 99%}
@@ -43,13 +43,16 @@ def _cmdline(pid: int) -> str:
         return ""
 
 
+@pytest.mark.parametrize("own_prometheus", [True, False], ids=["own-prometheus", "managed"])
 def test_passwords_in_cli_urls_are_printed_nowhere_and_on_no_command_line(
-    tmp_path: Path,
+    tmp_path: Path, own_prometheus: bool
 ) -> None:
+    """With a Prometheus of the test's own (a password in --prometheus-url too), and with the
+    Prometheus slocheck manages, which scrapes the target's host and port."""
     from slocheck.prom import ManagedPrometheus
 
     path = tmp_path / "slos.yaml"
-    path.write_text(SPEC)
+    path.write_text(SPEC.replace("SEL", 'job="svc",' if own_prometheus else ""))
     out, history = tmp_path / "out", tmp_path / "history.sqlite"
     with (
         ServerProcess("--model", "classifier") as server,
@@ -61,7 +64,8 @@ def test_passwords_in_cli_urls_are_printed_nowhere_and_on_no_command_line(
         proc = start_cli(
             [
                 *("run", "--slo", str(path), "--out", str(out), "--history", str(history)),
-                *("--target-url", target, "--prometheus-url", prom_url),
+                *("--target-url", target),
+                *(("--prometheus-url", prom_url) if own_prometheus else ()),
                 *("--duration", "3s", "--warmup", "1s", "--processes", "2"),
             ]
         )
@@ -95,4 +99,5 @@ def test_passwords_in_cli_urls_are_printed_nowhere_and_on_no_command_line(
     assert all(PASSWORD not in str(value) for value in rows[0]), rows
     report = (out / "report.json").read_text()
     assert f'"target_url": "http://***@127.0.0.1:{server.port}"' in report
-    assert f'"prometheus_url": "{prom.url.replace("http://", "http://***@")}"' in report
+    if own_prometheus:
+        assert f'"prometheus_url": "{prom.url.replace("http://", "http://***@")}"' in report

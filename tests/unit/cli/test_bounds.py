@@ -41,6 +41,7 @@ SPEC = "version: 1\nslos:\n  - {name: a, sli: availability, objective: 99%}\n"
         ("capacity", "--min-rate", "nan", "above 0"),
         ("capacity", "--step-duration", "0s", "from 1s to 7d"),
         ("capacity", "--warmup", "1e300w", "from 0s to 1d"),
+        ("capacity", "--budget", "1e300w", "from 1s to 7d"),
     ],
 )
 def test_each_bound_is_an_error_naming_its_flag(
