@@ -32,13 +32,27 @@ from slocheck.spec.bounds import (
     MAX_WORKERS,
     MIN_DURATION_S,
 )
-from slocheck.units import redact_urls
+from slocheck.units import printable, redact_urls
 
 if TYPE_CHECKING:
     from rich.console import Console
 
     from slocheck.regress import Comparison, RunRecord
     from slocheck.results import RunResult
+
+
+def _scenario(text: str) -> str:
+    """A built-in scenario, or a locustfile (``.py``) that exists: argparse names the flag."""
+    from pathlib import Path
+
+    from slocheck.load.scenarios import SCENARIOS
+
+    if text not in SCENARIOS and not (text.endswith(".py") and Path(text).is_file()):
+        raise argparse.ArgumentTypeError(
+            f"expected {', '.join(SCENARIOS)} or a locustfile (.py) that exists, "
+            f"got {printable(text)!r:.80}"
+        )
+    return text
 
 
 def add_run(sub: argparse._SubParsersAction[Any]) -> None:
@@ -65,7 +79,11 @@ def add_run(sub: argparse._SubParsersAction[Any]) -> None:
     p.add_argument(
         "--out", metavar="DIR", help="reports go here (default: slocheck-results/<timestamp>)"
     )
-    p.add_argument("--scenario", help="steady, ramp, spike, step, soak or a locustfile")
+    p.add_argument(
+        "--scenario",
+        type=_scenario,
+        help="steady, ramp, spike, step, soak or a locustfile",
+    )
     p.add_argument(
         "--users",
         type=number_in(1, MAX_USERS, integer=True),

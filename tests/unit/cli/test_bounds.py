@@ -34,6 +34,8 @@ SPEC = "version: 1\nslos:\n  - {name: a, sli: availability, objective: 99%}\n"
         ("run", "--expect-workers", "5000", "from 0 to 1000"),
         ("run", "--workers-timeout", "0s", "above 0s to 1h"),
         ("run", "--master-bind", "999.1.1.1:5557", "cannot listen on '999.1.1.1'"),
+        ("run", "--scenario", "stedy", "expected steady, ramp"),
+        ("run", "--scenario", "nowhere.py", "a locustfile (.py) that exists"),
         ("run", "--master-bind", "localhost", "expected HOST:PORT"),
         ("run", "--master-bind", "*:70000", "expected HOST:PORT"),
         ("capacity", "--processes", "1000", "from 1 to 128"),
