@@ -79,7 +79,9 @@ def number_in(
             value: float = int(text, 10) if integer else float(text)
         except (ValueError, OverflowError):
             raise argparse.ArgumentTypeError(f"expected {bounds}, got {text!r:.40}") from None
-        if not math.isfinite(value) or value > high or value < low or (above and value == low):
+        # an int is compared as it is (math.isfinite overflows on a huge one)
+        finite = integer or math.isfinite(value)
+        if not finite or value > high or value < low or (above and value == low):
             raise argparse.ArgumentTypeError(f"expected {bounds}, got {text!r:.40}")
         return value
 

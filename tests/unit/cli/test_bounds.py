@@ -18,6 +18,8 @@ SPEC = "version: 1\nslos:\n  - {name: a, sli: availability, objective: 99%}\n"
         ("run", "--users", "100000", "from 1 to 10000"),
         ("run", "--users", "0", "from 1 to 10000"),
         ("run", "--users", "1.5", "whole number"),
+        ("run", "--users", "9" * 400, "from 1 to 10000"),
+        ("run", "--users", "9" * 5000, "from 1 to 10000"),
         ("run", "--rate", "nan", "above 0 to 1000000"),
         ("run", "--rate", "inf", "above 0 to 1000000"),
         ("run", "--rate", "-inf", "above 0"),
