@@ -12,6 +12,7 @@ from slocheck.cli.common import (
     duration_in,
     new_console,
     number_in,
+    shown,
     stop_on_signals,
     typed,
     url_arg,
@@ -25,7 +26,6 @@ from slocheck.spec.bounds import (
     MAX_WARMUP_S,
     MIN_DURATION_S,
 )
-from slocheck.units import redact_urls
 
 _rate = number_in(0, MAX_RATE, above=True)
 
@@ -137,14 +137,14 @@ def _cmd_capacity(args: argparse.Namespace) -> int:
         achieved = f", achieved {step.achieved_rps:.1f}/s" if step.achieved_rps else ""
         console.print(
             f"step {step.rate:g} requests/s: [bold]{step.verdict}[/]{escape(achieved + p95)}"
-            f"{escape(broke)}"
+            f"{escape(shown(broke))}"
         )
 
     result = capacity(
         loaded,
         options,
         on_step=on_step,
-        on_phase=lambda m: console.print(f"[dim]{escape(redact_urls(m))}[/]"),
+        on_phase=lambda m: console.print(f"[dim]{escape(shown(m))}[/]"),
     )
     from slocheck.store.records import capacity_record
     from slocheck.workflows.regression import regression_step
@@ -172,7 +172,7 @@ def _cmd_capacity(args: argparse.Namespace) -> int:
     if result.verdict == "interrupted":
         return ExitCode.INTERRUPTED
     if result.error is not None:
-        print(f"slocheck: error: {result.error}", file=sys.stderr)
+        print(f"slocheck: error: {shown(result.error)}", file=sys.stderr)
         return ExitCode.INFRASTRUCTURE
     if comparison is not None:
         from slocheck.cli.common import exit_code, print_comparison

@@ -145,6 +145,14 @@ def bind_arg(flag: str) -> Callable[[str], object]:
     return convert
 
 
+def shown(text: str) -> str:
+    """``text`` as slocheck prints it: no password in any URL, no control character (an SLO
+    name in a message can neither colour nor retitle the terminal); line breaks kept."""
+    from slocheck.units import printable, redact_urls
+
+    return "\n".join(printable(line) for line in redact_urls(text).split("\n"))
+
+
 _WARNED: set[str] = set()
 
 

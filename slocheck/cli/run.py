@@ -16,6 +16,7 @@ from slocheck.cli.common import (
     new_console,
     number_in,
     print_comparison,
+    shown,
     stop_on_signals,
     typed,
     url_arg,
@@ -32,7 +33,7 @@ from slocheck.spec.bounds import (
     MAX_WORKERS,
     MIN_DURATION_S,
 )
-from slocheck.units import printable, redact_urls
+from slocheck.units import printable
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -223,7 +224,7 @@ class _Progress:
             self.live.__exit__(None, None, None)
 
     def phase(self, text: str) -> None:
-        self.console.print(f"[dim]slocheck:[/] {escape(redact_urls(text))}")
+        self.console.print(f"[dim]slocheck:[/] {escape(shown(text))}")
 
     def update(self, p: Any) -> None:
         p95 = f"{p.p95_s * 1000:.1f} ms" if p.p95_s is not None else "-"
@@ -282,7 +283,7 @@ def _run_reports(
     if result.verdict == "interrupted":
         return ExitCode.INTERRUPTED
     if result.error is not None:
-        print(f"slocheck: error: {redact_urls(str(result.error))}", file=sys.stderr)
+        print(f"slocheck: error: {shown(result.error)}", file=sys.stderr)
         return ExitCode.INFRASTRUCTURE
     if result.verify is not None and any(r.verdict == "error" for r in result.verify.results):
         return ExitCode.USAGE

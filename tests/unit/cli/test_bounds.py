@@ -92,3 +92,31 @@ def test_an_error_message_holding_a_url_with_a_password_is_redacted(
     code = main(["run", "--slo", str(spec), "--target-url", "http://u:S3CRETPASS@h:1"])
     err = capsys.readouterr().err
     assert code == 3 and "http://***@h:1/ was not ready" in err and "S3CRETPASS" not in err
+
+
+HOSTILE = "evil\\x1b]0;pwned\\x07\\x1b[2J\\u202eeman"  # as YAML writes it in double quotes
+
+
+def test_validate_prints_slo_names_without_controls(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    spec = tmp_path / "slos.yaml"
+    spec.write_text(
+        f'version: 1\nslos:\n  - {{name: "{HOSTILE}", sli: availability, objective: 99%}}\n'
+    )
+    assert main(["validate", "--slo", str(spec)]) == 0
+    out = capsys.readouterr().out
+    assert "evil?eman" in out
+    assert all(c not in out for c in "\x1b\x07\u202e")
+
+
+def test_an_error_naming_an_slo_prints_no_controls(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    spec = tmp_path / "slos.yaml"
+    slo = f'{{name: "{HOSTILE}", sli: availability, objective: 99%}}'
+    spec.write_text(f"version: 1\nslos:\n  - {slo}\n  - {slo}\n")
+    assert main(["validate", "--slo", str(spec)]) == 2
+    err = capsys.readouterr().err
+    assert "duplicate SLO name" in err and "evil" in err and "eman" in err
+    assert all(c not in err for c in "\x1b\x07\u202e")
