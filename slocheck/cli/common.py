@@ -53,12 +53,9 @@ def url_arg(text: str) -> str:
 def shown_seconds(seconds: float) -> str:
     """``604800`` -> ``7d``, ``3600`` -> ``1h``, ``0.5`` -> ``500ms``: a bound, as people write
     it in a flag."""
-    if seconds == 0:
-        return "0s"
-    for unit, size in (("d", 86400.0), ("h", 3600.0), ("m", 60.0), ("s", 1.0)):
-        if seconds >= size and (seconds / size).is_integer():
-            return f"{seconds / size:g}{unit}"
-    return f"{seconds * 1000:g}ms" if seconds < 1 else f"{seconds:g}s"
+    from slocheck.spec.bounds import bound_text
+
+    return bound_text(seconds)
 
 
 def _plain(number: float) -> str:

@@ -25,6 +25,7 @@ __all__ = [
     "MIN_SCRAPE_INTERVAL_S",
     "PROMETHEUS_CREDENTIALS",
     "TARGET_CREDENTIALS",
+    "bound_text",
     "check_header",
     "http_url",
 ]
@@ -52,6 +53,17 @@ MIN_SCRAPE_INTERVAL_S = 0.1
 MAX_SCRAPE_INTERVAL_S = 3600.0
 #: an HTTP header's name: an RFC 9110 token
 HEADER_NAME_RE = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,256}$")
+
+
+def bound_text(seconds: float) -> str:
+    """``604800`` -> ``7d``, ``3600`` -> ``1h``, ``0.1`` -> ``100ms``: a duration as people
+    write it (in a bound, or the value that broke one)."""
+    if seconds == 0:
+        return "0s"
+    for unit, size in (("d", 86400.0), ("h", 3600.0), ("m", 60.0), ("s", 1.0)):
+        if seconds >= size and (seconds / size).is_integer():
+            return f"{seconds / size:g}{unit}"
+    return f"{seconds * 1000:g}ms" if seconds < 1 else f"{seconds:g}s"
 
 
 def check_header(name: str, value: str) -> None:

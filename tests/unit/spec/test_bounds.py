@@ -66,9 +66,10 @@ def test_the_compact_form_names_target() -> None:
         ("load: {rate: .inf}", "load.rate", "finite number"),
         ("load: {rate: 2000000}", "load.rate", "less than or equal to"),
         ("load: {spawn_rate: .inf}", "load.spawn_rate", "finite number"),
-        ("prometheus: {timeout: 0s}", "prometheus.timeout", "greater than 0"),
-        ("prometheus: {timeout: 1h}", "prometheus.timeout", "less than or equal to 600"),
-        ("prometheus: {scrape_interval: 0s}", "prometheus.scrape_interval", "greater than"),
+        ("prometheus: {timeout: 0s}", "prometheus.timeout", "above 0s to 10m, e.g. 10s, got 0s"),
+        ("prometheus: {timeout: 1h}", "prometheus.timeout", "above 0s to 10m, e.g. 10s, got 1h"),
+        ("prometheus: {scrape_interval: 0s}", "prometheus.scrape_interval", "from 100ms to 1h"),
+        ("prometheus: {scrape_interval: 2h}", "prometheus.scrape_interval", "got 2h"),
     ],
 )
 def test_numbers_have_finite_bounds(block: str, field: str, message: str) -> None:
