@@ -171,6 +171,7 @@ class History:
         spec: str,
         current: RunRecord | Sequence[RunRecord],
         any_fingerprint: bool = False,
+        flag: str = "--baseline",
     ) -> list[RunRecord]:
         """``last-pass``, ``median:N`` (the last N runs, pooled), a run id or a report file;
         never one of the ``current`` runs themselves."""
@@ -184,7 +185,7 @@ class History:
             try:
                 n = int(spec.split(":", 1)[1])
             except ValueError:
-                raise UsageError(f"--baseline {spec}: expected median:N, N a number") from None
+                raise UsageError(f"{flag} {spec}: expected median:N, N a number") from None
             usable = [r for r in others if r.verdict not in ("inconclusive", "interrupted")]
             return usable[: max(n, 1)]  # runs that did not get their load are no baseline
         found = self.get(spec)
@@ -192,7 +193,7 @@ class History:
             return [found]
         if Path(spec).is_file():
             return [load_record(Path(spec))]
-        raise UsageError(f"--baseline {spec}: no such run in {self.path}, and no such file")
+        raise UsageError(f"{flag} {spec}: no such run in {self.path}, and no such file")
 
 
 def load_record(path: Path) -> RunRecord:

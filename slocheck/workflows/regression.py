@@ -43,5 +43,5 @@ def compare_in_history(
 ) -> Comparison:
     """``current`` (one run or several, pooled) against the baseline ``compare_to`` names in
     ``store`` (never the current runs themselves), with the spec's tolerances and noise."""
-    baseline = store.baseline(compare_to, current, any_fingerprint)
+    baseline = store.baseline(compare_to, current, any_fingerprint, flag="--compare-to")
     return compare(current, baseline, regression.tolerances(), noise=regression.noise)

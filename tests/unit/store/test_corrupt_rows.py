@@ -117,3 +117,17 @@ def test_history_trend_and_compare_warn_and_go_on(
     assert "internal error" not in captured.err
     assert f"slocheck: warning: {path}: run '{run}' skipped" in captured.err
     assert captured.err.count("skipped") == 1  # once, however often it is read
+
+
+def test_run_compare_to_names_its_own_flag(tmp_path: Path) -> None:
+    from slocheck.errors import UsageError
+    from slocheck.spec import RegressionSpec
+    from slocheck.workflows.regression import regression_step
+
+    with pytest.raises(UsageError, match=r"^--compare-to no-such-run: no such run"):
+        regression_step(
+            rec("now", 5.0),
+            history=str(tmp_path / "h.sqlite"),
+            compare_to="no-such-run",
+            regression=RegressionSpec(),
+        )
