@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import shutil
 import sqlite3
+import sys
 import time
 from pathlib import Path
 
@@ -61,19 +62,18 @@ def test_passwords_in_cli_urls_are_printed_nowhere_and_on_no_command_line(
         prom.wait_for_scrape_after(time.time(), timeout=60)  # a hang guard
         target = server.url.replace("http://", f"http://user:{PASSWORD}@")
         prom_url = prom.url.replace("http://", f"http://gate:{PASSWORD}@")
-        proc = start_cli(
-            [
-                *("run", "--slo", str(path), "--out", str(out), "--history", str(history)),
-                *("--target-url", target),
-                *(("--prometheus-url", prom_url) if own_prometheus else ()),
-                *("--duration", "3s", "--warmup", "1s", "--processes", "2"),
-            ]
-        )
+        args = [
+            *("run", "--slo", str(path), "--out", str(out), "--history", str(history)),
+            *("--target-url", target),
+            *(("--prometheus-url", prom_url) if own_prometheus else ()),
+            *("--duration", "3s", "--warmup", "1s", "--processes", "2"),
+        ]
+        proc = start_cli(args)
         # every descendant's command line, sampled until slocheck exits (a condition: the
         # run ends by itself; the deadline only guards against a hang). slocheck's own holds
         # the password (this test put it there), and so does a child forked but not yet
         # exec'd: those are its copy, not a command line slocheck built
-        own = _cmdline(proc.pid)
+        own = " ".join([sys.executable, "-m", "slocheck", *args]) + " "
         seen: set[str] = set()
         deadline = time.monotonic() + 300
         while proc.poll() is None and time.monotonic() < deadline:
@@ -82,7 +82,6 @@ def test_passwords_in_cli_urls_are_printed_nowhere_and_on_no_command_line(
         output = proc.communicate(timeout=60)[0].decode(errors="replace")
     assert proc.returncode in (0, 1), output  # judged, pass or fail
     # the Locust child and its forked workers were sampled while the load ran
-    assert PASSWORD in own
     assert any("-m locust" in c for c in seen), seen
     for cmdline in seen:
         assert PASSWORD not in cmdline, cmdline
