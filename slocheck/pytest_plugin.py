@@ -122,28 +122,54 @@ def checked_overrides(values: Mapping[str, Any], where: str) -> dict[str, Any]:
 
 
 def _checked(name: str, value: Any, where: str) -> Any:
+    from slocheck.spec.bounds import (  # here: loading the plugin imports nothing heavy
+        MAX_DURATION_S,
+        MAX_PROCESSES,
+        MAX_RATE,
+        MAX_USERS,
+        MAX_WARMUP_S,
+        MIN_DURATION_S,
+        http_url,
+    )
+
     if name in _SECONDS:
         try:
             seconds = parse_duration(value)
         except ValueError as e:
             raise UsageError(f"{where}: {name}: {e}") from None
-        if seconds <= 0:
-            raise UsageError(f"{where}: {name}: expected a positive duration, got {seconds:g}")
+        low, high = (MIN_DURATION_S, MAX_DURATION_S) if name == "duration" else (0, MAX_WARMUP_S)
+        if not low <= seconds <= high:
+            raise UsageError(
+                f"{where}: {name}: expected a duration from {low:g} s to {high:g} s, "
+                f"got {seconds:g} s"
+            )
         return seconds
     if name in _POSITIVE_INT:
-        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-            raise UsageError(f"{where}: {name}: expected a positive integer, got {value!r}")
+        high = MAX_USERS if name == "users" else MAX_PROCESSES
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= high:
+            raise UsageError(
+                f"{where}: {name}: expected a whole number from 1 to {high}, got {value!r:.40}"
+            )
         return value
     if name == "rate":
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-            raise UsageError(f"{where}: rate: expected a positive number, got {value!r}")
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, (int, float))
+            or not 0 < value <= MAX_RATE  # NaN fails this too
+        ):
+            raise UsageError(
+                f"{where}: rate: expected a number above 0 to {MAX_RATE:.0f}, got {value!r:.40}"
+            )
         return float(value)
     if name == "with_rules":
         return bool(value)
     if not isinstance(value, str):
         raise UsageError(f"{where}: {name}: expected a string, got {value!r}")
-    if name in _URLS and not re.match(r"https?://", value):
-        raise UsageError(f"{where}: {name}: expected an http:// or https:// URL, got {value!r}")
+    if name in _URLS:
+        try:
+            return http_url(value)  # a password is accepted here, and redacted when shown
+        except ValueError as e:
+            raise UsageError(f"{where}: {name}: {e}") from None
     return value
 
 

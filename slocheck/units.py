@@ -122,3 +122,35 @@ def parse_time(value: str, now: float) -> float:
     if parsed.tzinfo is None:
         raise ValueError(f"time {value!r} has no time zone; add Z or an offset like +01:00")
     return parsed.timestamp()
+
+
+# -- text shown to people: no secrets, no control characters --------------------------------
+
+#: ``scheme://user:password@``: the userinfo of a URL, up to its last ``@`` before the path.
+_USERINFO_RE = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/\s?#'\"<>@]*(?:@[^/\s?#'\"<>@]*)*@")
+
+
+def redact_urls(text: str) -> str:
+    """``text`` with the user and password of every URL in it replaced by ``***``
+    (``http://user:pw@host:8080/x`` -> ``http://***@host:8080/x``)."""
+    return _USERINFO_RE.sub(r"\1***@", text)
+
+
+#: Terminal escape sequences (ESC or the 8-bit CSI, with what they carry).
+_ESCAPE_SEQ_RE = re.compile(
+    r"\x1b\[[0-?]*[ -/]*[@-~]"  # CSI: colours, cursor moves
+    r"|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?"  # OSC: titles, hyperlinks (BEL or ST ends it)
+    r"|\x1b[PX^_][^\x1b]*(?:\x1b\\)?"  # DCS, SOS, PM, APC strings
+    r"|\x1b[@-Z\\-_]"  # the other two-character escapes
+    r"|\x9b[0-?]*[ -/]*[@-~]"  # the 8-bit CSI
+)
+#: C0 and C1 controls (tab and newline included), DEL, and the invisible bidirectional
+#: formatting characters that reorder what a terminal shows.
+_CONTROL_RE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def printable(text: str) -> str:
+    """``text`` fit for a terminal or a report: escape sequences removed, then every other
+    control character (C0, C1, DEL) and bidirectional override (U+202E ...) replaced by
+    ``?``, so that an SLO name can neither colour, retitle nor reorder what is shown."""
+    return _CONTROL_RE.sub("?", _ESCAPE_SEQ_RE.sub("", text))

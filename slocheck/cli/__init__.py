@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 from slocheck._version import __version__
 from slocheck.cli.capacity import add_capacity
-from slocheck.cli.common import Parser
+from slocheck.cli.common import Parser, shown
 from slocheck.cli.convert import add_convert
 from slocheck.cli.generate import add_generate
 from slocheck.cli.regress import add_bench, add_compare, add_history
@@ -58,7 +58,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         code: int = args.handler(args)
         return code
     except SlocheckError as e:
-        print(f"slocheck: error: {e}", file=sys.stderr)
+        print(f"slocheck: error: {shown(str(e))}", file=sys.stderr)
         return e.exit_code
     except OSError as e:  # a report or file that cannot be written, a child that cannot start
         where = f" ({e.filename})" if getattr(e, "filename", None) else ""
@@ -66,7 +66,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exit_code_for(e)
     except Exception as e:  # a bug: never exit 1, which means "an SLO failed"
         print(
-            f"slocheck: internal error: {type(e).__name__}: {e}\n  please report it with the "
+            f"slocheck: internal error: {type(e).__name__}: {shown(str(e))}\n  please "
+            "report it with the "
             "command line and spec",
             file=sys.stderr,
         )

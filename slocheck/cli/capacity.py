@@ -3,22 +3,31 @@
 from __future__ import annotations
 
 import argparse
-import math
 import sys
 from typing import Any
 
 from rich.markup import escape
 
-from slocheck.cli.common import new_console, stop_on_signals, typed, url_arg
+from slocheck.cli.common import (
+    duration_in,
+    new_console,
+    number_in,
+    shown,
+    stop_on_signals,
+    typed,
+    url_arg,
+    warn,
+)
 from slocheck.errors import ExitCode, UsageError
-from slocheck.units import parse_duration
+from slocheck.spec.bounds import (
+    MAX_DURATION_S,
+    MAX_PROCESSES,
+    MAX_RATE,
+    MAX_WARMUP_S,
+    MIN_DURATION_S,
+)
 
-
-def _rate(text: str) -> float:
-    value = float(text)
-    if not (value > 0 and math.isfinite(value)):
-        raise ValueError(f"expected a positive rate, got {text}")
-    return value
+_rate = number_in(0, MAX_RATE, above=True)
 
 
 def add_capacity(sub: argparse._SubParsersAction[Any]) -> None:
@@ -33,25 +42,27 @@ def add_capacity(sub: argparse._SubParsersAction[Any]) -> None:
     p.add_argument("--slo", required=True, metavar="FILE", help="the SLO file (YAML)")
     p.add_argument(
         "--min-rate",
-        type=typed(_rate, "rate"),
+        type=_rate,
         metavar="R",
         help="the first rate (default: the lowest at which one step gathers enough "
         "observations to decide every SLO, e.g. 42/s for a P99 over 30 s steps)",
     )
-    p.add_argument("--max-rate", type=typed(_rate, "rate"), default=10_000.0, metavar="R")
+    p.add_argument("--max-rate", type=_rate, default=10_000.0, metavar="R")
     p.add_argument(
         "--budget",
-        type=typed(parse_duration, "duration"),
+        type=duration_in(MIN_DURATION_S, MAX_DURATION_S),
         default=600.0,
         help="the time the whole search may take (default 10m); a step that would not fit ends it",
     )
     p.add_argument(
         "--step-duration",
-        type=typed(parse_duration, "duration"),
+        type=duration_in(MIN_DURATION_S, MAX_DURATION_S),
         default=30.0,
         help="the judged load of each step (default 30s), after the spec's warm-up",
     )
-    p.add_argument("--warmup", type=typed(parse_duration, "duration"), help="overrides load.warmup")
+    p.add_argument(
+        "--warmup", type=duration_in(0, MAX_WARMUP_S), help="overrides load.warmup (0s to 1d)"
+    )
     p.add_argument(
         "--precision",
         type=float,
@@ -60,13 +71,18 @@ def add_capacity(sub: argparse._SubParsersAction[Any]) -> None:
     )
     p.add_argument(
         "--require-rate",
-        type=typed(_rate, "rate"),
+        type=_rate,
         metavar="R",
         help="exit 1 unless the capacity found reaches R requests/s",
     )
     p.add_argument("--target-url", type=typed(url_arg, "URL"), metavar="URL")
     p.add_argument("--prometheus-url", type=typed(url_arg, "URL"), metavar="URL")
-    p.add_argument("--processes", type=int, default=1, help="Locust processes")
+    p.add_argument(
+        "--processes",
+        type=number_in(1, MAX_PROCESSES, integer=True),
+        default=1,
+        help=f"Locust processes (1 to {MAX_PROCESSES})",
+    )
     p.add_argument("--out", metavar="DIR", help="reports (default: slocheck-results/<timestamp>)")
     p.add_argument("--history", metavar="PATH", help="append the capacity to a history database")
     p.add_argument(
@@ -98,8 +114,6 @@ def _cmd_capacity(args: argparse.Namespace) -> int:
         raise UsageError(f"--min-rate {args.min_rate:g} is above --max-rate {args.max_rate:g}")
     if not 0 < args.precision < 1:
         raise UsageError(f"--precision: expected a share in (0, 1), got {args.precision:g}")
-    if args.processes < 1:
-        raise UsageError(f"--processes: expected a positive number, got {args.processes}")
     out = Path(args.out or Path("slocheck-results") / time.strftime("%Y%m%dT%H%M%S"))
     options = CapacityOptions(
         out_dir=out,
@@ -123,11 +137,14 @@ def _cmd_capacity(args: argparse.Namespace) -> int:
         achieved = f", achieved {step.achieved_rps:.1f}/s" if step.achieved_rps else ""
         console.print(
             f"step {step.rate:g} requests/s: [bold]{step.verdict}[/]{escape(achieved + p95)}"
-            f"{escape(broke)}"
+            f"{escape(shown(broke))}"
         )
 
     result = capacity(
-        loaded, options, on_step=on_step, on_phase=lambda m: console.print(f"[dim]{escape(m)}[/]")
+        loaded,
+        options,
+        on_step=on_step,
+        on_phase=lambda m: console.print(f"[dim]{escape(shown(m))}[/]"),
     )
     from slocheck.store.records import capacity_record
     from slocheck.workflows.regression import regression_step
@@ -139,6 +156,7 @@ def _cmd_capacity(args: argparse.Namespace) -> int:
             history=args.history,
             compare_to=args.compare_to,
             regression=loaded.spec.regression,
+            on_skip=warn,
         )
     write_atomic(out / "report.json", capacity_to_json(result, comparison))
     markdown = capacity_to_markdown(result)
@@ -154,7 +172,7 @@ def _cmd_capacity(args: argparse.Namespace) -> int:
     if result.verdict == "interrupted":
         return ExitCode.INTERRUPTED
     if result.error is not None:
-        print(f"slocheck: error: {result.error}", file=sys.stderr)
+        print(f"slocheck: error: {shown(result.error)}", file=sys.stderr)
         return ExitCode.INFRASTRUCTURE
     if comparison is not None:
         from slocheck.cli.common import exit_code, print_comparison

@@ -5,6 +5,7 @@ module."""
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 from collections.abc import Callable
@@ -42,9 +43,123 @@ def typed(parse: Callable[[str], object], what: str) -> Callable[[str], object]:
 
 
 def url_arg(text: str) -> str:
-    from slocheck.spec.model import http_url
+    """A URL; one with a user or password is accepted here (the command line may come from a
+    CI secret), and is redacted wherever slocheck shows it."""
+    from slocheck.spec.bounds import http_url
 
     return http_url(text)
+
+
+def shown_seconds(seconds: float) -> str:
+    """``604800`` -> ``7d``, ``3600`` -> ``1h``, ``0.5`` -> ``500ms``: a bound, as people write
+    it in a flag."""
+    from slocheck.spec.bounds import bound_text
+
+    return bound_text(seconds)
+
+
+def _plain(number: float) -> str:
+    return f"{number:.0f}" if float(number).is_integer() else f"{number:g}"
+
+
+def number_in(
+    low: float, high: float, *, integer: bool = False, above: bool = False
+) -> Callable[[str], object]:
+    """An argparse ``type=``: a finite number from ``low`` (excluded when ``above``) to ``high``;
+    argparse names the flag in the error (``argument --users: expected ...``)."""
+    what = "a whole number" if integer else "a number"
+    start = f"above {_plain(low)}" if above else f"from {_plain(low)}"
+    bounds = f"{what} {start} to {_plain(high)}"
+
+    def convert(text: str) -> object:
+        try:
+            value: float = int(text, 10) if integer else float(text)
+        except (ValueError, OverflowError):
+            raise argparse.ArgumentTypeError(f"expected {bounds}, got {text!r:.40}") from None
+        # an int is compared as it is (math.isfinite overflows on a huge one)
+        finite = integer or math.isfinite(value)
+        if not finite or value > high or value < low or (above and value == low):
+            raise argparse.ArgumentTypeError(f"expected {bounds}, got {text!r:.40}")
+        return value
+
+    convert.__name__ = what
+    return convert
+
+
+def duration_in(low: float, high: float, *, above: bool = False) -> Callable[[str], object]:
+    """An argparse ``type=``: a duration (``30s``, ``5m``) from ``low`` (excluded when
+    ``above``) to ``high``."""
+    from slocheck.units import parse_duration
+
+    start = f"above {shown_seconds(low)}" if above else f"from {shown_seconds(low)}"
+    bounds = f"a duration {start} to {shown_seconds(high)}"
+
+    def convert(text: str) -> object:
+        try:
+            seconds = parse_duration(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"expected {bounds} (like 30s or 5m), got {text!r:.40}"
+            ) from None
+        if seconds > high or seconds < low or (above and seconds == low):
+            raise argparse.ArgumentTypeError(f"expected {bounds}, got {text!r:.40}")
+        return seconds
+
+    convert.__name__ = "duration"
+    return convert
+
+
+def bind_arg(flag: str) -> Callable[[str], object]:
+    """An argparse ``type=``: ``HOST:PORT`` to listen on, ``*`` or an address of this machine,
+    checked here (a host that does not resolve, or is not this machine's, is this flag's error,
+    not a resolver's sentence later)."""
+
+    def convert(text: str) -> object:
+        import socket
+
+        from slocheck.load.distributed import parse_master
+
+        try:
+            host, port = parse_master(text, flag)
+        except UsageError as e:
+            raise argparse.ArgumentTypeError(e.message.removeprefix(f"{flag}: ")) from None
+        if host in ("*", "0.0.0.0", "::"):
+            return host, port
+        try:
+            infos = socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)
+            family, _, _, _, address = infos[0]
+            with socket.socket(family, socket.SOCK_STREAM) as probe:
+                probe.bind((address[0], 0))  # a port of its own: only the address is checked
+        except (OSError, UnicodeError, IndexError) as e:
+            reason = getattr(e, "strerror", None) or str(e) or type(e).__name__
+            raise argparse.ArgumentTypeError(
+                f"cannot listen on {host!r:.60} ({reason}): give * or an address of this "
+                "machine, like 0.0.0.0:5557 or 10.0.0.5:5557"
+            ) from None
+        return host, port
+
+    convert.__name__ = "HOST:PORT"
+    return convert
+
+
+def shown(text: str) -> str:
+    """``text`` as slocheck prints it: no password in any URL, no control character (an SLO
+    name in a message can neither colour nor retitle the terminal); line breaks kept."""
+    from slocheck.units import printable, redact_urls
+
+    return "\n".join(printable(line) for line in redact_urls(text).split("\n"))
+
+
+_WARNED: set[str] = set()
+
+
+def warn(message: str) -> None:
+    """A warning on stderr (a history row skipped, ...), once, with no control character."""
+    from slocheck.units import printable
+
+    if message not in _WARNED:
+        _WARNED.add(message)
+        print(f"slocheck: warning: {printable(message)}", file=sys.stderr)
 
 
 def new_console() -> Console:

@@ -9,6 +9,7 @@ from rich.markup import escape
 
 from slocheck.cli.common import new_console
 from slocheck.errors import ExitCode
+from slocheck.units import printable
 
 
 def add_generate(sub: argparse._SubParsersAction[Any]) -> None:
@@ -46,9 +47,9 @@ def _cmd_generate(args: argparse.Namespace) -> int:
     for name, path in result.files.items():
         console.print(f"  {escape(name)}: {escape(str(path))}")
     for slo, why in result.skipped:
-        console.print(f"  [dim]no rule for {escape(slo)}: {escape(why)}[/]")
+        console.print(f"  [dim]no rule for {escape(printable(slo))}: {escape(why)}[/]")
     for slo, why in result.untested:
-        console.print(f"  [yellow]no promtool test for {escape(slo)}[/]: {escape(why)}")
+        console.print(f"  [yellow]no promtool test for {escape(printable(slo))}[/]: {escape(why)}")
     for check in result.checks:
         mark = "[green]ok[/]" if check.ok else "[bold red]failed[/]"
         console.print(f"{mark} promtool {escape(' '.join(check.command))}")

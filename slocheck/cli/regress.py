@@ -12,7 +12,13 @@ from typing import TYPE_CHECKING, Any
 from rich.markup import escape
 from rich.table import Table
 
-from slocheck.cli.common import exit_code, new_console, print_comparison, stop_on_signals
+from slocheck.cli.common import (
+    exit_code,
+    new_console,
+    print_comparison,
+    stop_on_signals,
+    warn,
+)
 from slocheck.errors import ExitCode, UsageError
 from slocheck.store import DEFAULT_HISTORY
 
@@ -76,7 +82,7 @@ def _current(spec: str, history_path: str) -> list[RunRecord]:
     if not Path(history_path).exists():
         raise UsageError(f"{spec}: not a file, and there is no history at {history_path}")
     count = 1 if spec == "last" else _last_n(spec)
-    with History(history_path) as store:
+    with History(history_path, on_skip=warn) as store:
         if count is None:
             found = store.get(spec)
             if found is None:
@@ -111,7 +117,9 @@ def cmd_compare(args: argparse.Namespace) -> int:
     regression = load_spec(args.slo).spec.regression if args.slo else RegressionSpec()
     current = _current(args.current, args.history)
     if Path(args.history).exists():
-        with History(args.history) as store:  # run ids, median:N, last-pass and report files
+        with History(
+            args.history, on_skip=warn
+        ) as store:  # run ids, median:N, last-pass and report files
             baseline = store.baseline(args.baseline, current, args.any_fingerprint)
     elif Path(args.baseline).is_file():
         baseline = [load_record(Path(args.baseline))]
@@ -222,7 +230,7 @@ def cmd_history(args: argparse.Namespace) -> int:
     from slocheck.store.history import History
 
     console = new_console()
-    with History(args.history) as store:
+    with History(args.history, on_skip=warn) as store:
         if args.action in ("export", "import") and not args.file:
             raise UsageError(f"history {args.action}: give the JSON-lines FILE")
         if args.action == "export":

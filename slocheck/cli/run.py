@@ -10,21 +10,50 @@ from rich.markup import escape
 
 from slocheck.cli.common import (
     append_step_summary,
+    bind_arg,
+    duration_in,
     exit_code,
     new_console,
+    number_in,
     print_comparison,
+    shown,
     stop_on_signals,
     typed,
     url_arg,
+    warn,
 )
-from slocheck.errors import ExitCode, UsageError
-from slocheck.units import parse_duration
+from slocheck.errors import ExitCode
+from slocheck.spec.bounds import (
+    MAX_DURATION_S,
+    MAX_PROCESSES,
+    MAX_RATE,
+    MAX_USERS,
+    MAX_WAIT_S,
+    MAX_WARMUP_S,
+    MAX_WORKERS,
+    MIN_DURATION_S,
+)
+from slocheck.units import printable
 
 if TYPE_CHECKING:
     from rich.console import Console
 
     from slocheck.regress import Comparison, RunRecord
     from slocheck.results import RunResult
+
+
+def _scenario(text: str) -> str:
+    """A built-in scenario, or a locustfile (``.py``) that exists: argparse names the flag."""
+    from pathlib import Path
+
+    from slocheck.load.scenarios import SCENARIOS
+
+    if text not in SCENARIOS and not (text.endswith(".py") and Path(text).is_file()):
+        raise argparse.ArgumentTypeError(
+            f"expected {', '.join(SCENARIOS)} or a locustfile (.py) that exists, "
+            f"got {printable(text)!r:.80}"
+        )
+    return text
 
 
 def add_run(sub: argparse._SubParsersAction[Any]) -> None:
@@ -51,14 +80,30 @@ def add_run(sub: argparse._SubParsersAction[Any]) -> None:
     p.add_argument(
         "--out", metavar="DIR", help="reports go here (default: slocheck-results/<timestamp>)"
     )
-    p.add_argument("--scenario", help="steady, ramp, spike, step, soak or a locustfile")
-    p.add_argument("--users", type=int, help="overrides load.users")
-    p.add_argument("--rate", type=float, help="overrides load.rate (requests/s in all)")
     p.add_argument(
-        "--duration", type=typed(parse_duration, "duration"), help="overrides load.duration (30s)"
+        "--scenario",
+        type=_scenario,
+        help="steady, ramp, spike, step, soak or a locustfile",
     )
     p.add_argument(
-        "--warmup", type=typed(parse_duration, "duration"), help="overrides load.warmup (5s)"
+        "--users",
+        type=number_in(1, MAX_USERS, integer=True),
+        help=f"overrides load.users (1 to {MAX_USERS})",
+    )
+    p.add_argument(
+        "--rate",
+        type=number_in(0, MAX_RATE, above=True),
+        help=f"overrides load.rate (requests/s in all, at most {MAX_RATE:g})",
+    )
+    p.add_argument(
+        "--duration",
+        type=duration_in(MIN_DURATION_S, MAX_DURATION_S),
+        help="overrides load.duration (30s; 1s to 7d)",
+    )
+    p.add_argument(
+        "--warmup",
+        type=duration_in(0, MAX_WARMUP_S),
+        help="overrides load.warmup (5s; 0s to 1d)",
     )
     p.add_argument(
         "--arrival",
@@ -68,13 +113,13 @@ def add_run(sub: argparse._SubParsersAction[Any]) -> None:
     )
     p.add_argument(
         "--processes",
-        type=int,
+        type=number_in(1, MAX_PROCESSES, integer=True),
         default=1,
-        help="Locust processes (more load from more cores; default 1)",
+        help=f"Locust processes (more load from more cores; default 1, at most {MAX_PROCESSES})",
     )
     p.add_argument(
         "--expect-workers",
-        type=int,
+        type=number_in(0, MAX_WORKERS, integer=True),
         default=0,
         metavar="N",
         help="run the load on N Locust workers (`slocheck worker --master HOST:PORT` on each "
@@ -83,15 +128,17 @@ def add_run(sub: argparse._SubParsersAction[Any]) -> None:
     p.add_argument(
         "--master-bind",
         metavar="HOST:PORT",
-        default="*:5557",
+        type=bind_arg("--master-bind"),
+        default=("*", 5557),
         help="where the master listens for its workers (default *:5557); a HOST address also "
         "makes the embedded service listen there, for workers on other machines",
     )
     p.add_argument(
         "--workers-timeout",
-        type=typed(parse_duration, "duration"),
+        type=duration_in(0, MAX_WAIT_S, above=True),
         default=60.0,
-        help="how long to wait for the workers before giving up with exit 3 (default 60s)",
+        help="how long to wait for the workers before giving up with exit 3 (default 60s, "
+        "at most 1h)",
     )
     p.add_argument(
         "--with-rules",
@@ -113,18 +160,11 @@ def _cmd_run(args: argparse.Namespace) -> int:
     import time
     from pathlib import Path
 
-    from slocheck.load.distributed import parse_master
     from slocheck.spec import load_spec
     from slocheck.workflows.run import RunOptions, run
 
     loaded = load_spec(args.slo)
-    for flag in ("users", "rate", "processes"):
-        value = getattr(args, flag)
-        if value is not None and value <= 0:
-            raise UsageError(f"--{flag}: expected a positive number, got {value}")
-    if args.expect_workers < 0:
-        raise UsageError(f"--expect-workers: expected 0 or more, got {args.expect_workers}")
-    master_bind = parse_master(args.master_bind, "--master-bind")
+    master_bind = args.master_bind
     out = Path(args.out or Path("slocheck-results") / time.strftime("%Y%m%dT%H%M%S"))
     options = RunOptions(
         out_dir=out,
@@ -158,6 +198,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
             history=args.history,
             compare_to=args.compare_to,
             regression=loaded.spec.regression,
+            on_skip=warn,
         )
     return _run_reports(result, console, record, comparison)
 
@@ -183,7 +224,7 @@ class _Progress:
             self.live.__exit__(None, None, None)
 
     def phase(self, text: str) -> None:
-        self.console.print(f"[dim]slocheck:[/] {escape(text)}")
+        self.console.print(f"[dim]slocheck:[/] {escape(shown(text))}")
 
     def update(self, p: Any) -> None:
         p95 = f"{p.p95_s * 1000:.1f} ms" if p.p95_s is not None else "-"
@@ -242,7 +283,7 @@ def _run_reports(
     if result.verdict == "interrupted":
         return ExitCode.INTERRUPTED
     if result.error is not None:
-        print(f"slocheck: error: {result.error}", file=sys.stderr)
+        print(f"slocheck: error: {shown(result.error)}", file=sys.stderr)
         return ExitCode.INFRASTRUCTURE
     if result.verify is not None and any(r.verdict == "error" for r in result.verify.results):
         return ExitCode.USAGE

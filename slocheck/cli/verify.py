@@ -27,6 +27,7 @@ def add_validate(sub: argparse._SubParsersAction[Parser]) -> None:
 
 def _cmd_validate(args: argparse.Namespace) -> int:
     from slocheck.spec import load_spec
+    from slocheck.units import printable
     from slocheck.workflows.validate import validate
 
     result = validate(load_spec(args.slo))
@@ -51,7 +52,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
         )
     for v in result.slos:
         console.print(
-            f"- [bold]{escape(v.name)}[/] ({v.sli}, {v.severity}, source {v.source})",
+            f"- [bold]{escape(printable(v.name))}[/] ({v.sli}, {v.severity}, source {v.source})",
             soft_wrap=True,
         )
         if v.fetch:

@@ -199,6 +199,9 @@ def run_load(
         **settings,
         # the master's own: workers never hold (their master starts the test)
         "SLOCHECK_START_FILE": str(workdir / START_FILE) if hold is not None else "",
+        # the target by environment, never on the command line: its URL may hold a password,
+        # which `ps` would show to every user of the machine
+        "LOCUST_HOST": config.host,
     }
     args = [
         sys.executable,
@@ -207,8 +210,6 @@ def run_load(
         "-f",
         files,
         "--headless",
-        "--host",
-        config.host,
         "--only-summary",
         "--loglevel",
         "WARNING",

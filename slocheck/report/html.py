@@ -17,6 +17,7 @@ from slocheck.report.run_report import (
     run_timeline,
 )
 from slocheck.results import RunResult
+from slocheck.units import printable
 
 COLOURS = {
     "pass": "#1a7f37",
@@ -148,7 +149,7 @@ def to_html(r: RunResult) -> str:
     rows = []
     for s in r.verify.results if r.verify else []:
         rows.append(
-            f"<tr><td>{escape(s.name)}</td><td>{escape(sli_text(s))}</td>"
+            f"<tr><td>{escape(printable(s.name))}</td><td>{escape(sli_text(s))}</td>"
             f'<td style="color:{COLOURS[s.verdict]};font-weight:bold">{escape(s.verdict)}</td>'
             f"<td>{escape(result_value_text(s))}</td><td>{escape(target_text(s))}</td>"
             f"<td>{escape(samples_text(s))}</td><td>{escape(s.explanation)}<br>"

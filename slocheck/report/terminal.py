@@ -9,6 +9,7 @@ from rich.text import Text
 
 from slocheck.report.format import result_value_text, samples_text, sli_text, target_text
 from slocheck.results import VerifyResult
+from slocheck.units import printable
 
 STYLES = {
     "pass": "green",
@@ -38,13 +39,13 @@ def verdict_table(result: VerifyResult) -> Group:
         table.add_column(col, justify=justify)  # type: ignore[arg-type]
     for r in result.results:
         table.add_row(
-            escape(r.name),
+            escape(printable(r.name)),
             sli_text(r),
             Text(r.verdict, style=STYLES[r.verdict]),
             result_value_text(r),
             target_text(r),
             samples_text(r),
         )
-    notes = [Text(f"{r.name}: {r.explanation}", style="dim") for r in result.results]
-    notes += [Text(f"warning: {w}", style="yellow") for w in result.warnings]
+    notes = [Text(printable(f"{r.name}: {r.explanation}"), style="dim") for r in result.results]
+    notes += [Text(printable(f"warning: {w}"), style="yellow") for w in result.warnings]
     return Group(table, *notes)

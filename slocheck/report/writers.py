@@ -16,6 +16,7 @@ from slocheck.evaluate.alerts import AlertSeen, alert_text
 from slocheck.evaluate.verdicts import SloResult, Window
 from slocheck.report.format import result_value_text, samples_text, sli_text, target_text
 from slocheck.results import CrossCheck, VerifyResult
+from slocheck.units import printable
 
 SCHEMA_VERSION = 1
 
@@ -123,7 +124,7 @@ def to_junit(result: VerifyResult, broken: Sequence[CrossCheck] = ()) -> str:
         case = ET.SubElement(
             suite,
             "testcase",
-            {"classname": f"slocheck.{r.sli}", "name": xml_text(r.name), "time": "0"},
+            {"classname": f"slocheck.{r.sli}", "name": xml_text(printable(r.name)), "time": "0"},
         )
         summary = xml_text(
             f"{r.verdict}: {result_value_text(r)} (target {target_text(r)}, "
@@ -163,17 +164,15 @@ _MD_ESCAPE = str.maketrans(
 )
 
 
-_CONTROL = {c: "\ufffd" for c in (*range(0x20), 0x7F) if chr(c) not in "\n\t"}
-
-
 def md(text: str) -> str:
-    """Text safe inside a Markdown table cell (control characters such as ESC replaced)."""
-    return text.translate(_MD_ESCAPE).translate(_CONTROL)
+    """Text safe inside a Markdown table cell: Markdown escaped, escape sequences removed,
+    control characters and bidirectional overrides replaced (:func:`printable`)."""
+    return printable(text.translate(_MD_ESCAPE))
 
 
 def _code(text: str) -> str:
     inner = text.replace("`", "'").replace("\n", " ").replace("|", "\\|")
-    return "`" + inner.translate(_CONTROL) + "`"
+    return "`" + printable(inner) + "`"
 
 
 ICONS = {

@@ -10,6 +10,7 @@ from pathlib import Path
 from slocheck.evaluate.capacity import Bracket, Step
 from slocheck.results.run_result import RunResult
 from slocheck.spec import LoadedSpec
+from slocheck.units import redact_urls
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,10 @@ class CapacityResult:
     stopped_by: str  # "precision", "max_rate", "min_rate_failed", "budget", "error", "interrupted"
     error: str | None = None
     notes: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if self.error is not None:  # what the reports show: never a password
+            self.error = redact_urls(self.error)
 
     @property
     def found(self) -> bool:

@@ -12,6 +12,7 @@ from slocheck.evaluate.crosscheck import CrossCheck
 from slocheck.load import LoadResult
 from slocheck.results.verify_result import VerifyResult
 from slocheck.spec import LoadedSpec
+from slocheck.units import redact_urls
 
 RunVerdict = Literal["pass", "warn", "fail", "inconclusive", "interrupted", "error"]
 
@@ -31,6 +32,13 @@ class RunResult:
     error: str | None = None  # verdict "error": what broke after the load ran (exit 3)
     #: ``--with-rules``: the production alerts that went pending or fired; None: not asked
     alerts: list[AlertSeen] | None = None
+
+    def __post_init__(self) -> None:
+        # what every report shows: never a password (the command line's URLs may hold one)
+        self.target_url = redact_urls(self.target_url)
+        self.prometheus_url = redact_urls(self.prometheus_url)
+        if self.error is not None:
+            self.error = redact_urls(self.error)
 
     @property
     def not_ok(self) -> list[CrossCheck]:

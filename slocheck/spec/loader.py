@@ -14,6 +14,13 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from slocheck.errors import SpecError
+from slocheck.spec.bounds import (
+    MAX_PROM_TIMEOUT_S,
+    MAX_SCRAPE_INTERVAL_S,
+    MIN_SCRAPE_INTERVAL_S,
+    bound_text,
+    check_header,
+)
 from slocheck.spec.imported import Imported
 from slocheck.spec.lines import Lines, Locator, PathT, format_path
 from slocheck.spec.model import (
@@ -301,7 +308,37 @@ def _validate(data: dict[str, Any], lines: Locator, file: str) -> Spec:
         raise error from None
     _check_sli_fields(data["slos"], spec, lines)
     _check_target(spec, lines)
+    _check_prometheus(spec, lines)
     return spec
+
+
+def _check_prometheus(spec: Spec, lines: Locator) -> None:
+    """Bounds of the Prometheus settings (docs/slo-spec.md, "Bounds") and headers that are
+    headers: a line break in one would split the request."""
+    prom = spec.prometheus
+    bounds = (
+        ("timeout", prom.timeout, 0.0, MAX_PROM_TIMEOUT_S, "10s"),
+        (
+            "scrape_interval",
+            prom.scrape_interval,
+            MIN_SCRAPE_INTERVAL_S,
+            MAX_SCRAPE_INTERVAL_S,
+            "15s",
+        ),
+    )
+    for name, value, low, high, example in bounds:
+        if not (low < value if low == 0 else low <= value) or value > high:
+            start = "above 0s" if low == 0 else f"from {bound_text(low)}"
+            raise lines.error(
+                ("prometheus", name),
+                f"expected a duration {start} to {bound_text(high)}, e.g. {example}, "
+                f"got {bound_text(value)}",
+            )
+    for header, text in prom.headers.items():
+        try:
+            check_header(header, text)
+        except ValueError as e:
+            raise lines.error(("prometheus", "headers"), str(e)) from None
 
 
 def load_spec(path: str | Path) -> LoadedSpec:

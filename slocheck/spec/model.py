@@ -8,6 +8,18 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, field_validator
 
+from slocheck.spec.bounds import (
+    MAX_DURATION_S,
+    MAX_LATENCY_S,
+    MAX_RATE,
+    MAX_USERS,
+    MAX_WAIT_S,
+    MAX_WARMUP_S,
+    MIN_DURATION_S,
+    PROMETHEUS_CREDENTIALS,
+    TARGET_CREDENTIALS,
+    http_url,
+)
 from slocheck.units import parse_duration, parse_ratio
 
 SliKind = Literal[
@@ -88,7 +100,9 @@ Ratio = Annotated[float, BeforeValidator(parse_ratio)]
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, str_strip_whitespace=True, allow_inf_nan=False
+    )
 
 
 class FaultsSpec(_Strict):
@@ -126,21 +140,6 @@ class ServiceSpec(_Strict):
     faults: FaultsSpec = FaultsSpec()
 
 
-def http_url(v: str) -> str:
-    """An http(s) URL that parses, host and port included; no trailing slash."""
-    from urllib.parse import urlsplit
-
-    try:
-        parts = urlsplit(v)
-        _ = parts.port
-        ok = parts.scheme in ("http", "https") and bool(parts.hostname)
-    except ValueError:
-        ok = False
-    if not ok:
-        raise ValueError(f"expected an http:// or https:// URL, got {v!r:.80}")
-    return v.rstrip("/")
-
-
 class TargetSpec(_Strict):
     """The service under load. Without ``url``: the embedded reference service, which answers
     the ``slocheck`` and ``openai`` APIs."""
@@ -158,7 +157,7 @@ class TargetSpec(_Strict):
     # before the load: wait until GET url + ready_path answers 2xx (with no ready_path, until
     # the URL answers at all); a target still not ready after ready_timeout is exit 3
     ready_path: str | None = None
-    ready_timeout: Duration = Field(default=30.0, gt=0, le=3600)
+    ready_timeout: Duration = Field(default=30.0, gt=0, le=MAX_WAIT_S)
 
     @field_validator("ready_path", "path")
     @classmethod
@@ -170,7 +169,7 @@ class TargetSpec(_Strict):
     @field_validator("url", "metrics_url")
     @classmethod
     def _http(cls, v: str | None) -> str | None:
-        return None if v is None else http_url(v)
+        return None if v is None else http_url(v, credentials=TARGET_CREDENTIALS)
 
     @field_validator("model")
     @classmethod
@@ -203,7 +202,7 @@ class PrometheusSpec(_Strict):
     @field_validator("url")
     @classmethod
     def _http(cls, v: str | None) -> str | None:
-        return None if v is None else http_url(v)
+        return None if v is None else http_url(v, credentials=PROMETHEUS_CREDENTIALS)
 
     @field_validator("selector")
     @classmethod
@@ -260,16 +259,18 @@ class TokenLength(_Strict):
 
 class LoadSpec(_Strict):
     scenario: str = "steady"
-    users: int = Field(default=16, ge=1, le=10_000)
-    spawn_rate: float | None = Field(default=None, gt=0)
-    duration: Duration = 30.0
-    warmup: Duration = 5.0
-    rate: float | None = Field(default=None, gt=0, description="fixed requests/s in all")
+    users: int = Field(default=16, ge=1, le=MAX_USERS)
+    spawn_rate: float | None = Field(default=None, gt=0, le=MAX_RATE)
+    duration: Duration = Field(default=30.0, ge=MIN_DURATION_S, le=MAX_DURATION_S)
+    warmup: Duration = Field(default=5.0, ge=0, le=MAX_WARMUP_S)
+    rate: float | None = Field(
+        default=None, gt=0, le=MAX_RATE, description="fixed requests/s in all"
+    )
     # closed: each user waits for its answer before its next request (paced to rate); open:
     # requests at intended times whatever the answers do (docs/load-open-loop.md)
     arrival: Literal["closed", "open"] = "closed"
     distribution: Literal["constant", "poisson"] = "constant"  # open: the gaps between sends
-    max_in_flight: int | None = Field(default=None, ge=1, le=10_000)  # open; default: users
+    max_in_flight: int | None = Field(default=None, ge=1, le=MAX_USERS)  # open; default: users
     # target.api openai: prompts from a JSONL file, or synthetic ones of these lengths
     prompts: str | None = None
     input_tokens: TokenLength | None = None
@@ -313,6 +314,50 @@ class SloSpec(_Strict):
             return v
         unit = THRESHOLD_UNITS.get(str(info.data.get("sli")), "number")
         return {"duration": parse_duration, "ratio": parse_ratio, "number": _number}[unit](v)
+
+    @field_validator("threshold")
+    @classmethod
+    def _can_fail(cls, v: float | None, info: ValidationInfo) -> float | None:
+        """A threshold no measurement can miss is refused: such an SLO would always pass."""
+        sli = str(info.data.get("sli"))
+        if v is None:
+            return v
+        if sli == "error_ratio" and v >= 1.0:
+            raise ValueError(
+                f"an error ratio of {v:.0%} or less can never fail: give the largest share "
+                "of errors allowed, e.g. 1%"
+            )
+        if sli in ("throughput", "token_throughput") and v <= 0:
+            unit = "requests/s" if sli == "throughput" else "tokens/s"
+            raise ValueError(
+                f"a throughput of at least {v:g} {unit} can never fail: give the least "
+                f"{unit} the service must sustain, e.g. 10"
+            )
+        if THRESHOLD_UNITS.get(sli) == "duration" and not 0 < v <= MAX_LATENCY_S:
+            raise ValueError(
+                f"expected a latency above 0s and at most {MAX_LATENCY_S / 3600:g}h, "
+                f"e.g. 500ms, got {v:g} s"
+            )
+        return v
+
+    @field_validator("objective")
+    @classmethod
+    def _objective(cls, v: float | None) -> float | None:
+        if v is not None and v <= 0:
+            raise ValueError(
+                "an objective of 0% can never fail: give the share that must succeed, e.g. 99.9%"
+            )
+        return v
+
+    @field_validator("query")
+    @classmethod
+    def _query(cls, v: str | None) -> str | None:
+        if v is not None and not v:
+            raise ValueError(
+                "the query is empty: give a PromQL expression with a single value, e.g. "
+                "sum(rate(errors_total[5m])) / sum(rate(requests_total[5m]))"
+            )
+        return v
 
     @field_validator("good", "bad", "total")
     @classmethod

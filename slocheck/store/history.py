@@ -5,15 +5,18 @@ lines for CI caches. Runs are compared only with runs of the same configuration 
 from __future__ import annotations
 
 import json
+import math
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 from slocheck.errors import UsageError
 from slocheck.regress import RunRecord
+from slocheck.regress.compare import decode_hdr
 from slocheck.regress.records import record_from_dict, record_to_dict, summary_of
 from slocheck.report.atomic import write_atomic
+from slocheck.units import printable
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -29,8 +32,15 @@ CREATE INDEX IF NOT EXISTS runs_by_fingerprint ON runs (fingerprint, created_at)
 
 
 class History:
-    def __init__(self, path: str | Path) -> None:
+    """The history database at ``path``. A row that cannot be read back (not JSON, not a run
+    record: a corrupt file, or one written by hand) is skipped, never fatal: ``on_skip`` gets
+    one warning naming it, and :attr:`skipped` keeps them all."""
+
+    def __init__(self, path: str | Path, on_skip: Callable[[str], None] | None = None) -> None:
         self.path = Path(path)
+        self.on_skip = on_skip
+        self.skipped: list[str] = []
+        self._skipped_rows: set[str] = set()
         self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
             self.db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
@@ -64,27 +74,84 @@ class History:
                 ),
             )
 
+    def _skip(self, run_id: object, rowid: int, why: str) -> None:
+        name = f"run {printable(str(run_id))[:80]!r}" if run_id is not None else f"row {rowid}"
+        if name in self._skipped_rows:
+            return
+        self._skipped_rows.add(name)
+        message = f"{self.path}: {name} skipped: {why}"
+        self.skipped.append(message)
+        if self.on_skip is not None:
+            self.on_skip(message)
+
+    def _record(self, rowid: int, run_id: object, text: object) -> RunRecord | None:
+        """The row's record, or None (skipped with a warning) when it cannot be read."""
+        try:
+            data = json.loads(text) if isinstance(text, (str, bytes)) else None
+            if not isinstance(data, dict):
+                raise ValueError("its record is not a JSON object")
+            record = record_from_dict(data)
+            for hdr in (record.latency_hdr, record.ttft_hdr):
+                if hdr is not None and not isinstance(hdr, str):
+                    raise ValueError("a histogram that is not text")
+                try:
+                    decode_hdr(hdr)
+                except Exception as e:
+                    raise ValueError(f"a histogram that does not decode: {type(e).__name__}") from e
+            return record
+        except (ValueError, TypeError, AttributeError, RecursionError) as e:
+            self._skip(run_id, rowid, f"its record is corrupt ({printable(str(e))[:120]})")
+        except UsageError as e:
+            self._skip(run_id, rowid, f"its record is corrupt ({printable(e.message)[:120]})")
+        return None
+
     def runs(self, fingerprint: str | None = None, limit: int = 1000) -> list[RunRecord]:
-        """Newest first."""
-        sql = "SELECT record FROM runs"
+        """Newest first: the ``limit`` newest runs that can be read (corrupt rows skipped)."""
+        sql = "SELECT rowid, run_id, record FROM runs"
         args: tuple[Any, ...] = ()
         if fingerprint:
             sql += " WHERE fingerprint = ?"
             args = (fingerprint,)
-        rows = self.db.execute(sql + " ORDER BY created_at DESC LIMIT ?", (*args, limit))
-        return [record_from_dict(json.loads(row[0])) for row in rows]
+        out: list[RunRecord] = []
+        for rowid, run_id, text in self.db.execute(sql + " ORDER BY created_at DESC", args):
+            if len(out) >= limit:
+                break
+            record = self._record(rowid, run_id, text)
+            if record is not None:
+                out.append(record)
+        return out
 
     def get(self, run_id: str) -> RunRecord | None:
-        row = self.db.execute("SELECT record FROM runs WHERE run_id = ?", (run_id,)).fetchone()
-        return record_from_dict(json.loads(row[0])) if row else None
+        row = self.db.execute(
+            "SELECT rowid, run_id, record FROM runs WHERE run_id = ?", (run_id,)
+        ).fetchone()
+        return self._record(*row) if row else None
 
     def summaries(self, limit: int = 200) -> list[tuple[str, float, str, str, dict[str, Any]]]:
+        """Newest first: the ``limit`` newest rows' summaries (corrupt rows skipped)."""
         rows = self.db.execute(
-            "SELECT run_id, created_at, fingerprint, verdict, summary FROM runs"
-            " ORDER BY created_at DESC LIMIT ?",
-            (limit,),
+            "SELECT rowid, run_id, created_at, fingerprint, verdict, summary FROM runs"
+            " ORDER BY created_at DESC"
         )
-        return [(a, b, c, d, json.loads(e)) for a, b, c, d, e in rows]
+        out: list[tuple[str, float, str, str, dict[str, Any]]] = []
+        for rowid, run_id, created, fp, verdict, text in rows:
+            if len(out) >= limit:
+                break
+            try:
+                summary = json.loads(text) if isinstance(text, (str, bytes)) else None
+                if not isinstance(summary, dict):
+                    raise ValueError("its summary is not a JSON object")
+                if not isinstance(run_id, str) or isinstance(created, bool):
+                    raise ValueError("its run id is not text")
+                row = (run_id, float(created), str(fp), str(verdict), summary)
+            except (ValueError, TypeError, RecursionError) as e:
+                self._skip(run_id, rowid, f"it is corrupt ({printable(str(e))[:120]})")
+                continue
+            if not math.isfinite(row[1]):
+                self._skip(run_id, rowid, "it is corrupt (its time is not a finite number)")
+                continue
+            out.append(row)
+        return out
 
     def export_jsonl(self, path: Path) -> int:
         records = self.runs(limit=1_000_000)
@@ -104,6 +171,7 @@ class History:
         spec: str,
         current: RunRecord | Sequence[RunRecord],
         any_fingerprint: bool = False,
+        flag: str = "--baseline",
     ) -> list[RunRecord]:
         """``last-pass``, ``median:N`` (the last N runs, pooled), a run id or a report file;
         never one of the ``current`` runs themselves."""
@@ -117,7 +185,7 @@ class History:
             try:
                 n = int(spec.split(":", 1)[1])
             except ValueError:
-                raise UsageError(f"--baseline {spec}: expected median:N, N a number") from None
+                raise UsageError(f"{flag} {spec}: expected median:N, N a number") from None
             usable = [r for r in others if r.verdict not in ("inconclusive", "interrupted")]
             return usable[: max(n, 1)]  # runs that did not get their load are no baseline
         found = self.get(spec)
@@ -125,7 +193,7 @@ class History:
             return [found]
         if Path(spec).is_file():
             return [load_record(Path(spec))]
-        raise UsageError(f"--baseline {spec}: no such run in {self.path}, and no such file")
+        raise UsageError(f"{flag} {spec}: no such run in {self.path}, and no such file")
 
 
 def load_record(path: Path) -> RunRecord:

@@ -13,6 +13,7 @@ import time
 from slocheck.load.stats import merged, new_histogram
 from slocheck.regress import RunRecord
 from slocheck.results import CapacityResult, RunResult
+from slocheck.units import redact_urls
 
 
 def git_sha() -> str | None:
@@ -96,7 +97,7 @@ def capacity_record(result: CapacityResult, run_id: str | None = None) -> RunRec
         "kind": "capacity",
         "spec": hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest(),
         "search": [o.min_rate, o.max_rate, o.step_duration, o.warmup, o.precision, o.processes],
-        "target": o.target_url or "embedded",
+        "target": redact_urls(o.target_url) if o.target_url else "embedded",
         "host": {"cpus": os.cpu_count(), "machine": platform.machine()},
     }
     created = time.time()

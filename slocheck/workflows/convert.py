@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import yaml
 
@@ -117,9 +118,21 @@ def _settings(spec: Spec) -> dict[str, Any]:
         "regression": spec.regression.model_dump(exclude_defaults=True),
     }
     for name, block in blocks.items():
+        for key in ("url", "metrics_url"):
+            if isinstance(block.get(key), str):
+                block[key] = _without_credentials(block[key])
         if block:
             out[name] = block
     return out
+
+
+def _without_credentials(url: str) -> str:
+    """``http://user:password@host:9090`` -> ``http://host:9090``: a converted spec carries no
+    secret (the spec refuses one anyway; they go by environment variable name)."""
+    parts = urlsplit(url)
+    if parts.username is None and parts.password is None:
+        return url
+    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
 
 
 class _Dumper(yaml.SafeDumper):

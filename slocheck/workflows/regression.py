@@ -3,7 +3,7 @@ history and compare it with its baseline (``slocheck.regress``)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from slocheck.regress import Comparison, RunRecord, compare
 from slocheck.spec import RegressionSpec
@@ -18,11 +18,13 @@ def regression_step(
     compare_to: str | None,
     regression: RegressionSpec,
     any_fingerprint: bool = False,
+    on_skip: Callable[[str], None] | None = None,
 ) -> Comparison | None:
-    """Store the run (``--history``) and compare it (``--compare-to``)."""
+    """Store the run (``--history``) and compare it (``--compare-to``); a history row that
+    cannot be read is skipped, with a warning to ``on_skip``."""
     if history is None and compare_to is None:
         return None
-    with History(history or DEFAULT_HISTORY) as store:
+    with History(history or DEFAULT_HISTORY, on_skip=on_skip) as store:
         comparison = (
             compare_in_history(store, compare_to, [record], regression, any_fingerprint)
             if compare_to
@@ -41,5 +43,5 @@ def compare_in_history(
 ) -> Comparison:
     """``current`` (one run or several, pooled) against the baseline ``compare_to`` names in
     ``store`` (never the current runs themselves), with the spec's tolerances and noise."""
-    baseline = store.baseline(compare_to, current, any_fingerprint)
+    baseline = store.baseline(compare_to, current, any_fingerprint, flag="--compare-to")
     return compare(current, baseline, regression.tolerances(), noise=regression.noise)

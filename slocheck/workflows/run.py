@@ -294,7 +294,7 @@ def run(
         assert target is not None
         if service is None:
             phase(f"waiting for {target} to answer")
-            t = spec.target or TargetSpec(url=target)
+            t = spec.target or TargetSpec()  # its url, maybe with a password, is target
             for path in ready_paths(t):
                 wait_until_ready(target, path, t.ready_timeout if spec.target else READY_TIMEOUT)
         managed = None

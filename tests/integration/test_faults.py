@@ -236,8 +236,9 @@ def test_sigterm_during_start_up_leaves_nothing(tmp_path: Path, started: int) ->
 def test_secrets_never_reach_a_report_a_log_or_the_history(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A bearer token (from the environment) and a password in the Prometheus URL: sent, but
-    not in any file slocheck or its children wrote, nor on its stdout or stderr."""
+    """A bearer token (from the environment) and a password in the Prometheus URL (on the
+    command line: the spec refuses one): sent, but not in any file slocheck or its children
+    wrote, nor on its stdout or stderr."""
     from slocheck.prom import ManagedPrometheus
     from tests.helpers import ServerProcess
 
@@ -252,7 +253,7 @@ def test_secrets_never_reach_a_report_a_log_or_the_history(
         path = spec(
             tmp_path,
             f"target: {{url: '{server.url}'}}\n"
-            f"prometheus: {{url: '{authed}', bearer_token_env: PROM_TOKEN, "
+            "prometheus: {bearer_token_env: PROM_TOKEN, "
             'selector: \'job="svc", endpoint="/v1/classify"\'}\n'
             "load: {users: 2}\n",
         )
@@ -270,11 +271,16 @@ def test_secrets_never_reach_a_report_a_log_or_the_history(
                 "1s",
                 "--history",
                 str(tmp_path / "history.sqlite"),
+                "--prometheus-url",
+                authed,
             ],
             timeout=120,
         )
         verify = run_cli(
-            ["verify", "--slo", str(path), "--start", "now-1m", "--json", str(tmp_path / "v.json")]
+            [
+                *("verify", "--slo", str(path), "--start", "now-1m"),
+                *("--json", str(tmp_path / "v.json"), "--prometheus-url", authed),
+            ]
         )
     assert result.returncode in (0, 1), result.stdout + result.stderr  # judged, either way
     assert verify.returncode in (0, 1), verify.stdout + verify.stderr

@@ -117,3 +117,42 @@ def test_huge_numbers_are_value_errors(huge: int) -> None:
         parse_duration(huge)
     with pytest.raises(ValueError):
         parse_ratio(huge)
+
+
+# -- issue 24: text shown to people ------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("waiting for http://user:S3CRET@h:8080/x", "waiting for http://***@h:8080/x"),
+        ("at https://tok@h/", "at https://***@h/"),
+        ("'http://u:p@ss@h:1' and http://v:w@g", "'http://***@h:1' and http://***@g"),
+        ("http://h:1/path@not-userinfo", "http://h:1/path@not-userinfo"),
+        ("mail me at a@b.c", "mail me at a@b.c"),
+        ("no url", "no url"),
+    ],
+)
+def test_redact_urls(text: str, shown: str) -> None:
+    from slocheck.units import redact_urls
+
+    assert redact_urls(text) == shown
+
+
+@pytest.mark.parametrize(
+    ("name", "shown"),
+    [
+        ("p95 latency", "p95 latency"),
+        ("red\x1b[31mname\x1b[0m", "redname"),
+        ("title\x1b]0;pwned\x07x", "titlex"),
+        ("link\x1b]8;;http://evil\x1b\\text", "linktext"),
+        ("rtl\u202eevil", "rtl?evil"),
+        ("isolate\u2066x\u2069", "isolate?x?"),
+        ("c1\x9b31mx\x85y", "c1x?y"),
+        ("nul\x00bell\x07del\x7f", "nul?bell?del?"),
+        ("line\nbreak\ttab\r", "line?break?tab?"),
+        ("ünïcode ✓", "ünïcode ✓"),
+    ],
+)
+def test_printable(name: str, shown: str) -> None:
+    from slocheck.units import printable
+
+    assert printable(name) == shown

@@ -105,3 +105,28 @@ def test_the_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None
     assert main(["convert", "--slo", str(EXAMPLES / "sloth/slos.yaml"), "--to", "openslo"]) == 0
     assert "kind: SLO" in capsys.readouterr().out
     assert main(["convert", "--slo", str(EXAMPLES / "slos.yaml"), "--to", "sloth"]) == 2
+
+
+@pytest.mark.parametrize(
+    ("url", "kept"),
+    [
+        ("http://user:S3CRETPASS@prom:9090", "http://prom:9090"),
+        ("https://token@prom/api", "https://prom/api"),
+        ("http://prom:9090", "http://prom:9090"),
+    ],
+)
+def test_convert_drops_credentials(url: str, kept: str) -> None:
+    """The spec refuses a URL with credentials; convert would drop them all the same."""
+    from slocheck.spec.model import PrometheusSpec, Spec, TargetSpec
+
+    loaded = parse_spec("version: 1\nslos: [{name: a, sli: availability, objective: 99%}]\n")
+    spec = Spec.model_construct(
+        **{
+            **dict(loaded.spec),
+            "prometheus": PrometheusSpec.model_construct(**{**dict(PrometheusSpec()), "url": url}),
+            "target": TargetSpec.model_construct(**{**dict(TargetSpec()), "url": url}),
+        }
+    )
+    text = to_openslo(LoadedSpec(spec, "slos.yaml", "0" * 64)).text
+    assert "S3CRETPASS" not in text and "token@" not in text
+    assert text.count(kept) == 2, text
