@@ -134,6 +134,10 @@ def validate_classify(data: Any) -> FloatArray:
                     raise RequestError(
                         422, f"pixels[{i}][{j}]", f"expected a number, got {v!r:.40}"
                     )
+                if not 0 <= v <= 1:  # an int too large for numpy
+                    raise RequestError(
+                        422, f"pixels[{i}][{j}]", f"expected a number in [0, 1], got {v!r:.40}"
+                    )
         raise RequestError(422, "pixels", "expected an H x W array of numbers")
     _no_booleans(pixels)  # numpy reads true as 1: [[true, 0.1]] is not an image
     image = arr.astype(np.float32)
@@ -247,14 +251,16 @@ def _openai_common(body: dict[str, Any], prompt: str) -> OpenAIRequest:
     model = body.get("model")
     if model is not None and not isinstance(model, str):
         raise _bad("model", f"expected a string, got {type(model).__name__}")
-    key = "max_completion_tokens" if "max_completion_tokens" in body else "max_tokens"
-    max_tokens = body.get(key, OPENAI_DEFAULT_MAX_TOKENS)
-    if max_tokens is None:
-        max_tokens = OPENAI_DEFAULT_MAX_TOKENS
-    if isinstance(max_tokens, bool) or not isinstance(max_tokens, int):
-        raise _bad(key, f"expected a whole number, got {max_tokens!r:.40}")
-    if not 1 <= max_tokens <= MAX_TOKENS_LIMIT:
-        raise _bad(key, f"expected 1 to {MAX_TOKENS_LIMIT}, got {max_tokens}")
+    max_tokens = OPENAI_DEFAULT_MAX_TOKENS
+    for key in ("max_tokens", "max_completion_tokens"):  # both checked; the newer one wins
+        value = body.get(key)
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise _bad(key, f"expected a whole number, got {value!r:.40}")
+        if not 1 <= value <= MAX_TOKENS_LIMIT:
+            raise _bad(key, f"expected 1 to {MAX_TOKENS_LIMIT}, got {value}")
+        max_tokens = value
     stream = body.get("stream", False)
     if not isinstance(stream, bool):
         raise _bad("stream", f"expected true or false, got {stream!r:.40}")
