@@ -211,3 +211,62 @@ def test_bad_usage_exits_2(args: list[str], message: str) -> None:
     assert result.returncode == 2, result.stderr
     assert message in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def _counts_by_status(text: str, endpoint: str) -> dict[str, float]:
+    samples = parse_metrics(text)
+    out = {
+        dict(labels)["status"]: v
+        for (name, labels), v in samples.items()
+        if name == "http_requests_total" and dict(labels).get("endpoint") == endpoint and v
+    }
+    out["histogram"] = sample(
+        samples, "http_request_duration_seconds_count", method="POST", endpoint=endpoint
+    )
+    return out
+
+
+def _wait_for_counts(
+    srv: ServerProcess, endpoint: str, total: int, deadline_s: float = 60.0
+) -> dict[str, float]:
+    """/metrics once ``total`` requests of ``endpoint`` are counted (the server notices a closed
+    connection on its own schedule: wait for the planned count, not for a time)."""
+    deadline = time.monotonic() + deadline_s
+    while True:
+        counts = _counts_by_status(srv.metrics(), endpoint)
+        if counts["histogram"] >= total or time.monotonic() > deadline:
+            return counts
+        time.sleep(0.05)
+
+
+def test_clients_that_leave_mid_body_are_counted_499_never_5xx(server: ServerProcess) -> None:
+    # 40 slow clients: headers promise 4096 bytes, 20 arrive, then the connection closes
+    clients = 40
+    for _ in range(clients):
+        with socket.create_connection(("127.0.0.1", server.port), timeout=10) as s:
+            s.sendall(
+                b"POST /v1/classify HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                b"Content-Length: 4096\r\n\r\n" + b'{"pixels": [[0.5, 0.'
+            )
+    counts = _wait_for_counts(server, "/v1/classify", clients)
+    assert counts == {"499": clients, "histogram": clients}, counts
+    # an error-ratio SLI of the examples (status=~"5..") counts none of them
+    assert not any(status.startswith("5") for status in counts)
+    assert "unhandled error" not in server.log_text()
+
+
+def test_a_client_that_leaves_mid_stream_is_counted_499(tmp_path: Path) -> None:
+    # every token waits 200 ms for batch-mates, so the 512-token answer (100 s) cannot be
+    # complete before the server sees the connection close after the first token
+    args = ("--max-batch-wait-ms", "200")
+    body = {"prompt": "a long answer please", "max_tokens": 512, "stream": True}
+    with ServerProcess(*args, log_path=tmp_path / "serve.log") as srv:
+        with httpx.stream("POST", srv.url + "/v1/generate", json=body, timeout=30) as r:
+            assert r.status_code == 200
+            for line in r.iter_lines():
+                if line.startswith("data: "):
+                    break  # one token, then hang up
+        counts = _wait_for_counts(srv, "/v1/generate", 1)
+        tokens = sample(parse_metrics(srv.metrics()), "ml_generated_tokens_total")
+    assert counts == {"499": 1, "histogram": 1}, counts
+    assert tokens < 512  # the stream stopped: no tokens made for nobody
