@@ -3,14 +3,19 @@
 Counters move just before the last byte of a response is sent, so a client that has read its
 response and then scrapes ``/metrics`` always finds its request counted.
 
-A request whose client went away before the last byte of its answer (mid-body, or mid-stream)
-is counted with status ``499`` (client closed request, as nginx logs it), never as a 5xx: it is
-the client's doing, and an error-ratio SLI (``status=~"5.."``) must not count it. An exception
+A request whose client went away before the last byte of its answer (mid-body, while its request
+waits for the model, or mid-stream) is counted with status ``499`` (client closed request, as
+nginx logs it), never as a 5xx: it is the client's doing, and an error-ratio SLI
+(``status=~"5.."``) must not count it. Once a request's body is read, a watcher task listens for
+the disconnect (the only message left), so one that leaves while its request is in the model is
+seen; the app's own later ``receive`` calls get what the watcher got. An exception
 that escapes a route is a ``500``, even when the response had started (a cut stream).
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import re
 import time
@@ -110,11 +115,33 @@ class Instrumentation:
                 },
             )
 
-        async def receive_wrapper() -> Message:
+        watcher: asyncio.Task[None] | None = None
+        heard = asyncio.Event()
+        last: Message = {"type": "http.disconnect"}
+
+        def note(message: Message) -> None:
             nonlocal disconnected
-            message = await receive()
             if message["type"] == "http.disconnect" and not completed:
                 disconnected = True
+
+        async def watch() -> None:
+            nonlocal last
+            try:
+                last = await receive()
+            except Exception:  # a server that cannot tell: as if the client had left
+                last = {"type": "http.disconnect"}
+            note(last)
+            heard.set()
+
+        async def receive_wrapper() -> Message:
+            nonlocal watcher
+            if watcher is not None:  # the body is read: what the watcher heard is all there is
+                await heard.wait()
+                return last
+            message = await receive()
+            note(message)
+            if message["type"] == "http.request" and not message.get("more_body", False):
+                watcher = asyncio.create_task(watch())
             return message
 
         async def send_wrapper(message: Message) -> None:
@@ -162,3 +189,7 @@ class Instrumentation:
                     )
         finally:
             record()  # a no-op unless the response never finished
+            if watcher is not None and not watcher.done():
+                watcher.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await watcher

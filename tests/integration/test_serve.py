@@ -255,18 +255,28 @@ def test_clients_that_leave_mid_body_are_counted_499_never_5xx(server: ServerPro
     assert "unhandled error" not in server.log_text()
 
 
-def test_a_client_that_leaves_mid_stream_is_counted_499(tmp_path: Path) -> None:
-    # every token waits 200 ms for batch-mates, so the 512-token answer (100 s) cannot be
-    # complete before the server sees the connection close after the first token
-    args = ("--max-batch-wait-ms", "200")
+def test_clients_that_leave_in_the_model_or_mid_stream_are_counted_499(tmp_path: Path) -> None:
+    # a batch (a request's, a token's) waits 3 s for batch-mates: the classify request is in the
+    # batcher long after its client closed; the 512-token stream cannot end before its client
+    # hangs up after the first token
+    args = ("--max-batch-wait-ms", "3000")
     body = {"prompt": "a long answer please", "max_tokens": 512, "stream": True}
     with ServerProcess(*args, log_path=tmp_path / "serve.log") as srv:
+        with socket.create_connection(("127.0.0.1", srv.port), timeout=10) as s:
+            pixels = json.dumps(PIXELS).encode()
+            s.sendall(
+                b"POST /v1/classify HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                + f"Content-Length: {len(pixels)}\r\n\r\n".encode()
+                + pixels
+            )
         with httpx.stream("POST", srv.url + "/v1/generate", json=body, timeout=30) as r:
             assert r.status_code == 200
             for line in r.iter_lines():
                 if line.startswith("data: "):
                     break  # one token, then hang up
-        counts = _wait_for_counts(srv, "/v1/generate", 1)
-        tokens = sample(parse_metrics(srv.metrics()), "ml_generated_tokens_total")
-    assert counts == {"499": 1, "histogram": 1}, counts
-    assert tokens < 512  # the stream stopped: no tokens made for nobody
+        streamed = _wait_for_counts(srv, "/v1/generate", 1)
+        classified = _wait_for_counts(srv, "/v1/classify", 1)
+        samples = parse_metrics(srv.metrics())
+    assert classified == {"499": 1, "histogram": 1}, classified
+    assert streamed == {"499": 1, "histogram": 1}, streamed
+    assert sample(samples, "ml_generated_tokens_total") < 512  # the stream stopped

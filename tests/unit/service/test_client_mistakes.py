@@ -295,3 +295,32 @@ async def test_the_app_counts_a_client_gone_mid_body_as_499(make_client: MakeCli
     assert sample(samples, "http_requests_total", **labels, status="500") == 0
     assert sample(samples, "http_request_duration_seconds_count", **labels) == 1
     assert sample(samples, "ml_errors_total", model="generator", error_type="invalid_input") == 0
+
+
+async def test_a_client_gone_while_its_request_is_in_the_model_is_counted_499() -> None:
+    in_the_model = asyncio.Event()
+    left = asyncio.Event()
+
+    async def slow(request: Request) -> Response:
+        await request.body()
+        in_the_model.set()
+        await left.wait()  # the model answers after the client has gone
+        return JSONResponse({"label": "cat"})
+
+    app, metrics = _instrumented(Router(routes=[Route("/v1/classify", slow, methods=["POST"])]))
+    calls = 0
+
+    async def receive() -> Message:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            return {"type": "http.request", "body": b"{}", "more_body": False}
+        await in_the_model.wait()
+        left.set()
+        return {"type": "http.disconnect"}
+
+    async def send(message: Message) -> None:
+        pass
+
+    await asyncio.wait_for(app(_scope("/v1/classify", 2), receive, send), 30)
+    assert _counted(metrics, "/v1/classify") == {"499": 1, "histogram": 1, "in_flight": 0}
