@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import collections
 import json
+import re
 import signal
 import socket
+import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,6 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from slocheck.service.metrics import INSTRUMENTED_ROUTES
 from tests.helpers import FAMILIES, ServerProcess, family_names, parse_metrics, run_cli, sample
 
 PIXELS = {"pixels": [[(i * j) % 10 / 10 for j in range(28)] for i in range(28)]}
@@ -280,3 +283,51 @@ def test_clients_that_leave_in_the_model_or_mid_stream_are_counted_499(tmp_path:
     assert classified == {"499": 1, "histogram": 1}, classified
     assert streamed == {"499": 1, "histogram": 1}, streamed
     assert sample(samples, "ml_generated_tokens_total") < 512  # the stream stopped
+
+
+def test_the_examples_error_slis_do_not_count_499(tmp_path: Path) -> None:
+    """Every error SLI of the examples on the reference service, as PromQL (``slocheck
+    validate`` prints it), evaluated by promtool over 90 answers and 10 client closes per route:
+    no error (availability 1, error ratio 0)."""
+    queries = []
+    for spec in sorted((Path(__file__).parents[2] / "examples").glob("*.yaml")):
+        out = run_cli(["validate", "--slo", str(spec)]).stdout
+        queries += [
+            q.strip().replace("$window", "10m")
+            for q in re.findall(r"PromQL:\s*(.+)", out)
+            if 'job="slocheck"' in q and 'status=~"5.."' in q
+        ]
+    assert len(queries) >= 5  # slos.yaml, slos-faulty.yaml, bench.yaml, ...
+    series = [
+        {
+            "series": f'http_requests_total{{job="slocheck",method="POST",endpoint="{route}",'
+            f'status="{status}"}}',
+            "values": f"0+{per_minute}x20",
+        }
+        for route in INSTRUMENTED_ROUTES
+        for status, per_minute in (("200", 9), ("499", 1), ("500", 0))
+    ]
+    tests = [
+        {
+            "interval": "1m",
+            "input_series": series,
+            "promql_expr_test": [
+                {
+                    "expr": q,
+                    "eval_time": "15m",
+                    "exp_samples": [{"labels": "{}", "value": 1 if q.startswith("1 -") else 0}],
+                }
+                for q in queries
+            ],
+        }
+    ]
+    path = tmp_path / "test.yaml"
+    path.write_text(json.dumps({"tests": tests}))
+    result = subprocess.run(
+        ["promtool", "test", "rules", str(path)],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
