@@ -54,7 +54,7 @@ def parse_json(raw: bytes) -> Any:
         if field is not None:
             raise RequestError(
                 422,
-                field or "body",
+                (field or "body")[:200],
                 "contains an unpaired UTF-16 surrogate (a \\ud800-\\udfff escape without its "
                 "pair): not valid Unicode text",
             )

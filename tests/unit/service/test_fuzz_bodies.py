@@ -31,7 +31,8 @@ from slocheck.service.state import ServiceState
 from slocheck.service.validation import MAX_TOKENS_LIMIT
 from tests.helpers import Samples, parse_metrics, sample
 
-EXAMPLES_PER_ENDPOINT = int(os.environ.get("SLOCHECK_SERVICE_FUZZ_EXAMPLES", "2000"))
+# SLOCHECK_SERVICE_FUZZ_EXAMPLES=20000 for a deeper search; never fewer than 2,000
+EXAMPLES_PER_ENDPOINT = max(2000, int(os.environ.get("SLOCHECK_SERVICE_FUZZ_EXAMPLES", "0")))
 FUZZ = settings(
     max_examples=EXAMPLES_PER_ENDPOINT,
     derandomize=True,  # the same 2,000 bodies on every run
