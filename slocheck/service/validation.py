@@ -140,13 +140,13 @@ def validate_classify(data: Any) -> FloatArray:
                     )
         raise RequestError(422, "pixels", "expected an H x W array of numbers")
     _no_booleans(pixels)  # numpy reads true as 1: [[true, 0.1]] is not an image
-    image = arr.astype(np.float32)
-    bad = ~(np.isfinite(image) & (image >= 0.0) & (image <= 1.0))
+    bad = ~(np.isfinite(arr) & (arr >= 0) & (arr <= 1))  # before float32: 1e300 overflows it
     if bad.any():
         i, j = (int(x) for x in np.argwhere(bad)[0])
         raise RequestError(
-            422, f"pixels[{i}][{j}]", f"expected a number in [0, 1], got {pixels[i][j]!r}"
+            422, f"pixels[{i}][{j}]", f"expected a number in [0, 1], got {pixels[i][j]!r:.40}"
         )
+    image: FloatArray = arr.astype(np.float32)
     return image
 
 
