@@ -132,7 +132,9 @@ ROUTE_MODELS: dict[str, str] = {
     "/v1/completions": "generator",
 }
 UNMATCHED_ENDPOINT = "<unmatched>"
-STATUSES_AT_START = ("200", "400", "413", "422", "500", "503")  # 400: the OpenAI routes' refusal
+#: 400: the OpenAI routes' refusal; 499: the client closed the connection before its answer was
+#: complete (see :mod:`slocheck.service.middleware`), never a 5xx.
+STATUSES_AT_START = ("200", "400", "413", "422", "499", "500", "503")
 ERROR_TYPES = ("invalid_input", "overloaded", "injected", "inference")
 
 

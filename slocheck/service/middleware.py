@@ -2,16 +2,27 @@
 
 Counters move just before the last byte of a response is sent, so a client that has read its
 response and then scrapes ``/metrics`` always finds its request counted.
+
+A request whose client went away before the last byte of its answer (mid-body, while its request
+waits for the model, or mid-stream) is counted with status ``499`` (client closed request, as
+nginx logs it), never as a 5xx: it is the client's doing, and an error-ratio SLI
+(``status=~"5.."``) must not count it. Once a request's body is read, a watcher task listens for
+the disconnect (the only message left), so one that leaves while its request is in the model is
+seen; the app's own later ``receive`` calls get what the watcher got. An exception
+that escapes a route is a ``500``, even when the response had started (a cut stream).
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import re
 import time
 import uuid
 from typing import Any
 
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from slocheck.service.metrics import INSTRUMENTED_ROUTES, UNMATCHED_ENDPOINT, ServiceMetrics
@@ -22,6 +33,9 @@ log = logging.getLogger("slocheck.service.access")
 _REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 _METHODS = frozenset({"GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"})
 _ERROR_BODY = b'{"error":{"type":"internal_error","message":"internal error"}}'
+#: The status recorded for a request whose client closed the connection before its answer was
+#: complete (nginx's "client closed request"); no response carries it.
+CLIENT_CLOSED = 499
 
 
 def request_id_from(headers: list[tuple[bytes, bytes]]) -> str:
@@ -65,14 +79,21 @@ class Instrumentation:
         started = time.perf_counter()
         status = 500
         response_started = False
+        completed = False  # the last byte of the answer is being sent
+        disconnected = False  # the client went away before that
+        failed = False  # an exception escaped the route
         recorded = False
         m = self.metrics
 
         def record() -> None:
-            nonlocal recorded
+            nonlocal recorded, status
             if recorded:
                 return
             recorded = True
+            if disconnected:
+                status = CLIENT_CLOSED
+            elif failed or not completed:
+                status = 500
             elapsed = time.perf_counter() - started
             if counted:
                 m.http_requests.labels(method, endpoint, str(status)).inc()
@@ -94,14 +115,44 @@ class Instrumentation:
                 },
             )
 
+        watcher: asyncio.Task[None] | None = None
+        heard = asyncio.Event()
+        last: Message = {"type": "http.disconnect"}
+
+        def note(message: Message) -> None:
+            nonlocal disconnected
+            if message["type"] == "http.disconnect" and not completed:
+                disconnected = True
+
+        async def watch() -> None:
+            nonlocal last
+            try:
+                last = await receive()
+            except Exception:  # a server that cannot tell: as if the client had left
+                last = {"type": "http.disconnect"}
+            note(last)
+            heard.set()
+
+        async def receive_wrapper() -> Message:
+            nonlocal watcher
+            if watcher is not None:  # the body is read: what the watcher heard is all there is
+                await heard.wait()
+                return last
+            message = await receive()
+            note(message)
+            if message["type"] == "http.request" and not message.get("more_body", False):
+                watcher = asyncio.create_task(watch())
+            return message
+
         async def send_wrapper(message: Message) -> None:
-            nonlocal status, response_started
+            nonlocal status, response_started, completed
             if message["type"] == "http.response.start":
                 response_started = True
                 status = int(message["status"])
                 headers = [*message.get("headers", []), (b"x-request-id", request_id.encode())]
                 message = {**message, "headers": headers}
             elif message["type"] == "http.response.body" and not message.get("more_body", False):
+                completed = True
                 record()
             await send(message)
 
@@ -113,10 +164,13 @@ class Instrumentation:
             with self.tracer.request_span(f"{method} {endpoint}", headers, attributes) as span:
                 state["span_ids"] = self.tracer.ids(span)
                 try:
-                    await self.app(scope, receive, send_wrapper)
+                    await self.app(scope, receive_wrapper, send_wrapper)
+                except ClientDisconnect:  # raised reading the body, or by a spec 2.4 server
+                    disconnected = not completed
                 except Exception:
                     log.error("unhandled error", exc_info=True, extra={"request_id": request_id})
-                    if not response_started:
+                    failed = not completed
+                    if not response_started and not disconnected:
                         status = 500
                         await send_wrapper(
                             {
@@ -130,6 +184,12 @@ class Instrumentation:
                         )
                         await send_wrapper({"type": "http.response.body", "body": _ERROR_BODY})
                 if span is not None:
-                    span.set_attribute("http.response.status_code", status)
+                    span.set_attribute(
+                        "http.response.status_code", CLIENT_CLOSED if disconnected else status
+                    )
         finally:
-            record()  # a no-op unless the response never finished (client went away)
+            record()  # a no-op unless the response never finished
+            if watcher is not None and not watcher.done():
+                watcher.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await watcher

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,13 +29,55 @@ class RequestError(Exception):
         return {"error": {"type": kind, "field": self.field, "message": self.message}}
 
 
+#: A ``\\uXXXX`` escape of a UTF-16 surrogate: the only way one reaches a decoded body (the
+#: bytes are decoded strictly, so an encoded surrogate is invalid UTF-8 and refused as such).
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def parse_json(raw: bytes) -> Any:
+    """The body as JSON: UTF-8 (or UTF-16/32, as RFC 8259 detection finds), every string valid
+    Unicode text (no unpaired surrogate: it could not be encoded again, in a token or an
+    answer), nesting as deep as the parser allows. Anything else is a 422 naming the field."""
     try:
-        return json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as e:
+        text = raw.decode(json.detect_encoding(raw))
+    except UnicodeDecodeError as e:
+        raise RequestError(422, "body", f"not valid {e.encoding} text: {str(e)[:200]}") from None
+    try:
+        data = json.loads(text)
+    except ValueError as e:
         raise RequestError(422, "body", f"expected a JSON object: {str(e)[:200]}") from None
     except RecursionError:
         raise RequestError(422, "body", "JSON nested too deeply") from None
+    if _SURROGATE_ESCAPE.search(text):  # rare: only then walk the whole body
+        field = _surrogate_at(data, "")
+        if field is not None:
+            raise RequestError(
+                422,
+                (field or "body")[:200],
+                "contains an unpaired UTF-16 surrogate (a \\ud800-\\udfff escape without its "
+                "pair): not valid Unicode text",
+            )
+    return data
+
+
+def _surrogate_at(value: Any, path: str) -> str | None:
+    """The path (``messages[0].content``) of the first string, or key, holding a lone surrogate."""
+    stack: list[tuple[Any, str]] = [(value, path)]
+    while stack:
+        v, where = stack.pop()
+        if isinstance(v, str):
+            if _SURROGATE.search(v):
+                return where
+        elif isinstance(v, list):
+            stack.extend((item, f"{where}[{i}]") for i, item in reversed(list(enumerate(v))))
+        elif isinstance(v, dict):
+            for key, item in reversed(list(v.items())):
+                name = key if key.isidentifier() else json.dumps(key)
+                if _SURROGATE.search(key):
+                    return f"{where}.{name}" if where else name
+                stack.append((item, f"{where}.{name}" if where else name))
+    return None
 
 
 def _object(data: Any, allowed: frozenset[str]) -> dict[str, Any]:
@@ -91,15 +134,27 @@ def validate_classify(data: Any) -> FloatArray:
                     raise RequestError(
                         422, f"pixels[{i}][{j}]", f"expected a number, got {v!r:.40}"
                     )
+                if not 0 <= v <= 1:  # an int too large for numpy
+                    raise RequestError(
+                        422, f"pixels[{i}][{j}]", f"expected a number in [0, 1], got {v!r:.40}"
+                    )
         raise RequestError(422, "pixels", "expected an H x W array of numbers")
-    image = arr.astype(np.float32)
-    bad = ~(np.isfinite(image) & (image >= 0.0) & (image <= 1.0))
+    _no_booleans(pixels)  # numpy reads true as 1: [[true, 0.1]] is not an image
+    bad = ~(np.isfinite(arr) & (arr >= 0) & (arr <= 1))  # before float32: 1e300 overflows it
     if bad.any():
         i, j = (int(x) for x in np.argwhere(bad)[0])
         raise RequestError(
-            422, f"pixels[{i}][{j}]", f"expected a number in [0, 1], got {pixels[i][j]!r}"
+            422, f"pixels[{i}][{j}]", f"expected a number in [0, 1], got {pixels[i][j]!r:.40}"
         )
+    image: FloatArray = arr.astype(np.float32)
     return image
+
+
+def _no_booleans(pixels: list[list[Any]]) -> None:
+    for i, row in enumerate(pixels):
+        for j, v in enumerate(row):
+            if v is True or v is False:
+                raise RequestError(422, f"pixels[{i}][{j}]", f"expected a number, got {v!r}")
 
 
 @dataclass(frozen=True)
@@ -196,23 +251,32 @@ def _openai_common(body: dict[str, Any], prompt: str) -> OpenAIRequest:
     model = body.get("model")
     if model is not None and not isinstance(model, str):
         raise _bad("model", f"expected a string, got {type(model).__name__}")
-    key = "max_completion_tokens" if "max_completion_tokens" in body else "max_tokens"
-    max_tokens = body.get(key, OPENAI_DEFAULT_MAX_TOKENS)
-    if max_tokens is None:
-        max_tokens = OPENAI_DEFAULT_MAX_TOKENS
-    if isinstance(max_tokens, bool) or not isinstance(max_tokens, int):
-        raise _bad(key, f"expected a whole number, got {max_tokens!r:.40}")
-    if not 1 <= max_tokens <= MAX_TOKENS_LIMIT:
-        raise _bad(key, f"expected 1 to {MAX_TOKENS_LIMIT}, got {max_tokens}")
+    max_tokens = OPENAI_DEFAULT_MAX_TOKENS
+    for key in ("max_tokens", "max_completion_tokens"):  # both checked; the newer one wins
+        value = body.get(key)
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise _bad(key, f"expected a whole number, got {value!r:.40}")
+        if not 1 <= value <= MAX_TOKENS_LIMIT:
+            raise _bad(key, f"expected 1 to {MAX_TOKENS_LIMIT}, got {value}")
+        max_tokens = value
     stream = body.get("stream", False)
     if not isinstance(stream, bool):
         raise _bad("stream", f"expected true or false, got {stream!r:.40}")
-    if body.get("n", 1) not in (1, None):
-        raise _bad("n", "only n = 1 is served")
+    n = body.get("n")
+    if n is not None and (isinstance(n, bool) or not isinstance(n, (int, float)) or n != 1):
+        raise _bad("n", f"only n = 1 is served, got {n!r:.40}")
     options = body.get("stream_options")
     if options is not None and not isinstance(options, dict):
-        raise _bad("stream_options", "expected an object")
-    include_usage = bool((options or {}).get("include_usage", False))
+        raise _bad("stream_options", f"expected an object, got {type(options).__name__}")
+    include_usage = (options or {}).get("include_usage", False)
+    if include_usage is None:
+        include_usage = False
+    if not isinstance(include_usage, bool):
+        raise _bad(
+            "stream_options.include_usage", f"expected true or false, got {include_usage!r:.40}"
+        )
     return OpenAIRequest(prompt, model, max_tokens, stream, include_usage)
 
 
@@ -233,8 +297,9 @@ def validate_chat(data: Any) -> OpenAIRequest:
     for i, m in enumerate(messages):
         if not isinstance(m, dict):
             raise _bad(f"messages[{i}]", f"expected an object, got {type(m).__name__}")
-        if m.get("role") not in _ROLES:
-            raise _bad(f"messages[{i}].role", f"expected one of {sorted(_ROLES)}")
+        role = m.get("role")
+        if not isinstance(role, str) or role not in _ROLES:  # a list or dict is unhashable
+            raise _bad(f"messages[{i}].role", f"expected one of {sorted(_ROLES)}, got {role!r:.40}")
         texts.append(_text_of(m.get("content"), f"messages[{i}].content"))
     return _openai_common(body, "\n".join(texts))
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import collections
 import json
+import re
 import signal
 import socket
+import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,6 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from slocheck.service.metrics import INSTRUMENTED_ROUTES
 from tests.helpers import FAMILIES, ServerProcess, family_names, parse_metrics, run_cli, sample
 
 PIXELS = {"pixels": [[(i * j) % 10 / 10 for j in range(28)] for i in range(28)]}
@@ -211,3 +214,120 @@ def test_bad_usage_exits_2(args: list[str], message: str) -> None:
     assert result.returncode == 2, result.stderr
     assert message in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def _counts_by_status(text: str, endpoint: str) -> dict[str, float]:
+    samples = parse_metrics(text)
+    out = {
+        dict(labels)["status"]: v
+        for (name, labels), v in samples.items()
+        if name == "http_requests_total" and dict(labels).get("endpoint") == endpoint and v
+    }
+    out["histogram"] = sample(
+        samples, "http_request_duration_seconds_count", method="POST", endpoint=endpoint
+    )
+    return out
+
+
+def _wait_for_counts(
+    srv: ServerProcess, endpoint: str, total: int, deadline_s: float = 60.0
+) -> dict[str, float]:
+    """/metrics once ``total`` requests of ``endpoint`` are counted (the server notices a closed
+    connection on its own schedule: wait for the planned count, not for a time)."""
+    deadline = time.monotonic() + deadline_s
+    while True:
+        counts = _counts_by_status(srv.metrics(), endpoint)
+        if counts["histogram"] >= total or time.monotonic() > deadline:
+            return counts
+        time.sleep(0.05)
+
+
+def test_clients_that_leave_mid_body_are_counted_499_never_5xx(server: ServerProcess) -> None:
+    # 40 slow clients: headers promise 4096 bytes, 20 arrive, then the connection closes
+    clients = 40
+    for _ in range(clients):
+        with socket.create_connection(("127.0.0.1", server.port), timeout=10) as s:
+            s.sendall(
+                b"POST /v1/classify HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                b"Content-Length: 4096\r\n\r\n" + b'{"pixels": [[0.5, 0.'
+            )
+    counts = _wait_for_counts(server, "/v1/classify", clients)
+    assert counts == {"499": clients, "histogram": clients}, counts
+    # an error-ratio SLI of the examples (status=~"5..") counts none of them
+    assert not any(status.startswith("5") for status in counts)
+    assert "unhandled error" not in server.log_text()
+
+
+def test_clients_that_leave_in_the_model_or_mid_stream_are_counted_499(tmp_path: Path) -> None:
+    # a batch (a request's, a token's) waits 3 s for batch-mates: the classify request is in the
+    # batcher long after its client closed; the 512-token stream cannot end before its client
+    # hangs up after the first token
+    args = ("--max-batch-wait-ms", "3000")
+    body = {"prompt": "a long answer please", "max_tokens": 512, "stream": True}
+    with ServerProcess(*args, log_path=tmp_path / "serve.log") as srv:
+        with socket.create_connection(("127.0.0.1", srv.port), timeout=10) as s:
+            pixels = json.dumps(PIXELS).encode()
+            s.sendall(
+                b"POST /v1/classify HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                + f"Content-Length: {len(pixels)}\r\n\r\n".encode()
+                + pixels
+            )
+        with httpx.stream("POST", srv.url + "/v1/generate", json=body, timeout=30) as r:
+            assert r.status_code == 200
+            for line in r.iter_lines():
+                if line.startswith("data: "):
+                    break  # one token, then hang up
+        streamed = _wait_for_counts(srv, "/v1/generate", 1)
+        classified = _wait_for_counts(srv, "/v1/classify", 1)
+        samples = parse_metrics(srv.metrics())
+    assert classified == {"499": 1, "histogram": 1}, classified
+    assert streamed == {"499": 1, "histogram": 1}, streamed
+    assert sample(samples, "ml_generated_tokens_total") < 512  # the stream stopped
+
+
+def test_the_examples_error_slis_do_not_count_499(tmp_path: Path) -> None:
+    """Every error SLI of the examples on the reference service, as PromQL (``slocheck
+    validate`` prints it), evaluated by promtool over 90 answers and 10 client closes per route:
+    no error (availability 1, error ratio 0)."""
+    queries = []
+    for spec in sorted((Path(__file__).parents[2] / "examples").glob("*.yaml")):
+        out = run_cli(["validate", "--slo", str(spec)]).stdout
+        queries += [
+            q.strip().replace("$window", "10m")
+            for q in re.findall(r"PromQL:\s*(.+)", out)
+            if 'job="slocheck"' in q and 'status=~"5.."' in q
+        ]
+    assert len(queries) >= 5  # slos.yaml, slos-faulty.yaml, bench.yaml, ...
+    series = [
+        {
+            "series": f'http_requests_total{{job="slocheck",method="POST",endpoint="{route}",'
+            f'status="{status}"}}',
+            "values": f"0+{per_minute}x20",
+        }
+        for route in INSTRUMENTED_ROUTES
+        for status, per_minute in (("200", 9), ("499", 1), ("500", 0))
+    ]
+    tests = [
+        {
+            "interval": "1m",
+            "input_series": series,
+            "promql_expr_test": [
+                {
+                    "expr": q,
+                    "eval_time": "15m",
+                    "exp_samples": [{"labels": "{}", "value": 1 if q.startswith("1 -") else 0}],
+                }
+                for q in queries
+            ],
+        }
+    ]
+    path = tmp_path / "test.yaml"
+    path.write_text(json.dumps({"tests": tests}))
+    result = subprocess.run(
+        ["promtool", "test", "rules", str(path)],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
