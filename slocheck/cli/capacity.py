@@ -79,7 +79,6 @@ def add_capacity(sub: argparse._SubParsersAction[Any]) -> None:
 
 
 def _cmd_capacity(args: argparse.Namespace) -> int:
-    import time
     from pathlib import Path
 
     from slocheck.report import write_atomic
@@ -100,7 +99,9 @@ def _cmd_capacity(args: argparse.Namespace) -> int:
         raise UsageError(f"--precision: expected a share in (0, 1), got {args.precision:g}")
     if args.processes < 1:
         raise UsageError(f"--processes: expected a positive number, got {args.processes}")
-    out = Path(args.out or Path("slocheck-results") / time.strftime("%Y%m%dT%H%M%S"))
+    from slocheck.workflows.outdir import default_out
+
+    out = Path(args.out) if args.out else default_out()
     options = CapacityOptions(
         out_dir=out,
         min_rate=args.min_rate,
