@@ -45,8 +45,7 @@ def install() -> None:
     SIGTERM. Only in the main thread (elsewhere Python cannot set handlers)."""
     if threading.current_thread() is not threading.main_thread():
         return
-    if not installed():
-        _received.clear()
+    _received.clear()  # a new command: none received yet
     for sig in STOPS:
         signal.signal(sig, _stop)
 
