@@ -30,14 +30,15 @@ class Ending:
 
     @property
     def text(self) -> str:
+        when = f"{'during' if self.stage.startswith('the ') else 'while'} {self.stage}"
         if self.signals:
-            what = f"interrupted by {self.signals[0]} during {self.stage}"
+            what = f"interrupted by {self.signals[0]} {when}"
             if len(self.signals) > 1:
                 what += f" ({', '.join(self.signals[1:])} after it: noted, the reports written)"
             if self.error:
                 what += f", after an error: {self.error}"
         else:
-            what = f"ended by an error during {self.stage}: {self.error}"
+            what = f"ended by an error {when}: {self.error}"
         judged = (
             "the SLOs were judged over the window that ran"
             if self.judged

@@ -125,8 +125,8 @@ def test_a_signal_after_the_load_still_writes_every_report(
     assert ending["stage"] == words and ending["signals"] == [sig.name], ending
     assert ending["slos_judged"] is False and report["slos"] == []
     assert _client_count(report) > 0, "the load's own records are kept"
-    assert f"interrupted by {sig.name} during {words}" in (out / "summary.md").read_text()
-    assert f"interrupted by {sig.name} during {words}" in (out / "report.html").read_text()
+    assert f"interrupted by {sig.name} while {words}" in (out / "summary.md").read_text()
+    assert f"interrupted by {sig.name} while {words}" in (out / "report.html").read_text()
     suite = _junit(out)
     errors = {c.get("name"): c.find("error") for c in suite.iter("testcase")}
     assert set(errors) == {"availability", "p95-latency", "run"}

@@ -56,7 +56,7 @@ def test_an_interrupted_run_writes_every_report_marked_with_its_ending(tmp_path:
         "summary.md",
     ]
     text = (
-        "interrupted by SIGTERM during waiting for the final scrape (SIGINT after it: noted, "
+        "interrupted by SIGTERM while waiting for the final scrape (SIGINT after it: noted, "
         "the reports written); the SLOs were not judged"
     )
     report = json.loads((tmp_path / "report.json").read_text())
