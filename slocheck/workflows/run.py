@@ -282,12 +282,10 @@ def run(
     on_progress: Callable[[Progress], None] | None = None,
     on_phase: Callable[[str], None] | None = None,
 ) -> RunResult:
-    """Run the load and judge it (see the module's text). Once the load has started, every
-    ending returns a result to report: a stop signal at any moment (a later one only noted,
-    :mod:`slocheck.load.stopping`), a load generator that dies or freezes, a Prometheus that
-    dies, an internal error; its :attr:`RunResult.ending` says what happened. Before, a stop
-    signal raises KeyboardInterrupt and an error its exception. ``options.out_dir`` is the run's
-    own while it runs (:func:`slocheck.workflows.outdir.claimed`)."""
+    """Once the load has started, every ending returns a result to report (a stop signal at
+    any moment, a later one only noted: :mod:`slocheck.load.stopping`; a load generator that
+    dies or freezes; a dead Prometheus; a bug), :attr:`RunResult.ending` saying what happened.
+    ``options.out_dir`` is the run's own while it runs (:func:`.outdir.claimed`)."""
     with stopping.in_order(), claimed(options.out_dir):
         return _run(loaded, options, on_progress, Stage(on_phase))
 
