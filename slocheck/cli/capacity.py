@@ -95,7 +95,6 @@ def add_capacity(sub: argparse._SubParsersAction[Any]) -> None:
 
 
 def _cmd_capacity(args: argparse.Namespace) -> int:
-    import time
     from pathlib import Path
 
     from slocheck.report import write_atomic
@@ -114,7 +113,9 @@ def _cmd_capacity(args: argparse.Namespace) -> int:
         raise UsageError(f"--min-rate {args.min_rate:g} is above --max-rate {args.max_rate:g}")
     if not 0 < args.precision < 1:
         raise UsageError(f"--precision: expected a share in (0, 1), got {args.precision:g}")
-    out = Path(args.out or Path("slocheck-results") / time.strftime("%Y%m%dT%H%M%S"))
+    from slocheck.workflows.outdir import default_out
+
+    out = Path(args.out) if args.out else default_out()
     options = CapacityOptions(
         out_dir=out,
         min_rate=args.min_rate,

@@ -170,16 +170,13 @@ def new_console() -> Console:
 
 
 def stop_on_signals() -> None:
-    """SIGINT and SIGTERM raise KeyboardInterrupt: the run stops in order, with a partial
-    report. Both, explicitly: a shell starts background jobs with SIGINT ignored, and CI
-    runners cancel with SIGTERM."""
-    import signal
+    """SIGINT and SIGTERM stop the run in order, with a partial report: the first raises
+    KeyboardInterrupt, a later one is only noted until the reports are written
+    (:mod:`slocheck.load.stopping`). Both, explicitly: a shell starts background jobs with
+    SIGINT ignored, and CI runners cancel with SIGTERM."""
+    from slocheck.load import stopping
 
-    def interrupt(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, interrupt)
-    signal.signal(signal.SIGINT, interrupt)
+    stopping.install()
 
 
 def append_step_summary(markdown: str) -> None:

@@ -78,7 +78,10 @@ def add_run(sub: argparse._SubParsersAction[Any]) -> None:
         help="your Prometheus (default: managed)",
     )
     p.add_argument(
-        "--out", metavar="DIR", help="reports go here (default: slocheck-results/<timestamp>)"
+        "--out",
+        metavar="DIR",
+        help="reports go here (default: slocheck-results/<timestamp>.<ms>-<random>, a folder "
+        "per run); a folder another run is writing to is refused (exit 2)",
     )
     p.add_argument(
         "--scenario",
@@ -157,15 +160,15 @@ def add_run(sub: argparse._SubParsersAction[Any]) -> None:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    import time
     from pathlib import Path
 
     from slocheck.spec import load_spec
+    from slocheck.workflows.outdir import claimed, default_out
     from slocheck.workflows.run import RunOptions, run
 
     loaded = load_spec(args.slo)
     master_bind = args.master_bind
-    out = Path(args.out or Path("slocheck-results") / time.strftime("%Y%m%dT%H%M%S"))
+    out = Path(args.out) if args.out else default_out()
     options = RunOptions(
         out_dir=out,
         target_url=args.target_url,
@@ -185,22 +188,36 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
     stop_on_signals()
     console = new_console()
-    with _Progress(console) as progress:
-        result = run(loaded, options, on_progress=progress.update, on_phase=progress.phase)
+    with claimed(out):  # the folder stays this run's until its reports are written
+        with _Progress(console) as progress:
+            result = run(loaded, options, on_progress=progress.update, on_phase=progress.phase)
+        return _after_run(args, result, console)
+
+
+def _after_run(args: argparse.Namespace, result: RunResult, console: Console) -> int:
+    """The history, the comparison and every report; a stop signal meanwhile is noted and
+    waits for them (exit 130 after)."""
+    from slocheck.load import stopping
     from slocheck.store.records import record_of
     from slocheck.workflows.regression import regression_step
 
-    record = record_of(result)
-    comparison = None
-    if result.verdict not in ("interrupted", "error"):
-        comparison = regression_step(
-            record,
-            history=args.history,
-            compare_to=args.compare_to,
-            regression=loaded.spec.regression,
-            on_skip=warn,
-        )
-    return _run_reports(result, console, record, comparison)
+    with stopping.deferred():
+        stopping.pause_for_tests("reports")
+        record = record_of(result)
+        comparison = None
+        if result.verdict not in ("interrupted", "error") and not stopping.received():
+            comparison = regression_step(
+                record,
+                history=args.history,
+                compare_to=args.compare_to,
+                regression=result.spec.spec.regression,
+                on_skip=warn,
+            )
+        code = _run_reports(result, console, record, comparison)
+    if stopping.received() and code != ExitCode.INTERRUPTED:
+        print("slocheck: interrupted (the reports are complete)", file=sys.stderr)
+        return ExitCode.INTERRUPTED
+    return code
 
 
 class _Progress:

@@ -26,6 +26,7 @@ from slocheck.load.config import (
 )
 from slocheck.load.distributed import gave_up_error, lost_error, write_config
 from slocheck.load.stats import Snapshot, read_snapshot
+from slocheck.load.stopping import pause_for_tests, signal_name
 
 #: What was importable from here before ``LoadConfig`` moved to ``load.config``.
 __all__ = [
@@ -66,6 +67,8 @@ class LoadResult:
     window_start: float
     returncode: int | None
     interrupted: bool = False
+    #: the stop signal that interrupted the load (SIGINT, SIGTERM), when ``interrupted``
+    stopped_by: str | None = None
     aborted: InfrastructureError | None = None  # raised by on_progress: the run must stop
     log_tail: str = ""
     notes: list[str] = field(default_factory=list)
@@ -178,12 +181,14 @@ def run_load(
     *,
     hold: Callable[[], float] | None = None,
 ) -> LoadResult:
-    """Run the load to its end. Ctrl-C (KeyboardInterrupt) stops Locust and returns what was
-    recorded, marked interrupted; so does an InfrastructureError raised by ``on_progress`` (a
-    watchdog: Prometheus died), marked aborted. A Locust that dies or overruns raises
-    LoadGeneratorError. With ``hold``, Locust starts at once but holds its test until ``hold()``
-    (called meanwhile: it waits for what must come first) returns, and until the unix time it
-    returns: Locust's own start-up overlaps those waits; an error it raises stops Locust."""
+    """Run the load to its end. Ctrl-C (KeyboardInterrupt, SIGTERM under the CLI) stops Locust
+    and returns what was recorded, marked interrupted (a stop signal during the stop too); so
+    does an InfrastructureError raised by ``on_progress`` (a watchdog: Prometheus died), and a
+    Locust that dies mid-run or overruns its time by :data:`GRACE_S` (frozen), marked aborted.
+    A Locust that recorded nothing raises LoadGeneratorError. With ``hold``, Locust starts at
+    once but holds its test until ``hold()`` (called meanwhile: it waits for what must come
+    first) returns, and until the unix time it returns: Locust's own start-up overlaps those
+    waits; an error it raises stops Locust."""
     workdir.mkdir(parents=True, exist_ok=True)
     for stale in [*workdir.glob("client-*.json*"), workdir / START_FILE]:  # a previous run's
         stale.unlink(missing_ok=True)
@@ -233,7 +238,7 @@ def run_load(
     log = workdir / "locust.log"
     launched = time.time()
     proc = spawn(args, env=env, log=log)
-    interrupted = False
+    stopped_by: str | None = None
     aborted: InfrastructureError | None = None
     waits = config.workers_timeout if config.workers else 0.0
     begins = launched
@@ -245,10 +250,12 @@ def run_load(
             time.monotonic() + (begins - time.time()) + config.total_seconds + GRACE_S + waits
         )
         while proc.poll() is None:
-            if time.monotonic() > deadline:
-                raise LoadGeneratorError(
-                    f"the load generator overran its {config.total_seconds:g} s by {GRACE_S:g} s"
+            if time.monotonic() > deadline:  # frozen (SIGSTOP), or hung: its records still count
+                aborted = LoadGeneratorError(
+                    f"the load generator overran its {config.total_seconds:g} s by "
+                    f"{GRACE_S:g} s (it stopped answering); stopped it"
                 )
+                break
             with contextlib.suppress(subprocess.TimeoutExpired):
                 proc.wait(0.5)  # the loop ends as soon as Locust exits, not up to 0.5 s later
             if on_progress is None and not config.workers:
@@ -264,13 +271,21 @@ def run_load(
                 except InfrastructureError as e:
                     aborted = e
                     break
-    except KeyboardInterrupt:
-        interrupted = True
+    except KeyboardInterrupt as e:
+        stopped_by = signal_name(e)
+        pause_for_tests("load-stopping")
     finally:
-        stop_group(proc, first=signal.SIGINT)  # Locust stops gracefully on SIGINT: final dump
+        stopped_by = _stop_locust(proc) or stopped_by
+    interrupted = stopped_by is not None
     stopped = time.time()
-    tail = log.read_text(errors="replace")[-3000:] if log.exists() else ""
-    snap = read_snapshot(workdir)
+    try:
+        tail = log.read_text(errors="replace")[-3000:] if log.exists() else ""
+        snap = read_snapshot(workdir)
+    except KeyboardInterrupt as e:  # the first stop signal came just now: read it all again
+        stopped_by = stopped_by or signal_name(e)
+        interrupted = True
+        tail = log.read_text(errors="replace")[-3000:] if log.exists() else ""
+        snap = read_snapshot(workdir)
     if aborted is None and not interrupted and config.workers:
         gave_up = gave_up_error(
             tail, config.workers, snap.workers_ready, config.master_bind, config.workers_timeout
@@ -298,6 +313,19 @@ def run_load(
         window_start=window_start,
         returncode=proc.returncode,
         interrupted=interrupted,
+        stopped_by=stopped_by,
         aborted=aborted,
         log_tail=tail,
     )
+
+
+def _stop_locust(proc: subprocess.Popen[bytes]) -> str | None:
+    """Stop Locust (gracefully first: SIGINT makes it dump its final records); the name of a
+    stop signal that came meanwhile, which interrupted the stop (the stop then goes on: later
+    signals only get noted, see :mod:`slocheck.load.stopping`)."""
+    try:
+        stop_group(proc, first=signal.SIGINT)
+    except KeyboardInterrupt as e:
+        stop_group(proc, timeout=4.0)
+        return signal_name(e)
+    return None

@@ -8,11 +8,13 @@ testcontainers backend runs the official image instead.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import shutil
 import signal
 import subprocess
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from slocheck.errors import PrometheusError
@@ -23,10 +25,46 @@ INSTALL_HINT = (
     "or give --prometheus-url"
 )
 READY_TIMEOUT = 30.0
+#: The temporary folder of a managed Prometheus: ``slocheck-prom-<owner's pid>-<random>``
+TMP_PREFIX = "slocheck-prom-"
+#: Starts the process: its arguments and its log file (``ManagedPrometheus(launch=...)``).
+Launch = Callable[[list[str], Path], "subprocess.Popen[bytes]"]
 
 
 def find_binary() -> str | None:
     return shutil.which("prometheus")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def remove_stale_folders(root: str | Path | None = None) -> list[Path]:
+    """Remove the temporary folders that managed Prometheuses of slocheck processes that are no
+    longer alive left behind (a slocheck killed by SIGKILL never cleaned up). Returns them."""
+    base = Path(root or tempfile.gettempdir())
+    removed = []
+    for folder in base.glob(TMP_PREFIX + "*-*"):
+        owner = folder.name[len(TMP_PREFIX) :].split("-", 1)[0]
+        if not owner.isdigit() or _alive(int(owner)) or not folder.is_dir():
+            continue
+        shutil.rmtree(folder, ignore_errors=True)
+        if not folder.exists():
+            removed.append(folder)
+    return removed
+
+
+def _launch(args: list[str], log: Path) -> subprocess.Popen[bytes]:
+    with open(log, "wb") as out:
+        return subprocess.Popen(
+            args, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+        )
 
 
 class ManagedPrometheus(ScrapeWaits):
@@ -43,8 +81,12 @@ class ManagedPrometheus(ScrapeWaits):
         binary: str | None = None,
         ready_timeout: float = READY_TIMEOUT,
         rule_files: Sequence[str | Path] = (),
+        launch: Launch | None = None,
     ) -> None:
+        """``launch``: how the process starts (default: a plain child); ``slocheck run`` passes
+        one that makes the kernel stop it when slocheck dies, even by SIGKILL."""
         self.targets = list(targets)
+        self.launch = launch or _launch
         self.rule_files = [str(f) for f in rule_files]
         self.job = job
         self.scrape_interval = scrape_interval
@@ -61,7 +103,8 @@ class ManagedPrometheus(ScrapeWaits):
     def start(self) -> ManagedPrometheus:
         if self.binary is None:
             raise PrometheusError("no prometheus binary found", hint=INSTALL_HINT)
-        self._tmp = tempfile.TemporaryDirectory(prefix="slocheck-prom-")
+        remove_stale_folders()
+        self._tmp = tempfile.TemporaryDirectory(prefix=f"{TMP_PREFIX}{os.getpid()}-")
         tmp = Path(self._tmp.name)
         config = tmp / "prometheus.yml"
         config.write_text(
@@ -82,10 +125,7 @@ class ManagedPrometheus(ScrapeWaits):
             "--storage.tsdb.retention.time=30d",
         ]
         try:
-            with open(self.log_path, "wb") as log:
-                self._proc = subprocess.Popen(
-                    args, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
-                )
+            self._proc = self.launch(args, self.log_path)
         except OSError as e:
             self.stop()
             raise PrometheusError(
@@ -124,17 +164,20 @@ class ManagedPrometheus(ScrapeWaits):
             raise PrometheusError(f"{e.message}: {self._log_tail()}") from None
 
     def stop(self) -> None:
+        """SIGTERM, SIGKILL after 10 s; at once when a stop signal interrupts the wait."""
         proc, self._proc = self._proc, None
-        if proc is not None and proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
+        tmp, self._tmp = self._tmp, None
+        try:
+            if proc is not None and proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    proc.wait(10)
+        finally:
+            if proc is not None and proc.poll() is None:
                 proc.kill()
                 proc.wait(5)
-        if self._tmp is not None:
-            self._tmp.cleanup()
-            self._tmp = None
+            if tmp is not None:
+                tmp.cleanup()
 
     @property
     def running(self) -> bool:
@@ -180,10 +223,12 @@ def start_prometheus(
     scrape_interval: float = 1.0,
     metrics_path: str = "/metrics",
     rule_files: Sequence[str | Path] = (),
+    launch: Launch | None = None,
 ) -> ManagedPrometheus:
     """The local binary when there is one; else a container when Docker is reachable; else a
     :class:`PrometheusError` (exit 3) with an install hint. ``rule_files``: rules it evaluates
-    (the local binary only)."""
+    (the local binary only); ``launch``: how the local binary starts (see
+    :class:`ManagedPrometheus`)."""
     if find_binary() is not None:
         return ManagedPrometheus(
             targets,
@@ -191,6 +236,7 @@ def start_prometheus(
             scrape_interval=scrape_interval,
             metrics_path=metrics_path,
             rule_files=rule_files,
+            launch=launch,
         ).start()
     if rule_files:
         raise PrometheusError("loading rules needs the local prometheus binary", hint=INSTALL_HINT)

@@ -10,8 +10,7 @@ from typing import TYPE_CHECKING
 from slocheck.report.atomic import write_atomic
 from slocheck.report.format import result_value_text, samples_text, sli_text, target_text
 from slocheck.report.html import to_html
-from slocheck.report.run_report import run_to_json, run_to_markdown
-from slocheck.report.writers import to_junit
+from slocheck.report.run_report import run_to_json, run_to_junit, run_to_markdown
 from slocheck.results import RunResult
 
 if TYPE_CHECKING:
@@ -59,16 +58,15 @@ def gate_text(result: RunResult) -> str:
 def write_run_reports(
     result: RunResult, record: RunRecord | None = None, comparison: Comparison | None = None
 ) -> list[Path]:
-    """Write what ``slocheck run`` writes into ``result.out_dir``: ``junit.xml`` (one testcase
-    per SLO, when SLOs were judged, and one per cross-check that keeps the run from passing),
+    """Write what ``slocheck run`` writes into ``result.out_dir``, whatever its ending:
+    ``junit.xml`` (one testcase per SLO, an <error> each when none could be judged, one per
+    cross-check that keeps the run from passing, one for an ending before the planned end),
     ``report.json``, ``summary.md`` and ``report.html``, each atomically. Returns the paths
     written."""
     out = result.out_dir
     written: list[Path] = []
-    if result.verify is not None:
-        write_atomic(out / "junit.xml", to_junit(result.verify, result.not_ok))
-        written.append(out / "junit.xml")
     for name, text in (
+        ("junit.xml", run_to_junit(result)),
         ("report.json", run_to_json(result, record, comparison)),
         ("summary.md", run_to_markdown(result)),
         ("report.html", to_html(result)),

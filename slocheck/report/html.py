@@ -197,6 +197,11 @@ def to_html(r: RunResult) -> str:
         if r.error
         else ""
     )
+    if r.ending is not None:
+        error = (
+            f'\n<p class="ending"><strong>Ended early:</strong> {escape(r.ending.text)}.</p>'
+            + error
+        )
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">

@@ -21,8 +21,10 @@ from slocheck.report.writers import (
     _iso,
     _num,
     alerts_lines,
+    junit_not_judged,
     md,
     to_dict,
+    to_junit,
     to_markdown,
 )
 from slocheck.results import RunResult
@@ -80,6 +82,8 @@ def run_to_dict(
             "kept_from_passing_by": [c.name for c in r.not_ok],
             "interrupted": r.verdict == "interrupted",
             "error": r.error,
+            # what ended the run before its planned end (stage, stop signals, error); null: none
+            "ending": r.ending.to_dict() if r.ending is not None else None,
             "spec": {"path": r.spec.path, "sha256": r.spec.sha256},
             "config": {
                 "target_url": r.target_url,
@@ -129,6 +133,8 @@ def run_to_markdown(r: RunResult) -> str:
     if r.not_ok:
         names = ", ".join(md(c.name) for c in r.not_ok)
         lines += [f"Kept from passing by the cross-checks that did not hold: {names}", ""]
+    if r.ending is not None:
+        lines += [f"**Ended early**: {md(r.ending.text)}.", ""]
     if r.error:
         lines += [f"The run could not be judged: {md(r.error)}", ""]
     rate = f" at {cfg.rate:g} requests/s" if cfg.rate else ""
@@ -153,6 +159,29 @@ def run_to_markdown(r: RunResult) -> str:
         f"- {'ok' if c.ok else '**not ok**'}: {md(c.name)}: {md(c.message)}" for c in r.checks
     ]
     return "\n".join(lines) + "\n"
+
+
+def run_to_junit(r: RunResult) -> str:
+    """``junit.xml`` of a run, whatever its ending: the SLOs judged (and the cross-checks that
+    keep it from passing), or, when none could be judged, each SLO an <error>; a run that did
+    not run out has one more <error> testcase saying how it ended."""
+    ending = (r.verdict, r.ending.text) if r.ending is not None else None
+    if r.verify is not None:
+        return to_junit(r.verify, r.not_ok, ending)
+    if r.error:
+        reason = r.error
+    elif r.ending is not None:
+        reason = r.ending.text
+    else:
+        reason = "the load stopped before the judged window opened"
+    return junit_not_judged(
+        [(s.name, s.sli) for s in r.spec.spec.slos],
+        reason,
+        spec_path=r.spec.path,
+        verdict=r.verdict,
+        timestamp=r.load.stopped_at,
+        ending=ending,
+    )
 
 
 def llm_text(llm: dict[str, Any]) -> str:

@@ -93,18 +93,24 @@ def xml_text(text: str) -> str:
     return _XML_INVALID.sub("\ufffd", text)
 
 
-def to_junit(result: VerifyResult, broken: Sequence[CrossCheck] = ()) -> str:
+def to_junit(
+    result: VerifyResult,
+    broken: Sequence[CrossCheck] = (),
+    ending: tuple[str, str] | None = None,
+) -> str:
     """One testsuite, one testcase per SLO; a failing gate is a <failure>. ``broken``: the
     run's cross-checks that did not hold and cap its verdict (``slocheck run``), each one more
-    testcase with its <failure>, so that the suite fails whenever the run cannot pass."""
+    testcase with its <failure>, so that the suite fails whenever the run cannot pass.
+    ``ending``: (verdict, what happened) of a run that did not run out (interrupted, error):
+    one more testcase, an <error>."""
     failures = sum(1 for r in result.results if r.gate == "fail") + len(broken)
     suite = ET.Element(
         "testsuite",
         {
             "name": "slocheck",
-            "tests": str(len(result.results) + len(broken)),
+            "tests": str(len(result.results) + len(broken) + (ending is not None)),
             "failures": str(failures),
-            "errors": "0",
+            "errors": str(int(ending is not None)),
             "skipped": "0",
             "timestamp": _iso(result.evaluated_at),
             "time": f"{result.window.seconds:.3f}",
@@ -143,10 +149,64 @@ def to_junit(result: VerifyResult, broken: Sequence[CrossCheck] = ()) -> str:
             case, "failure", {"message": xml_text(c.message[:200]), "type": c.ceiling}
         )
         failure.text = xml_text(c.message)
+    if ending is not None:
+        _ending_case(suite, *ending)
+    return _xml(suite)
+
+
+def _xml(suite: ET.Element) -> str:
     ET.indent(suite)
     return (
         '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suite, encoding="unicode") + "\n"
     )
+
+
+def _ending_case(suite: ET.Element, verdict: str, text: str) -> None:
+    """The run's own testcase: an <error> saying how it ended (interrupted, an error)."""
+    case = ET.SubElement(suite, "testcase", {"classname": "slocheck.run", "name": "run"})
+    error = ET.SubElement(case, "error", {"message": xml_text(text[:200]), "type": verdict})
+    error.text = xml_text(text)
+
+
+def junit_not_judged(
+    slos: Sequence[tuple[str, str]],
+    reason: str,
+    *,
+    spec_path: str,
+    verdict: str,
+    timestamp: float,
+    ending: tuple[str, str] | None = None,
+) -> str:
+    """The suite of a run whose SLOs could not be judged (interrupted before its window was
+    judged, a dead Prometheus, a frozen load generator): each SLO (name, SLI) an <error>
+    saying why, so that a CI job reading it fails as the exit code does; ``ending`` as for
+    :func:`to_junit`."""
+    suite = ET.Element(
+        "testsuite",
+        {
+            "name": "slocheck",
+            "tests": str(len(slos) + (ending is not None)),
+            "failures": "0",
+            "errors": str(len(slos) + (ending is not None)),
+            "skipped": "0",
+            "timestamp": _iso(timestamp),
+            "time": "0.000",
+        },
+    )
+    props = ET.SubElement(suite, "properties")
+    for name, value in (("spec", spec_path), ("verdict", verdict)):
+        ET.SubElement(props, "property", {"name": name, "value": xml_text(value)})
+    for name, sli in slos:
+        case = ET.SubElement(
+            suite, "testcase", {"classname": f"slocheck.{sli}", "name": xml_text(name), "time": "0"}
+        )
+        error = ET.SubElement(
+            case, "error", {"message": xml_text(f"not judged: {reason}"[:200]), "type": verdict}
+        )
+        error.text = xml_text(f"not judged: {reason}")
+    if ending is not None:
+        _ending_case(suite, *ending)
+    return _xml(suite)
 
 
 _MD_ESCAPE = str.maketrans(

@@ -3,13 +3,14 @@ reports, the history store and the CLI read. Below all of them; it computes noth
 
 from slocheck.evaluate.crosscheck import CrossCheck
 from slocheck.results.capacity_result import CapacityOptions, CapacityResult
-from slocheck.results.run_result import RunResult, RunVerdict
+from slocheck.results.run_result import Ending, RunResult, RunVerdict
 from slocheck.results.verify_result import VerifyResult
 
 __all__ = [
     "CapacityOptions",
     "CapacityResult",
     "CrossCheck",
+    "Ending",
     "RunResult",
     "RunVerdict",
     "VerifyResult",

@@ -4,6 +4,7 @@ verdicts over exactly the load window, cross-checks, and every report."""
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -23,21 +24,30 @@ from slocheck.evaluate.counts import (
 )
 from slocheck.evaluate.crosscheck import CrossCheck, CrossCheckInputs, cross_checks, first_scrape
 from slocheck.evaluate.plan import selector
-from slocheck.load import LoadConfig, LoadResult, Progress, run_load, summarise
+from slocheck.load import LoadConfig, LoadResult, Progress, run_load, stopping, summarise
 from slocheck.load.config import in_flight_for
+from slocheck.load.runner import spawn
 from slocheck.load.stats import count_between, merged
 from slocheck.prom.client import HttpPromClient, PromClient, redact_url
-from slocheck.prom.managed import start_prometheus
+from slocheck.prom.managed import ManagedPrometheus, start_prometheus
 from slocheck.prom.scrape import ScrapeWaits
-from slocheck.results import RunResult, RunVerdict
+from slocheck.results import Ending, RunResult, RunVerdict
 from slocheck.spec import LoadedSpec, LoadSpec
 from slocheck.spec.model import SloSpec, TargetSpec, TokenLength
 from slocheck.spec.presets import PRESETS, Preset
 from slocheck.spec.sources import LoadKind
-from slocheck.units import format_duration
 from slocheck.workflows.client_slis import client_slis
 from slocheck.workflows.client_stats import client_stats
+from slocheck.workflows.endings import (
+    Stage,
+    Where,
+    broken,
+    client_stats_anyway,
+    ended,
+    load_text,
+)
 from slocheck.workflows.generate import write_rules
+from slocheck.workflows.outdir import claimed
 from slocheck.workflows.stack import READY_TIMEOUT, EmbeddedService, wait_until_ready
 from slocheck.workflows.verify import client_for, verify
 
@@ -272,10 +282,22 @@ def run(
     on_progress: Callable[[Progress], None] | None = None,
     on_phase: Callable[[str], None] | None = None,
 ) -> RunResult:
+    """Once the load has started, every ending returns a result to report (a stop signal at
+    any moment, a later one only noted: :mod:`slocheck.load.stopping`; a load generator that
+    dies or freezes; a dead Prometheus; a bug), :attr:`RunResult.ending` saying what happened.
+    ``options.out_dir`` is the run's own while it runs (:func:`.outdir.claimed`)."""
+    with stopping.in_order(), claimed(options.out_dir):
+        return _run(loaded, options, on_progress, Stage(on_phase))
+
+
+def _run(
+    loaded: LoadedSpec,
+    options: RunOptions,
+    on_progress: Callable[[Progress], None] | None,
+    phase: Stage,
+) -> RunResult:
     spec = loaded.spec
-    phase = on_phase or (lambda _msg: None)
     out = options.out_dir
-    out.mkdir(parents=True, exist_ok=True)
     target = options.target_url or (spec.target.url if spec.target else None)
     prom_url = options.prometheus_url or spec.prometheus.url
     if prom_url and not target:
@@ -283,144 +305,180 @@ def run(
             "a Prometheus you run cannot scrape the embedded service: give "
             "--target-url (or target.url) with --prometheus-url"
         )
-    with contextlib.ExitStack() as stack:
-        embedded = target is None
-        service = (
-            EmbeddedService(spec.service, out / "service.log", host=options.service_host)
-            if embedded
-            else None
-        )
-        target = service.url if service is not None else target
-        assert target is not None
-        if service is None:
-            phase(f"waiting for {target} to answer")
-            t = spec.target or TargetSpec()  # its url, maybe with a password, is target
-            for path in ready_paths(t):
-                wait_until_ready(target, path, t.ready_timeout if spec.target else READY_TIMEOUT)
-        managed = None
-        if prom_url is None:
-            phase("starting Prometheus")
-            scraped = (spec.target.metrics_url if spec.target else None) or target
-            rules = [write_rules(loaded, out)] if options.with_rules else []
-            managed = start_prometheus(
-                [_loopback_target(scraped, options.service_host)],
-                job=EMBEDDED_JOB,
-                scrape_interval=spec.prometheus.scrape_interval,
-                metrics_path=urlsplit(scraped).path or "/metrics"
-                if spec.target and spec.target.metrics_url
-                else "/metrics",
-                rule_files=rules,
+    load: LoadResult | None = None
+    result: RunResult | None = None
+    try:
+        with contextlib.ExitStack() as stack:
+            embedded = target is None
+            service = (
+                EmbeddedService(spec.service, out / "service.log", host=options.service_host)
+                if embedded
+                else None
             )
-            stack.callback(managed.stop)
-            prom_url = managed.url
-            client: PromClient = HttpPromClient(prom_url)
-        else:
-            client = client_for(spec.prometheus, prom_url)
-        prom_started = time.time()
-        if service is not None:
-            phase("starting the embedded service")
-            service.launch()  # it starts while Locust does; waited for in hold()
-            stack.callback(service.stop)
-        elif managed is not None:
-            # your service has counted requests before slocheck's Prometheus ever saw it: the
-            # counts compare from a first scrape taken before any load (a series first seen
-            # later is counted from 0, as one born during the load)
-            phase("waiting for Prometheus' first scrape of the target")
-            managed.wait_for_scrape_after(
-                prom_started, timeout=DISCOVERY_TICK_S + 5 * managed.scrape_interval + 10
-            )
-        cfg = load_config(
-            spec.load,
-            options,
-            target,
-            spec.service.model if embedded else "",
-            target=spec.target,
-            base=Path(loaded.path).parent if loaded.path and loaded.path != "<spec>" else None,
-            slos=spec.slos,
-        )
-
-        def hold() -> float:
-            """Locust starts meanwhile: the test starts once the embedded service is ready, and
-            so that the warm-up overlaps Prometheus' discovery delay (the first scrape must
-            still come before the judged window opens)."""
-            if service is not None:
-                stack.enter_context(service)
-            if managed is None:
-                return time.time()
-            return first_scrape_due(prom_started, managed) - cfg.warmup
-
-        phase(
-            f"load: {cfg.scenario}, "
-            + (
-                f"open loop at {cfg.rate:g} requests/s ({cfg.distribution}), at most "
-                f"{cfg.locust_users} in flight"
-                if cfg.open_loop
-                else f"{cfg.users} users" + (f" at {cfg.rate:g} requests/s" if cfg.rate else "")
-            )
-            + f", {format_duration(cfg.warmup)} warm-up + {format_duration(cfg.duration)}"
-            + (
-                f", on {cfg.workers} Locust workers (waiting up to "
-                f"{format_duration(cfg.workers_timeout)} for them on port {cfg.master_bind[1]})"
-                if cfg.workers
-                else ""
-            )
-        )
-        where = (redact_url(target), redact_url(prom_url), embedded, out, loaded)
-        launched = time.time()
-        load = run_load(cfg, out / "load", _watchdog(on_progress, managed), hold=hold)
-        try:
-            if load.aborted is not None:
-                raise load.aborted
-            phase("waiting for the final scrape")
-            notes: list[CrossCheck] = []
-            if managed is not None:
-                settle = managed.wait_for_scrape_after(load.stopped_at) - load.stopped_at
-                notes = _start_after_first_scrape(load, client, launched, managed.job)
+            target = service.url if service is not None else target
+            assert target is not None
+            if service is None:
+                phase(f"waiting for {target} to answer")
+                t = spec.target or TargetSpec()  # its url, maybe with a password, is target
+                for path in ready_paths(t):
+                    wait_until_ready(
+                        target, path, t.ready_timeout if spec.target else READY_TIMEOUT
+                    )
+            managed = None
+            if prom_url is None:
+                phase("starting Prometheus")
+                scraped = (spec.target.metrics_url if spec.target else None) or target
+                rules = [write_rules(loaded, out)] if options.with_rules else []
+                managed = start_prometheus(
+                    [_loopback_target(scraped, options.service_host)],
+                    job=EMBEDDED_JOB,
+                    scrape_interval=spec.prometheus.scrape_interval,
+                    metrics_path=urlsplit(scraped).path or "/metrics"
+                    if spec.target and spec.target.metrics_url
+                    else "/metrics",
+                    rule_files=rules,
+                    launch=lambda args, log: spawn(args, log=log),  # ends when slocheck dies
+                )
+                stack.callback(managed.stop)
+                prom_url = managed.url
+                client: PromClient = HttpPromClient(prom_url)
             else:
-                settle = 2 * spec.prometheus.scrape_interval
-                time.sleep(min(settle, 60))
-            if load.stopped_at <= load.window_start:
-                short: RunVerdict = "interrupted" if load.interrupted else "inconclusive"
-                return RunResult(short, None, load, [], *where, client_stats(load))
-            window = Window(float(load.window_start), load.stopped_at, settle)
-            phase("verifying")
-            unanswered = unanswered_in(load.snapshot.requests, load.window_start)
-            kind: LoadKind = "open" if cfg.open_loop else "closed"
-            measured = client_slis(spec, load.snapshot, window, kind)
-            verified = verify(
-                loaded,
-                client,
-                window,
-                unanswered=unanswered,
-                measured=measured,
-                with_rules=options.with_rules,
-                load=kind,
-            )
-            explicit = PRESETS[spec.prometheus.preset] if spec.prometheus.preset else None
-            inputs = gather_cross_check_inputs(
-                load,
-                client,
-                spec.prometheus.selector,
-                launched,
-                window,
+                client = client_for(spec.prometheus, prom_url)
+            prom_started = time.time()
+            if service is not None:
+                phase("starting the embedded service")
+                service.launch()  # it starts while Locust does; waited for in hold()
+                stack.callback(service.stop)
+            elif managed is not None:
+                # your service has counted requests before slocheck's Prometheus ever saw it:
+                # the counts compare from a first scrape taken before any load (a series first
+                # seen later is counted from 0, as one born during the load)
+                phase("waiting for Prometheus' first scrape of the target")
+                managed.wait_for_scrape_after(
+                    prom_started, timeout=DISCOVERY_TICK_S + 5 * managed.scrape_interval + 10
+                )
+            cfg = load_config(
+                spec.load,
+                options,
+                target,
+                spec.service.model if embedded else "",
+                target=spec.target,
+                base=Path(loaded.path).parent if loaded.path and loaded.path != "<spec>" else None,
                 slos=spec.slos,
-                preset=explicit,
             )
-            checks = notes + cross_checks(inputs)
-        except InfrastructureError as e:
-            # the load ran: keep what the client measured, in a report marked error (exit 3),
-            # or interrupted (exit 130) when Ctrl-C came first
-            broken: RunVerdict = "interrupted" if load.interrupted else "error"
-            return RunResult(broken, None, load, [], *where, client_stats(load), error=str(e))
+
+            def hold() -> float:
+                """Locust starts meanwhile: the test starts once the embedded service is ready,
+                and so that the warm-up overlaps Prometheus' discovery delay (the first scrape
+                must still come before the judged window opens)."""
+                if service is not None:
+                    stack.enter_context(service)
+                if managed is None:
+                    return time.time()
+                return first_scrape_due(prom_started, managed) - cfg.warmup
+
+            phase(load_text(cfg), "the load")
+            where = (redact_url(target), redact_url(prom_url), embedded, out, loaded)
+            launched = time.time()
+            load = run_load(cfg, out / "load", _watchdog(on_progress, managed), hold=hold)
+            result = _judge(
+                loaded,
+                options,
+                load,
+                client=client,
+                managed=managed,
+                launched=launched,
+                where=where,
+                phase=phase,
+            )
+            phase.now = "stopping"
+    except KeyboardInterrupt as e:
+        if load is None:
+            raise  # nothing ran yet: nothing to report
+        if result is None:  # while judging: the load's own records are reported
+            first = stopping.signal_name(e)
+            result = broken(load, where, phase.now, signal=first)
+        else:  # while stopping the stack: what was judged stays, marked interrupted
+            result.verdict = "interrupted"
+            ending = result.ending or Ending(phase.now)
+            if not ending.signals:
+                ending = dataclasses.replace(ending, signals=(stopping.signal_name(e),))
+            result.ending = ending
+    return ended(result)
+
+
+def _judge(
+    loaded: LoadedSpec,
+    options: RunOptions,
+    load: LoadResult,
+    *,
+    client: PromClient,
+    managed: ManagedPrometheus | None,
+    launched: float,
+    where: Where,
+    phase: Stage,
+) -> RunResult:
+    """What the load did, judged: the final scrape, the SLOs over the window, the cross-checks.
+    An error (a dead Prometheus, a bug) returns the client's records marked error; a stop
+    signal propagates (KeyboardInterrupt) to :func:`_run`, which reports it."""
+    spec = loaded.spec
+    cfg = load.config
+    try:
+        if load.aborted is not None:
+            phase.now = "the load"
+            raise load.aborted
+        phase("waiting for the final scrape", "waiting for the final scrape")
+        stopping.pause_for_tests("final-scrape")
+        notes: list[CrossCheck] = []
+        if managed is not None:
+            settle = managed.wait_for_scrape_after(load.stopped_at) - load.stopped_at
+            notes = _start_after_first_scrape(load, client, launched, managed.job)
+        else:
+            settle = 2 * spec.prometheus.scrape_interval
+            time.sleep(min(settle, 60))
+        if load.stopped_at <= load.window_start:
+            short: RunVerdict = "interrupted" if load.interrupted else "inconclusive"
+            return RunResult(short, None, load, [], *where, client_stats_anyway(load))
+        window = Window(float(load.window_start), load.stopped_at, settle)
+        phase("verifying", "verifying")
+        stopping.pause_for_tests("verifying")
+        unanswered = unanswered_in(load.snapshot.requests, load.window_start)
+        kind: LoadKind = "open" if cfg.open_loop else "closed"
+        measured = client_slis(spec, load.snapshot, window, kind)
+        verified = verify(
+            loaded,
+            client,
+            window,
+            unanswered=unanswered,
+            measured=measured,
+            with_rules=options.with_rules,
+            load=kind,
+        )
+        explicit = PRESETS[spec.prometheus.preset] if spec.prometheus.preset else None
+        inputs = gather_cross_check_inputs(
+            load,
+            client,
+            spec.prometheus.selector,
+            launched,
+            window,
+            slos=spec.slos,
+            preset=explicit,
+        )
+        checks = notes + cross_checks(inputs)
+        stats = client_stats(load)
+    except InfrastructureError as e:
+        # the load ran: keep what the client measured, in a report marked error (exit 3),
+        # or interrupted (exit 130) when a stop signal came first
+        return broken(load, where, phase.now, error=str(e))
+    except Exception as e:  # a bug: the load's records are still reported (exit 3)
+        return broken(load, where, phase.now, error=f"internal error: {type(e).__name__}: {e}")
     verdict = run_verdict(
         verified.verdict,
         any(r.verdict == "fail" for r in verified.results),
         checks,
         interrupted=load.interrupted,
     )
-    return RunResult(
-        verdict, verified, load, checks, *where, client_stats(load), alerts=verified.alerts
-    )
+    return RunResult(verdict, verified, load, checks, *where, stats, alerts=verified.alerts)
 
 
 def run_verdict(
