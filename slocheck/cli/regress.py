@@ -13,13 +13,16 @@ from rich.markup import escape
 from rich.table import Table
 
 from slocheck.cli.common import (
+    duration_in,
     exit_code,
     new_console,
+    number_in,
     print_comparison,
     stop_on_signals,
     warn,
 )
 from slocheck.errors import ExitCode, UsageError
+from slocheck.spec.bounds import MAX_DURATION_S, MIN_DURATION_S
 from slocheck.store import DEFAULT_HISTORY
 
 if TYPE_CHECKING:
@@ -318,10 +321,19 @@ def add_bench(sub: argparse._SubParsersAction[Any]) -> None:
         "so a nightly job decides instead of saying inconclusive.",
     )
     p.add_argument("--slo", required=True, metavar="FILE")
-    p.add_argument("--repeat", type=int, default=5)
+    p.add_argument("--repeat", type=number_in(2, 1000, integer=True), default=5)
     p.add_argument("--history", default=DEFAULT_HISTORY)
-    p.add_argument("--out", default="slocheck-results/bench", metavar="DIR")
-    p.add_argument("--duration", help="overrides load.duration")
+    p.add_argument(
+        "--out",
+        metavar="DIR",
+        help="run-1, run-2 ... go here (default: slocheck-results/bench-<timestamp>.<ms>-<random>"
+        ", a folder per bench); a folder another run is writing to is refused (exit 2)",
+    )
+    p.add_argument(
+        "--duration",
+        type=duration_in(MIN_DURATION_S, MAX_DURATION_S),
+        help="overrides load.duration (1s to 7d)",
+    )
     p.add_argument(
         "--compare-to",
         metavar="BASELINE",
@@ -339,13 +351,10 @@ def add_bench(sub: argparse._SubParsersAction[Any]) -> None:
 def cmd_bench(args: argparse.Namespace) -> int:
     from slocheck.regress.records import summary_of
     from slocheck.spec import load_spec
-    from slocheck.units import parse_duration
     from slocheck.workflows.bench import BenchOptions, bench
+    from slocheck.workflows.outdir import ROOT, default_out
 
-    if not 2 <= args.repeat <= 1000:
-        raise UsageError(f"--repeat: expected 2 to 1000, got {args.repeat}")
     loaded = load_spec(args.slo)
-    duration = parse_duration(args.duration) if args.duration else None
     console = new_console()
     stop_on_signals()
 
@@ -355,8 +364,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
     options = BenchOptions(
         repeat=args.repeat,
         history=args.history,
-        out_dir=Path(args.out),
-        duration=duration,
+        out_dir=Path(args.out) if args.out else default_out(ROOT, prefix="bench-"),
+        duration=args.duration,
         compare_to=args.compare_to,
         any_fingerprint=args.any_fingerprint,
     )

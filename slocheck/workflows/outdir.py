@@ -19,12 +19,12 @@ LOCK = ".slocheck.lock"  #: in the folder while a run writes there: its pid, und
 _held: dict[Path, int] = {}  # the folders this process holds, and how many claims on each
 
 
-def default_out(root: Path = ROOT, now: float | None = None) -> Path:
-    """``slocheck-results/<YYYYmmddTHHMMSS>.<ms>-<6 hex>``: runs started together (even in the
-    same millisecond) get folders of their own, which still sort by their start."""
+def default_out(root: Path = ROOT, now: float | None = None, prefix: str = "") -> Path:
+    """``slocheck-results/<prefix><YYYYmmddTHHMMSS>.<ms>-<6 hex>``: runs started together (even
+    in the same millisecond) get folders of their own, which still sort by their start."""
     t = time.time() if now is None else now
     stamp = time.strftime("%Y%m%dT%H%M%S", time.localtime(t)) + f".{int(t * 1000) % 1000:03d}"
-    return root / f"{stamp}-{secrets.token_hex(3)}"
+    return root / f"{prefix}{stamp}-{secrets.token_hex(3)}"
 
 
 def _holder(fd: int) -> str:

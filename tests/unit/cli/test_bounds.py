@@ -46,6 +46,8 @@ SPEC = "version: 1\nslos:\n  - {name: a, sli: availability, objective: 99%}\n"
         ("capacity", "--step-duration", "0s", "from 1s to 7d"),
         ("capacity", "--warmup", "1e300w", "from 0s to 1d"),
         ("capacity", "--budget", "1e300w", "from 1s to 7d"),
+        ("bench", "--duration", "0s", "from 1s to 7d"),
+        ("bench", "--repeat", "1", "from 2 to 1000"),
     ],
 )
 def test_each_bound_is_an_error_naming_its_flag(

@@ -22,6 +22,11 @@ def test_default_folders_started_in_the_same_millisecond_differ() -> None:
     assert one.parent == Path("r") and ".123-" in one.name  # to the millisecond, then random
 
 
+def test_a_bench_gets_a_folder_of_its_own_too() -> None:
+    one, two = (default_out(Path("r"), now=1_700_000_000.5, prefix="bench-") for _ in range(2))
+    assert one != two and one.name.startswith("bench-") and two.name.startswith("bench-")
+
+
 def test_a_claim_writes_its_pid_and_leaves_no_lock_behind(tmp_path: Path) -> None:
     out = tmp_path / "new" / "out"
     with claimed(out) as held:
