@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from rich.markup import escape
 
@@ -26,6 +27,12 @@ from slocheck.spec.bounds import (
     MAX_WARMUP_S,
     MIN_DURATION_S,
 )
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from slocheck.results import CapacityResult
+    from slocheck.spec import LoadedSpec
 
 _rate = number_in(0, MAX_RATE, above=True)
 
@@ -95,15 +102,7 @@ def add_capacity(sub: argparse._SubParsersAction[Any]) -> None:
 
 
 def _cmd_capacity(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
-    from slocheck.report import write_atomic
-    from slocheck.report.capacity_report import (
-        bracket_text,
-        capacity_to_html,
-        capacity_to_json,
-        capacity_to_markdown,
-    )
+    from slocheck.load import stopping
     from slocheck.results import CapacityOptions
     from slocheck.spec import load_spec
     from slocheck.workflows.capacity import capacity
@@ -146,6 +145,29 @@ def _cmd_capacity(args: argparse.Namespace) -> int:
         options,
         on_step=on_step,
         on_phase=lambda m: console.print(f"[dim]{escape(shown(m))}[/]"),
+    )
+    with stopping.deferred():  # a stop signal now waits for the reports (exit 130 after)
+        code = _capacity_reports(args, result, loaded, out, console)
+    if stopping.received() and code != ExitCode.INTERRUPTED:
+        print("slocheck: interrupted (the reports are complete)", file=sys.stderr)
+        return ExitCode.INTERRUPTED
+    return code
+
+
+def _capacity_reports(
+    args: argparse.Namespace,
+    result: CapacityResult,
+    loaded: LoadedSpec,
+    out: Path,
+    console: Console,
+) -> int:
+    """The history, the comparison, every report; the exit code."""
+    from slocheck.report import write_atomic
+    from slocheck.report.capacity_report import (
+        bracket_text,
+        capacity_to_html,
+        capacity_to_json,
+        capacity_to_markdown,
     )
     from slocheck.store.records import capacity_record
     from slocheck.workflows.regression import regression_step

@@ -16,7 +16,7 @@ from dataclasses import replace
 
 from slocheck.errors import InfrastructureError
 from slocheck.evaluate.capacity import Search, Step, StepVerdict, samples_needed, step_seconds
-from slocheck.load import summarise
+from slocheck.load import stopping, summarise
 from slocheck.load.stats import merged
 from slocheck.report.gate import write_run_reports
 from slocheck.results import CapacityOptions, CapacityResult, RunResult
@@ -101,51 +101,55 @@ def capacity(
     started = time.time()
     steps: list[Step] = []
     runs: list[RunResult] = []
-    stopped_by, error = "precision", None
-    while True:
-        rate = search.next_rate(steps)
-        if rate is None:
-            break
-        spent = time.time() - started
-        per_step = (
-            sum(s.seconds for s in steps) / len(steps)
-            if steps
-            else (options.warmup or loaded.spec.load.warmup)
-            + options.step_duration
-            + STEP_OVERHEAD_S
-        )
-        if spent + per_step > options.budget_s:
-            stopped_by = "budget"
-            break
-        phase(f"step {len(steps) + 1}: {rate:g} requests/s")
-        began = time.time()
-        out = options.out_dir / "steps" / f"{len(steps) + 1:02d}-{rate:g}rps"
-        try:
-            result = run(
-                step_spec(loaded, rate, options),
-                RunOptions(
-                    out_dir=out,
-                    target_url=options.target_url,
-                    prometheus_url=options.prometheus_url,
-                    processes=options.processes,
-                ),
-                on_phase=lambda msg: phase(f"  {msg}"),
+
+    def steps_until_stopped() -> tuple[str, str | None]:
+        while True:
+            rate = search.next_rate(steps)
+            if rate is None:
+                return "precision", None
+            spent = time.time() - started
+            per_step = (
+                sum(s.seconds for s in steps) / len(steps)
+                if steps
+                else (options.warmup or loaded.spec.load.warmup)
+                + options.step_duration
+                + STEP_OVERHEAD_S
             )
-        except InfrastructureError as e:
-            stopped_by, error = "error", str(e)
-            break
-        write_run_reports(result)  # each step's own report.json, junit.xml, summary, HTML
-        runs.append(result)
-        step = step_of(result, rate, time.time() - began)
-        steps.append(step)
-        if on_step is not None:
-            on_step(step)
-        if result.verdict == "interrupted":
-            stopped_by = "interrupted"
-            break
-        if step.verdict == "error":
-            stopped_by, error = "error", result.error or "a step ended in error"
-            break
+            if spent + per_step > options.budget_s:
+                return "budget", None
+            phase(f"step {len(steps) + 1}: {rate:g} requests/s")
+            began = time.time()
+            out = options.out_dir / "steps" / f"{len(steps) + 1:02d}-{rate:g}rps"
+            try:
+                result = run(
+                    step_spec(loaded, rate, options),
+                    RunOptions(
+                        out_dir=out,
+                        target_url=options.target_url,
+                        prometheus_url=options.prometheus_url,
+                        processes=options.processes,
+                    ),
+                    on_phase=lambda msg: phase(f"  {msg}"),
+                )
+            except InfrastructureError as e:
+                return "error", str(e)
+            with stopping.deferred():  # a stop signal meanwhile ends the search after this step
+                write_run_reports(result)  # each step's own report.json, junit.xml, summary, HTML
+            runs.append(result)
+            step = step_of(result, rate, time.time() - began)
+            steps.append(step)
+            if on_step is not None:
+                on_step(step)
+            stopping.pause_for_tests("step-done")
+            if result.verdict == "interrupted" or stopping.received():
+                return "interrupted", None
+            if step.verdict == "error":
+                return "error", result.error or "a step ended in error"
+
+    try:
+        stopped_by, error = steps_until_stopped()
+    except KeyboardInterrupt:  # a stop signal between two steps: the search so far is reported
+        stopped_by, error = "interrupted", None
     bracket = search.bracket(steps)
     if stopped_by == "precision":
         if bracket.lower is None:

@@ -292,3 +292,22 @@ def test_sigkill_leaves_no_prometheus_and_its_folder_goes_at_the_next_start(
     assert all_gone({prometheus}, timeout=15) == set(), "Prometheus outlived slocheck"
     assert all_gone(children) == set(), "a child process outlived slocheck"
     assert folder in remove_stale_folders(folder.parent) and not folder.exists()
+
+
+def test_a_signal_between_two_capacity_steps_still_writes_the_search_s_reports(
+    tmp_path: Path,
+) -> None:
+    """The search so far is the result: its report says interrupted after the steps it ran."""
+    out, marker = tmp_path / "out", tmp_path / "paused"
+    args = ["capacity", "--slo", str(_spec(tmp_path)), "--out", str(out)]
+    args += ["--min-rate", "10", "--max-rate", "40", "--step-duration", "3s", "--warmup", "1s"]
+    proc = _start(args, pause_at="step-done", marker=marker)
+    _wait_for(Path(f"{marker}.step-done").exists, proc, "the end of the first step")
+    proc.send_signal(signal.SIGTERM)
+    output = _finish(proc)
+    assert proc.returncode == 130, output
+    report = json.loads((out / "report.json").read_text())
+    assert report["verdict"] == "interrupted" and len(report["steps"]) == 1, report
+    assert (out / "summary.md").exists() and (out / "report.html").exists()
+    (step,) = (out / "steps").iterdir()
+    assert all((step / name).exists() for name in REPORTS), list(step.iterdir())
