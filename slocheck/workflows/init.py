@@ -173,6 +173,12 @@ def run_probe(o: InitOptions, spec_dir: Path) -> tuple[Probe, list[str]]:
             )
         send = _sender(client, base, api, model, o, bodies)
         latencies, ttfts = _measure(send, o.requests, base)
+        if metrics_url is not None:  # again: some servers register their series on first use
+            r = _get(client, metrics_url)
+            if r is not None and r.status_code == 200:
+                text = r.text
+                names |= exposition_names(text)
+                recognition = recognise(names)
     latency_bounds: tuple[float, ...] = ()
     ttft_bounds: tuple[float, ...] = ()
     if recognition is not None and text:

@@ -242,9 +242,9 @@ def _prometheus_lines(p: Probe) -> list[str]:
     if p.recognition is not None:
         r = p.recognition
         lines.append(
-            f"  preset: {r.preset.name}         # recognised from /metrics: "
-            + ", ".join(r.found[:4])
-            + (" ..." if len(r.found) > 4 else "")
+            f"  preset: {r.preset.name}   # recognised by "
+            + ", ".join(r.found[:2])
+            + (f" and {len(r.found) - 2} more" if len(r.found) > 2 else "")
         )
     else:
         lines.append("  # no preset: no known server's metrics were found; SLIs from the client")
@@ -275,6 +275,7 @@ def _load_lines(p: Probe, c: Choices) -> list[str]:
 
 def _slo_lines(p: Probe, c: Choices) -> list[str]:
     usable = int(c.planned / MARGIN)
+    client = ["    source: client"] if p.recognition is None else []
     lines = [
         "slos:",
         f"  # each decides with {usable} requests (the planned ones less a 25% margin)",
@@ -282,14 +283,18 @@ def _slo_lines(p: Probe, c: Choices) -> list[str]:
         "    sli: availability",
         f"    objective: {_pct(c.availability)}"
         f"       # needs {_needed(availability=c.availability)} requests without an error",
+        *client,
         f"  - name: p{c.percentile}-latency",
         "    sli: latency",
         f"    percentile: {c.percentile}           # needs {_needed(percentile=c.percentile)}",
         f"    threshold: {format_duration(c.latency_s)}"
         f"          # the probe's P95 was {format_duration(p.p95_s)}: tighten when you know more",
     ]
-    if c.latency_from_client:
-        lines.append("    source: client         # beyond the server histogram's largest bound")
+    if c.latency_from_client or p.recognition is None:
+        lines.append(
+            "    source: client"
+            + ("         # beyond the server histogram's largest bound" if p.recognition else "")
+        )
     if c.ttft_s is not None and p.ttft_p95_s is not None:
         lines += [
             f"  - name: ttft-p{c.percentile}",
@@ -298,7 +303,7 @@ def _slo_lines(p: Probe, c: Choices) -> list[str]:
             f"    threshold: {format_duration(c.ttft_s)}"
             f"          # the probe's P95 was {format_duration(p.ttft_p95_s)}",
         ]
-        if c.ttft_from_client:
+        if c.ttft_from_client or p.recognition is None:
             lines.append("    source: client")
     return lines
 
@@ -308,8 +313,9 @@ def spec_text(probe: Probe, choices: Choices, command: str) -> str:
     server = probe.recognition.preset.description if probe.recognition else "unrecognised server"
     head = [
         f"# Written by `{command}`.",
-        f"# Server: {server}, {probe.api} API; the probe sent {probe.requests} requests one "
-        f"after another: P95 {format_duration(probe.p95_s)}, {probe.throughput:.3g}/s.",
+        f"# Server: {server}, {probe.api} API.",
+        f"# The probe sent {probe.requests} requests one after another: "
+        f"P95 {format_duration(probe.p95_s)}, {probe.throughput:.3g} requests/s.",
         "# A starting point: the thresholds are loose multiples of what the probe measured; "
         "tighten them",
         "# to what your users need, and check with `slocheck validate --slo FILE`.",
@@ -317,6 +323,11 @@ def spec_text(probe: Probe, choices: Choices, command: str) -> str:
     ]
     body = [
         *head,
+        *(
+            ["service:", "  model: classifier        # the classify requests"]
+            if probe.api == "slocheck"
+            else []
+        ),
         *_target_lines(probe),
         *_prometheus_lines(probe),
         *_load_lines(probe, choices),

@@ -65,10 +65,18 @@ def preset_metric_names(preset: Preset) -> tuple[str, ...]:
 
 
 def exposition_names(text: str) -> frozenset[str]:
-    """The sample names of a Prometheus or OpenMetrics text exposition (``/metrics``)."""
+    """The metric names of a Prometheus or OpenMetrics text exposition (``/metrics``): its
+    samples' and those its ``# TYPE`` lines declare."""
     names = set()
     for raw in text.splitlines():
         line = raw.strip()
+        if line.startswith("# TYPE "):  # a family with no sample yet (a fresh server)
+            parts = line.split()
+            if len(parts) >= 4:  # "#", "TYPE", name, kind
+                names.add(parts[2])
+                if parts[3] == "counter" and not parts[2].endswith("_total"):
+                    names.add(parts[2] + "_total")  # OpenMetrics names the family without it
+            continue
         if not line or line.startswith("#"):
             continue
         m = _NAME.match(line)
