@@ -53,8 +53,9 @@ def test_init_against_the_embedded_service_writes_a_spec_that_passes(tmp_path: P
         assert spec["prometheus"]["preset"] == "slocheck"  # type: ignore[index]
         assert spec["target"]["api"] == "slocheck"  # type: ignore[index]
         report = _passes(tmp_path)
-    slos = {s["name"]: s for s in report["slos"]}  # type: ignore[attr-defined]
-    assert slos["availability"]["target"] == 0.99 or "99" in str(slos["availability"])
+    assert {s["name"] for s in report["slos"]} == {"availability", "p95-latency"}  # type: ignore[attr-defined]
+    checks = {c["name"]: c for c in report["cross_checks"]}  # type: ignore[attr-defined]
+    assert checks["request_counts"]["ok"], checks["request_counts"]
 
 
 def test_init_against_mlserver_recognises_it_and_the_spec_passes(
