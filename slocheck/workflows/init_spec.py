@@ -263,7 +263,7 @@ def _load_lines(p: Probe, c: Choices) -> list[str]:
         f"  duration: {format_duration(c.duration)}             # ~{c.planned} requests",
         f"  warmup: {format_duration(c.warmup)}",
     ]
-    if p.payload is not None:
+    if p.payload is not None and p.api in ("kserve-v2", "http"):
         lines.append(f"  payload: {p.payload}")
     if p.api == "openai":
         lines += [
