@@ -126,11 +126,17 @@ class _Fake(BaseHTTPRequestHandler):
     routes: ClassVar[dict[tuple[str, str], tuple[int, str, bytes]]] = {}
     seen: ClassVar[list[tuple[str, str]]] = []
 
+    drop: ClassVar[list[str]] = []  # paths whose next request is dropped unanswered, once
+
     def _answer(self) -> None:
         self.seen.append((self.command, self.path))
         length = int(self.headers.get("Content-Length") or 0)
         if length:
             self.rfile.read(length)
+        if self.path in self.drop:
+            self.drop.remove(self.path)
+            self.close_connection = True  # as a server that closed an idle kept-alive one
+            return
         status, kind, body = self.routes.get((self.command, self.path), (404, "text/plain", b""))
         self.send_response(status)
         self.send_header("Content-Type", kind)
@@ -146,7 +152,7 @@ class _Fake(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def fake() -> Iterator[tuple[str, type[_Fake]]]:
-    handler = type("Handler", (_Fake,), {"routes": {}, "seen": []})
+    handler = type("Handler", (_Fake,), {"routes": {}, "seen": [], "drop": []})
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -186,7 +192,11 @@ def test_probe_of_a_plain_http_service_with_otel_metrics(
         ("GET", "/"): (200, "text/plain", b"ok"),
         ("GET", "/metrics"): (200, "text/plain", (FIXTURES / "otel-http.prom").read_bytes()),
     }
+    # the "is anything there" GET and then the first probe request find their connection
+    # closed (as llama-server closes idle kept-alive ones): that request is sent again
+    handler.drop = ["/", "/"]
     init(InitOptions(target_url=url, requests=3), tmp_path / "s.yaml")
+    assert sum(1 for m, p in handler.seen if (m, p) == ("GET", "/")) == 1 + 2 + 3
     spec = parse_spec((tmp_path / "s.yaml").read_text()).spec
     assert spec.prometheus.preset == "otel-http"
     assert spec.target is not None and (spec.target.api, spec.target.method) == ("http", "GET")
