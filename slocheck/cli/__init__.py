@@ -13,6 +13,7 @@ from slocheck.cli.capacity import add_capacity
 from slocheck.cli.common import Parser, shown
 from slocheck.cli.convert import add_convert
 from slocheck.cli.generate import add_generate
+from slocheck.cli.init import add_init
 from slocheck.cli.regress import add_bench, add_compare, add_history
 from slocheck.cli.run import add_run
 from slocheck.cli.serve import add_serve, service_config_from_args
@@ -33,6 +34,7 @@ def build_parser() -> Parser:
     parser.add_argument("--version", action="version", version=f"slocheck {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     add_serve(sub)
+    add_init(sub)
     add_validate(sub)
     add_generate(sub)
     add_verify(sub)
