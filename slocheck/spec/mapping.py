@@ -56,6 +56,7 @@ class Candidate:
     raw_type: Literal["success", "failure"] = "failure"
     description: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)  # from the annotation
+    alerts: dict[str, Any] | None = None  # the user's alert labels (spec.alerts.SloAlerts)
 
 
 class Origins:
@@ -275,6 +276,8 @@ def map_candidates(
         entry: dict[str, Any] = {"name": c.name, **body}
         if c.description:
             entry["description"] = c.description
+        if c.alerts:
+            entry["alerts"] = c.alerts
         extra = {k: v for k, v in c.extra.items() if k != "sli"}
         entry.update(extra)
         for key in body:  # errors in a mapped field point at what it came from
