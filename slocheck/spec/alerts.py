@@ -22,13 +22,26 @@ OWN_LABELS = frozenset({"slo", "sli", "service", "slo_severity", "alertname"})
 Severity = Literal["page", "ticket"]
 
 
+def problem(key: str, what: str) -> str | None:
+    """Why ``key`` cannot name a label (``what="label"``) or annotation of an alert."""
+    if not NAME.match(key) or key.startswith("__"):
+        return (
+            f"{key!r} is not a Prometheus {what} name (letters, digits and _, not a digit "
+            "first, not __ first)"
+        )
+    if what == "label" and key in OWN_LABELS:
+        return (
+            f"label {key!r} is slocheck's own (the alerts carry slo, sli, service and "
+            "slo_severity of their SLO, and the routes group by them): give it another name"
+        )
+    return None
+
+
 def _names(values: dict[str, str], what: str) -> dict[str, str]:
     for key in values:
-        if not NAME.match(key) or key.startswith("__"):
-            raise ValueError(
-                f"{key!r} is not a Prometheus {what} name (letters, digits and _, not a "
-                "digit first, not __ first)"
-            )
+        why = problem(key, what)
+        if why:
+            raise ValueError(why)
     return values
 
 
@@ -44,14 +57,7 @@ class AlertSettings(BaseModel):
     @field_validator("labels")
     @classmethod
     def _labels(cls, v: dict[str, str]) -> dict[str, str]:
-        _names(v, "label")
-        own = sorted(set(v) & OWN_LABELS)
-        if own:
-            raise ValueError(
-                f"label {own[0]!r} is slocheck's own (the alerts carry slo, sli, service and "
-                "slo_severity of their SLO, and the routes group by them): give it another name"
-            )
-        return v
+        return _names(v, "label")
 
     @field_validator("annotations")
     @classmethod

@@ -9,8 +9,9 @@ import difflib
 from decimal import InvalidOperation
 from typing import Any
 
+from slocheck.spec.alerts import problem
 from slocheck.spec.imported import Imported, objective_of, settings_of
-from slocheck.spec.lines import Lines, PathT
+from slocheck.spec.lines import Lines, PathT, format_path
 from slocheck.spec.mapping import Candidate, Origins, map_candidates
 
 VERSION = "prometheus/v1"
@@ -43,16 +44,28 @@ def _no_plugins(value: Any, path: PathT, lines: Lines) -> None:
         )
 
 
-def _strings(value: Any, path: PathT, lines: Lines) -> dict[str, str]:
-    """Sloth's ``labels:`` / ``annotations:``: a mapping of strings (Go's map[string]string)."""
+def _strings(
+    value: Any, path: PathT, lines: Lines, dropped: list[str] | None = None
+) -> dict[str, str]:
+    """Sloth's ``labels:`` / ``annotations:``: a mapping of strings (Go's map[string]string)
+    whose names a Prometheus alert can carry; with ``dropped`` (the spec's and the SLO's
+    labels, which the alerts only inherit), the others are left out and told there."""
     if value is None:
         return {}
     if not isinstance(value, dict):
         raise lines.error(path, "expected a mapping of names to strings")
+    out = {}
     for key, v in value.items():
         if not isinstance(key, str) or not isinstance(v, str):
             raise lines.error((*path, str(key)), "expected a string (quote it)")
-    return dict(value)
+        why = problem(key, "annotation" if path[-1] == "annotations" else "label")
+        if why and dropped is not None:
+            dropped.append(f"{format_path((*path, key))}: not on the alerts: {why}")
+        elif why:
+            raise lines.error((*path, key), why)
+        else:
+            out[key] = v
+    return out
 
 
 def alerts_of(
@@ -96,10 +109,12 @@ def _query(sli: dict[str, Any], path: PathT, lines: Lines) -> str:
     return value
 
 
-def _candidate(slo: Any, i: int, lines: Lines, labels: dict[str, str]) -> Candidate:
+def _candidate(
+    slo: Any, i: int, lines: Lines, labels: dict[str, str], dropped: list[str]
+) -> Candidate:
     at: PathT = ("slos", i)
     slo = _keys(slo, _SLO, at, lines)
-    labels = {**labels, **_strings(slo.get("labels"), (*at, "labels"), lines)}
+    labels = {**labels, **_strings(slo.get("labels"), (*at, "labels"), lines, dropped)}
     name = slo.get("name")
     if not isinstance(name, str) or not name:
         raise lines.error((*at, "name"), "field required")
@@ -164,10 +179,12 @@ def from_sloth(data: dict[str, Any], lines: Lines, file: str) -> Imported:
     slos = data.get("slos")
     if not isinstance(slos, list) or not slos:
         raise lines.error(("slos",), "expected a list of at least one SLO")
-    labels = _strings(data.get("labels"), ("labels",), lines)
-    candidates = [_candidate(slo, i, lines, labels) for i, slo in enumerate(slos)]
+    dropped: list[str] = []
+    labels = _strings(data.get("labels"), ("labels",), lines, dropped)
+    candidates = [_candidate(slo, i, lines, labels, dropped) for i, slo in enumerate(slos)]
     origins = Origins(file, {"": (lines, ()), "service": (lines, ("service",))})
     entries, selector, notes = map_candidates(candidates, origins)
+    notes += dropped
     out = settings_of({}, service, selector, entries, origins)
     out["period"] = PERIOD
     return Imported(data=out, locator=origins, notes=notes, format="sloth")
