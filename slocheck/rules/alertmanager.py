@@ -28,11 +28,14 @@ def severities(spec: Spec) -> dict[Severity, list[str]]:
     return out
 
 
+_META = re.compile(r"[\\.+*?()|\[\]{}^$]")  # what a Go regular expression reads as syntax
+
+
 def matcher(values: list[str]) -> str:
     """``severity="page"``, or ``severity=~"page|pageteam"`` for several."""
     if len(values) == 1:
         return f"severity={quoted(values[0])}"
-    return "severity=~" + quoted("|".join(re.escape(v) for v in values))
+    return "severity=~" + quoted("|".join(_META.sub(r"\\\g<0>", v) for v in values))
 
 
 def routes(spec: Spec) -> dict[str, Any]:

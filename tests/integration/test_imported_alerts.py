@@ -1,4 +1,5 @@
-"""A Sloth spec's own alert labels and annotations reach the generated alerts and routes.
+"""Imported alert settings reach the generated alerts and routes: a Sloth spec's own alert
+labels and annotations, and an OpenSLO stream's alert policies.
 
 ``slocheck generate`` on a Sloth spec whose ``alerting`` gives the page alert
 ``severity: pageteam`` and a routing key, the ticket alert ``severity: slack`` and a Slack
@@ -19,6 +20,7 @@ import pytest
 import yaml
 
 from tests.helpers import run_cli
+from tests.unit.spec.test_openslo_alerts import STREAM
 
 pytestmark = pytest.mark.skipif(
     shutil.which("promtool") is None, reason="needs promtool (scripts/setup.sh installs it)"
@@ -65,6 +67,7 @@ SLO = {
 PAGE = {**SLO, "severity": "pageteam", "routing_key": "shop-oncall"}
 TICKET = {**SLO, "severity": "slack", "slack_channel": "#shop-alerts"}
 RUNBOOK = "https://runbooks.example/shop-errors"
+AMTOOL_TEST = ("amtool", "config", "routes", "test")
 
 
 def _series(bad: int, good: int) -> list[dict[str, str]]:
@@ -184,3 +187,26 @@ def test_the_routes_send_the_users_severities_to_the_pager_and_the_tickets(
         check=False,
     )
     assert routed.stdout.strip() == receiver, routed.stdout + routed.stderr
+
+
+@pytest.mark.skipif(shutil.which("amtool") is None, reason="needs amtool")
+def test_openslo_alert_policies_reach_the_alerts_and_the_routes(tmp_path: Path) -> None:
+    spec = tmp_path / "openslo.yaml"
+    spec.write_text(STREAM)
+    out = tmp_path / "out"
+    result = run_cli(["generate", "--slo", str(spec), "--out", str(out), "--check"], 600)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "ok promtool test rules" in result.stdout  # its tests expect the policies' labels
+    rules = yaml.safe_load((out / "prometheus-rules.yml").read_text())
+    labels = [r["labels"] for g in rules["groups"] for r in g["rules"] if "alert" in r]
+    assert {"severity": "sev1", "notification_targets": "shop-pager"}.items() <= labels[0].items()
+    assert labels[1]["severity"] == "ticket-queue"
+    config = out / "alertmanager-routes.yml"
+    for severity, receiver in (("sev1", "shop-pager"), ("ticket-queue", "shop-tickets")):
+        routed = subprocess.run(
+            [*AMTOOL_TEST, f"--config.file={config}", "service=shop", f"severity={severity}"],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert routed.stdout.strip() == receiver, routed.stdout + routed.stderr
