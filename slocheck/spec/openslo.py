@@ -294,8 +294,9 @@ def from_openslo(docs: list[tuple[Any, Lines]], file: str) -> Imported:
     for d in slos:
         alerts = alerts_of(d, objs_by, alert_notes, used)
         for c in _candidates(d, slis, sources):
-            c.alerts = alerts
-            c.where["alerts"] = (d.lines, ("spec", "alertPolicies"))
+            if alerts is not None:
+                c.alerts = alerts
+                c.where["alerts"] = (d.lines, ("spec", "alertPolicies"))
             candidates.append(c)
     first = slos[0]
     top: dict[str, tuple[Lines, PathT]] = {"": (first.lines, ("metadata", "name"))}

@@ -9,6 +9,7 @@ from slocheck.errors import SpecError
 from slocheck.rules.prometheus import BURNS
 from slocheck.spec import parse_spec
 from slocheck.spec.openslo_alerts import PAGE_FACTOR
+from slocheck.workflows.convert import to_openslo
 
 STREAM = """\
 apiVersion: openslo/v1
@@ -140,3 +141,21 @@ def test_errors_name_the_line(replace: str, by: str, at: str, message: str) -> N
         parse_spec(text, "o.yaml")
     assert message in str(e.value), str(e.value)
     assert e.value.line == text[: text.index(at)].count("\n") + 1, str(e.value)
+
+
+def test_convert_keeps_the_alerts_in_the_annotation_and_reads_them_back() -> None:
+    from tests.unit.spec.test_sloth import ALERTING
+
+    loaded = parse_spec(ALERTING, "sloth.yaml")
+    text = to_openslo(loaded).text
+    back = parse_spec(text, "o.yaml").spec.slos[0].alerts
+    assert back == loaded.spec.slos[0].alerts
+    assert back is not None and back.page.labels["severity"] == "pageteam"
+    twice = STREAM.replace(
+        "metadata:\n  name: availability\n",
+        "metadata:\n  name: availability\n  annotations:\n"
+        "    slocheck.dev/slo: '{alerts: {page: {labels: {a: b}}}}'\n",
+    )
+    with pytest.raises(SpecError) as e:
+        parse_spec(twice, "o.yaml")
+    assert "alert settings twice" in str(e.value)
