@@ -1,18 +1,49 @@
 """An Alertmanager routing snippet for the generated alerts (pure): pages to a pager, tickets to
-a ticket queue, grouped per SLO, with the receivers left for the user to fill in."""
+a ticket queue, grouped per SLO, with the receivers left for the user to fill in. An SLO whose
+``alerts:`` gives its page or ticket alert a ``severity`` of the user's (``pageteam``, from a
+Sloth spec) is routed by that severity too."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
-from slocheck.rules.prometheus import dump_yaml
+from slocheck.rules.objectives import objectives
+from slocheck.rules.prometheus import dump_yaml, quoted
+from slocheck.spec.alerts import Severity, labels_of
 from slocheck.spec.model import Spec
+
+
+def severities(spec: Spec) -> dict[Severity, list[str]]:
+    """The ``severity`` labels the page alerts and the ticket alerts carry (slocheck's own, and
+    those the SLOs' ``alerts:`` give), each once, a page's first."""
+    kept = objectives(spec)[0]
+    out: dict[Severity, list[str]] = {}
+    for sev in ("page", "ticket"):
+        values = [sev] + [labels_of({"severity": sev}, o.alerts, sev)["severity"] for o in kept]
+        paged = out.get("page", [])  # a ticket with a page's severity is routed as a page
+        out[sev] = [v for i, v in enumerate(values) if v not in values[:i] and v not in paged] or [
+            sev
+        ]
+    return out
+
+
+_META = re.compile(r"[\\.+*?()|\[\]{}^$]")  # what a Go regular expression reads as syntax
+
+
+def matcher(values: list[str]) -> str:
+    """``severity="page"``, or ``severity=~"page|pageteam"`` for several."""
+    if len(values) == 1:
+        return f"severity={quoted(values[0])}"
+    return "severity=~" + quoted("|".join(_META.sub(r"\\\g<0>", v) for v in values))
 
 
 def routes(spec: Spec) -> dict[str, Any]:
     """A whole alertmanager.yml (``amtool check-config`` accepts it) whose root route has one
     child for the service: merge that child, the inhibition and the receivers into yours."""
     service = spec.service.name
+    sev = severities(spec)
+    page, ticket = matcher(sev["page"]), matcher(sev["ticket"])
     return {
         "route": {
             # the root route of a whole alertmanager.yml; merge the child into yours
@@ -25,13 +56,13 @@ def routes(spec: Spec) -> dict[str, Any]:
                     "routes": [
                         {
                             "receiver": f"{service}-pager",
-                            "matchers": ['severity="page"'],
+                            "matchers": [page],
                             "group_wait": "30s",
                             "repeat_interval": "1h",
                         },
                         {
                             "receiver": f"{service}-tickets",
-                            "matchers": ['severity="ticket"'],
+                            "matchers": [ticket],
                             "group_wait": "5m",
                             "repeat_interval": "12h",
                         },
@@ -42,8 +73,8 @@ def routes(spec: Spec) -> dict[str, Any]:
         "inhibit_rules": [
             {
                 # a page says it already: the ticket of the same SLO adds nothing
-                "source_matchers": ['severity="page"'],
-                "target_matchers": ['severity="ticket"'],
+                "source_matchers": [page],
+                "target_matchers": [ticket],
                 "equal": ["service", "slo"],
             }
         ],

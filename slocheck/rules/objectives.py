@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from slocheck.evaluate.plan import WINDOW, plan, selector
+from slocheck.spec.alerts import SloAlerts
 from slocheck.spec.model import SloSpec, Spec
 from slocheck.spec.presets import PRESETS
 from slocheck.spec.sources import preset_of, source_of
@@ -46,6 +47,7 @@ class Objective:
     threshold: float | None = None
     percentile: float | None = None
     description: str = ""
+    alerts: SloAlerts | None = None  # the user's labels and annotations on its alerts
 
 
 @dataclass(frozen=True)
@@ -89,6 +91,7 @@ def objective_of(slo: SloSpec, spec: Spec) -> Objective | Skipped:
         "sli": slo.sli,
         "severity": slo.severity,
         "description": slo.description or "",
+        "alerts": slo.alerts,
     }
     if slo.sli == "availability" and slo.measurement == "uptime":
         good = plan(slo, sel, explicit).promql  # per target: the rules judge them all together

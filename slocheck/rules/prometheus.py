@@ -19,6 +19,7 @@ import yaml
 
 from slocheck.evaluate.plan import sum_increase
 from slocheck.rules.objectives import Objective, objectives, over, requests_total, up_selector
+from slocheck.spec.alerts import Severity, annotations_of, disabled, labels_of
 from slocheck.spec.model import Spec
 
 #: The windows every ratio SLO's error ratio is recorded over: (PromQL, seconds).
@@ -49,7 +50,7 @@ class Burn:
 
 
 #: The SRE workbook's pairs, by the severity they route to.
-BURNS: dict[str, tuple[Burn, ...]] = {
+BURNS: dict[Severity, tuple[Burn, ...]] = {
     "page": (Burn("1h", "5m", 14.4), Burn("6h", "30m", 6.0)),
     "ticket": (Burn("1d", "2h", 3.0), Burn("3d", "6h", 1.0)),
 }
@@ -95,7 +96,7 @@ def _num(x: float) -> str:
     return f"{x:.12g}"
 
 
-def burn_expr(o: Objective, severity: str, service: str) -> str:
+def burn_expr(o: Objective, severity: Severity, service: str) -> str:
     assert o.budget is not None
     parts = []
     for b in BURNS[severity]:
@@ -111,7 +112,7 @@ def _percent(x: float) -> str:
     return f"{x * 100:.6g}%"
 
 
-def burn_annotations(o: Objective, spec: Spec, severity: str, period: str) -> dict[str, str]:
+def burn_annotations(o: Objective, spec: Spec, severity: Severity, period: str) -> dict[str, str]:
     assert o.budget is not None and o.objective is not None
     pairs = " or ".join(
         f"over {b.long} and {b.short} above {_num(b.factor)}x" for b in BURNS[severity]
@@ -156,12 +157,29 @@ def ratio_rules(o: Objective, spec: Spec, period: str) -> tuple[list[dict[str, A
         {
             "alert": alert_name(o, BURN_ALERT),
             "expr": burn_expr(o, severity, svc),
-            "labels": {"severity": severity, "slo_severity": o.severity, **labels},
-            "annotations": burn_annotations(o, spec, severity, period),
+            "labels": burn_labels(o, spec, severity),
+            "annotations": annotations_of(
+                burn_annotations(o, spec, severity, period), o.alerts, severity
+            ),
         }
-        for severity in BURNS
+        for severity in burn_severities(o)
     ]
     return records, alerts
+
+
+def burn_severities(o: Objective) -> list[Severity]:
+    """The burn alerts of a ratio SLO: page and ticket, less those the user disabled."""
+    return [sev for sev in BURNS if not disabled(o.alerts, sev)]
+
+
+def burn_labels(o: Objective, spec: Spec, severity: Severity) -> dict[str, str]:
+    """The labels of a ratio SLO's page or ticket alert: slocheck's, the user's over them."""
+    own = {"severity": severity, "slo_severity": o.severity, **slo_labels(o, spec)}
+    return labels_of(own, o.alerts, severity)
+
+
+def threshold_severity(o: Objective) -> Severity:
+    return "page" if o.severity == "critical" else "ticket"
 
 
 def threshold_rules(o: Objective, spec: Spec) -> tuple[list[dict[str, Any]], ...]:
@@ -171,24 +189,26 @@ def threshold_rules(o: Objective, spec: Spec) -> tuple[list[dict[str, Any]], ...
     record = "slo:sli_value:rate5m"
     what = f"P{o.percentile:g} " if o.percentile else ""
     records = [{"record": record, "expr": over(o.query, "5m", 300), "labels": labels}]
+    sev = threshold_severity(o)
+    own = {"severity": sev, "slo_severity": o.severity, **labels}
     alerts = [
         {
             "alert": alert_name(o, THRESHOLD_ALERT),
             "expr": f"{_of(record, o, spec.service.name)} {o.bad_op} {_num(o.threshold)}",
             "for": THRESHOLD_FOR,
-            "labels": {
-                "severity": "page" if o.severity == "critical" else "ticket",
-                "slo_severity": o.severity,
-                **labels,
-            },
-            "annotations": {
-                "summary": f"{spec.service.name}: SLO {o.name} is missed",
-                "description": f"{what}{o.sli} of {o.name} over 5m has been {o.bad_op} "
-                f"{_num(o.threshold)} for {THRESHOLD_FOR}.",
-            },
+            "labels": labels_of(own, o.alerts, sev),
+            "annotations": annotations_of(
+                {
+                    "summary": f"{spec.service.name}: SLO {o.name} is missed",
+                    "description": f"{what}{o.sli} of {o.name} over 5m has been {o.bad_op} "
+                    f"{_num(o.threshold)} for {THRESHOLD_FOR}.",
+                },
+                o.alerts,
+                sev,
+            ),
         }
     ]
-    return records, alerts
+    return records, [] if disabled(o.alerts, sev) else alerts
 
 
 def service_alerts(spec: Spec) -> list[dict[str, Any]]:

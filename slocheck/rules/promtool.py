@@ -27,13 +27,15 @@ from slocheck.rules.prometheus import (
     THRESHOLD_ALERT,
     alert_name,
     burn_annotations,
+    burn_labels,
+    burn_severities,
     dump_yaml,
     duration_text,
     rule_set,
     service_alerts,
-    slo_labels,
     threshold_rules,
 )
+from slocheck.spec.alerts import Severity, annotations_of
 from slocheck.spec.model import UNIT_SECONDS, SloSpec, Spec
 from slocheck.spec.presets import PRESETS
 
@@ -242,7 +244,7 @@ def _ratio_inputs(slo: SloSpec, spec: Spec, bad: int, total: int, phases: Phases
 WINDOW_MINUTES = {"5m": 5, "30m": 30, "1h": 60, "2h": 120, "6h": 360, "1d": 1440, "3d": 4320}
 
 
-def firing(o: Objective, ratio: float, phases: Phases) -> list[str]:
+def firing(o: Objective, ratio: float, phases: Phases) -> list[Severity]:
     """The severities of the burn alerts the inputs raise: a pair fires when both its windows
     see an error ratio above its factor times the budget."""
     assert o.budget is not None
@@ -252,15 +254,19 @@ def firing(o: Objective, ratio: float, phases: Phases) -> list[str]:
 
     return [
         sev
-        for sev, pairs in BURNS.items()
-        if any(above(b.long, b.factor) and above(b.short, b.factor) for b in pairs)
+        for sev in burn_severities(o)
+        if any(above(b.long, b.factor) and above(b.short, b.factor) for b in BURNS[sev])
     ]
 
 
-def _alert(o: Objective, spec: Spec, severity: str) -> dict[str, Any]:
-    labels = {"severity": severity, "slo_severity": o.severity, **slo_labels(o, spec)}
-    period = duration_text(spec.period)
-    return {"exp_labels": labels, "exp_annotations": burn_annotations(o, spec, severity, period)}
+def _alert(o: Objective, spec: Spec, severity: Severity) -> dict[str, Any]:
+    """The page or ticket alert as the rules write it: the user's labels and annotations
+    (``alerts:``) over slocheck's."""
+    own = burn_annotations(o, spec, severity, duration_text(spec.period))
+    return {
+        "exp_labels": burn_labels(o, spec, severity),
+        "exp_annotations": annotations_of(own, o.alerts, severity),
+    }
 
 
 def scenarios(o: Objective, uptime: bool) -> list[tuple[str, float, Phases]]:
@@ -322,6 +328,8 @@ def threshold_tests(o: Objective, spec: Spec, slo: SloSpec) -> list[dict[str, An
     t = (slo.threshold or 0.0) / UNIT_SECONDS[p.unit]
     low, high = f"{t / 2:.9g}", f"{t * 2:.9g}"
     _, alerts = threshold_rules(o, spec)
+    if not alerts:
+        raise NoTest("its alert is disabled (alerts: ... disable: true)")
     expected = {k: v for k, v in alerts[0].items() if k in ("labels", "annotations")}
     tests = []
     for what, slow in (("misses its threshold", True), ("meets its threshold", False)):

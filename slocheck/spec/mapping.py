@@ -32,7 +32,7 @@ HISTOGRAM_SLIS: dict[str, str] = {
 }
 #: Fields an annotation (``slocheck.dev/slo``) may add to an imported SLO.
 EXTRA_FIELDS = frozenset(
-    {"severity", "on_no_data", "on_inconclusive", "min_samples", "interpolate", "sli"}
+    {"severity", "on_no_data", "on_inconclusive", "min_samples", "interpolate", "sli", "alerts"}
 )
 _ERRORS = 'status=~"5.."'
 
@@ -56,6 +56,7 @@ class Candidate:
     raw_type: Literal["success", "failure"] = "failure"
     description: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)  # from the annotation
+    alerts: dict[str, Any] | None = None  # the user's alert labels (spec.alerts.SloAlerts)
 
 
 class Origins:
@@ -275,6 +276,13 @@ def map_candidates(
         entry: dict[str, Any] = {"name": c.name, **body}
         if c.description:
             entry["description"] = c.description
+        if c.alerts and "alerts" in c.extra:
+            lines, at = c.where["alerts"]
+            raise lines.error(
+                at, "alert settings twice: in alertPolicies and in the slocheck.dev/slo annotation"
+            )
+        if c.alerts:
+            entry["alerts"] = c.alerts
         extra = {k: v for k, v in c.extra.items() if k != "sli"}
         entry.update(extra)
         for key in body:  # errors in a mapped field point at what it came from

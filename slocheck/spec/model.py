@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, field_validator
 
+from slocheck.spec.alerts import SloAlerts
 from slocheck.spec.bounds import (
     MAX_DURATION_S,
     MAX_LATENCY_S,
@@ -306,6 +307,8 @@ class SloSpec(_Strict):
     # durations and verdicts are shown in seconds
     unit: HistogramUnit = "s"
     description: str | None = None
+    # the user's labels and annotations on the page and ticket alerts (Sloth, OpenSLO)
+    alerts: SloAlerts | None = None
 
     @field_validator("threshold", mode="before")
     @classmethod
@@ -414,7 +417,7 @@ CLIENT_SLIS = frozenset(
 for _sli in CLIENT_SLIS:
     ALLOWED_FIELDS[_sli] |= {"source"}
 COMMON_FIELDS = frozenset(
-    {"name", "sli", "severity", "on_no_data", "on_inconclusive", "description"}
+    {"name", "sli", "severity", "on_no_data", "on_inconclusive", "description", "alerts"}
 )
 
 

@@ -14,6 +14,7 @@ from slocheck.errors import SpecError
 from slocheck.spec.imported import Imported, objective_of, settings_of
 from slocheck.spec.lines import Lines, PathT
 from slocheck.spec.mapping import EXTRA_FIELDS, OPS, Candidate, Origins, map_candidates
+from slocheck.spec.openslo_alerts import alerts_of
 
 API_VERSION = "openslo/v1"
 KINDS = (
@@ -286,7 +287,17 @@ def from_openslo(docs: list[tuple[Any, Lines]], file: str) -> Imported:
             )
         if p is not None and period is None:
             period, period_at = p, (d.lines, ("spec", "timeWindow", 0, "duration"))
-    candidates = [c for d in slos for c in _candidates(d, slis, sources)]
+    objs_by = {k: {d.name: d for d in objs if d.kind == k} for k in KINDS if k.startswith("Alert")}
+    alert_notes: list[str] = []
+    used: set[str] = set()
+    candidates = []
+    for d in slos:
+        alerts = alerts_of(d, objs_by, alert_notes, used)
+        for c in _candidates(d, slis, sources):
+            if alerts is not None:
+                c.alerts = alerts
+                c.where["alerts"] = (d.lines, ("spec", "alertPolicies"))
+            candidates.append(c)
     first = slos[0]
     top: dict[str, tuple[Lines, PathT]] = {"": (first.lines, ("metadata", "name"))}
     settings: dict[str, Any] = {}
@@ -305,7 +316,8 @@ def from_openslo(docs: list[tuple[Any, Lines]], file: str) -> Imported:
     data = settings_of(settings, name, selector, entries, origins)
     if period is not None:
         data["period"] = period
-    ignored = sorted({d.kind for d in objs if d.kind.startswith("Alert")})
-    if ignored or any(d.get(("spec", "alertPolicies")) for d in slos):
-        notes.append("alert policies are not read: slocheck judges the SLOs over its window")
+    notes += alert_notes
+    unused = sorted(set(objs_by["AlertPolicy"]) - used)
+    if unused:
+        notes.append(f"AlertPolicy {unused[0]}: no SLO of this file names it: not read")
     return Imported(data=data, locator=origins, notes=notes, format="openslo")

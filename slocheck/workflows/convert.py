@@ -95,6 +95,8 @@ def _extra(slo: SloSpec) -> dict[str, Any]:
         out["min_samples"] = slo.min_samples
     if slo.interpolate:
         out["interpolate"] = True
+    if slo.alerts is not None:  # the labels of its alerts (from Sloth, say), read back as such
+        out["alerts"] = slo.alerts.model_dump(exclude_defaults=True)
     return out
 
 

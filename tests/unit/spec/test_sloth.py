@@ -111,3 +111,116 @@ def test_errors_name_file_line_and_field(
         parse_spec(SPEC.replace(replace, by, 1), "sloth.yaml")
     assert (e.value.file, e.value.line, e.value.field) == ("sloth.yaml", line, field), str(e.value)
     assert message in e.value.message or message in str(e.value.hint), str(e.value)
+
+
+ALERTING = """\
+version: "prometheus/v1"
+service: "shop"
+labels: {owner: team-a, tier: "1"}
+slos:
+  - name: "availability"
+    objective: 99
+    labels: {tier: "0"}
+    sli:
+      events:
+        error_query: sum(rate(http_requests_total{job="shop",status=~"5.."}[{{.window}}]))
+        total_query: sum(rate(http_requests_total{job="shop"}[{{.window}}]))
+    alerting:
+      name: ShopAvailability
+      labels: {category: availability, tier: "2"}
+      annotations: {runbook: "https://runbooks/shop", summary: "shop"}
+      page_alert:
+        labels: {severity: pageteam, routing_key: shop-oncall, tier: "3"}
+        annotations: {summary: "shop pages"}
+      ticket_alert:
+        disable: true
+"""
+
+
+def test_sloth_alerting_becomes_the_slos_alerts_merged_as_sloth_merges_them() -> None:
+    """The spec's labels, the SLO's, alerting's, then the page's, each over the one before
+    (Sloth's internal/storage/io/sloth.go: MergeLabels(alerting.labels, page_alert.labels) on
+    the rule, over the series' spec and SLO labels)."""
+    alerts = parse_spec(ALERTING, "sloth.yaml").spec.slos[0].alerts
+    assert alerts is not None
+    assert alerts.page.labels == {
+        "owner": "team-a",
+        "tier": "3",
+        "category": "availability",
+        "severity": "pageteam",
+        "routing_key": "shop-oncall",
+    }
+    assert alerts.page.annotations == {"runbook": "https://runbooks/shop", "summary": "shop pages"}
+    assert not alerts.page.disable
+    assert alerts.ticket.disable
+    assert alerts.ticket.labels == {"owner": "team-a", "tier": "2", "category": "availability"}
+    assert alerts.ticket.annotations == {"runbook": "https://runbooks/shop", "summary": "shop"}
+
+
+def test_without_alerting_the_spec_labels_still_reach_the_alerts() -> None:
+    text = ALERTING[: ALERTING.index("    alerting:")]
+    alerts = parse_spec(text, "sloth.yaml").spec.slos[0].alerts
+    assert alerts is not None
+    assert alerts.page.labels == alerts.ticket.labels == {"owner": "team-a", "tier": "0"}
+    assert (
+        parse_spec(
+            text.replace('labels: {owner: team-a, tier: "1"}\n', "").replace(
+                '    labels: {tier: "0"}\n', ""
+            ),
+            "sloth.yaml",
+        )
+        .spec.slos[0]
+        .alerts
+        is None
+    )
+
+
+@pytest.mark.parametrize(
+    ("replace", "by", "line", "field", "message"),
+    [
+        (
+            "routing_key: shop-oncall",
+            "routing_key: 3",
+            17,
+            "slos[0].alerting.page_alert.labels.routing_key",
+            "string",
+        ),
+        (
+            "disable: true",
+            "disable: yes please",
+            20,
+            "slos[0].alerting.ticket_alert.disable",
+            "true or false",
+        ),
+        ("ticket_alert:", "tiket_alert:", 19, "slos[0].alerting.tiket_alert", "ticket_alert"),
+        (
+            "routing_key:",
+            "routing-key:",
+            17,
+            "slos[0].alerting.page_alert.labels.routing-key",
+            "not a Prometheus label name",
+        ),
+        (
+            "routing_key:",
+            "service:",
+            17,
+            "slos[0].alerting.page_alert.labels.service",
+            "slocheck's own",
+        ),
+    ],
+)
+def test_alerting_errors_name_the_line(
+    replace: str, by: str, line: int, field: str, message: str
+) -> None:
+    assert replace in ALERTING
+    with pytest.raises(SpecError) as e:
+        parse_spec(ALERTING.replace(replace, by, 1), "sloth.yaml")
+    assert (e.value.file, e.value.line, e.value.field) == ("sloth.yaml", line, field), str(e.value)
+    assert message in e.value.message or message in str(e.value.hint), str(e.value)
+
+
+def test_a_spec_label_slocheck_sets_itself_is_left_off_the_alerts_and_told() -> None:
+    loaded = parse_spec(ALERTING.replace("owner: team-a", "service: other"), "sloth.yaml")
+    alerts = loaded.spec.slos[0].alerts
+    assert alerts is not None and "service" not in alerts.page.labels
+    assert any("labels.service: not on the alerts" in n for n in loaded.warnings), loaded.warnings
