@@ -42,6 +42,8 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     )
     for note in result.loaded.warnings:
         console.print(f"  [yellow]note[/]: {escape(note)}", soft_wrap=True)
+    for warning in result.warnings:
+        console.print(f"  [yellow]warning[/]: {escape(warning)}", soft_wrap=True)
     for note in result.preset_notes:
         console.print(f"  [dim]{escape(result.preset)}: {escape(note)}[/]", soft_wrap=True)
     if any(v.source == "both" for v in result.slos):
@@ -52,9 +54,12 @@ def _cmd_validate(args: argparse.Namespace) -> int:
         )
     for v in result.slos:
         console.print(
-            f"- [bold]{escape(printable(v.name))}[/] ({v.sli}, {v.severity}, source {v.source})",
+            f"- [bold]{escape(printable(v.name))}[/]: {escape(v.reads)}"
+            f"{' (severity warning)' if v.severity == 'warning' else ''}",
             soft_wrap=True,
         )
+        if v.undecided:
+            console.print(f"    [yellow]warning[/]: {escape(v.undecided)}", soft_wrap=True)
         if v.fetch:
             console.print(f"    fetches: {escape(v.fetch)}[$window + look-back]", soft_wrap=True)
         if v.promql:
