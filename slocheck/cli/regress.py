@@ -215,10 +215,19 @@ def add_history(sub: argparse._SubParsersAction[Any]) -> None:
         description="The benchmark history.",
     )
     p.add_argument(
-        "action", nargs="?", default="list", choices=("list", "export", "import", "trend")
+        "action",
+        nargs="?",
+        default="list",
+        choices=("list", "export", "import", "trend"),
+        help="list the runs, export or import them as JSON lines, or find the change points "
+        "of a metric (trend) (default: list)",
     )
     p.add_argument("file", nargs="?", help="the JSON-lines file (export, import)")
-    p.add_argument("--history", default=DEFAULT_HISTORY, help="the history database")
+    p.add_argument(
+        "--history",
+        default=DEFAULT_HISTORY,
+        help="the history database; it must exist (slocheck run --history writes it)",
+    )
     p.add_argument(
         "--metric",
         default="p95_s",
@@ -320,9 +329,16 @@ def add_bench(sub: argparse._SubParsersAction[Any]) -> None:
         "the N runs, pooled, with a baseline of earlier runs: more runs narrow the interval, "
         "so a nightly job decides instead of saying inconclusive.",
     )
-    p.add_argument("--slo", required=True, metavar="FILE")
-    p.add_argument("--repeat", type=number_in(2, 1000, integer=True), default=5)
-    p.add_argument("--history", default=DEFAULT_HISTORY)
+    p.add_argument("--slo", required=True, metavar="FILE", help="the SLO file (YAML)")
+    p.add_argument(
+        "--repeat",
+        type=number_in(2, 1000, integer=True),
+        default=5,
+        help="how many runs (2 to 1000)",
+    )
+    p.add_argument(
+        "--history", default=DEFAULT_HISTORY, help="the history database each run is added to"
+    )
     p.add_argument(
         "--out",
         metavar="DIR",
@@ -332,7 +348,7 @@ def add_bench(sub: argparse._SubParsersAction[Any]) -> None:
     p.add_argument(
         "--duration",
         type=duration_in(MIN_DURATION_S, MAX_DURATION_S),
-        help="overrides load.duration (1s to 7d)",
+        help="overrides load.duration (1s to 7d; default: the spec's load.duration)",
     )
     p.add_argument(
         "--compare-to",
