@@ -23,6 +23,7 @@ from slocheck.spec.bounds import (
 )
 from slocheck.spec.imported import Imported
 from slocheck.spec.lines import Lines, Locator, PathT, format_path
+from slocheck.spec.messages import message
 from slocheck.spec.model import (
     ALLOWED_FIELDS,
     COMMON_FIELDS,
@@ -201,14 +202,7 @@ def _check_arrival(spec: Spec, lines: Locator) -> None:
 
 
 def _message(err: Mapping[str, Any]) -> str:
-    msg = str(err["msg"]).removeprefix("Value error, ")
-    if err["type"] in ("extra_forbidden",):
-        return "unknown field"
-    if err["type"] == "literal_error":
-        return f"{msg}, got {err.get('input')!r:.60}"
-    if err["type"] == "missing":
-        return "field required"
-    return msg
+    return message(err)
 
 
 def _documents(text: str, file: str) -> list[tuple[Any, Lines]]:
