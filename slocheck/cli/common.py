@@ -254,7 +254,7 @@ STYLES = {
 
 def comparison_table(c: Comparison) -> Table:
     table = Table(
-        title=f"compare: {c.verdict.upper()} ({c.current} vs "
+        title=f"compare: {c.verdict.upper()} ({', '.join(c.current.split(','))} vs "
         f"{', '.join(c.baseline) or 'no baseline'})",
         title_justify="left",
     )

@@ -142,9 +142,18 @@ def cmd_compare(args: argparse.Namespace) -> int:
             if baseline
             else []
         )
+        from slocheck.regress.canary import canary_lines
+
+        for line in canary_lines(current[0], baseline) if baseline else []:
+            console.print(escape(line), soft_wrap=True)
         for flag in flags:
             console.print(f"[bold red]canary[/]: {escape(flag)}")
-        console.print("canary: " + ("FLAGGED" if flags else "ok" if baseline else "no baseline"))
+        limits = (
+            f" (limits: error ratio +{regression.canary_error_points * 100:g} points, "
+            f"P95 +{regression.canary_p95_increase * 1000:g} ms)"
+        )
+        verdict = "FLAGGED" if flags else "ok" if baseline else "no baseline"
+        console.print(f"canary: {verdict}{limits if baseline else ''}")
         return ExitCode.CHECK_FAILED if flags or (args.require_baseline and not baseline) else 0
     result = compare(current, baseline, regression.tolerances(), noise=regression.noise)
     return _report_comparison(result, args, regression, console)
@@ -242,6 +251,12 @@ def cmd_history(args: argparse.Namespace) -> int:
     from slocheck.store.history import History
 
     console = new_console()
+    if args.action != "import" and not Path(args.history).exists():  # nothing to read: no file
+        raise UsageError(
+            f"history {args.action}: there is no history at {args.history}",
+            hint="slocheck run --history FILE and slocheck bench add runs to one; "
+            "history import creates one",
+        )
     with History(args.history, on_skip=warn) as store:
         if args.action in ("export", "import") and not args.file:
             raise UsageError(f"history {args.action}: give the JSON-lines FILE")
@@ -364,6 +379,32 @@ def add_bench(sub: argparse._SubParsersAction[Any]) -> None:
     p.set_defaults(handler=cmd_bench)
 
 
+#: the noise table's rows: summary key, name, scale to the unit shown, unit
+NOISE_ROWS = (
+    ("p50_s", "p50 latency", 1000.0, "ms"),
+    ("p95_s", "p95 latency", 1000.0, "ms"),
+    ("p99_s", "p99 latency", 1000.0, "ms"),
+    ("throughput", "throughput", 1.0, "requests/s"),
+)
+
+
+def noise_table(summaries: list[dict[str, Any]], run_ids: list[str]) -> Table:
+    """The run-to-run noise of a bench: each metric's mean and standard deviation in the unit
+    ``compare`` shows it in (ms, requests/s), and its coefficient of variation."""
+    table = Table(
+        title=f"noise over {len(run_ids)} runs ({', '.join(run_ids)})", title_justify="left"
+    )
+    for col in ("metric", "mean", "stdev", "CV"):
+        table.add_column(col)
+    for key, name, scale, unit in NOISE_ROWS:
+        values = [s[key] * scale for s in summaries if isinstance(s.get(key), float)]
+        if len(values) >= 2:
+            mean, sd = statistics.mean(values), statistics.stdev(values)
+            cv = f"{sd / mean:.1%}" if mean else "-"
+            table.add_row(name, f"{mean:,.2f} {unit}", f"{sd:,.2f} {unit}", cv)
+    return table
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     from slocheck.regress.records import summary_of
     from slocheck.spec import load_spec
@@ -390,15 +431,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         console.print(f"run {len(result.records) + 1}/{args.repeat}: interrupted; not recorded")
         return ExitCode.INTERRUPTED
     summaries = [summary_of(r) for r in result.records]
-    table = Table(title=f"noise over {args.repeat} runs", title_justify="left")
-    for col in ("metric", "mean", "stdev", "CV"):
-        table.add_column(col)
-    for key in ("p50_s", "p95_s", "p99_s", "throughput"):
-        values = [s[key] for s in summaries if isinstance(s.get(key), float)]
-        if len(values) >= 2:
-            mean, sd = statistics.mean(values), statistics.stdev(values)
-            table.add_row(key, f"{mean:.4g}", f"{sd:.3g}", f"{sd / mean:.1%}" if mean else "-")
-    console.print(table)
+    console.print(noise_table(summaries, [r.run_id for r in result.records]))
     if result.comparison is None:
         return ExitCode.OK
     return _report_comparison(result.comparison, args, loaded.spec.regression, console)
