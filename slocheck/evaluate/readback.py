@@ -109,14 +109,18 @@ def undecidable(slo: SloSpec, spec: Spec) -> str | None:
     need = samples_needed([slo])
     if have >= need:
         return None
-    why = f"P{slo.percentile:g} needs" if slo.percentile is not None else "it needs"
     if slo.min_samples and slo.min_samples >= need:
-        why = "min_samples asks for"
+        why = f"min_samples asks for {need:,}"
+    elif slo.percentile is not None:
+        why = f"P{slo.percentile:g} needs {need:,}"
+    elif slo.sli == "error_ratio":
+        why = f"an error ratio of at most {pct(slo.threshold or 0)} needs {need:,} with no error"
+    else:
+        why = f"{pct(slo.objective or 0)} needs {need:,} with no failure"
     return (
         f"cannot be decided at load.rate {load.rate:g} requests/s for load.duration "
-        f"{_duration_text(load.duration)}: about {have:,} requests, and {why} {need:,}"
-        f"{' without an error' if slo.percentile is None else ''}; a duration of "
-        f"{_duration_text(need * 1.25 / load.rate)} would decide it"
+        f"{_duration_text(load.duration)}: about {have:,} requests, and {why} to pass; "
+        f"a duration of {_duration_text(need * 1.25 / load.rate)} would decide it"
     )
 
 

@@ -121,17 +121,22 @@ def test_an_slo_the_load_cannot_decide_names_the_count_and_a_duration(
         tmp_path,
         "version: 1\nload: {rate: 10, duration: 30s}\nslos:\n"
         "  - {name: p99, sli: latency, percentile: 99, threshold: 1s}\n"
-        "  - {name: up, sli: availability, measurement: uptime, objective: 99.9%}\n",
+        "  - {name: up, sli: availability, measurement: uptime, objective: 99.9%}\n"
+        "  - {name: ok, sli: availability, objective: 99.9%}\n",
         capsys,
     )
     assert code == 0
     assert (
         "warning: cannot be decided at load.rate 10 requests/s for load.duration 30s: about 300 "
-        "requests, and P99 needs 1,000; a duration of 3m would decide it"
+        "requests, and P99 needs 1,000 to pass; a duration of 3m would decide it"
     ) in out
     assert (
         "warning: cannot be decided in load.duration 30s: 30 scrapes (one every 1 s), and 99.9% "
         "needs 3,838 with the target up in every one; a duration of 80m would decide it"
+    ) in out
+    assert (
+        "about 300 requests, and 99.9% needs 3,838 with no failure to pass; a duration of 8m "
+        "would decide it"
     ) in out
 
 
