@@ -30,13 +30,13 @@ def _number(value: Any) -> float:
 def unit_traps(written: Sequence[Any], spec: Spec, lines: Lines) -> list[str]:
     """One sentence per trap, ``file:line: slos[i].field: ...`` (``written``: the ``slos`` list
     as the file has it, after the compact form is normalised)."""
-    out: list[str] = []
+    found: list[tuple[int, str]] = []
 
     def say(i: int, name: str, text: str) -> None:
         path = ("slos", i, name)
         line = lines.line(path)
         where = f"{lines.file}:{line}" if line is not None else lines.file
-        out.append(f"{where}: {format_path(lines.written(path))}: {text}")
+        found.append((line or 0, f"{where}: {format_path(lines.written(path))}: {text}"))
 
     for i, (raw, slo) in enumerate(zip(written, spec.slos, strict=False)):
         if not isinstance(raw, Mapping):
@@ -67,4 +67,4 @@ def unit_traps(written: Sequence[Any], spec: Spec, lines: Lines) -> list[str]:
                 f"{objective} is read as 100% (a ratio; one failure fails it): write "
                 f"{_number(objective):g}% if you meant a percentage, or 100% to keep it",
             )
-    return out
+    return [text for _, text in sorted(found, key=lambda f: f[0])]  # in the file's order
