@@ -79,3 +79,14 @@ def test_a_decidable_spec_and_a_paced_loop_have_nothing_to_say() -> None:
     )
     assert undecidable(loaded.spec.slos[0], loaded.spec) is None
     assert unpaced(loaded.spec) is None
+
+
+def test_messages_name_the_series_not_the_range_and_unix_time() -> None:
+    from slocheck.evaluate.verdicts import series_words
+
+    assert series_words("up[360s] @ 1796200358.103") == "up"
+    assert (
+        series_words('a_total{job="x"}[71310ms] @ 1796200358.1 and b_total[71310ms] @ 1796200358')
+        == 'a_total{job="x"} and b_total'
+    )
+    assert series_words("sum(rate(x[5m]))") == "sum(rate(x[5m]))"  # a user's PromQL stays
