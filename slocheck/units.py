@@ -74,7 +74,12 @@ def parse_ratio(value: object) -> float:
     else:
         raise ValueError(f"expected a ratio like 99.9% or 0.999, got {type(value).__name__}")
     if not math.isfinite(ratio) or not 0.0 <= ratio <= 1.0:
-        raise ValueError(f"expected a ratio between 0% and 100%, got {value!r}")
+        hint = (
+            f" (a bare number is a fraction of 1: write {value:g}% for a percentage)"
+            if isinstance(value, (int, float)) and 1 < value <= 100
+            else ""
+        )
+        raise ValueError(f"expected a ratio between 0% and 100%, got {value!r}{hint}")
     return ratio
 
 

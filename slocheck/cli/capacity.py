@@ -54,7 +54,13 @@ def add_capacity(sub: argparse._SubParsersAction[Any]) -> None:
         help="the first rate (default: the lowest at which one step gathers enough "
         "observations to decide every SLO, e.g. 42/s for a P99 over 30 s steps)",
     )
-    p.add_argument("--max-rate", type=_rate, default=10_000.0, metavar="R")
+    p.add_argument(
+        "--max-rate",
+        type=_rate,
+        default=10_000.0,
+        metavar="R",
+        help="the highest rate searched, requests/s",
+    )
     p.add_argument(
         "--budget",
         type=duration_in(MIN_DURATION_S, MAX_DURATION_S),
@@ -82,8 +88,18 @@ def add_capacity(sub: argparse._SubParsersAction[Any]) -> None:
         metavar="R",
         help="exit 1 unless the capacity found reaches R requests/s",
     )
-    p.add_argument("--target-url", type=typed(url_arg, "URL"), metavar="URL")
-    p.add_argument("--prometheus-url", type=typed(url_arg, "URL"), metavar="URL")
+    p.add_argument(
+        "--target-url",
+        type=typed(url_arg, "URL"),
+        metavar="URL",
+        help="your service (default: target.url, else embedded)",
+    )
+    p.add_argument(
+        "--prometheus-url",
+        type=typed(url_arg, "URL"),
+        metavar="URL",
+        help="your Prometheus (default: prometheus.url, else managed)",
+    )
     p.add_argument(
         "--processes",
         type=number_in(1, MAX_PROCESSES, integer=True),

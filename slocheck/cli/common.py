@@ -8,8 +8,8 @@ import argparse
 import math
 import os
 import sys
-from collections.abc import Callable
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from rich.markup import escape
 from rich.table import Table
@@ -22,11 +22,67 @@ if TYPE_CHECKING:
     from slocheck.regress import Comparison
 
 
+class DefaultsFormatter(argparse.HelpFormatter):
+    """``--help`` names every option's default: appended as ``(default: X)`` where its help
+    does not already say it (a flag, ``store_true``, has none to name)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help or ""
+        flag = action.nargs == 0  # store_true, store_false, count, version
+        default = action.default
+        if (
+            "default" in text
+            or flag
+            or default in (None, argparse.SUPPRESS)
+            or not action.option_strings
+        ):
+            return text
+        return f"{text} (default: %(default)s)" if text else "(default: %(default)s)"
+
+
 class Parser(argparse.ArgumentParser):
-    """argparse that raises :class:`UsageError` (exit 2) instead of exiting itself."""
+    """argparse that raises :class:`UsageError` (exit 2) instead of exiting itself; an unknown
+    flag names the command's own ``--help`` and the closest flag it has."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", DefaultsFormatter)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> None:  # type: ignore[override]
         raise UsageError(f"{self.prog}: {message}", hint=f"see '{self.prog} --help'")
+
+    def parse_known_args(  # type: ignore[override]
+        self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
+    ) -> tuple[argparse.Namespace, list[str]]:
+        if self._subparsers is None and args is not None:  # a command's parser: name its help
+            # before argparse's own checks, which would first say a required flag is missing
+            flags = self._long_flags()
+            words = list(args)[: list(args).index("--")] if "--" in args else list(args)
+            for word in words:
+                name = word.split("=", 1)[0]
+                if name.startswith("--") and not any(f.startswith(name) for f in flags):
+                    self._unknown([word])
+        parsed, extras = super().parse_known_args(args, namespace)
+        if extras and self._subparsers is None:
+            self._unknown(extras)
+        return parsed, extras
+
+    def _long_flags(self) -> list[str]:
+        return [s for a in self._actions for s in a.option_strings if s.startswith("--")]
+
+    def _unknown(self, extras: list[str]) -> None:
+        import difflib
+
+        word = extras[0]
+        flags = self._long_flags()
+        name = word.split("=", 1)[0]
+        close = difflib.get_close_matches(name, flags, n=1, cutoff=0.7) if word[:1] == "-" else []
+        what = "unrecognized argument" if len(extras) == 1 else "unrecognized arguments"
+        hint = f"did you mean {close[0]}? " if close else ""
+        raise UsageError(
+            f"{self.prog}: {what}: {' '.join(extras)}",
+            hint=f"{hint}see '{self.prog} --help'",
+        )
 
 
 def typed(parse: Callable[[str], object], what: str) -> Callable[[str], object]:
@@ -198,7 +254,7 @@ STYLES = {
 
 def comparison_table(c: Comparison) -> Table:
     table = Table(
-        title=f"compare: {c.verdict.upper()} ({c.current} vs "
+        title=f"compare: {c.verdict.upper()} ({', '.join(c.current.split(','))} vs "
         f"{', '.join(c.baseline) or 'no baseline'})",
         title_justify="left",
     )

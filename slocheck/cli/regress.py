@@ -142,9 +142,18 @@ def cmd_compare(args: argparse.Namespace) -> int:
             if baseline
             else []
         )
+        from slocheck.regress.canary import canary_lines
+
+        for line in canary_lines(current[0], baseline) if baseline else []:
+            console.print(escape(line), soft_wrap=True)
         for flag in flags:
             console.print(f"[bold red]canary[/]: {escape(flag)}")
-        console.print("canary: " + ("FLAGGED" if flags else "ok" if baseline else "no baseline"))
+        limits = (
+            f" (limits: error ratio +{regression.canary_error_points * 100:g} points, "
+            f"P95 +{regression.canary_p95_increase * 1000:g} ms)"
+        )
+        verdict = "FLAGGED" if flags else "ok" if baseline else "no baseline"
+        console.print(f"canary: {verdict}{limits if baseline else ''}")
         return ExitCode.CHECK_FAILED if flags or (args.require_baseline and not baseline) else 0
     result = compare(current, baseline, regression.tolerances(), noise=regression.noise)
     return _report_comparison(result, args, regression, console)
@@ -215,10 +224,19 @@ def add_history(sub: argparse._SubParsersAction[Any]) -> None:
         description="The benchmark history.",
     )
     p.add_argument(
-        "action", nargs="?", default="list", choices=("list", "export", "import", "trend")
+        "action",
+        nargs="?",
+        default="list",
+        choices=("list", "export", "import", "trend"),
+        help="list the runs, export or import them as JSON lines, or find the change points "
+        "of a metric (trend) (default: list)",
     )
     p.add_argument("file", nargs="?", help="the JSON-lines file (export, import)")
-    p.add_argument("--history", default=DEFAULT_HISTORY, help="the history database")
+    p.add_argument(
+        "--history",
+        default=DEFAULT_HISTORY,
+        help="the history database; it must exist (slocheck run --history writes it)",
+    )
     p.add_argument(
         "--metric",
         default="p95_s",
@@ -233,6 +251,12 @@ def cmd_history(args: argparse.Namespace) -> int:
     from slocheck.store.history import History
 
     console = new_console()
+    if args.action != "import" and not Path(args.history).exists():  # nothing to read: no file
+        raise UsageError(
+            f"history {args.action}: there is no history at {args.history}",
+            hint="slocheck run --history FILE and slocheck bench add runs to one; "
+            "history import creates one",
+        )
     with History(args.history, on_skip=warn) as store:
         if args.action in ("export", "import") and not args.file:
             raise UsageError(f"history {args.action}: give the JSON-lines FILE")
@@ -320,9 +344,16 @@ def add_bench(sub: argparse._SubParsersAction[Any]) -> None:
         "the N runs, pooled, with a baseline of earlier runs: more runs narrow the interval, "
         "so a nightly job decides instead of saying inconclusive.",
     )
-    p.add_argument("--slo", required=True, metavar="FILE")
-    p.add_argument("--repeat", type=number_in(2, 1000, integer=True), default=5)
-    p.add_argument("--history", default=DEFAULT_HISTORY)
+    p.add_argument("--slo", required=True, metavar="FILE", help="the SLO file (YAML)")
+    p.add_argument(
+        "--repeat",
+        type=number_in(2, 1000, integer=True),
+        default=5,
+        help="how many runs (2 to 1000)",
+    )
+    p.add_argument(
+        "--history", default=DEFAULT_HISTORY, help="the history database each run is added to"
+    )
     p.add_argument(
         "--out",
         metavar="DIR",
@@ -332,7 +363,7 @@ def add_bench(sub: argparse._SubParsersAction[Any]) -> None:
     p.add_argument(
         "--duration",
         type=duration_in(MIN_DURATION_S, MAX_DURATION_S),
-        help="overrides load.duration (1s to 7d)",
+        help="overrides load.duration (1s to 7d; default: the spec's load.duration)",
     )
     p.add_argument(
         "--compare-to",
@@ -346,6 +377,32 @@ def add_bench(sub: argparse._SubParsersAction[Any]) -> None:
     p.add_argument("--require-baseline", action="store_true", help="no baseline is a failure")
     p.add_argument("--json", metavar="PATH", help="write the comparison as JSON")
     p.set_defaults(handler=cmd_bench)
+
+
+#: the noise table's rows: summary key, name, scale to the unit shown, unit
+NOISE_ROWS = (
+    ("p50_s", "p50 latency", 1000.0, "ms"),
+    ("p95_s", "p95 latency", 1000.0, "ms"),
+    ("p99_s", "p99 latency", 1000.0, "ms"),
+    ("throughput", "throughput", 1.0, "requests/s"),
+)
+
+
+def noise_table(summaries: list[dict[str, Any]], run_ids: list[str]) -> Table:
+    """The run-to-run noise of a bench: each metric's mean and standard deviation in the unit
+    ``compare`` shows it in (ms, requests/s), and its coefficient of variation."""
+    table = Table(
+        title=f"noise over {len(run_ids)} runs ({', '.join(run_ids)})", title_justify="left"
+    )
+    for col in ("metric", "mean", "stdev", "CV"):
+        table.add_column(col)
+    for key, name, scale, unit in NOISE_ROWS:
+        values = [s[key] * scale for s in summaries if isinstance(s.get(key), float)]
+        if len(values) >= 2:
+            mean, sd = statistics.mean(values), statistics.stdev(values)
+            cv = f"{sd / mean:.1%}" if mean else "-"
+            table.add_row(name, f"{mean:,.2f} {unit}", f"{sd:,.2f} {unit}", cv)
+    return table
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
@@ -374,15 +431,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         console.print(f"run {len(result.records) + 1}/{args.repeat}: interrupted; not recorded")
         return ExitCode.INTERRUPTED
     summaries = [summary_of(r) for r in result.records]
-    table = Table(title=f"noise over {args.repeat} runs", title_justify="left")
-    for col in ("metric", "mean", "stdev", "CV"):
-        table.add_column(col)
-    for key in ("p50_s", "p95_s", "p99_s", "throughput"):
-        values = [s[key] for s in summaries if isinstance(s.get(key), float)]
-        if len(values) >= 2:
-            mean, sd = statistics.mean(values), statistics.stdev(values)
-            table.add_row(key, f"{mean:.4g}", f"{sd:.3g}", f"{sd / mean:.1%}" if mean else "-")
-    console.print(table)
+    console.print(noise_table(summaries, [r.run_id for r in result.records]))
     if result.comparison is None:
         return ExitCode.OK
     return _report_comparison(result.comparison, args, loaded.spec.regression, console)

@@ -31,9 +31,11 @@ def add_serve(sub: argparse._SubParsersAction[Parser]) -> None:
     p.add_argument(
         "--port", type=int, default=d.port, help="port (default %(default)s; 0 picks one)"
     )
-    p.add_argument("--model", choices=MODEL_CHOICES, default=d.model)
-    p.add_argument("--backend", choices=BACKEND_CHOICES, default=d.backend)
-    p.add_argument("--device", choices=DEVICE_CHOICES, default=d.device)
+    p.add_argument("--model", choices=MODEL_CHOICES, default=d.model, help="which models to serve")
+    p.add_argument("--backend", choices=BACKEND_CHOICES, default=d.backend, help="the math library")
+    p.add_argument(
+        "--device", choices=DEVICE_CHOICES, default=d.device, help="torch: where the models run"
+    )
     p.add_argument(
         "--max-batch-size",
         type=int,
@@ -58,7 +60,12 @@ def add_serve(sub: argparse._SubParsersAction[Parser]) -> None:
         default=d.threads,
         help="math-library threads per model call (default %(default)s; 0: one per core)",
     )
-    p.add_argument("--max-body-bytes", type=int, default=d.max_body_bytes)
+    p.add_argument(
+        "--max-body-bytes",
+        type=int,
+        default=d.max_body_bytes,
+        help="largest request body; a larger one is answered 413",
+    )
     p.add_argument("--seed", type=int, default=d.seed, help="seed of the model weights")
     p.add_argument(
         "--fault-error-rate",
@@ -103,9 +110,17 @@ def add_serve(sub: argparse._SubParsersAction[Parser]) -> None:
         "--log-level",
         default=d.log_level,
         choices=("debug", "info", "warning", "error", "critical"),
+        help="the server's log level",
     )
-    p.add_argument("--no-access-log", dest="access_log", action="store_false")
-    p.add_argument("--service-name", default=d.service_name)
+    p.add_argument(
+        "--no-access-log",
+        dest="access_log",
+        action="store_false",
+        help="log no line per request (default: one line per request)",
+    )
+    p.add_argument(
+        "--service-name", default=d.service_name, help="the name GET / and the traces give"
+    )
     p.set_defaults(handler=_cmd_serve)
 
 

@@ -12,6 +12,7 @@ from slocheck.cli.common import Parser, append_step_summary, new_console, typed,
 from slocheck.errors import ExitCode, UsageError
 
 if TYPE_CHECKING:
+    from slocheck.evaluate import Window
     from slocheck.results import VerifyResult
 
 
@@ -42,6 +43,8 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     )
     for note in result.loaded.warnings:
         console.print(f"  [yellow]note[/]: {escape(note)}", soft_wrap=True)
+    for warning in result.warnings:
+        console.print(f"  [yellow]warning[/]: {escape(warning)}", soft_wrap=True)
     for note in result.preset_notes:
         console.print(f"  [dim]{escape(result.preset)}: {escape(note)}[/]", soft_wrap=True)
     if any(v.source == "both" for v in result.slos):
@@ -52,9 +55,12 @@ def _cmd_validate(args: argparse.Namespace) -> int:
         )
     for v in result.slos:
         console.print(
-            f"- [bold]{escape(printable(v.name))}[/] ({v.sli}, {v.severity}, source {v.source})",
+            f"- [bold]{escape(printable(v.name))}[/]: {escape(v.reads)}"
+            f"{' (severity warning)' if v.severity == 'warning' else ''}",
             soft_wrap=True,
         )
+        if v.undecided:
+            console.print(f"    [yellow]warning[/]: {escape(v.undecided)}", soft_wrap=True)
         if v.fetch:
             console.print(f"    fetches: {escape(v.fetch)}[$window + look-back]", soft_wrap=True)
         if v.promql:
@@ -112,9 +118,42 @@ def _cmd_verify(args: argparse.Namespace) -> int:
         window = Window(parse_time(args.start, now), parse_time(args.end, now))
     except ValueError as e:
         raise UsageError(f"--start/--end: {e}") from None
+    check_written_window(window, args.start, args.end, now)
     client = client_for(loaded.spec.prometheus, args.prometheus_url)
     result = verify(loaded, client, window, with_rules=args.with_rules)
+    new_console().print(escape(window_words(window, args.start, args.end)), soft_wrap=True)
     return _report(result, args)
+
+
+def _clock(t: float) -> str:
+    """``2026-12-02 08:15:00 UTC``: a time as a person reads it."""
+    import datetime as dt
+
+    return dt.datetime.fromtimestamp(t, tz=dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def window_words(window: Window, start: str, end: str) -> str:
+    """``window: now-5m (2026-12-02 08:15:00 UTC) to now (2026-12-02 08:20:00 UTC), 5m``:
+    what the user wrote, then what it meant."""
+    from slocheck.spec.bounds import bound_text
+
+    length = bound_text(round(window.end - window.start, 3))
+    return f"window: {start} ({_clock(window.start)}) to {end} ({_clock(window.end)}), {length}"
+
+
+def check_written_window(window: Window, start: str, end: str, now: float) -> None:
+    """The window's problems, in the words the user wrote (``--end now-10m``), not in unix
+    seconds; the workflow checks the rest."""
+    if window.end <= window.start:
+        raise UsageError(
+            f"--start/--end: the window is empty: --end {end} ({_clock(window.end)}) is not "
+            f"after --start {start} ({_clock(window.start)})"
+        )
+    if window.end > now + 5:
+        raise UsageError(
+            f"--end {end} ({_clock(window.end)}) is in the future: its data does not exist yet",
+            hint="end the window at now or before",
+        )
 
 
 def _report(result: VerifyResult, args: argparse.Namespace) -> int:

@@ -8,7 +8,15 @@ from typing import Any
 
 from slocheck.evaluate.counters import Buckets, histogram_buckets, quantile
 from slocheck.evaluate.stats import min_samples_for_quantile, wilson_interval
-from slocheck.evaluate.verdicts import Builder, SliData, SloResult, Verdict, pct, ratio_verdict
+from slocheck.evaluate.verdicts import (
+    Builder,
+    SliData,
+    SloResult,
+    Verdict,
+    pct,
+    ratio_verdict,
+    series_words,
+)
 from slocheck.spec.model import UNIT_SECONDS
 from slocheck.units import format_duration
 
@@ -34,7 +42,9 @@ def _observed(b: Builder, data: SliData, **kw: Any) -> Buckets | SloResult:
     is nothing to judge: no series, no observation, or no ``+Inf`` bucket."""
     series = list(data.series or [])
     if not series:
-        return b.result("no_data", f"no series matched {data.query}", **kw)
+        return b.result(
+            "no_data", f"no series matched {series_words(data.query)} in the window", **kw
+        )
     buckets, totals = histogram_buckets(series, b.window.start, b.window.read_until)
     buckets = buckets.scaled(UNIT_SECONDS[b.plan.unit])
     b.notes(totals)

@@ -95,6 +95,16 @@ def overall(results: Sequence[SloResult]) -> Gate:
     return "fail" if "fail" in gates or not results else "warn" if "warn" in gates else "pass"
 
 
+_RANGE_AT = re.compile(r"\[[0-9]+(?:ms|s)\] @ [0-9]+(?:\.[0-9]*)?")
+
+
+def series_words(query: str) -> str:
+    """``up[360s] @ 1796200358.103`` -> ``up``: the series a message names, without the range
+    and the unix time of the fetch (the window is said once, as the user wrote it; the exact
+    query stays in the report's details)."""
+    return _RANGE_AT.sub("", query)
+
+
 def pct(ratio: float) -> str:
     """99.95% style, with enough digits to tell 99.9% from 99.95%."""
     if not math.isfinite(ratio):
@@ -235,7 +245,7 @@ def judge_requests(b: Builder, data: SliData) -> SloResult:
     slo = b.slo
     series = list(data.series or [])
     if not series:
-        return b.result("no_data", f"no series matched {data.query}")
+        return b.result("no_data", f"no series matched {series_words(data.query)} in the window")
     totals = sum_deltas(series, b.window.start, b.window.read_until)
     b.notes(totals)
     n = totals.total
@@ -321,7 +331,11 @@ def judge_token_rate(b: Builder, data: SliData) -> SloResult:
     """``token_throughput``: the increase of a counter of generated tokens per second."""
     series = list(data.series or [])
     if not series:
-        return b.result("no_data", f"no series matched {data.query}", unit="tokens/s")
+        return b.result(
+            "no_data",
+            f"no series matched {series_words(data.query)} in the window",
+            unit="tokens/s",
+        )
     totals = sum_deltas(series, b.window.start, b.window.read_until)
     b.notes(totals)
     n = totals.total
@@ -379,7 +393,7 @@ def judge_uptime(b: Builder, data: SliData) -> SloResult:
         if b.window.start < t <= b.window.read_until and math.isfinite(v)
     ]
     if not values:
-        return b.result("no_data", f"no samples of {data.query} in the window")
+        return b.result("no_data", f"no samples of {series_words(data.query)} in the window")
     n = len(values)
     if (early := b.too_few(n, b.slo.min_samples or 1, "scrapes")) is not None:
         return early

@@ -381,7 +381,8 @@ def compare(
     if len(baseline) < 3 and noise > 0:
         notes.append(
             f"{len(baseline)} baseline run(s): the run-to-run noise cannot be measured, "
-            f"so {noise:.0%} is assumed (regression.noise); median:5 measures it"
+            f"so {noise:.0%} is assumed (regression.noise); a baseline of 3 runs or more "
+            "(median:N) measures it"
         )
     cur_lat = pooled_hdr([r.latency_hdr for r in group])
     base_lat = pooled_hdr([r.latency_hdr for r in baseline])

@@ -23,6 +23,7 @@ from slocheck.spec.bounds import (
 )
 from slocheck.spec.imported import Imported
 from slocheck.spec.lines import Lines, Locator, PathT, format_path
+from slocheck.spec.messages import message
 from slocheck.spec.model import (
     ALLOWED_FIELDS,
     COMMON_FIELDS,
@@ -39,6 +40,7 @@ from slocheck.spec.model import (
 from slocheck.spec.openslo import from_openslo, is_openslo
 from slocheck.spec.sloth import from_sloth, is_sloth
 from slocheck.spec.sources import preset_of, source_problem
+from slocheck.spec.traps import unit_traps
 
 MAX_SPEC_BYTES = 1 << 20
 
@@ -77,6 +79,8 @@ class LoadedSpec:
     warnings: list[str] = field(default_factory=list)
     #: what the file was written in: slocheck, openslo or sloth
     format: str = "slocheck"
+    #: values that likely mean something else than meant (spec.traps), ``file:line: field: ...``
+    traps: list[str] = field(default_factory=list)
 
 
 def _did_you_mean(word: str, choices: list[str]) -> str | None:
@@ -198,14 +202,7 @@ def _check_arrival(spec: Spec, lines: Locator) -> None:
 
 
 def _message(err: Mapping[str, Any]) -> str:
-    msg = str(err["msg"]).removeprefix("Value error, ")
-    if err["type"] in ("extra_forbidden",):
-        return "unknown field"
-    if err["type"] == "literal_error":
-        return f"{msg}, got {err.get('input')!r:.60}"
-    if err["type"] == "missing":
-        return "field required"
-    return msg
+    return message(err)
 
 
 def _documents(text: str, file: str) -> list[tuple[Any, Lines]]:
@@ -271,7 +268,8 @@ def parse_spec(text: str, file: str = "<spec>") -> LoadedSpec:
     spec = _validate(data, locator, file)
     digest = hashlib.sha256(text.encode("utf-8", "replace")).hexdigest()
     if imported is None:
-        return LoadedSpec(spec=spec, path=file, sha256=digest)
+        traps = unit_traps(data["slos"], spec, lines) if isinstance(lines, Lines) else []
+        return LoadedSpec(spec=spec, path=file, sha256=digest, traps=traps)
     return LoadedSpec(spec, file, digest, list(imported.notes), imported.format)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from slocheck.evaluate.plan import empty_numerator_warning, plan
+from slocheck.evaluate.readback import sentence, undecidable, unpaced
 from slocheck.spec import LoadedSpec
 from slocheck.spec.model import SloSpec, Source
 from slocheck.spec.presets import PRESETS, Preset
@@ -21,6 +22,10 @@ class SloPlanView:
     promql: str | None  #: the equivalent PromQL (server side)
     client: str | None  #: what the load generator measures (client side)
     warning: str | None
+    #: the SLO as a person reads it (evaluate.readback)
+    reads: str = ""
+    #: why the spec's rate and duration cannot decide it, and what duration would
+    undecided: str | None = None
 
 
 @dataclass(frozen=True)
@@ -29,6 +34,8 @@ class ValidateResult:
     preset: str
     preset_notes: tuple[str, ...]
     slos: list[SloPlanView]
+    #: spec-wide warnings: unit traps (``file:line: field: ...``), an unpaced closed loop
+    warnings: tuple[str, ...] = ()
 
 
 def validate(loaded: LoadedSpec) -> ValidateResult:
@@ -51,9 +58,12 @@ def validate(loaded: LoadedSpec) -> ValidateResult:
                 promql=server.promql if server else None,
                 client=client,
                 warning=_warning(slo, preset, source),
+                reads=sentence(slo, source, spec.prometheus.selector),
+                undecided=undecidable(slo, spec),
             )
         )
-    return ValidateResult(loaded, preset.name, preset.notes, views)
+    warnings = (*loaded.traps, *filter(None, [unpaced(spec)]))
+    return ValidateResult(loaded, preset.name, preset.notes, views, warnings)
 
 
 def _warning(slo: SloSpec, preset: Preset, source: Source) -> str | None:

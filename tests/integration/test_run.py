@@ -168,7 +168,7 @@ def test_bench_repeats_runs_into_the_history_and_shows_the_noise(tmp_path: Path)
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "run 1/2" in result.stdout and "run 2/2" in result.stdout
-    assert "noise over 2 runs" in result.stdout and "p95_s" in result.stdout
+    assert "noise over 2 runs" in result.stdout and "p95 latency" in result.stdout
     with History(str(history)) as store:
         records = store.runs()
     assert len(records) == 2

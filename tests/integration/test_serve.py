@@ -205,7 +205,7 @@ def test_taken_port_exits_3() -> None:
         (["serve", "--max-batch-size", "0"], "--max-batch-size"),
         (["serve", "--fault-crash-after", "-1"], "--fault-crash-after"),
         (["serve", "--model", "llm"], "invalid choice"),
-        (["serve", "--no-such-flag"], "unrecognized arguments"),
+        (["serve", "--no-such-flag"], "unrecognized argument: --no-such-flag"),
         ([], "usage"),
     ],
 )

@@ -127,7 +127,7 @@ BASE = "version: 1\nslos:\n  - name: a\n    sli: latency\n    percentile: 95\n  
             'expected a duration like 500ms, got "fast"',
         ),
         (BASE.replace("threshold: 1s", "thresold: 1s"), 6, "slos[0].thresold", "unknown field"),
-        (BASE.replace("sli: latency", "sli: latncy"), 4, "slos[0].sli", "got 'latncy'"),
+        (BASE.replace("sli: latency", "sli: latncy"), 4, "slos[0].sli", 'got "latncy"'),
         (
             BASE.replace("    percentile: 95\n", ""),
             3,
@@ -148,7 +148,7 @@ BASE = "version: 1\nslos:\n  - name: a\n    sli: latency\n    percentile: 95\n  
             "duplicate SLO name",
         ),
         (BASE.replace("version: 1", "version: 2"), 1, "version", "got 2"),
-        ("version: 1\nslos: []\n", 2, "slos", "at least 1"),
+        ("version: 1\nslos: []\n", 2, "slos", "needs at least one SLO"),
         (
             "version: 1\nslos:\n  latency: {target: quick, percentile: 95}\n",
             3,
@@ -179,7 +179,7 @@ BASE = "version: 1\nslos:\n  - name: a\n    sli: latency\n    percentile: 95\n  
             "prometheus.bearer_token_env",
             "NAME of an environment variable",
         ),
-        (BASE + "load:\n  users: 0\n", 8, "load.users", "greater than or equal to 1"),
+        (BASE + "load:\n  users: 0\n", 8, "load.users", "expected at least 1, got 0"),
         (
             BASE + "service:\n  faults: {error_rate: 150%}\n",
             8,
@@ -200,7 +200,7 @@ BASE = "version: 1\nslos:\n  - name: a\n    sli: latency\n    percentile: 95\n  
             "load.distribution",
             "only means something for load.arrival open",
         ),
-        (BASE + "load:\n  arrival: ajar\n", 8, "load.arrival", "got 'ajar'"),
+        (BASE + "load:\n  arrival: ajar\n", 8, "load.arrival", 'got "ajar"'),
     ],
 )
 def test_errors_name_line_and_field(text: str, line: int, field: str, message: str) -> None:
