@@ -124,6 +124,8 @@ def _cmd_capacity(args: argparse.Namespace) -> int:
     from slocheck.workflows.capacity import capacity
 
     loaded = load_spec(args.slo)
+    for trap in loaded.traps:  # a value that likely means something else (validate says more)
+        warn(trap)
     if args.min_rate is not None and args.min_rate > args.max_rate:
         raise UsageError(f"--min-rate {args.min_rate:g} is above --max-rate {args.max_rate:g}")
     if not 0 < args.precision < 1:

@@ -412,6 +412,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
     from slocheck.workflows.outdir import ROOT, default_out
 
     loaded = load_spec(args.slo)
+    for trap in loaded.traps:  # a value that likely means something else (validate says more)
+        warn(trap)
     console = new_console()
     stop_on_signals()
 

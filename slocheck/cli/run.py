@@ -167,6 +167,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from slocheck.workflows.run import RunOptions, run
 
     loaded = load_spec(args.slo)
+    for trap in loaded.traps:  # a value that likely means something else (validate says more)
+        warn(trap)
     master_bind = args.master_bind
     out = Path(args.out) if args.out else default_out()
     options = RunOptions(
