@@ -19,6 +19,7 @@ import difflib
 import re
 from collections.abc import Iterable
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -27,7 +28,7 @@ from slocheck.evaluate.plan import plan
 from slocheck.load.config import BUILTIN_SCENARIOS
 from slocheck.prom.client import HttpPromClient, redact_url
 from slocheck.spec import LoadedSpec
-from slocheck.spec.model import Spec
+from slocheck.spec.model import Spec, TargetSpec
 from slocheck.spec.presets import PRESETS
 from slocheck.spec.sources import preset_of, source_of
 
@@ -184,3 +185,26 @@ def metric_warnings(
                 for w in missing_metrics(spec, held, f"Prometheus at {client.shown_url}")
             ]
     return []
+
+
+def metrics_page(target: TargetSpec | None, url: str | None = None) -> str | None:
+    """Where the target's metrics answer (``metrics_url``, else its URL's ``/metrics``); None
+    for the embedded service (it starts with the load)."""
+    if target is not None and target.metrics_url:
+        return target.metrics_url
+    url = url or (target.url if target is not None else None)
+    return urlsplit(url)._replace(path="/metrics", query="").geturl() if url else None
+
+
+def probe(loaded: LoadedSpec) -> list[str]:
+    """``slocheck validate --probe``: the checks before the load, with no load: the files the
+    spec names (exit 2), ``prometheus.url`` answers Prometheus' API (exit 3), and the warnings
+    of the SLOs whose metric is missing on ``target.url``'s ``/metrics`` or in Prometheus."""
+    from slocheck.workflows.verify import client_for
+
+    check_files(loaded)
+    spec = loaded.spec
+    client = client_for(spec.prometheus) if spec.prometheus.url else None
+    if client is not None:
+        check_prometheus(client)
+    return metric_warnings(loaded, metrics_page(spec.target), client)

@@ -52,6 +52,7 @@ from slocheck.workflows.prechecks import (
     check_files,
     check_prometheus,
     metric_warnings,
+    metrics_page,
     resolved,
     spec_base,
 )
@@ -319,8 +320,7 @@ def _run(
                     wait_until_ready(
                         target, path, t.ready_timeout if spec.target else READY_TIMEOUT
                     )
-                page = t.metrics_url or urlsplit(target)._replace(path="/metrics").geturl()
-                for warning in metric_warnings(loaded, page, yours):
+                for warning in metric_warnings(loaded, metrics_page(t, target), yours):
                     (on_warning or phase)(warning)
             managed = None
             if prom_url is None:
