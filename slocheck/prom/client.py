@@ -66,6 +66,12 @@ class AnswerError(PrometheusError):
     ``success``, a body that is not (complete) JSON, or a ``resultType`` other than asked."""
 
 
+NOT_PROMETHEUS_HINT = (
+    "give the URL of Prometheus itself (its API answers at /api/v1/query), e.g. "
+    "http://localhost:9090, in --prometheus-url or prometheus.url"
+)
+
+
 def redact_url(url: str) -> str:
     """The URL without any user:password part."""
     parts = urlsplit(url)
@@ -253,10 +259,7 @@ class HttpPromClient:
         host, or a URL that is not a Prometheus (a 404, an HTML page) is found at once."""
         import requests
 
-        hint = (
-            "give the URL of Prometheus itself (its API answers at /api/v1/query), e.g. "
-            "http://localhost:9090, in --prometheus-url or prometheus.url"
-        )
+        hint = NOT_PROMETHEUS_HINT
         endpoint = self.url.rstrip("/") + "/api/v1/query"
         try:
             response = self._session.get(endpoint, params={"query": "1"}, timeout=self.timeout)
@@ -347,6 +350,11 @@ def _api_error(status: int, body: bytes, url: str, query: str) -> Exception:
         return PrometheusError(
             f"Prometheus at {url} refused access ({status})",
             hint="check prometheus.bearer_token_env / basic_auth_env",
+        )
+    if status == 404:
+        return PrometheusError(
+            f"this is not a Prometheus: /api/v1/query answered 404 at {url}",
+            hint=NOT_PROMETHEUS_HINT,
         )
     return PrometheusError(
         f"Prometheus at {url} answered {status or 'an error'} to {query}"
