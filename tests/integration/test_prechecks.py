@@ -236,3 +236,22 @@ def test_the_compact_example_decides_and_passes(tmp_path: Path) -> None:
     report = only_report(tmp_path)
     assert report["verdict"] == "pass"
     assert [s["verdict"] for s in report["slos"]] == ["pass", "pass", "pass"]
+
+
+@needs_prometheus
+def test_the_managed_prometheus_loads_a_relative_rules_file_and_lists_its_groups(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from slocheck.prom.managed import ManagedPrometheus, loaded_groups
+
+    (tmp_path / "rules").mkdir()
+    (tmp_path / "rules" / "r.yml").write_text(
+        "groups:\n"
+        "  - name: first\n    rules: [{record: 'a:one', expr: 'vector(1)'}]\n"
+        "  - name: second\n    rules: [{record: 'b:two', expr: 'vector(2)'}]\n"
+    )
+    monkeypatch.chdir(tmp_path)
+    with ManagedPrometheus(rule_files=["rules/r.yml"]) as prom:
+        assert prom.rule_files == [str(tmp_path / "rules" / "r.yml")]
+        # start() returned only once every group was listed
+        assert loaded_groups(prom.url) >= {"first", "second"}
