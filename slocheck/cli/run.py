@@ -192,7 +192,13 @@ def _cmd_run(args: argparse.Namespace) -> int:
     console = new_console()
     with claimed(out):  # the folder stays this run's until its reports are written
         with _Progress(console) as progress:
-            result = run(loaded, options, on_progress=progress.update, on_phase=progress.phase)
+            result = run(
+                loaded,
+                options,
+                on_progress=progress.update,
+                on_phase=progress.phase,
+                on_warning=warn,
+            )
         return _after_run(args, result, console)
 
 

@@ -23,6 +23,13 @@ def add_validate(sub: argparse._SubParsersAction[Parser]) -> None:
         description="Check an SLO file; exit 0 when valid, 2 when not.",
     )
     p.add_argument("--slo", required=True, metavar="FILE", help="the SLO file (YAML)")
+    p.add_argument(
+        "--probe",
+        action="store_true",
+        help="also run the checks of `slocheck run` before its load, with no load: the files "
+        "the spec names exist, prometheus.url answers Prometheus' API (exit 3 if not), each "
+        "SLO's metric is on target.url's /metrics or in Prometheus (a warning if not)",
+    )
     p.set_defaults(handler=_cmd_validate)
 
 
@@ -32,6 +39,12 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     from slocheck.workflows.validate import validate
 
     result = validate(load_spec(args.slo))
+    if args.probe:
+        from slocheck.cli.common import warn
+        from slocheck.workflows.prechecks import probe
+
+        for problem in probe(result.loaded):
+            warn(problem)
     spec = result.loaded.spec
     console = new_console()
     written = {"openslo": "OpenSLO v1, read as ", "sloth": "Sloth prometheus/v1, read as "}

@@ -66,6 +66,12 @@ class AnswerError(PrometheusError):
     ``success``, a body that is not (complete) JSON, or a ``resultType`` other than asked."""
 
 
+NOT_PROMETHEUS_HINT = (
+    "give the URL of Prometheus itself (its API answers at /api/v1/query), e.g. "
+    "http://localhost:9090, in --prometheus-url or prometheus.url"
+)
+
+
 def redact_url(url: str) -> str:
     """The URL without any user:password part."""
     parts = urlsplit(url)
@@ -247,6 +253,54 @@ class HttpPromClient:
         except ValueError as e:
             raise AnswerError(f"unexpected answer from {self.shown_url} to {query}: {e}") from None
 
+    def check_api(self) -> None:
+        """Raise a PrometheusError (exit 3) unless :attr:`url` answers Prometheus' query API
+        (``/api/v1/query`` answers ``1`` with ``status: success``): a closed port, a wrong
+        host, or a URL that is not a Prometheus (a 404, an HTML page) is found at once."""
+        import requests
+
+        hint = NOT_PROMETHEUS_HINT
+        endpoint = self.url.rstrip("/") + "/api/v1/query"
+        try:
+            response = self._session.get(endpoint, params={"query": "1"}, timeout=self.timeout)
+        except requests.exceptions.RequestException as e:
+            raise PrometheusError(
+                f"cannot reach Prometheus at {self.shown_url}: {_reason(e)}", hint=hint
+            ) from None
+        status = response.status_code
+        if status in (401, 403):
+            raise _api_error(status, response.content, self.shown_url, "1")
+        if status != 200:
+            raise PrometheusError(
+                f"this is not a Prometheus: /api/v1/query answered {status} at {self.shown_url}",
+                hint=hint,
+            )
+        try:
+            data = json.loads(response.content)
+            ok = data.get("status") == "success" and "resultType" in data.get("data", {})
+        except (ValueError, AttributeError, TypeError):
+            ok = False
+        if not ok:
+            raise PrometheusError(
+                f"this is not a Prometheus: /api/v1/query at {self.shown_url} answered 200 "
+                "with something other than Prometheus' API",
+                hint=hint,
+            )
+
+    def metric_names(self) -> list[str] | None:
+        """Every metric name this Prometheus holds (``/api/v1/label/__name__/values``); None
+        when it cannot tell."""
+        import requests
+
+        endpoint = self.url.rstrip("/") + "/api/v1/label/__name__/values"
+        try:
+            response = self._session.get(endpoint, timeout=self.timeout)
+            data = json.loads(response.content) if response.status_code == 200 else None
+        except (requests.exceptions.RequestException, ValueError):
+            return None
+        names = data.get("data") if isinstance(data, dict) else None
+        return [str(n) for n in names] if isinstance(names, list) else None
+
     def fetch_samples(self, selector: str, start: float, end: float) -> SeriesAnswer:
         from slocheck.evaluate.plan import window_text
 
@@ -296,6 +350,11 @@ def _api_error(status: int, body: bytes, url: str, query: str) -> Exception:
         return PrometheusError(
             f"Prometheus at {url} refused access ({status})",
             hint="check prometheus.bearer_token_env / basic_auth_env",
+        )
+    if status == 404:
+        return PrometheusError(
+            f"this is not a Prometheus: /api/v1/query answered 404 at {url}",
+            hint=NOT_PROMETHEUS_HINT,
         )
     return PrometheusError(
         f"Prometheus at {url} answered {status or 'an error'} to {query}"

@@ -14,8 +14,12 @@ import shutil
 import signal
 import subprocess
 import tempfile
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+
+import httpx
+import yaml
 
 from slocheck.errors import PrometheusError
 from slocheck.prom.scrape import ScrapeWaits, free_port, scrape_config, wait_ready
@@ -87,7 +91,9 @@ class ManagedPrometheus(ScrapeWaits):
         one that makes the kernel stop it when slocheck dies, even by SIGKILL."""
         self.targets = list(targets)
         self.launch = launch or _launch
-        self.rule_files = [str(f) for f in rule_files]
+        # absolute: Prometheus resolves a relative path against its own config's folder (a
+        # temporary one), where it would find nothing and load no rule, silently
+        self.rule_files = [str(Path(f).expanduser().absolute()) for f in rule_files]
         self.job = job
         self.scrape_interval = scrape_interval
         self.metrics_path = metrics_path
@@ -133,6 +139,7 @@ class ManagedPrometheus(ScrapeWaits):
             ) from None
         try:
             self._wait_ready()
+            self._wait_rules()
         except BaseException:
             self.stop()
             raise
@@ -161,7 +168,42 @@ class ManagedPrometheus(ScrapeWaits):
                 every=0.05,
             )
         except PrometheusError as e:
-            raise PrometheusError(f"{e.message}: {self._log_tail()}") from None
+            tail = self._log_tail()
+            if self.rule_files and "error loading rules" in tail:
+                raise PrometheusError(
+                    f"prometheus refused the rules in {', '.join(self.rule_files)}: {tail}",
+                    hint="check them with: promtool check rules FILE",
+                ) from None
+            raise PrometheusError(f"{e.message}: {tail}") from None
+
+    def _wait_rules(self) -> None:
+        """Until ``/api/v1/rules`` lists every group of :attr:`rule_files` (a file Prometheus
+        refused: it exits at start-up, named with its log); a PrometheusError after
+        ``ready_timeout``."""
+        if not self.rule_files:
+            return
+        wanted = {g for f in self.rule_files for g in rule_groups(f)}
+        proc = self._proc
+        deadline = time.monotonic() + self.ready_timeout
+        listed: set[str] = set()
+        while True:
+            if proc is not None and proc.poll() is not None:
+                raise PrometheusError(
+                    f"prometheus refused the rules in {', '.join(self.rule_files)} (it exited "
+                    f"with {proc.returncode}): {self._log_tail() or 'nothing in its log'}",
+                    hint="check them with: promtool check rules FILE",
+                )
+            listed = loaded_groups(self.url)
+            if wanted <= listed:
+                return
+            if time.monotonic() > deadline:
+                missing = ", ".join(sorted(wanted - listed))
+                raise PrometheusError(
+                    f"prometheus did not load the rule groups {missing} of "
+                    f"{', '.join(self.rule_files)} within {self.ready_timeout:g} s: "
+                    f"{self._log_tail() or 'nothing in its log'}"
+                )
+            time.sleep(0.05)
 
     def stop(self) -> None:
         """SIGTERM, SIGKILL after 10 s; at once when a stop signal interrupts the wait."""
@@ -189,6 +231,30 @@ class ManagedPrometheus(ScrapeWaits):
                 f"the managed Prometheus ({self.url}) exited with {self._proc.returncode} "
                 f"while slocheck needed it: {self._log_tail() or 'nothing in its log'}"
             )
+
+
+def rule_groups(path: str | Path) -> list[str]:
+    """The names of the rule groups in a Prometheus rules file (none when it cannot be read:
+    Prometheus then refuses it, which :meth:`ManagedPrometheus.start` reports)."""
+    try:
+        data = yaml.safe_load(Path(path).read_text())
+    except (OSError, yaml.YAMLError):
+        return []
+    groups = data.get("groups") if isinstance(data, dict) else None
+    if not isinstance(groups, list):
+        return []
+    return [str(g["name"]) for g in groups if isinstance(g, dict) and "name" in g]
+
+
+def loaded_groups(url: str) -> set[str]:
+    """The rule groups that the Prometheus at ``url`` lists (``/api/v1/rules``); none when it
+    does not answer (yet)."""
+    try:
+        body = httpx.get(url + "/api/v1/rules", timeout=5.0).json()
+        groups = body["data"]["groups"]
+        return {str(g["name"]) for g in groups}
+    except (httpx.HTTPError, ValueError, KeyError, TypeError):
+        return set()
 
 
 def backfill(openmetrics: str, storage_path: str | Path, promtool: str | None = None) -> None:

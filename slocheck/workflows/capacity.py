@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from dataclasses import replace
 
-from slocheck.errors import InfrastructureError
+from slocheck.errors import InfrastructureError, UsageError
 from slocheck.evaluate.capacity import Search, Step, StepVerdict, samples_needed, step_seconds
 from slocheck.load import stopping, summarise
 from slocheck.load.stats import merged
@@ -86,16 +86,41 @@ def step_spec(loaded: LoadedSpec, rate: float, options: CapacityOptions) -> Load
     return replace(loaded, spec=loaded.spec.model_copy(update={"load": new_load}))
 
 
+def first_step_seconds(loaded: LoadedSpec, options: CapacityOptions) -> tuple[float, float]:
+    """What the first step takes (its warm-up and judged load) and, with the start-up and
+    judging around it, the smallest budget in which it runs."""
+    assert options.min_rate is not None
+    warmup = loaded.spec.load.warmup if options.warmup is None else options.warmup
+    load = step_seconds(options.min_rate, options.step_duration, samples_needed(loaded.spec.slos))
+    return warmup + load, warmup + load + STEP_OVERHEAD_S
+
+
+def check_budget(loaded: LoadedSpec, options: CapacityOptions) -> None:
+    """A budget shorter than one step would decide nothing (no step run, "below the
+    minimum"): a usage error (exit 2) naming the smallest budget that works."""
+    step, smallest = first_step_seconds(loaded, options)
+    if options.budget_s < smallest:
+        raise UsageError(
+            f"--budget {options.budget_s:g}s is shorter than one step: at "
+            f"{options.min_rate:g} requests/s a step takes {step:g}s of warm-up and load, and "
+            f"about {STEP_OVERHEAD_S:g}s more to start and judge; nothing would be measured",
+            hint=f"give --budget {math.ceil(smallest)}s or more (a search takes several steps: "
+            "the default is 10m), or a shorter --step-duration / --warmup",
+        )
+
+
 def capacity(
     loaded: LoadedSpec,
     options: CapacityOptions,
     on_step: Callable[[Step], None] | None = None,
     on_phase: Callable[[str], None] | None = None,
 ) -> CapacityResult:
+    """The search; a UsageError before any step when the budget cannot hold one."""
     needed = samples_needed(loaded.spec.slos)
     if options.min_rate is None:  # the lowest rate at which one step decides every SLO
         options = replace(options, min_rate=float(math.ceil(1.25 * needed / options.step_duration)))
     assert options.min_rate is not None
+    check_budget(loaded, options)
     search = Search(options.min_rate, options.max_rate, options.precision)
     phase = on_phase or (lambda _msg: None)
     started = time.time()
@@ -111,9 +136,7 @@ def capacity(
             per_step = (
                 sum(s.seconds for s in steps) / len(steps)
                 if steps
-                else (options.warmup or loaded.spec.load.warmup)
-                + options.step_duration
-                + STEP_OVERHEAD_S
+                else first_step_seconds(loaded, options)[1]
             )
             if spent + per_step > options.budget_s:
                 return "budget", None

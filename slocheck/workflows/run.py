@@ -25,7 +25,7 @@ from slocheck.evaluate.counts import (
 from slocheck.evaluate.crosscheck import CrossCheck, CrossCheckInputs, cross_checks, first_scrape
 from slocheck.evaluate.plan import selector
 from slocheck.load import LoadConfig, LoadResult, Progress, run_load, stopping, summarise
-from slocheck.load.config import in_flight_for
+from slocheck.load.config import BUILTIN_SCENARIOS, in_flight_for
 from slocheck.load.runner import spawn
 from slocheck.load.stats import count_between, merged
 from slocheck.prom.client import HttpPromClient, PromClient, redact_url
@@ -48,7 +48,21 @@ from slocheck.workflows.endings import (
 )
 from slocheck.workflows.generate import write_rules
 from slocheck.workflows.outdir import claimed
-from slocheck.workflows.stack import READY_TIMEOUT, EmbeddedService, wait_until_ready
+from slocheck.workflows.prechecks import (
+    check_files,
+    check_prometheus,
+    metric_warnings,
+    metrics_page,
+    resolved,
+    spec_base,
+)
+from slocheck.workflows.stack import (
+    READY_TIMEOUT,
+    EmbeddedService,
+    loopback_target,
+    ready_paths,
+    wait_until_ready,
+)
 from slocheck.workflows.verify import client_for, verify
 
 EMBEDDED_JOB = "slocheck"
@@ -105,10 +119,7 @@ def load_config(
     )
 
     def path(name: str | None) -> Path | None:
-        if name is None:
-            return None
-        p = Path(name).expanduser()
-        return p if p.is_absolute() or base is None else base / p
+        return None if name is None else resolved(name, base)
 
     def tokens(t: TokenLength | None) -> tuple[float, float] | None:
         return None if t is None else (t.mean, t.stddev)
@@ -124,7 +135,8 @@ def load_config(
         max_in_flight = in_flight_for(rate, max(thresholds), at_least=users)
     return LoadConfig(
         host=host,
-        scenario=options.scenario or spec.scenario,
+        scenario=options.scenario
+        or (spec.scenario if spec.scenario in BUILTIN_SCENARIOS else str(path(spec.scenario))),
         users=users,
         spawn_rate=spec.spawn_rate,
         duration=options.duration or spec.duration,
@@ -150,30 +162,6 @@ def load_config(
         master_bind=options.master_bind,
         workers_timeout=options.workers_timeout,
     )
-
-
-def ready_paths(target: TargetSpec) -> list[str | None]:
-    """What must answer 2xx before the load: ``ready_path`` when given, else the API's own
-    readiness (KServe v2: the server, then the model; OpenAI: the model list)."""
-    if target.ready_path is not None:
-        return [target.ready_path]
-    if target.api == "kserve-v2":
-        return ["/v2/health/ready", f"/v2/models/{target.model}/ready"]
-    if target.api == "openai":
-        return ["/v1/models"]
-    return [None]
-
-
-def _loopback_target(url: str, also: str = "127.0.0.1") -> str:
-    """The ``host:port`` the embedded Prometheus scrapes: on this machine only (``also``: the
-    address the embedded service listens on for remote workers)."""
-    parts = urlsplit(url)
-    if parts.hostname not in ("127.0.0.1", "localhost", "::1", also):
-        raise UsageError(
-            f"the embedded Prometheus only scrapes services on this machine; give "
-            f"--prometheus-url for {url}"
-        )
-    return f"{parts.hostname}:{parts.port or (443 if parts.scheme == 'https' else 80)}"
 
 
 def gather_cross_check_inputs(
@@ -281,13 +269,15 @@ def run(
     options: RunOptions,
     on_progress: Callable[[Progress], None] | None = None,
     on_phase: Callable[[str], None] | None = None,
+    on_warning: Callable[[str], None] | None = None,
 ) -> RunResult:
     """Once the load has started, every ending returns a result to report (a stop signal at
     any moment, a later one only noted: :mod:`slocheck.load.stopping`; a load generator that
     dies or freezes; a dead Prometheus; a bug), :attr:`RunResult.ending` saying what happened.
-    ``options.out_dir`` is the run's own while it runs (:func:`.outdir.claimed`)."""
+    ``options.out_dir`` is the run's own while it runs (:func:`.outdir.claimed`). Before the
+    load, :mod:`.prechecks` (exit 2 or 3 at once; ``on_warning``: an SLO's missing metric)."""
     with stopping.in_order(), claimed(options.out_dir):
-        return _run(loaded, options, on_progress, Stage(on_phase))
+        return _run(loaded, options, on_progress, Stage(on_phase), on_warning)
 
 
 def _run(
@@ -295,6 +285,7 @@ def _run(
     options: RunOptions,
     on_progress: Callable[[Progress], None] | None,
     phase: Stage,
+    on_warning: Callable[[str], None] | None = None,
 ) -> RunResult:
     spec = loaded.spec
     out = options.out_dir
@@ -305,6 +296,11 @@ def _run(
             "a Prometheus you run cannot scrape the embedded service: give "
             "--target-url (or target.url) with --prometheus-url"
         )
+    check_files(loaded, options.scenario)
+    yours = client_for(spec.prometheus, prom_url) if prom_url else None
+    if yours is not None:
+        phase(f"checking the Prometheus at {yours.shown_url}")
+        check_prometheus(yours)  # exit 3 before anything starts
     load: LoadResult | None = None
     result: RunResult | None = None
     try:
@@ -324,13 +320,15 @@ def _run(
                     wait_until_ready(
                         target, path, t.ready_timeout if spec.target else READY_TIMEOUT
                     )
+                for warning in metric_warnings(loaded, metrics_page(t, target), yours):
+                    (on_warning or phase)(warning)
             managed = None
             if prom_url is None:
                 phase("starting Prometheus")
                 scraped = (spec.target.metrics_url if spec.target else None) or target
                 rules = [write_rules(loaded, out)] if options.with_rules else []
                 managed = start_prometheus(
-                    [_loopback_target(scraped, options.service_host)],
+                    [loopback_target(scraped, options.service_host)],
                     job=EMBEDDED_JOB,
                     scrape_interval=spec.prometheus.scrape_interval,
                     metrics_path=urlsplit(scraped).path or "/metrics"
@@ -343,7 +341,8 @@ def _run(
                 prom_url = managed.url
                 client: PromClient = HttpPromClient(prom_url)
             else:
-                client = client_for(spec.prometheus, prom_url)
+                assert yours is not None
+                client = yours
             prom_started = time.time()
             if service is not None:
                 phase("starting the embedded service")
@@ -363,7 +362,7 @@ def _run(
                 target,
                 spec.service.model if embedded else "",
                 target=spec.target,
-                base=Path(loaded.path).parent if loaded.path and loaded.path != "<spec>" else None,
+                base=spec_base(loaded),
                 slos=spec.slos,
             )
 

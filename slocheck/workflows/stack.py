@@ -6,12 +6,14 @@ import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from urllib.parse import urlsplit
 
-from slocheck.errors import ServiceStartError
+from slocheck.errors import ServiceStartError, UsageError
 from slocheck.load.runner import spawn, stop_group
 from slocheck.prom.scrape import Lifecycle, free_port, wait_ready
 from slocheck.service.config import FaultConfig, ServiceConfig
 from slocheck.spec import ServiceSpec
+from slocheck.spec.model import TargetSpec
 
 READY_TIMEOUT = 30.0
 
@@ -99,3 +101,27 @@ class EmbeddedService(Lifecycle):
         proc, self.proc = self.proc, None
         if proc is not None:
             stop_group(proc)
+
+
+def ready_paths(target: TargetSpec) -> list[str | None]:
+    """What must answer 2xx before the load: ``ready_path`` when given, else the API's own
+    readiness (KServe v2: the server, then the model; OpenAI: the model list)."""
+    if target.ready_path is not None:
+        return [target.ready_path]
+    if target.api == "kserve-v2":
+        return ["/v2/health/ready", f"/v2/models/{target.model}/ready"]
+    if target.api == "openai":
+        return ["/v1/models"]
+    return [None]
+
+
+def loopback_target(url: str, also: str = "127.0.0.1") -> str:
+    """The ``host:port`` the embedded Prometheus scrapes: on this machine only (``also``: the
+    address the embedded service listens on for remote workers)."""
+    parts = urlsplit(url)
+    if parts.hostname not in ("127.0.0.1", "localhost", "::1", also):
+        raise UsageError(
+            f"the embedded Prometheus only scrapes services on this machine; give "
+            f"--prometheus-url for {url}"
+        )
+    return f"{parts.hostname}:{parts.port or (443 if parts.scheme == 'https' else 80)}"

@@ -200,20 +200,23 @@ def test_a_target_that_never_answers_exits_3_within_its_timeout(tmp_path: Path) 
 
 
 def test_a_target_nobody_listens_on_exits_3(tmp_path: Path) -> None:
+    from slocheck.prom import ManagedPrometheus
+
     url = f"http://127.0.0.1:{free_port()}"
     path = spec(tmp_path, f"target: {{url: '{url}', ready_timeout: 2s}}\n")
-    result = run_cli(
-        [
-            "run",
-            "--slo",
-            str(path),
-            "--out",
-            str(tmp_path / "out"),
-            "--prometheus-url",
-            "http://127.0.0.1:9",
-        ],
-        timeout=60,
-    )
+    with ManagedPrometheus() as prom:  # a real one: the run's check of it passes
+        result = run_cli(
+            [
+                "run",
+                "--slo",
+                str(path),
+                "--out",
+                str(tmp_path / "out"),
+                "--prometheus-url",
+                prom.url,
+            ],
+            timeout=60,
+        )
     assert result.returncode == 3, result.stdout + result.stderr
     assert "not ready within 2 s" in result.stderr and "ConnectError" in result.stderr
 
