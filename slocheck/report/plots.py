@@ -45,14 +45,15 @@ def log_ticks(lo: float, hi: float) -> list[float]:
 
 
 def wants_log(values: Sequence[float], levels: Sequence[float]) -> bool:
-    """True when a threshold is ``LOG_RATIO`` times the data's largest value or more, or the
-    data ``LOG_RATIO`` times a threshold: on a linear axis one of them would be unreadable."""
+    """True when a threshold is ``LOG_RATIO`` times the data's typical (median) value or more,
+    or that value ``LOG_RATIO`` times a threshold: on a linear axis one of them would be
+    unreadable (the data flat on the axis, or the threshold)."""
     data = [v for v in values if v > 0 and math.isfinite(v)]
     marks = [v for v in levels if v > 0 and math.isfinite(v)]
     if not data or not marks:
         return False
-    top = max(data)
-    return any(m / top >= LOG_RATIO or top / m >= LOG_RATIO for m in marks)
+    typical = sorted(data)[len(data) // 2]
+    return any(m / typical >= LOG_RATIO or typical / m >= LOG_RATIO for m in marks)
 
 
 def tick_text(t: float) -> str:
@@ -90,6 +91,8 @@ def svg_plot(
     x1 = max(xs) if max(xs) > x0 else x0 + 1
     if log:
         lo = 10 ** math.floor(math.log10(min(positive)))
+        if min(values) <= 0:  # zeros sit on the axis, a decade below anything measured
+            lo /= 10
         hi = 10 ** math.ceil(math.log10(max(positive) * 1.01))
         ticks = log_ticks(lo, hi)
     else:
@@ -116,7 +119,7 @@ def svg_plot(
         parts.append(
             f'<rect x="{px(shade_from):.1f}" y="{TOP}" width="{px(x1) - px(shade_from):.1f}"'
             f' height="{H - TOP - BOTTOM}" fill="#ddf4ff"/>'
-            f'<text x="{px(shade_from) + 4:.1f}" y="{TOP + 12}" font-size="11" '
+            f'<text x="{px(shade_from) + 4:.1f}" y="{H - BOTTOM - 6}" font-size="11" '
             'fill="#0969da">judged window</text>'
         )
     for t in ticks:

@@ -95,6 +95,7 @@ def test_small_values_still_get_tick_labels() -> None:
 
 def test_a_threshold_far_from_the_data_gets_a_log_scale() -> None:
     assert wants_log([1.0, 3.0], [250.0])  # the threshold 80x the data
+    assert wants_log([40.0, 8.0, 7.0, 9.0], [250.0])  # one slow first second: still typical 8
     assert wants_log([5000.0], [100.0])  # the data 50x the threshold
     assert not wants_log([550.0, 600.0], [250.0])  # close: linear
     assert not wants_log([1.0, 3.0], [])  # nothing to compare with
@@ -115,6 +116,7 @@ def test_a_threshold_far_from_the_data_gets_a_log_scale() -> None:
 def test_a_log_scale_keeps_zeros_on_the_axis() -> None:
     svg = svg_plot("E", [0.0, 1.0, 2.0], [("r", "#000", [0.0, 5.0, 6.0])], "%", log=True)
     assert "NaN" not in svg and "inf" not in svg and "polyline" in svg
+    assert texts(svg).by_class["ytick"][0] == "0.1"  # the zero a decade below the 5
 
 
 def _hist_ms(values_ms: list[int]) -> Any:
