@@ -134,8 +134,7 @@ def capacity_to_html(c: CapacityResult) -> str:
     steps = sorted(c.steps, key=lambda s: s.rate)
     xs = [s.rate for s in steps]
 
-    def rps(x: float, _x0: float) -> str:
-        return f"{x:g}/s"
+    ticks = [(x, f"{x:g}/s") for x in xs]  # the rates tried
 
     throughput = svg_plot(
         "Throughput: achieved against requested",
@@ -145,7 +144,7 @@ def capacity_to_html(c: CapacityResult) -> str:
             ("requested", "#8c959f", list(xs)),
         ],
         "achieved requests/s",
-        x_text=rps,
+        x_ticks=ticks,
         x_label="requested rate (requests/s)",
     )
     slos = list(c.loaded.spec.slos)
@@ -157,7 +156,7 @@ def capacity_to_html(c: CapacityResult) -> str:
             ("p99", "#8250df", [None if s.p99_s is None else s.p99_s * 1000 for s in steps]),
         ],
         "ms, from the due time",
-        x_text=rps,
+        x_ticks=ticks,
         x_label="requested rate (requests/s)",
         levels=latency_levels(slos, "latency"),
     )
@@ -172,7 +171,7 @@ def capacity_to_html(c: CapacityResult) -> str:
             )
         ],
         "%",
-        x_text=rps,
+        x_ticks=ticks,
         x_label="requested rate (requests/s)",
         levels=ratio_levels(slos),
     )

@@ -27,11 +27,8 @@ def linear_ticks(top: float) -> list[float]:
     """0 and round steps up to ``top`` (at most 6 ticks)."""
     if top <= 0 or not math.isfinite(top):
         return [0.0]
-    step = 10 ** math.floor(math.log10(top))
-    for mult in (1, 2, 5, 10):
-        if top / (step * mult) <= 5:
-            step *= mult
-            break
+    base = 10 ** math.floor(math.log10(top))
+    step = next(base * m for m in (0.1, 0.2, 0.5, 1, 2, 5, 10) if top / (base * m) <= 5)
     return [round(i * step, 12) for i in range(int(top / step + 1e-9) + 1)]
 
 

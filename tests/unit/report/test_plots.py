@@ -210,3 +210,47 @@ def test_the_run_page_has_coloured_verdicts_and_no_backtick() -> None:
     assert 'style="color:#cf222e;font-weight:bold">not ok<' in page
     assert re.search(r'class="verdict"[^>]*>FAIL<', page) or ".verdict {" in page
     assert prose("a `b` c ` <x>") == "a <code>b</code> c &#96; &lt;x&gt;"
+
+
+def test_linear_ticks_are_round_and_enough() -> None:
+    from slocheck.report.plots import linear_ticks
+
+    assert linear_ticks(10.5) == [0, 5, 10]
+    assert linear_ticks(84) == [0, 20, 40, 60, 80]
+    assert linear_ticks(0.34) == [0, 0.1, 0.2, 0.3]
+    assert linear_ticks(0) == [0]
+
+
+def test_the_capacity_page_labels_its_axes_draws_thresholds_and_colours_verdicts() -> None:
+    from pathlib import Path
+
+    from slocheck.evaluate.capacity import Bracket, Step
+    from slocheck.report.capacity_report import capacity_to_html
+    from slocheck.results import CapacityResult
+    from slocheck.results.capacity_result import CapacityOptions
+
+    steps = [
+        Step(20, "pass", [], 19.9, 0.0098, 0.0147, 0.0),
+        Step(40, "pass", [], 39.7, 0.0105, 0.0125, 0.001),
+        Step(80, "fail", ["p95-latency"], 70.0, 0.61, 0.9, 0.05),
+    ]
+    result = CapacityResult(
+        loaded=parse_spec(SPEC),
+        options=CapacityOptions(out_dir=Path("."), min_rate=20, max_rate=80),
+        steps=steps,
+        runs=[],
+        bracket=Bracket(40, 80, ["p95-latency"]),
+        started_at=0.0,
+        finished_at=60.0,
+        stopped_by="precision",
+        error="the step at 90 requests/s: raise `load.users`",
+    )
+    page = capacity_to_html(result)
+    t = texts(page)
+    assert page.count("<svg") == 3 and "`" not in page
+    assert t.by_class["xtick"] == ["20/s", "40/s", "80/s"] * 3  # the rates tried, each plot
+    assert t.by_class["xlabel"] == ["requested rate (requests/s)"] * 3
+    assert len(t.by_class["ytick"]) >= 9 and all(t.by_class["ytick"])
+    assert "p95-latency: P95 250ms" in t.by_class[""] and "errors: 0.50%" in t.by_class[""]
+    assert 'style="color:#cf222e;font-weight:bold">fail<' in page
+    assert 'style="color:#1a7f37;font-weight:bold">pass<' in page
