@@ -326,6 +326,7 @@ def _trend(
             [(args.metric, "#0969da", [v for _, _, v in series])],
             args.metric,
             x_label="seconds since the first run",
+            marks=[("change point", "#cf222e", series[i][1]) for i in points],
         )
         write_atomic(
             args.html,
