@@ -120,19 +120,22 @@ def distributions(r: RunResult, slos: list[SloSpec]) -> str:
     """One percentile curve per latency SLO, over the judged window, its threshold across and
     its percentile marked."""
     out = []
+    curves: dict[str, tuple[int, list[tuple[float, float]]]] = {}  # one decoding per table
     for s in slos:
         if s.sli not in LATENCY_TABLES:
             continue
-        hist = new_histogram()
-        for sec, slot in _table(r, s.sli).items():
-            if sec >= r.load.window_start:
-                slot.add_to(hist)
-        curve = [(p, v / 1000) for p, v in percentile_curve(hist)]  # microseconds -> ms
+        if s.sli not in curves:
+            hist = new_histogram()
+            for sec, slot in _table(r, s.sli).items():
+                if sec >= r.load.window_start:
+                    slot.add_to(hist)
+            curve = [(p, v / 1000) for p, v in percentile_curve(hist)]  # microseconds -> ms
+            curves[s.sli] = (hist.get_total_count(), curve)
+        count, curve = curves[s.sli]
         marks = [(f"P{s.percentile:g}", "#57606a", s.percentile)] if s.percentile else []
         out.append(
             distribution_plot(
-                f"{s.name}: {s.sli.replace('_', ' ')} distribution "
-                f"({hist.get_total_count():,} measured)",
+                f"{s.name}: {s.sli.replace('_', ' ')} distribution ({count:,} measured)",
                 curve,
                 "ms, client side",
                 levels=latency_levels([s], s.sli),
