@@ -135,6 +135,14 @@ def capacity_to_html(c: CapacityResult) -> str:
     xs = [s.rate for s in steps]
 
     ticks = [(x, f"{x:g}/s") for x in xs]  # the rates tried
+    bracket = [
+        (f"{name} {rate:g}/s", colour, rate)
+        for name, colour, rate in (
+            ("passes at", "#1a7f37", c.bracket.lower),
+            ("fails at", "#cf222e", c.bracket.upper),
+        )
+        if rate is not None
+    ]
 
     throughput = svg_plot(
         "Throughput: achieved against requested",
@@ -146,6 +154,7 @@ def capacity_to_html(c: CapacityResult) -> str:
         "achieved requests/s",
         x_ticks=ticks,
         x_label="requested rate (requests/s)",
+        marks=bracket,
     )
     slos = list(c.loaded.spec.slos)
     latency = svg_plot(

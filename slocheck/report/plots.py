@@ -150,13 +150,15 @@ def svg_plot(
             f'stroke-dasharray="6 4"/><text x="{LEFT + 4}" y="{py(level) - 4:.1f}" '
             f'font-size="11" fill="{colour}">{escape(name)}</text>'
         )
-    for name, colour, x in marks:
+    for i, (name, colour, x) in enumerate(marks):
+        # labels alternate left and right of their line: two marks close together stay legible
+        side, anchor = (-4, "end") if i % 2 == 0 else (4, "start")
         if x0 <= x <= x1:
             parts.append(
                 f'<line class="mark" x1="{px(x):.1f}" x2="{px(x):.1f}" y1="{TOP}" '
                 f'y2="{H - BOTTOM}" stroke="{colour}" stroke-dasharray="2 3"/>'
-                f'<text x="{px(x) - 4:.1f}" y="{TOP + 12}" font-size="11" fill="{colour}" '
-                f'text-anchor="end">{escape(name)}</text>'
+                f'<text x="{px(x) + side:.1f}" y="{TOP + 12}" font-size="11" fill="{colour}" '
+                f'text-anchor="{anchor}">{escape(name)}</text>'
             )
     for n, (name, colour, ys) in enumerate(lines):
         segments: list[list[str]] = [[]]

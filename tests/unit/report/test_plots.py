@@ -254,3 +254,4 @@ def test_the_capacity_page_labels_its_axes_draws_thresholds_and_colours_verdicts
     assert "p95-latency: P95 250ms" in t.by_class[""] and "errors: 0.50%" in t.by_class[""]
     assert 'style="color:#cf222e;font-weight:bold">fail<' in page
     assert 'style="color:#1a7f37;font-weight:bold">pass<' in page
+    assert "passes at 40/s" in t.by_class[""] and "fails at 80/s" in t.by_class[""]
