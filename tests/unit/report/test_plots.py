@@ -196,6 +196,7 @@ def test_the_run_page_draws_every_threshold_streams_and_distributions() -> None:
     assert page.count("<svg") == 8  # requests, latency, error ratio, TTFT, ITL, 3 distributions
     assert all(tick for tick in t.by_class["ytick"]) and t.by_class["xlabel"]
     assert "ms, client side (log scale)" in t.by_class["ylabel"]  # TTFT 12 ms vs 250 ms
+    assert not re.search(r"<script|\bsrc=|\bhref=|@import|url\(", page)  # self-contained
 
 
 def test_the_run_page_has_coloured_verdicts_and_no_backtick() -> None:
