@@ -10,7 +10,9 @@ from typing import Any
 from slocheck._version import __version__
 from slocheck.regress import Comparison
 from slocheck.regress import to_dict as regress_to_dict
-from slocheck.report.html import svg_plot
+from slocheck.report.html import prose, verdict_html
+from slocheck.report.plots import svg_plot
+from slocheck.report.run_plots import latency_levels, ratio_levels
 from slocheck.report.writers import SCHEMA_VERSION, _iso, _num, md
 from slocheck.results import CapacityResult
 from slocheck.units import format_duration
@@ -132,8 +134,15 @@ def capacity_to_html(c: CapacityResult) -> str:
     steps = sorted(c.steps, key=lambda s: s.rate)
     xs = [s.rate for s in steps]
 
-    def rps(x: float, _x0: float) -> str:
-        return f"{x:g}/s"
+    ticks = [(x, f"{x:g}/s") for x in xs]  # the rates tried
+    bracket = [
+        (f"{name} {rate:g}/s", colour, rate)
+        for name, colour, rate in (
+            ("passes at", "#1a7f37", c.bracket.lower),
+            ("fails at", "#cf222e", c.bracket.upper),
+        )
+        if rate is not None
+    ]
 
     throughput = svg_plot(
         "Throughput: achieved against requested",
@@ -142,14 +151,12 @@ def capacity_to_html(c: CapacityResult) -> str:
             ("achieved", "#0969da", [s.achieved_rps for s in steps]),
             ("requested", "#8c959f", list(xs)),
         ],
-        "requests/s",
-        x_text=rps,
+        "achieved requests/s",
+        x_ticks=ticks,
+        x_label="requested rate (requests/s)",
+        marks=bracket,
     )
-    thresholds = [
-        (f"{s.name} {format_duration(s.threshold)}", "#cf222e", s.threshold * 1000)
-        for s in c.loaded.spec.slos
-        if s.sli == "latency" and s.threshold is not None
-    ]
+    slos = list(c.loaded.spec.slos)
     latency = svg_plot(
         "Latency against requested rate (from the due time)",
         xs,
@@ -157,16 +164,35 @@ def capacity_to_html(c: CapacityResult) -> str:
             ("p95", "#bf8700", [None if s.p95_s is None else s.p95_s * 1000 for s in steps]),
             ("p99", "#8250df", [None if s.p99_s is None else s.p99_s * 1000 for s in steps]),
         ],
-        "ms",
-        x_text=rps,
-        levels=thresholds,
+        "ms, from the due time",
+        x_ticks=ticks,
+        x_label="requested rate (requests/s)",
+        levels=latency_levels(slos, "latency"),
+    )
+    errors = svg_plot(
+        "Error ratio against requested rate",
+        xs,
+        [
+            (
+                "error ratio",
+                "#cf222e",
+                [None if s.error_ratio is None else s.error_ratio * 100 for s in steps],
+            )
+        ],
+        "%",
+        x_ticks=ticks,
+        x_label="requested rate (requests/s)",
+        levels=ratio_levels(slos),
     )
     rows = "".join(
-        f"<tr><td>{n}</td><td>{s.rate:g}</td><td>{escape(s.verdict)}</td>"
+        f"<tr><td>{n}</td><td>{s.rate:g}</td><td>{verdict_html(s.verdict)}</td>"
         f"<td>{'-' if s.achieved_rps is None else f'{s.achieved_rps:.1f}'}</td>"
         f"<td>{_ms(s.p95_s)}</td><td>{_ms(s.p99_s)}</td>"
         f"<td>{escape(', '.join(s.broken_by)) or '-'}</td></tr>"
         for n, s in enumerate(c.steps, start=1)
+    )
+    error = (
+        f"<p><strong>The search could not go on:</strong> {prose(c.error)}</p>" if c.error else ""
     )
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
@@ -179,12 +205,14 @@ th, td {{ border: 1px solid #d0d7de; padding: 6px 8px; text-align: left; }}
 th {{ background: #f6f8fa; }}
 svg {{ width: 100%; height: auto; border: 1px solid #d0d7de; margin: 8px 0; }}
 </style></head><body>
-<h1>slocheck capacity {escape(c.verdict.upper())}</h1>
+<h1>slocheck capacity {verdict_html(c.verdict, c.verdict.upper())}</h1>
 <p>Capacity of <code>{escape(c.loaded.spec.service.name)}</code>:
 <strong>{escape(bracket_text(c))}</strong>. Stopped:
-{escape(STOPPED.get(c.stopped_by, c.stopped_by))}.</p>
+{escape(STOPPED.get(c.stopped_by, c.stopped_by))}.</p>{error}
+<p>Dashed lines: the thresholds of the spec's SLOs.</p>
 {throughput}
 {latency}
+{errors}
 <table><tr><th>step</th><th>rate</th><th>verdict</th><th>achieved</th><th>P95</th>
 <th>P99</th><th>broken by</th></tr>{rows}</table>
 </body></html>

@@ -72,7 +72,8 @@ def test_history_list_export_import_trend(
     assert main(["history", "trend", "--history", db, "--html", str(tmp_path / "t.html")]) == 0
     out = capsys.readouterr().out
     assert "change point: run night-08" in out
-    assert "<svg" in (tmp_path / "t.html").read_text()
+    page = (tmp_path / "t.html").read_text()
+    assert "<svg" in page and ">change point</text>" in page and 'class="xlabel"' in page
     assert main(["history", "export", str(tmp_path / "runs.jsonl"), "--history", db]) == 0
     other = str(tmp_path / "other.sqlite")
     assert main(["history", "import", str(tmp_path / "runs.jsonl"), "--history", other]) == 0
