@@ -223,3 +223,14 @@ def relative_links(doc: Path) -> list[tuple[int, str]]:
                 continue
             links.append((number, target.split("#", 1)[0]))
     return links
+
+
+def quoted_repo_paths(doc: Path) -> list[tuple[int, str]]:
+    """(line, path) of every `examples/...`, `docs/...`, `tests/...` ... the text quotes."""
+    paths = []
+    for number, line in enumerate(doc.read_text(encoding="utf-8").splitlines(), start=1):
+        for match in re.finditer(r"`([^`\s]+)`", line):
+            path = match.group(1).rstrip(".,:;")
+            if path.startswith(REPO_DIRS) and not any(c in path for c in "*<>{}$"):
+                paths.append((number, path))
+    return paths

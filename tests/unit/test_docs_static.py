@@ -62,6 +62,16 @@ def test_every_doc_command_names_files_commands_and_flags_that_exist() -> None:
     assert len(found) >= 18
 
 
+def test_every_repository_path_the_docs_quote_exists() -> None:
+    missing = [
+        f"{doc.relative_to(ROOT)}:{line}: `{path}`"
+        for doc in docs_blocks.DOC_FILES
+        for line, path in docs_blocks.quoted_repo_paths(doc)
+        if not (ROOT / path).exists()
+    ]
+    assert not missing, "the docs quote files that do not exist:\n" + "\n".join(missing)
+
+
 def test_every_relative_link_in_the_docs_resolves() -> None:
     broken = [
         f"{doc.relative_to(ROOT)}:{line}: ({target})"
