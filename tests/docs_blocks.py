@@ -47,6 +47,8 @@ class Command:
     argvs: list[list[str]]
     expected_exit: int
     synopsis: bool
+    # a transcript's lines under the command: what the docs say it prints
+    output: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -100,11 +102,14 @@ def _argvs(text: str) -> list[list[str]]:
 def _commands(doc: Path, line: int, fence: str, body: list[str]) -> list[Command]:
     transcript = fence in TRANSCRIPT_FENCES
     logical: list[tuple[int, str]] = []
+    outputs: list[list[str]] = []
     continued = False
     for offset, raw in enumerate(body):
         stripped = raw.strip()
         if transcript:
             if not stripped.startswith("$ ") and not continued:
+                if outputs and stripped:
+                    outputs[-1].append(stripped)
                 continue
             stripped = stripped.removeprefix("$ ")
         if not stripped or (stripped.startswith("#") and not continued):
@@ -116,9 +121,10 @@ def _commands(doc: Path, line: int, fence: str, body: list[str]) -> list[Command
             logical[-1] = (number, previous + " " + stripped.rstrip("\\").strip())
         else:
             logical.append((line + 1 + offset, stripped.rstrip("\\").strip()))
+            outputs.append([])
         continued = stripped.endswith("\\")
     commands = []
-    for number, text in logical:
+    for (number, text), output in zip(logical, outputs, strict=True):
         code, comment = _split_comment(text)
         exit_match = re.search(r"\bexit (\d+)", comment)
         expanded, synopsis = _expand_optional(code.strip())
@@ -134,6 +140,7 @@ def _commands(doc: Path, line: int, fence: str, body: list[str]) -> list[Command
                 argvs=argvs,
                 expected_exit=int(exit_match.group(1)) if exit_match else 0,
                 synopsis=synopsis,
+                output=output,
             )
         )
     return commands
@@ -234,3 +241,12 @@ def quoted_repo_paths(doc: Path) -> list[tuple[int, str]]:
             if path.startswith(REPO_DIRS) and not any(c in path for c in "*<>{}$"):
                 paths.append((number, path))
     return paths
+
+
+def output_pattern(documented: str) -> re.Pattern[str]:
+    """A documented output line as a pattern: `...` stands for anything, a spec's sha256 for
+    any (it changes with every edit of the file)."""
+    parts = [re.escape(part) for part in documented.split("...")]
+    pattern = ".*".join(parts)
+    pattern = re.sub(r"sha256\\ [0-9a-f]{12}", r"sha256\\ \\S+", pattern)
+    return re.compile(pattern)

@@ -87,6 +87,13 @@ def _run_block(block: Block, work: Path) -> tuple[list[str], list[str], list[str
                 break
         else:
             ran.append(where)
+            printed = [line.strip() for line in (done.stdout + done.stderr).splitlines()]
+            for documented in command.output:
+                pattern = docs_blocks.output_pattern(documented)
+                if not any(pattern.fullmatch(line) for line in printed):
+                    failed.append(
+                        f"{where}\n    does not print, as the docs show:\n    {documented}"
+                    )
     return ran, skipped, failed
 
 

@@ -115,3 +115,15 @@ def test_a_missing_example_file_is_a_problem() -> None:
         ROOT / "README.md", 1, "bash", ["slocheck validate --slo x.yaml --nope"]
     )[0]
     assert _problems(flag, _subparsers()) == ["slocheck validate has no flag --nope"]
+
+
+def test_a_transcript_keeps_what_the_command_prints() -> None:
+    body = ["$ slocheck validate --slo a.yaml", "valid: a.yaml (sha256 0123456789ab)", "- x: ..."]
+    (command,) = docs_blocks._commands(ROOT / "README.md", 1, "text", body)
+    assert command.argvs == [["slocheck", "validate", "--slo", "a.yaml"]]
+    assert command.output == ["valid: a.yaml (sha256 0123456789ab)", "- x: ..."]
+    first, second = (docs_blocks.output_pattern(line) for line in command.output)
+    assert first.fullmatch("valid: a.yaml (sha256 fedcba987654)")
+    assert not first.fullmatch("valid: b.yaml (sha256 fedcba987654)")
+    assert second.fullmatch("- x: anything at all")
+    assert not second.fullmatch("- y: anything")
