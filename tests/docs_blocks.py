@@ -250,3 +250,20 @@ def output_pattern(documented: str) -> re.Pattern[str]:
     pattern = ".*".join(parts)
     pattern = re.sub(r"sha256\\ [0-9a-f]{12}", r"sha256\\ \\S+", pattern)
     return re.compile(pattern)
+
+
+def named_files(doc: Path) -> dict[str, str]:
+    """The files a page writes out for its commands: a fenced block right after a line that
+    ends with a quoted file name and a colon (`` `traps.yaml`: ``)."""
+    files = {}
+    lines = doc.read_text(encoding="utf-8").splitlines()
+    for index, line in enumerate(lines):
+        if not line.startswith("```") or line.strip() == "```":
+            continue
+        previous = next((lines[i] for i in range(index - 1, -1, -1) if lines[i].strip()), "")
+        match = re.search(r"`([\w.-]+)`:\s*$", previous)
+        if match is None:
+            continue
+        end = next(i for i in range(index + 1, len(lines)) if lines[i].startswith("```"))
+        files[match.group(1)] = "\n".join(lines[index + 1 : end]) + "\n"
+    return files

@@ -46,6 +46,8 @@ def _run_block(block: Block, work: Path) -> tuple[list[str], list[str], list[str
     """(commands run, skipped with their reason, failures) of one block, in its own folder."""
     shutil.copytree(ROOT / "examples", work / "examples")
     shutil.copytree(ROOT / "benchmarks", work / "benchmarks")
+    for name, text in docs_blocks.named_files(block.doc).items():
+        (work / name).write_text(text, encoding="utf-8")
     ran: list[str] = []
     skipped: list[str] = []
     failed: list[str] = []
