@@ -60,6 +60,10 @@ def _run_block(block: Block, work: Path) -> tuple[list[str], list[str], list[str
                 for argv in command.argvs
                 if "--slo" in argv and not (work / argv[argv.index("--slo") + 1]).exists()
             ]
+            stale = [spec for spec in missing if spec.startswith(docs_blocks.REPO_DIRS)]
+            if stale:
+                failed.append(f"{where}\n    {stale[0]} does not exist")
+                continue
             if missing:
                 reason = f"names the reader's own file {missing[0]}"
         if reason is not None:
