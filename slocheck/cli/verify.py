@@ -89,7 +89,9 @@ def add_verify(sub: argparse._SubParsersAction[Parser]) -> None:
     p = sub.add_parser(
         "verify",
         help="judge the SLOs over one window of Prometheus data",
-        description="Judge the SLOs of a spec over exactly [start, end].",
+        description=(
+            "Judge the SLOs of a spec over exactly (start, end]: a sample at start is outside it."
+        ),
     )
     p.add_argument("--slo", required=True, metavar="FILE", help="the SLO file (YAML)")
     p.add_argument(
