@@ -180,15 +180,17 @@ def test_a_wrong_selector_is_no_data_not_a_pass(tmp_path: Path) -> None:
 
 
 def test_a_target_that_never_answers_exits_3_within_its_timeout(tmp_path: Path) -> None:
+    from slocheck.prom import ManagedPrometheus
+
     # a port that accepts connections (the kernel's backlog) but never answers a request
-    with socket.socket() as silent:
+    with socket.socket() as silent, ManagedPrometheus() as prom:  # a real one: its check passes
         silent.bind(("127.0.0.1", 0))
         silent.listen(64)
         url = f"http://127.0.0.1:{silent.getsockname()[1]}"
         path = spec(
             tmp_path,
             f"target: {{url: '{url}', ready_path: /health/ready, ready_timeout: 3s}}\n"
-            "prometheus: {url: 'http://127.0.0.1:9'}\n",
+            f"prometheus: {{url: '{prom.url}'}}\n",
         )
         started = time.monotonic()
         result = run_cli(["run", "--slo", str(path), "--out", str(tmp_path / "out")], timeout=120)

@@ -145,7 +145,7 @@ def test_a_regex_severity_is_escaped() -> None:
         ("{page: {labels: {service: x}}}", "slocheck's own"),
         ("{page: {labels: {team-name: x}}}", "not a Prometheus label name"),
         ("{page: {annotations: {__x: y}}}", "not a Prometheus annotation name"),
-        ("{page: {labels: {team: 3}}}", "string"),
+        ("{page: {labels: {team: 3}}}", "expected text"),
         ("{pager: {}}", "pager"),
     ],
 )
