@@ -54,7 +54,9 @@ def test_embedded_default_passes_with_exact_counts(tmp_path: Path) -> None:
     suite = ET.parse(out / "junit.xml").getroot()
     assert [c.get("name") for c in suite.findall("testcase")] == [s["name"] for s in report["slos"]]
     html = (out / "report.html").read_text()
-    assert html.count("<svg") == 2 and "<script" not in html
+    # over time: requests, latency, error ratio, TTFT, inter-token; a distribution per latency SLO
+    assert html.count("<svg") == 7 and "<script" not in html
+    assert "p95-latency: P95 500ms" in html  # the threshold drawn on the latency plots
     assert report["timeline"] and report["client"]["window"]["/v1/classify"]["count"] > 0
     assert "ttft" in report["client"]["window"]  # the streaming users measured TTFT
 
