@@ -31,7 +31,7 @@ from typing import Any
 from _results import provenance, save
 
 from slocheck.prom.managed import ManagedPrometheus
-from slocheck.spec.model import ServiceSpec
+from slocheck.slofile.model import ServiceSpec
 from slocheck.workflows.stack import EmbeddedService
 
 HERE = Path(__file__).parent

@@ -33,7 +33,7 @@ from typing import Any
 from hdrh.histogram import HdrHistogram
 
 from slocheck.regress import Comparison, RunRecord, compare
-from slocheck.spec import LoadedSpec, parse_spec
+from slocheck.slofile import LoadedSpec, parse_spec
 from slocheck.store.records import record_of
 from slocheck.workflows.run import RunOptions, run
 

@@ -29,8 +29,8 @@ if TYPE_CHECKING:
     )
     from slocheck.results import RunResult
     from slocheck.service import FaultConfig, ServiceConfig, serve
-    from slocheck.spec import LoadedSpec, load_spec, parse_spec
-    from slocheck.spec.presets import PRESETS, Preset
+    from slocheck.slofile import LoadedSpec, load_spec, parse_spec
+    from slocheck.slofile.presets import PRESETS, Preset
     from slocheck.workflows.run import RunOptions, run
 
 _EXPORTS = {
@@ -42,11 +42,11 @@ _EXPORTS = {
     "ServiceConfig": "slocheck.service",
     "FaultConfig": "slocheck.service",
     "serve": "slocheck.service",
-    "PRESETS": "slocheck.spec.presets",
-    "Preset": "slocheck.spec.presets",
-    "LoadedSpec": "slocheck.spec",
-    "load_spec": "slocheck.spec",
-    "parse_spec": "slocheck.spec",
+    "PRESETS": "slocheck.slofile.presets",
+    "Preset": "slocheck.slofile.presets",
+    "LoadedSpec": "slocheck.slofile",
+    "load_spec": "slocheck.slofile",
+    "parse_spec": "slocheck.slofile",
     "RunOptions": "slocheck.workflows.run",
     "RunResult": "slocheck.results",
     "run": "slocheck.workflows.run",

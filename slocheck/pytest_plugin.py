@@ -41,7 +41,7 @@ from slocheck.units import parse_duration
 
 if TYPE_CHECKING:
     from slocheck.results import RunResult
-    from slocheck.spec import LoadedSpec
+    from slocheck.slofile import LoadedSpec
 
     SpecLike = str | os.PathLike[str] | Mapping[str, Any] | LoadedSpec
 
@@ -87,8 +87,8 @@ class Resolved:
 
 def spec_source(spec: SpecLike, base: Path, origin: str) -> SpecSource:
     """A spec given as a path (relative to ``base``), YAML text (a string with a line break),
-    a mapping (dumped to YAML) or a :class:`~slocheck.spec.LoadedSpec`."""
-    from slocheck.spec import LoadedSpec
+    a mapping (dumped to YAML) or a :class:`~slocheck.slofile.LoadedSpec`."""
+    from slocheck.slofile import LoadedSpec
 
     if isinstance(spec, LoadedSpec):
         return SpecSource(loaded=spec, origin=origin)
@@ -122,7 +122,7 @@ def checked_overrides(values: Mapping[str, Any], where: str) -> dict[str, Any]:
 
 
 def _checked(name: str, value: Any, where: str) -> Any:
-    from slocheck.spec.bounds import (  # here: loading the plugin imports nothing heavy
+    from slocheck.slofile.bounds import (  # here: loading the plugin imports nothing heavy
         MAX_DURATION_S,
         MAX_PROCESSES,
         MAX_RATE,
@@ -215,7 +215,7 @@ def resolve(
 
 
 def load(source: SpecSource) -> LoadedSpec:
-    from slocheck.spec import load_spec, parse_spec
+    from slocheck.slofile import load_spec, parse_spec
 
     if source.loaded is not None:
         return source.loaded

@@ -20,7 +20,7 @@ from slocheck.cli.common import (
     warn,
 )
 from slocheck.errors import ExitCode, UsageError
-from slocheck.spec.bounds import (
+from slocheck.slofile.bounds import (
     MAX_DURATION_S,
     MAX_PROCESSES,
     MAX_RATE,
@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from slocheck.results import CapacityResult
-    from slocheck.spec import LoadedSpec
+    from slocheck.slofile import LoadedSpec
 
 _rate = number_in(0, MAX_RATE, above=True)
 
@@ -120,7 +120,7 @@ def add_capacity(sub: argparse._SubParsersAction[Any]) -> None:
 def _cmd_capacity(args: argparse.Namespace) -> int:
     from slocheck.load import stopping
     from slocheck.results import CapacityOptions
-    from slocheck.spec import load_spec
+    from slocheck.slofile import load_spec
     from slocheck.workflows.capacity import capacity
 
     loaded = load_spec(args.slo)

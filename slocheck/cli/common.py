@@ -101,7 +101,7 @@ def typed(parse: Callable[[str], object], what: str) -> Callable[[str], object]:
 def url_arg(text: str) -> str:
     """A URL; one with a user or password is accepted here (the command line may come from a
     CI secret), and is redacted wherever slocheck shows it."""
-    from slocheck.spec.bounds import http_url
+    from slocheck.slofile.bounds import http_url
 
     return http_url(text)
 
@@ -109,7 +109,7 @@ def url_arg(text: str) -> str:
 def shown_seconds(seconds: float) -> str:
     """``604800`` -> ``7d``, ``3600`` -> ``1h``, ``0.5`` -> ``500ms``: a bound, as people write
     it in a flag."""
-    from slocheck.spec.bounds import bound_text
+    from slocheck.slofile.bounds import bound_text
 
     return bound_text(seconds)
 

@@ -25,7 +25,7 @@ def add_convert(sub: argparse._SubParsersAction[Parser]) -> None:
 
 def _cmd_convert(args: argparse.Namespace) -> int:
     from slocheck.report import write_atomic
-    from slocheck.spec import load_spec
+    from slocheck.slofile import load_spec
     from slocheck.workflows.convert import to_openslo
 
     converted = to_openslo(load_spec(args.slo))

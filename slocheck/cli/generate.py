@@ -35,7 +35,7 @@ def add_generate(sub: argparse._SubParsersAction[Any]) -> None:
 def _cmd_generate(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from slocheck.spec import load_spec
+    from slocheck.slofile import load_spec
     from slocheck.workflows.generate import generate
 
     result = generate(load_spec(args.slo), Path(args.out), check=args.check)

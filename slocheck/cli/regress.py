@@ -22,14 +22,14 @@ from slocheck.cli.common import (
     warn,
 )
 from slocheck.errors import ExitCode, UsageError
-from slocheck.spec.bounds import MAX_DURATION_S, MIN_DURATION_S
+from slocheck.slofile.bounds import MAX_DURATION_S, MIN_DURATION_S
 from slocheck.store import DEFAULT_HISTORY
 
 if TYPE_CHECKING:
     from rich.console import Console
 
     from slocheck.regress import Comparison, RunRecord
-    from slocheck.spec import RegressionSpec
+    from slocheck.slofile import RegressionSpec
 
 
 # -- slocheck compare ------------------------------------------------------------------------
@@ -112,7 +112,7 @@ def _last_n(spec: str) -> int | None:
 
 def cmd_compare(args: argparse.Namespace) -> int:
     from slocheck.regress import canary, compare
-    from slocheck.spec import RegressionSpec, load_spec
+    from slocheck.slofile import RegressionSpec, load_spec
     from slocheck.store.history import History, load_record
 
     if args.canary_selector:
@@ -177,8 +177,8 @@ def _canary_in_prometheus(args: argparse.Namespace) -> int:
     import time
 
     from slocheck.evaluate import Window
-    from slocheck.spec import load_spec
-    from slocheck.spec.model import PrometheusSpec
+    from slocheck.slofile import load_spec
+    from slocheck.slofile.model import PrometheusSpec
     from slocheck.units import parse_time
     from slocheck.workflows.canary import canary_analysis
     from slocheck.workflows.verify import check_window, client_for
@@ -409,7 +409,7 @@ def noise_table(summaries: list[dict[str, Any]], run_ids: list[str]) -> Table:
 
 def cmd_bench(args: argparse.Namespace) -> int:
     from slocheck.regress.records import summary_of
-    from slocheck.spec import load_spec
+    from slocheck.slofile import load_spec
     from slocheck.workflows.bench import BenchOptions, bench
     from slocheck.workflows.outdir import ROOT, default_out
 

@@ -23,7 +23,7 @@ from slocheck.cli.common import (
     warn,
 )
 from slocheck.errors import ExitCode
-from slocheck.spec.bounds import (
+from slocheck.slofile.bounds import (
     MAX_DURATION_S,
     MAX_PROCESSES,
     MAX_RATE,
@@ -162,7 +162,7 @@ def add_run(sub: argparse._SubParsersAction[Any]) -> None:
 def _cmd_run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from slocheck.spec import load_spec
+    from slocheck.slofile import load_spec
     from slocheck.workflows.outdir import claimed, default_out
     from slocheck.workflows.run import RunOptions, run
 

@@ -34,7 +34,7 @@ def add_validate(sub: argparse._SubParsersAction[Parser]) -> None:
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
-    from slocheck.spec import load_spec
+    from slocheck.slofile import load_spec
     from slocheck.units import printable
     from slocheck.workflows.validate import validate
 
@@ -123,7 +123,7 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     import time
 
     from slocheck.evaluate import Window
-    from slocheck.spec import load_spec
+    from slocheck.slofile import load_spec
     from slocheck.units import parse_time
     from slocheck.workflows.verify import client_for, verify
 
@@ -150,7 +150,7 @@ def _clock(t: float) -> str:
 def window_words(window: Window, start: str, end: str) -> str:
     """``window: now-5m (2026-12-02 08:15:00 UTC) to now (2026-12-02 08:20:00 UTC), 5m``:
     what the user wrote, then what it meant."""
-    from slocheck.spec.bounds import bound_text
+    from slocheck.slofile.bounds import bound_text
 
     length = bound_text(round(window.end - window.start, 3))
     return f"window: {start} ({_clock(window.start)}) to {end} ({_clock(window.end)}), {length}"

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from slocheck.evaluate.stats import min_samples_for_quantile
-from slocheck.spec.model import SloSpec
+from slocheck.slofile.model import SloSpec
 
 StepVerdict = Literal["pass", "fail", "inconclusive", "error"]
 

@@ -22,7 +22,7 @@ from slocheck.evaluate.verdicts import (
     rate_verdict,
     ratio_verdict,
 )
-from slocheck.spec.model import SloSpec
+from slocheck.slofile.model import SloSpec
 from slocheck.units import format_duration
 
 

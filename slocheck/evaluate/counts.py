@@ -13,8 +13,8 @@ from typing import Protocol
 from slocheck.evaluate.counters import Series, sum_deltas
 from slocheck.evaluate.plan import plan, selector
 from slocheck.evaluate.verdicts import status_of
-from slocheck.spec.model import UNIT_SECONDS, SloSpec
-from slocheck.spec.presets import PRESETS, Preset
+from slocheck.slofile.model import UNIT_SECONDS, SloSpec
+from slocheck.slofile.presets import PRESETS, Preset
 
 
 class SecondCounts(Protocol):

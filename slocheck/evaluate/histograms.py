@@ -17,7 +17,7 @@ from slocheck.evaluate.verdicts import (
     ratio_verdict,
     series_words,
 )
-from slocheck.spec.model import UNIT_SECONDS
+from slocheck.slofile.model import UNIT_SECONDS
 from slocheck.units import format_duration
 
 

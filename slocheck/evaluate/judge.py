@@ -18,7 +18,7 @@ from slocheck.evaluate.verdicts import (
     judge_token_rate,
     judge_uptime,
 )
-from slocheck.spec.model import SloSpec
+from slocheck.slofile.model import SloSpec
 
 
 def evaluate_slo(

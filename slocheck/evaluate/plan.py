@@ -11,9 +11,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 
-from slocheck.spec.model import DEFAULT_METRICS, UNIT_SECONDS, SloSpec
-from slocheck.spec.presets import PRESETS, Preset
-from slocheck.spec.sources import PRESET_FIELD
+from slocheck.slofile.model import DEFAULT_METRICS, UNIT_SECONDS, SloSpec
+from slocheck.slofile.presets import PRESETS, Preset
+from slocheck.slofile.sources import PRESET_FIELD
 
 WINDOW = "$window"
 

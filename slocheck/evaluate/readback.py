@@ -8,7 +8,7 @@ import re
 
 from slocheck.evaluate.capacity import samples_needed
 from slocheck.evaluate.verdicts import pct
-from slocheck.spec.model import SloSpec, Source, Spec
+from slocheck.slofile.model import SloSpec, Source, Spec
 
 #: the SLI's quantity, in words
 _WHAT = {

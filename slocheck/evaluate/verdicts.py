@@ -17,7 +17,7 @@ from slocheck.evaluate.counters import (
 )
 from slocheck.evaluate.plan import SliPlan, render
 from slocheck.evaluate.stats import wilson_interval
-from slocheck.spec.model import SloSpec
+from slocheck.slofile.model import SloSpec
 
 Verdict = Literal["pass", "warn", "fail", "no_data", "inconclusive", "error"]
 Gate = Literal["pass", "warn", "fail"]

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from slocheck.evaluate import Window
 from slocheck.evaluate.counters import Series, histogram_buckets, quantile, sum_deltas
 from slocheck.evaluate.verdicts import status_of
-from slocheck.spec import RegressionSpec
+from slocheck.slofile import RegressionSpec
 
 
 @dataclass(frozen=True)

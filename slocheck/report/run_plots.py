@@ -8,7 +8,7 @@ from slocheck.load.stats import SecondStats, merged, new_histogram, timeline
 from slocheck.report.plots import Level, distribution_plot, percentile_curve, svg_plot
 from slocheck.report.run_report import finite
 from slocheck.results import RunResult
-from slocheck.spec.model import SloSpec
+from slocheck.slofile.model import SloSpec
 from slocheck.units import format_duration
 
 THRESHOLD = "#cf222e"

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from slocheck.evaluate.capacity import Bracket, Step
 from slocheck.results.run_result import RunResult
-from slocheck.spec import LoadedSpec
+from slocheck.slofile import LoadedSpec
 from slocheck.units import redact_urls
 
 

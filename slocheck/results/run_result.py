@@ -11,7 +11,7 @@ from slocheck.evaluate.alerts import AlertSeen
 from slocheck.evaluate.crosscheck import CrossCheck
 from slocheck.load import LoadResult
 from slocheck.results.verify_result import VerifyResult
-from slocheck.spec import LoadedSpec
+from slocheck.slofile import LoadedSpec
 from slocheck.units import redact_urls
 
 RunVerdict = Literal["pass", "warn", "fail", "inconclusive", "interrupted", "error"]

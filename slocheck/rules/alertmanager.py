@@ -10,8 +10,8 @@ from typing import Any
 
 from slocheck.rules.objectives import objectives
 from slocheck.rules.prometheus import dump_yaml, quoted
-from slocheck.spec.alerts import Severity, labels_of
-from slocheck.spec.model import Spec
+from slocheck.slofile.alerts import Severity, labels_of
+from slocheck.slofile.model import Spec
 
 
 def severities(spec: Spec) -> dict[Severity, list[str]]:

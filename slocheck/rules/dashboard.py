@@ -40,7 +40,7 @@ from slocheck.rules.prometheus import (
     quoted,
     rule_set,
 )
-from slocheck.spec.model import Spec
+from slocheck.slofile.model import Spec
 
 DATASOURCE_VAR = "datasource"
 DATASOURCE = dash_m.DataSourceRef(type_val="prometheus", uid="${" + DATASOURCE_VAR + "}")

@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from slocheck.evaluate.plan import WINDOW, plan, selector
-from slocheck.spec.alerts import SloAlerts
-from slocheck.spec.model import SloSpec, Spec
-from slocheck.spec.presets import PRESETS
-from slocheck.spec.sources import preset_of, source_of
+from slocheck.slofile.alerts import SloAlerts
+from slocheck.slofile.model import SloSpec, Spec
+from slocheck.slofile.presets import PRESETS
+from slocheck.slofile.sources import preset_of, source_of
 
 Kind = Literal["ratio", "threshold"]
 #: SLIs a gate judges that production does not alert on: a quiet night is not an incident.

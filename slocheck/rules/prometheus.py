@@ -19,8 +19,8 @@ import yaml
 
 from slocheck.evaluate.plan import sum_increase
 from slocheck.rules.objectives import Objective, objectives, over, requests_total, up_selector
-from slocheck.spec.alerts import Severity, annotations_of, disabled, labels_of
-from slocheck.spec.model import Spec
+from slocheck.slofile.alerts import Severity, annotations_of, disabled, labels_of
+from slocheck.slofile.model import Spec
 
 #: The windows every ratio SLO's error ratio is recorded over: (PromQL, seconds).
 WINDOWS: tuple[tuple[str, float], ...] = (

@@ -35,9 +35,9 @@ from slocheck.rules.prometheus import (
     service_alerts,
     threshold_rules,
 )
-from slocheck.spec.alerts import Severity, annotations_of
-from slocheck.spec.model import UNIT_SECONDS, SloSpec, Spec
-from slocheck.spec.presets import PRESETS
+from slocheck.slofile.alerts import Severity, annotations_of
+from slocheck.slofile.model import UNIT_SECONDS, SloSpec, Spec
+from slocheck.slofile.presets import PRESETS
 
 EVAL_MINUTES = 70  #: past every ``for`` and the longest short window
 #: How often promtool evaluates the rules: the burns span up to 3 days of input samples a

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from slocheck.errors import InfrastructureError
 from slocheck.regress import Comparison, RunRecord
-from slocheck.spec import LoadedSpec
+from slocheck.slofile import LoadedSpec
 from slocheck.store.history import History
 from slocheck.store.records import record_of
 from slocheck.workflows.regression import compare_in_history

@@ -7,7 +7,7 @@ from slocheck.evaluate import Window
 from slocheck.evaluate.plan import selector
 from slocheck.prom.client import PromClient
 from slocheck.regress.deployments import CanaryResult, Deployment, deployment, judge_canary
-from slocheck.spec import Spec
+from slocheck.slofile import Spec
 from slocheck.workflows.verify import lookback
 
 __all__ = ["CanaryResult", "Deployment", "canary_analysis", "measure"]

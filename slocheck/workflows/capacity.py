@@ -20,7 +20,7 @@ from slocheck.load import stopping, summarise
 from slocheck.load.stats import merged
 from slocheck.report.gate import write_run_reports
 from slocheck.results import CapacityOptions, CapacityResult, RunResult
-from slocheck.spec import LoadedSpec
+from slocheck.slofile import LoadedSpec
 from slocheck.workflows.run import RunOptions, run
 
 #: What a step costs beyond its warm-up and load when none has run yet (start-up, judging).

@@ -8,9 +8,9 @@ from collections.abc import Mapping
 from slocheck.evaluate import Window
 from slocheck.evaluate.client import ClientSli, counts_requests
 from slocheck.load.stats import SecondStats, Snapshot, merged, new_histogram
-from slocheck.spec import Spec
-from slocheck.spec.model import SloSpec
-from slocheck.spec.sources import LoadKind, preset_of, source_of
+from slocheck.slofile import Spec
+from slocheck.slofile.model import SloSpec
+from slocheck.slofile.sources import LoadKind, preset_of, source_of
 
 #: The client's measurement tables of the streaming SLIs (``Snapshot.metrics``).
 CLIENT_METRICS = {"ttft": "ttft", "inter_token_latency": "itl"}

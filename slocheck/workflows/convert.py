@@ -13,10 +13,10 @@ from urllib.parse import urlsplit, urlunsplit
 import yaml
 
 from slocheck.evaluate.plan import SliPlan, le_matcher, plan, selector
-from slocheck.spec import LoadedSpec, SloSpec, Spec
-from slocheck.spec.openslo import API_VERSION, SETTINGS_ANNOTATION, SLO_ANNOTATION
-from slocheck.spec.presets import PRESETS
-from slocheck.spec.sources import preset_of, source_of
+from slocheck.slofile import LoadedSpec, SloSpec, Spec
+from slocheck.slofile.openslo import API_VERSION, SETTINGS_ANNOTATION, SLO_ANNOTATION
+from slocheck.slofile.presets import PRESETS
+from slocheck.slofile.sources import preset_of, source_of
 
 #: The range of the rate in a threshold metric: OpenSLO evaluates it continuously; slocheck
 #: replaces it with its window when it reads the file back.

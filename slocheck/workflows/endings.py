@@ -11,7 +11,7 @@ from typing import Any
 
 from slocheck.load import LoadConfig, LoadResult, stopping
 from slocheck.results import Ending, RunResult, RunVerdict
-from slocheck.spec import LoadedSpec
+from slocheck.slofile import LoadedSpec
 from slocheck.units import format_duration
 from slocheck.workflows.client_stats import client_stats
 

@@ -15,7 +15,7 @@ from slocheck.rules import rule_set
 from slocheck.rules.alertmanager import routes_yaml
 from slocheck.rules.dashboard import dashboard_json
 from slocheck.rules.promtool import rule_tests
-from slocheck.spec import LoadedSpec
+from slocheck.slofile import LoadedSpec
 
 RULES = "prometheus-rules.yml"
 TESTS = "prometheus-rules.test.yml"

@@ -24,8 +24,8 @@ from slocheck.errors import InfrastructureError, UsageError
 from slocheck.load.locustfiles.bodies import read_payload
 from slocheck.prom.client import redact_url
 from slocheck.report import write_atomic
-from slocheck.spec.model import Api
-from slocheck.spec.presets.recognise import (
+from slocheck.slofile.model import Api
+from slocheck.slofile.presets.recognise import (
     Recognition,
     bucket_bounds,
     exposition_names,
@@ -182,7 +182,7 @@ def run_probe(o: InitOptions, spec_dir: Path) -> tuple[Probe, list[str]]:
     latency_bounds: tuple[float, ...] = ()
     ttft_bounds: tuple[float, ...] = ()
     if recognition is not None and text:
-        from slocheck.spec.model import UNIT_SECONDS
+        from slocheck.slofile.model import UNIT_SECONDS
 
         for hist, out in ((recognition.preset.latency, "l"), (recognition.preset.ttft, "t")):
             if hist is None:

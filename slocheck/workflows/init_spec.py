@@ -21,9 +21,9 @@ import math
 from dataclasses import dataclass
 
 from slocheck.evaluate.capacity import samples_needed
-from slocheck.spec import parse_spec
-from slocheck.spec.model import Api, SloSpec
-from slocheck.spec.presets.recognise import Recognition
+from slocheck.slofile import parse_spec
+from slocheck.slofile.model import Api, SloSpec
+from slocheck.slofile.presets.recognise import Recognition
 from slocheck.units import format_duration
 
 RATE_FRACTION = 0.5

@@ -27,10 +27,10 @@ from slocheck.errors import UsageError
 from slocheck.evaluate.plan import plan
 from slocheck.load.config import BUILTIN_SCENARIOS
 from slocheck.prom.client import HttpPromClient, redact_url
-from slocheck.spec import LoadedSpec
-from slocheck.spec.model import Spec, TargetSpec
-from slocheck.spec.presets import PRESETS
-from slocheck.spec.sources import preset_of, source_of
+from slocheck.slofile import LoadedSpec
+from slocheck.slofile.model import Spec, TargetSpec
+from slocheck.slofile.presets import PRESETS
+from slocheck.slofile.sources import preset_of, source_of
 
 #: Series Prometheus makes itself (never on a target's /metrics).
 SYNTHETIC = frozenset({"up", "scrape_duration_seconds", "scrape_samples_scraped"})

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from slocheck.regress import Comparison, RunRecord, compare
-from slocheck.spec import RegressionSpec
+from slocheck.slofile import RegressionSpec
 from slocheck.store import DEFAULT_HISTORY
 from slocheck.store.history import History
 

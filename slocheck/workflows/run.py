@@ -32,10 +32,10 @@ from slocheck.prom.client import HttpPromClient, PromClient, redact_url
 from slocheck.prom.managed import ManagedPrometheus, start_prometheus
 from slocheck.prom.scrape import ScrapeWaits
 from slocheck.results import Ending, RunResult, RunVerdict
-from slocheck.spec import LoadedSpec, LoadSpec
-from slocheck.spec.model import SloSpec, TargetSpec, TokenLength
-from slocheck.spec.presets import PRESETS, Preset
-from slocheck.spec.sources import LoadKind
+from slocheck.slofile import LoadedSpec, LoadSpec
+from slocheck.slofile.model import SloSpec, TargetSpec, TokenLength
+from slocheck.slofile.presets import PRESETS, Preset
+from slocheck.slofile.sources import LoadKind
 from slocheck.workflows.client_slis import client_slis
 from slocheck.workflows.client_stats import client_stats
 from slocheck.workflows.endings import (

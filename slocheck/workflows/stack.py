@@ -12,8 +12,8 @@ from slocheck.errors import ServiceStartError, UsageError
 from slocheck.load.runner import spawn, stop_group
 from slocheck.prom.scrape import Lifecycle, free_port, wait_ready
 from slocheck.service.config import FaultConfig, ServiceConfig
-from slocheck.spec import ServiceSpec
-from slocheck.spec.model import TargetSpec
+from slocheck.slofile import ServiceSpec
+from slocheck.slofile.model import TargetSpec
 
 READY_TIMEOUT = 30.0
 

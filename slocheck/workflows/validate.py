@@ -6,10 +6,10 @@ from dataclasses import dataclass
 
 from slocheck.evaluate.plan import empty_numerator_warning, plan
 from slocheck.evaluate.readback import sentence, undecidable, unpaced
-from slocheck.spec import LoadedSpec
-from slocheck.spec.model import SloSpec, Source
-from slocheck.spec.presets import PRESETS, Preset
-from slocheck.spec.sources import PRESET_FIELD, preset_of, source_of
+from slocheck.slofile import LoadedSpec
+from slocheck.slofile.model import SloSpec, Source
+from slocheck.slofile.presets import PRESETS, Preset
+from slocheck.slofile.sources import PRESET_FIELD, preset_of, source_of
 
 
 @dataclass(frozen=True)

@@ -26,10 +26,10 @@ from slocheck.evaluate.counters import Series
 from slocheck.evaluate.plan import empty_numerator_warning, window_text
 from slocheck.prom.client import HttpPromClient, PromClient, redact_url, warnings_of
 from slocheck.results import VerifyResult
-from slocheck.spec import LoadedSpec, PrometheusSpec
-from slocheck.spec.model import SloSpec
-from slocheck.spec.presets import PRESETS
-from slocheck.spec.sources import LoadKind, preset_of, source_of
+from slocheck.slofile import LoadedSpec, PrometheusSpec
+from slocheck.slofile.model import SloSpec
+from slocheck.slofile.presets import PRESETS
+from slocheck.slofile.sources import LoadKind, preset_of, source_of
 
 #: At least this much history before the window is fetched, to find each counter's value at
 #: the window's start (Prometheus' own default look-back is 5 minutes).
@@ -138,7 +138,7 @@ def verify(
     ``slocheck generate`` writes (loaded into that Prometheus) that went pending or fired.
     ``load``: slocheck sent the window's load (closed or open loop): the SLOs that count
     failures are judged from both sides unless the spec says otherwise (see
-    :func:`slocheck.spec.sources.source_of`)."""
+    :func:`slocheck.slofile.sources.source_of`)."""
     check_window(window)
     spec = loaded.spec
     preset = preset_of(spec)

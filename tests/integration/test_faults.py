@@ -306,7 +306,7 @@ def test_an_embedded_service_not_ready_in_time_is_exit_3_and_stopped(tmp_path: P
     import os
 
     from slocheck.errors import ExitCode, ServiceStartError
-    from slocheck.spec.model import ServiceSpec
+    from slocheck.slofile.model import ServiceSpec
     from slocheck.workflows.stack import EmbeddedService
 
     before = children_of(os.getpid())

@@ -18,7 +18,7 @@ import pytest
 
 from slocheck.evaluate import Window
 from slocheck.prom import HttpPromClient, ManagedPrometheus
-from slocheck.spec import load_spec
+from slocheck.slofile import load_spec
 from slocheck.workflows.verify import verify
 from tests.helpers import ServerProcess, run_cli
 

@@ -20,7 +20,7 @@ import pytest
 import yaml
 
 from tests.helpers import run_cli
-from tests.unit.spec.test_openslo_alerts import STREAM
+from tests.unit.slofile.test_openslo_alerts import STREAM
 
 pytestmark = pytest.mark.skipif(
     shutil.which("promtool") is None, reason="needs promtool (scripts/setup.sh installs it)"

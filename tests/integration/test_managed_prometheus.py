@@ -14,7 +14,7 @@ from slocheck.errors import PrometheusError
 from slocheck.evaluate import Window
 from slocheck.prom import HttpPromClient, ManagedPrometheus
 from slocheck.prom.containers import docker_reachable
-from slocheck.spec import parse_spec
+from slocheck.slofile import parse_spec
 from slocheck.workflows.verify import verify
 from tests.helpers import ServerProcess
 from tests.integration.test_serve import drive

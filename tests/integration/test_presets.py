@@ -22,9 +22,9 @@ from slocheck.evaluate import Window
 from slocheck.evaluate.plan import plan, render
 from slocheck.evaluate.stats import wilson_interval
 from slocheck.prom import HttpPromClient, ManagedPrometheus, backfill
-from slocheck.spec import parse_spec
-from slocheck.spec.presets import PRESETS
-from slocheck.spec.sources import server_has
+from slocheck.slofile import parse_spec
+from slocheck.slofile.presets import PRESETS
+from slocheck.slofile.sources import server_has
 from slocheck.workflows.verify import verify
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "metrics"

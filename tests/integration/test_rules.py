@@ -15,7 +15,7 @@ import pytest
 
 from slocheck.rules import rule_set
 from slocheck.rules.promtool import rule_tests
-from slocheck.spec import load_spec
+from slocheck.slofile import load_spec
 from slocheck.workflows.generate import generate
 from tests.helpers import run_cli
 

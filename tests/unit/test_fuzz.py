@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from slocheck.cli import main
 from slocheck.errors import ExitCode, SlocheckError
-from slocheck.spec import parse_spec
+from slocheck.slofile import parse_spec
 
 EXAMPLES = Path(__file__).parents[2] / "examples"
 FUZZ = settings(  # SLOCHECK_FUZZ_EXAMPLES=2000 for a deeper search than CI's

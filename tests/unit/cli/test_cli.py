@@ -80,12 +80,12 @@ def test_usage_errors_exit_2(
 def test_unexpected_errors_exit_3_not_1(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    import slocheck.spec
+    import slocheck.slofile
 
     def boom(path: str) -> None:
         raise RuntimeError("a bug")
 
-    monkeypatch.setattr(slocheck.spec, "load_spec", boom)
+    monkeypatch.setattr(slocheck.slofile, "load_spec", boom)
     assert main(["validate", "--slo", str(tmp_path / "x.yaml")]) == 3
     assert "internal error: RuntimeError: a bug" in capsys.readouterr().err
 

@@ -12,7 +12,7 @@ import pytest
 from slocheck.evaluate import SliData, SloResult, Window, evaluate_slo, plan
 from slocheck.evaluate.answers import EXACT_COUNT, dedup
 from slocheck.evaluate.counters import Series, histogram_buckets, sum_deltas
-from slocheck.spec.model import SloSpec
+from slocheck.slofile.model import SloSpec
 
 W = Window(1000.0, 1600.0)
 AVAIL = {"sli": "availability", "objective": "99%"}

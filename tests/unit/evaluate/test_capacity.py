@@ -87,7 +87,7 @@ def test_bad_settings(kwargs: dict[str, float], message: str) -> None:
 
 def test_a_step_lasts_long_enough_to_decide_every_slo() -> None:
     from slocheck.evaluate.capacity import samples_needed, step_seconds
-    from slocheck.spec import parse_spec
+    from slocheck.slofile import parse_spec
 
     spec = parse_spec(
         "version: 1\nslos:\n"

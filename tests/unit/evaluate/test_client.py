@@ -9,7 +9,7 @@ import pytest
 from slocheck.evaluate import SliData, Window, evaluate_slo, plan
 from slocheck.evaluate.client import ClientSli, judge_client, stricter
 from slocheck.evaluate.counters import Series
-from slocheck.spec.model import SloSpec
+from slocheck.slofile.model import SloSpec
 
 W = Window(1000.0, 1100.0)
 

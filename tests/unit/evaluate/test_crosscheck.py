@@ -110,7 +110,7 @@ def test_the_endpoint_label_of_other_instrumentations() -> None:
 
 
 def test_server_metrics_follow_the_spec() -> None:
-    from slocheck.spec.model import SloSpec
+    from slocheck.slofile.model import SloSpec
 
     def slo(**kw: object) -> SloSpec:
         return SloSpec.model_validate({"name": str(kw), **kw})

@@ -37,8 +37,8 @@ def test_empty_numerator_warning(query: str, warned: bool) -> None:
 
 from slocheck.evaluate import SliData, Window, evaluate_slo, plan  # noqa: E402
 from slocheck.evaluate.counters import Series  # noqa: E402
-from slocheck.spec.model import SloSpec  # noqa: E402
-from slocheck.spec.presets import Counter, Histogram, Preset  # noqa: E402
+from slocheck.slofile.model import SloSpec  # noqa: E402
+from slocheck.slofile.presets import Counter, Histogram, Preset  # noqa: E402
 
 TWO_COUNTERS = Preset(
     name="two-counters",

@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 
 from slocheck.evaluate.readback import sentence, undecidable, unpaced
-from slocheck.spec import parse_spec
-from slocheck.spec.model import SloSpec, Source
+from slocheck.slofile import parse_spec
+from slocheck.slofile.model import SloSpec, Source
 
 
 def slo(**kw: Any) -> SloSpec:

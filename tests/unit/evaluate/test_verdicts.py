@@ -11,7 +11,7 @@ import pytest
 from slocheck.evaluate import SliData, Window, evaluate_slo, overall, plan
 from slocheck.evaluate.counters import Series
 from slocheck.evaluate.plan import le_matcher
-from slocheck.spec.model import SloSpec
+from slocheck.slofile.model import SloSpec
 
 W = Window(1000.0, 1600.0)
 
@@ -330,7 +330,7 @@ def test_histograms_in_ms_and_us_judge_as_in_seconds(
 
 def test_unit_is_refused_where_it_means_nothing() -> None:
     from slocheck.errors import SpecError
-    from slocheck.spec import parse_spec
+    from slocheck.slofile import parse_spec
 
     text = "version: 1\nslos:\n  - {name: a, sli: availability, objective: 99%, unit: ms}\n"
     with pytest.raises(SpecError, match="unit: has no meaning for sli availability"):

@@ -12,7 +12,7 @@ from slocheck.load.runner import LoadResult
 from slocheck.load.stats import Snapshot
 from slocheck.report.gate import write_run_reports
 from slocheck.results import Ending, RunResult
-from slocheck.spec import parse_spec
+from slocheck.slofile import parse_spec
 
 SPEC = """version: 1
 slos:

@@ -19,7 +19,7 @@ from slocheck.report.plots import (
     wants_log,
 )
 from slocheck.results import CrossCheck
-from slocheck.spec import parse_spec
+from slocheck.slofile import parse_spec
 from tests.unit.report.test_writers import _run_result
 
 

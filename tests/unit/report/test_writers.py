@@ -17,7 +17,7 @@ from slocheck.evaluate import SliData, Window, evaluate_slo, overall, plan
 from slocheck.evaluate.counters import Series
 from slocheck.report import to_json, to_junit, to_markdown, write_atomic
 from slocheck.results import VerifyResult
-from slocheck.spec.model import SloSpec
+from slocheck.slofile.model import SloSpec
 
 GOLDEN = Path(__file__).parent / "golden"
 W = Window(1_700_000_000.0, 1_700_000_600.0)
@@ -141,7 +141,7 @@ def _run_result(names: tuple[str, str, str]) -> Any:
     from slocheck.load.runner import LoadResult
     from slocheck.load.stats import Snapshot
     from slocheck.results import CrossCheck, RunResult
-    from slocheck.spec import parse_spec
+    from slocheck.slofile import parse_spec
 
     load = LoadResult(
         config=LoadConfig(host="http://127.0.0.1:1", scenario=names[1]),

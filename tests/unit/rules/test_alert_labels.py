@@ -12,7 +12,7 @@ from slocheck.errors import SpecError
 from slocheck.rules import rule_set
 from slocheck.rules.alertmanager import matcher, routes, severities
 from slocheck.rules.promtool import rule_tests
-from slocheck.spec import parse_spec
+from slocheck.slofile import parse_spec
 
 HEAD = """\
 version: 1

@@ -24,8 +24,8 @@ from grafana_foundation_sdk.models import timeseries as ts_m
 
 from slocheck.rules import dashboard as dash
 from slocheck.rules.prometheus import BURNS, quoted, rule_set
-from slocheck.spec import load_spec, parse_spec
-from slocheck.spec.model import Spec
+from slocheck.slofile import load_spec, parse_spec
+from slocheck.slofile.model import Spec
 
 EXAMPLES = sorted(Path(__file__).parents[3].joinpath("examples").glob("*.yaml"))
 #: A series selector in PromQL: a metric name followed by its matchers.

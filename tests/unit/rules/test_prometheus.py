@@ -12,7 +12,7 @@ from slocheck.evaluate.plan import plan
 from slocheck.rules import rule_set
 from slocheck.rules.objectives import matchers, objective_of, over, up_selector
 from slocheck.rules.prometheus import WINDOWS, alert_name, duration_text, quoted
-from slocheck.spec import load_spec, parse_spec
+from slocheck.slofile import load_spec, parse_spec
 
 ROOT = Path(__file__).parents[3]
 

@@ -121,7 +121,7 @@ def test_history_trend_and_compare_warn_and_go_on(
 
 def test_run_compare_to_names_its_own_flag(tmp_path: Path) -> None:
     from slocheck.errors import UsageError
-    from slocheck.spec import RegressionSpec
+    from slocheck.slofile import RegressionSpec
     from slocheck.workflows.regression import regression_step
 
     with pytest.raises(UsageError, match=r"^--compare-to no-such-run: no such run"):

@@ -3,7 +3,7 @@ from __future__ import annotations
 from slocheck.evaluate import Window
 from slocheck.evaluate.counters import Series
 from slocheck.prom.client import FakePromClient
-from slocheck.spec import parse_spec
+from slocheck.slofile import parse_spec
 from slocheck.workflows.canary import canary_analysis
 
 SPEC = parse_spec("version: 1\nslos: [{name: a, sli: availability, objective: 99%}]\n").spec

@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from slocheck.cli import main
-from slocheck.spec import LoadedSpec, load_spec, parse_spec
+from slocheck.slofile import LoadedSpec, load_spec, parse_spec
 from slocheck.workflows.convert import to_openslo
 
 EXAMPLES = Path(__file__).parents[3] / "examples"
@@ -117,7 +117,7 @@ def test_the_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None
 )
 def test_convert_drops_credentials(url: str, kept: str) -> None:
     """The spec refuses a URL with credentials; convert would drop them all the same."""
-    from slocheck.spec.model import PrometheusSpec, Spec, TargetSpec
+    from slocheck.slofile.model import PrometheusSpec, Spec, TargetSpec
 
     loaded = parse_spec("version: 1\nslos: [{name: a, sli: availability, objective: 99%}]\n")
     spec = Spec.model_construct(

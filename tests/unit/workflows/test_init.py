@@ -15,9 +15,9 @@ import pytest
 
 from slocheck.errors import InfrastructureError, UsageError
 from slocheck.evaluate.capacity import samples_needed
-from slocheck.spec import parse_spec
-from slocheck.spec.presets import PRESETS
-from slocheck.spec.presets.recognise import Recognition
+from slocheck.slofile import parse_spec
+from slocheck.slofile.presets import PRESETS
+from slocheck.slofile.presets.recognise import Recognition
 from slocheck.workflows.init import InitOptions, init
 from slocheck.workflows.init_spec import (
     EMBEDDED_SPEC,

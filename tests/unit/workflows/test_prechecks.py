@@ -10,7 +10,7 @@ import pytest
 
 from slocheck.errors import UsageError
 from slocheck.results import CapacityOptions
-from slocheck.spec import load_spec
+from slocheck.slofile import load_spec
 from slocheck.workflows.capacity import capacity, check_budget, first_step_seconds
 from slocheck.workflows.prechecks import (
     check_files,
@@ -134,7 +134,7 @@ def test_uptime_is_prometheus_own_series_and_never_missing() -> None:
 
 def test_the_metrics_page_of_a_target() -> None:
     assert metrics_page(None) is None
-    from slocheck.spec.model import TargetSpec
+    from slocheck.slofile.model import TargetSpec
 
     assert metrics_page(TargetSpec(url="http://h:8000/v1?x=1")) == "http://h:8000/metrics"
     assert metrics_page(TargetSpec(url="http://h:8000", metrics_url="http://h:9/m")) == (

@@ -129,7 +129,7 @@ def test_an_open_loop_gets_slots_to_send_through_a_stall() -> None:
     from pathlib import Path
 
     from slocheck.load.config import in_flight_for
-    from slocheck.spec import parse_spec
+    from slocheck.slofile import parse_spec
     from slocheck.workflows.run import RunOptions, load_config
 
     assert in_flight_for(100, 0.5, at_least=16) == 250

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from slocheck.spec.model import ServiceSpec
+from slocheck.slofile.model import ServiceSpec
 from slocheck.workflows import stack
 
 

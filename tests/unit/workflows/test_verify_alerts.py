@@ -9,7 +9,7 @@ from slocheck.evaluate.counters import Series
 from slocheck.evaluate.verdicts import Window
 from slocheck.prom.client import FakePromClient
 from slocheck.report import to_json, to_markdown
-from slocheck.spec import parse_spec
+from slocheck.slofile import parse_spec
 from slocheck.workflows.verify import verify
 
 SPEC = parse_spec(

@@ -9,7 +9,7 @@ from slocheck.errors import SpecError
 from slocheck.evaluate.counters import Series
 from slocheck.evaluate.verdicts import Window
 from slocheck.prom.client import FakePromClient
-from slocheck.spec import parse_spec
+from slocheck.slofile import parse_spec
 from slocheck.workflows.verify import verify
 
 W = Window(1000.0, 1600.0)

@@ -10,9 +10,9 @@ from slocheck.evaluate.client import ClientSli
 from slocheck.evaluate.counters import Series
 from slocheck.evaluate.verdicts import Window
 from slocheck.prom.client import FakePromClient
-from slocheck.spec import parse_spec
-from slocheck.spec.presets import PRESETS
-from slocheck.spec.sources import source_of
+from slocheck.slofile import parse_spec
+from slocheck.slofile.presets import PRESETS
+from slocheck.slofile.sources import source_of
 from slocheck.workflows.verify import verify
 
 W = Window(1000.0, 1030.0)

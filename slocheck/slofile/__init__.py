@@ -1,0 +1,29 @@
+"""Load and validate the SLO file. Imports nothing but ``errors`` and ``units``."""
+
+from slocheck.slofile.loader import LoadedSpec, load_spec, parse_spec
+from slocheck.slofile.model import (
+    SLI_KINDS,
+    FaultsSpec,
+    LoadSpec,
+    PrometheusSpec,
+    RegressionSpec,
+    ServiceSpec,
+    SloSpec,
+    Spec,
+    TargetSpec,
+)
+
+__all__ = [
+    "SLI_KINDS",
+    "FaultsSpec",
+    "LoadSpec",
+    "LoadedSpec",
+    "PrometheusSpec",
+    "RegressionSpec",
+    "ServiceSpec",
+    "SloSpec",
+    "Spec",
+    "TargetSpec",
+    "load_spec",
+    "parse_spec",
+]

@@ -1,0 +1,475 @@
+"""The SLO spec, schema version 1, as pydantic models. See docs/slo-spec.md."""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, field_validator
+
+from slocheck.slofile.alerts import SloAlerts
+from slocheck.slofile.bounds import (
+    MAX_DURATION_S,
+    MAX_LATENCY_S,
+    MAX_RATE,
+    MAX_USERS,
+    MAX_WAIT_S,
+    MAX_WARMUP_S,
+    MIN_DURATION_S,
+    PROMETHEUS_CREDENTIALS,
+    TARGET_CREDENTIALS,
+    http_url,
+)
+from slocheck.units import parse_duration, parse_ratio
+
+SliKind = Literal[
+    "availability",
+    "latency",
+    "latency_ratio",
+    "error_ratio",
+    "throughput",
+    "ttft",
+    "inter_token_latency",
+    "token_throughput",
+    "ratio",
+    "promql",
+]
+SLI_KINDS: tuple[str, ...] = SliKind.__args__  # type: ignore[attr-defined]
+Policy = Literal["fail", "warn", "pass"]
+Source = Literal["server", "client", "both"]
+Api = Literal["slocheck", "openai", "kserve-v2", "http"]
+HistogramUnit = Literal["s", "ms", "us"]
+#: Seconds per unit of a histogram's bucket bounds (``unit:``).
+UNIT_SECONDS: dict[str, float] = {"s": 1.0, "ms": 1e-3, "us": 1e-6}
+Op = Literal["<", "<=", ">", ">=", "==", "!="]
+
+#: Which unit ``threshold`` is read in, per SLI.
+THRESHOLD_UNITS: dict[str, str] = {
+    "latency": "duration",
+    "latency_ratio": "duration",
+    "ttft": "duration",
+    "inter_token_latency": "duration",
+    "error_ratio": "ratio",
+    "throughput": "number",
+    "token_throughput": "number",
+    "promql": "number",
+}
+#: Default metric names: those of ``slocheck serve``.
+DEFAULT_METRICS: dict[str, str] = {
+    "availability": "http_requests_total",
+    "error_ratio": "http_requests_total",
+    "throughput": "http_requests_total",
+    "latency": "http_request_duration_seconds",
+    "latency_ratio": "http_request_duration_seconds",
+    "ttft": "ml_time_to_first_token_seconds",
+    "inter_token_latency": "ml_inter_token_latency_seconds",
+    "token_throughput": "ml_generated_tokens_total",
+}
+
+_MATCHER = r'\s*[A-Za-z_][A-Za-z0-9_]*\s*(=~|!~|!=|=)\s*"(?:[^"\\]|\\.)*"\s*'
+SELECTOR_RE = re.compile(rf"^(?:{_MATCHER})(?:,{_MATCHER})*,?$")
+METRIC_RE = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
+SERIES_RE = re.compile(r"^\s*([a-zA-Z_:][a-zA-Z0-9_:]*)\s*(?:\{(.*)\})?\s*$", re.DOTALL)
+
+
+def series_selector(v: str) -> str:
+    """``metric`` or ``metric{label="value", ...}``: a counter's series, as PromQL selects them."""
+    m = SERIES_RE.match(v)
+    inner = (m.group(2) or "").strip() if m else ""
+    if m is None or (inner and not SELECTOR_RE.match(inner)):
+        raise ValueError(
+            f'expected a series selector like errors_total{{job="demo"}}, got {v!r:.80}'
+        )
+    return f"{m.group(1)}{{{inner.rstrip(',').strip()}}}" if inner else m.group(1)
+
+
+def _number(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError(f"expected a number, got {value!r:.60}")
+    try:
+        number = float(value)
+    except OverflowError:
+        raise ValueError("number too large") from None
+    if not math.isfinite(number):
+        raise ValueError(f"expected a finite number, got {value!r}")
+    return number
+
+
+Duration = Annotated[float, BeforeValidator(parse_duration)]
+Ratio = Annotated[float, BeforeValidator(parse_ratio)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, str_strip_whitespace=True, allow_inf_nan=False
+    )
+
+
+class FaultsSpec(_Strict):
+    error_rate: Ratio = 0.0
+    latency: Duration = 0.0
+    latency_probability: Ratio = 1.0
+    crash_after: int | None = Field(default=None, ge=0)
+    # the whole service stalls for stall_for every stall_every (requests wait it out)
+    stall_every: Duration = 0.0
+    stall_for: Duration = Field(default=0.0, validate_default=True)
+    seed: int | None = None
+
+    @field_validator("stall_for")
+    @classmethod
+    def _stall(cls, v: float, info: ValidationInfo) -> float:
+        every = info.data.get("stall_every", 0.0)
+        if (v > 0) != (every > 0):
+            raise ValueError("stall_every and stall_for go together (every: 10s, for: 2s)")
+        if v and v >= every:
+            raise ValueError(f"a stall of {v:g} s every {every:g} s never ends: make it shorter")
+        return v
+
+
+class ServiceSpec(_Strict):
+    """The service under test. Everything but ``name`` applies to the embedded default only."""
+
+    name: str = "service"
+    model: Literal["classifier", "generator", "both"] = "both"
+    backend: Literal["numpy", "torch"] = "numpy"
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    max_batch_size: int = Field(default=32, ge=1, le=4096)
+    max_batch_wait_ms: float = Field(default=2.0, ge=0, le=10_000)
+    max_queue: int = Field(default=512, ge=1)
+    threads: int = Field(default=1, ge=0, le=1024)
+    faults: FaultsSpec = FaultsSpec()
+
+
+class TargetSpec(_Strict):
+    """The service under load. Without ``url``: the embedded reference service, which answers
+    the ``slocheck`` and ``openai`` APIs."""
+
+    url: str | None = None
+    api: Api = "slocheck"
+    model: str | None = None  # openai: the "model" field; kserve-v2: /v2/models/{model}/infer
+    endpoint: Literal["chat", "completions"] = "chat"  # openai: /v1/chat/completions or ...
+    stream: bool = True  # openai
+    method: Literal["GET", "POST", "PUT", "PATCH", "DELETE"] = "POST"  # http
+    path: str = "/"  # http
+    # where the embedded Prometheus scrapes the target's metrics (MLServer: another port);
+    # default: url + /metrics
+    metrics_url: str | None = None
+    # before the load: wait until GET url + ready_path answers 2xx (with no ready_path, until
+    # the URL answers at all); a target still not ready after ready_timeout is exit 3
+    ready_path: str | None = None
+    ready_timeout: Duration = Field(default=30.0, gt=0, le=MAX_WAIT_S)
+
+    @field_validator("ready_path", "path")
+    @classmethod
+    def _path(cls, v: str | None) -> str | None:
+        if v is not None and not v.startswith("/"):
+            raise ValueError(f"expected a path starting with /, got {v!r}")
+        return v
+
+    @field_validator("url", "metrics_url")
+    @classmethod
+    def _http(cls, v: str | None) -> str | None:
+        return None if v is None else http_url(v, credentials=TARGET_CREDENTIALS)
+
+    @field_validator("model")
+    @classmethod
+    def _model(cls, v: str | None) -> str | None:
+        if v is not None and not re.match(r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,199}$", v):
+            raise ValueError(
+                f"expected a model name like iris or meta-llama/Llama-3-8B, got {v!r:.60}"
+            )
+        return v
+
+
+class PrometheusSpec(_Strict):
+    url: str | None = None
+    # the server's metric names, labels and units (slocheck.slofile.presets); none: slocheck's
+    preset: str | None = None
+    selector: str = ""
+    headers: dict[str, str] = {}
+    bearer_token_env: str | None = None
+    basic_auth_env: str | None = None
+    tls_verify: bool = True
+    scrape_interval: Duration = 1.0
+    timeout: Duration = 10.0
+    retries: int = Field(default=3, ge=0, le=10)
+    # judge an answer that carries warnings (a partial response: a store or shard missing)
+    accept_partial: bool = False
+    # labels that tell replicas apart (Thanos without deduplication, an HA pair): dropped, and
+    # of the series then alike one replica's is kept
+    dedup_labels: list[str] = []
+
+    @field_validator("url")
+    @classmethod
+    def _http(cls, v: str | None) -> str | None:
+        return None if v is None else http_url(v, credentials=PROMETHEUS_CREDENTIALS)
+
+    @field_validator("selector")
+    @classmethod
+    def _selector(cls, v: str) -> str:
+        inner = v.strip()
+        if inner.startswith("{") and inner.endswith("}"):
+            inner = inner[1:-1].strip()
+        if inner and not SELECTOR_RE.match(inner):
+            raise ValueError(f'expected label matchers like job="demo", got {v!r:.80}')
+        return inner.rstrip(",").strip()
+
+    @field_validator("preset")
+    @classmethod
+    def _preset(cls, v: str | None) -> str | None:
+        from slocheck.slofile.presets import PRESET_NAMES
+
+        if v is not None and v not in PRESET_NAMES:
+            raise ValueError(f"expected one of {', '.join(PRESET_NAMES)}, got {v!r:.60}")
+        return v
+
+    @field_validator("headers")
+    @classmethod
+    def _no_inline_secrets(cls, v: dict[str, str]) -> dict[str, str]:
+        for name in v:
+            if name.lower() in ("authorization", "cookie", "proxy-authorization"):
+                raise ValueError(
+                    f"{name}: secrets never go inline; use bearer_token_env or "
+                    "basic_auth_env (the name of an environment variable)"
+                )
+        return v
+
+    @field_validator("dedup_labels")
+    @classmethod
+    def _label_names(cls, v: list[str]) -> list[str]:
+        for name in v:
+            if not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", name) or name in ("__name__", "le"):
+                raise ValueError(f"expected label names (not __name__ or le), got {name!r:.40}")
+        return v
+
+    @field_validator("bearer_token_env", "basic_auth_env")
+    @classmethod
+    def _env_name(cls, v: str | None) -> str | None:
+        if v is not None and not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", v):
+            raise ValueError(f"expected the NAME of an environment variable, got {v!r:.40}")
+        return v
+
+
+class TokenLength(_Strict):
+    """A length in tokens drawn per request from a normal distribution (at least 1)."""
+
+    mean: float = Field(gt=0, le=1_000_000)
+    stddev: float = Field(default=0.0, ge=0, le=1_000_000)
+
+
+class LoadSpec(_Strict):
+    scenario: str = "steady"
+    users: int = Field(default=16, ge=1, le=MAX_USERS)
+    spawn_rate: float | None = Field(default=None, gt=0, le=MAX_RATE)
+    duration: Duration = Field(default=30.0, ge=MIN_DURATION_S, le=MAX_DURATION_S)
+    warmup: Duration = Field(default=5.0, ge=0, le=MAX_WARMUP_S)
+    rate: float | None = Field(
+        default=None, gt=0, le=MAX_RATE, description="fixed requests/s in all"
+    )
+    # closed: each user waits for its answer before its next request (paced to rate); open:
+    # requests at intended times whatever the answers do (docs/load-open-loop.md)
+    arrival: Literal["closed", "open"] = "closed"
+    distribution: Literal["constant", "poisson"] = "constant"  # open: the gaps between sends
+    max_in_flight: int | None = Field(default=None, ge=1, le=MAX_USERS)  # open; default: users
+    # target.api openai: prompts from a JSONL file, or synthetic ones of these lengths
+    prompts: str | None = None
+    input_tokens: TokenLength | None = None
+    output_tokens: TokenLength | None = None
+    # target.api kserve-v2 and http: a JSON body, or a JSONL file of bodies used in turn
+    payload: str | None = None
+    seed: int = 0
+
+
+class SloSpec(_Strict):
+    name: str = Field(min_length=1, max_length=200)
+    sli: SliKind
+    objective: Ratio | None = None
+    threshold: float | None = None
+    percentile: float | None = Field(default=None, gt=0, lt=100)
+    op: Op | None = None
+    query: str | None = None
+    measurement: Literal["requests", "uptime"] | None = None
+    severity: Literal["critical", "warning"] = "critical"
+    on_no_data: Policy = "fail"
+    on_inconclusive: Policy = "fail"
+    # who measured it: the server's metrics (Prometheus), the load generator, or both (the
+    # stricter verdict); default: server where the preset has the metric, else client
+    source: Source | None = None
+    min_samples: int | None = Field(default=None, ge=1)
+    metric: str | None = None
+    interpolate: bool = False
+    # sli ratio: counters of the good (or the bad) requests and of all of them
+    good: str | None = None
+    bad: str | None = None
+    total: str | None = None
+    # the unit of the histogram's bucket bounds (Triton: us, many apps: ms); thresholds stay
+    # durations and verdicts are shown in seconds
+    unit: HistogramUnit = "s"
+    description: str | None = None
+    # the user's labels and annotations on the page and ticket alerts (Sloth, OpenSLO)
+    alerts: SloAlerts | None = None
+
+    @field_validator("threshold", mode="before")
+    @classmethod
+    def _threshold(cls, v: Any, info: ValidationInfo) -> Any:
+        if v is None:
+            return v
+        unit = THRESHOLD_UNITS.get(str(info.data.get("sli")), "number")
+        return {"duration": parse_duration, "ratio": parse_ratio, "number": _number}[unit](v)
+
+    @field_validator("threshold")
+    @classmethod
+    def _can_fail(cls, v: float | None, info: ValidationInfo) -> float | None:
+        """A threshold no measurement can miss is refused: such an SLO would always pass."""
+        sli = str(info.data.get("sli"))
+        if v is None:
+            return v
+        if sli == "error_ratio" and v >= 1.0:
+            raise ValueError(
+                f"an error ratio of {v:.0%} or less can never fail: give the largest share "
+                "of errors allowed, e.g. 1%"
+            )
+        if sli in ("throughput", "token_throughput") and v <= 0:
+            unit = "requests/s" if sli == "throughput" else "tokens/s"
+            raise ValueError(
+                f"a throughput of at least {v:g} {unit} can never fail: give the least "
+                f"{unit} the service must sustain, e.g. 10"
+            )
+        if THRESHOLD_UNITS.get(sli) == "duration" and not 0 < v <= MAX_LATENCY_S:
+            raise ValueError(
+                f"expected a latency above 0s and at most {MAX_LATENCY_S / 3600:g}h, "
+                f"e.g. 500ms, got {v:g} s"
+            )
+        return v
+
+    @field_validator("objective")
+    @classmethod
+    def _objective(cls, v: float | None) -> float | None:
+        if v is not None and v <= 0:
+            raise ValueError(
+                "an objective of 0% can never fail: give the share that must succeed, e.g. 99.9%"
+            )
+        return v
+
+    @field_validator("query")
+    @classmethod
+    def _query(cls, v: str | None) -> str | None:
+        if v is not None and not v:
+            raise ValueError(
+                "the query is empty: give a PromQL expression with a single value, e.g. "
+                "sum(rate(errors_total[5m])) / sum(rate(requests_total[5m]))"
+            )
+        return v
+
+    @field_validator("good", "bad", "total")
+    @classmethod
+    def _series(cls, v: str | None) -> str | None:
+        return None if v is None else series_selector(v)
+
+    @field_validator("metric")
+    @classmethod
+    def _metric(cls, v: str | None) -> str | None:
+        if v is not None and not METRIC_RE.match(v):
+            raise ValueError(f"expected a metric name like http_requests_total, got {v!r:.80}")
+        return v
+
+    @property
+    def metric_name(self) -> str:
+        return self.metric or DEFAULT_METRICS.get(self.sli, "")
+
+
+#: Fields each SLI needs, and fields that mean nothing for it.
+REQUIRED_FIELDS: dict[str, tuple[str, ...]] = {
+    "availability": ("objective",),
+    "latency": ("threshold", "percentile"),
+    "latency_ratio": ("threshold", "objective"),
+    "error_ratio": ("threshold",),
+    "throughput": ("threshold",),
+    "ttft": ("threshold", "percentile"),
+    "inter_token_latency": ("threshold", "percentile"),
+    "token_throughput": ("threshold",),
+    "ratio": ("objective", "total"),
+    "promql": ("query", "op", "threshold"),
+}
+ALLOWED_FIELDS: dict[str, frozenset[str]] = {
+    sli: frozenset(req) | {"metric", "min_samples"} for sli, req in REQUIRED_FIELDS.items()
+}
+ALLOWED_FIELDS["availability"] |= {"measurement"}
+for _histogram_sli in ("latency", "ttft", "inter_token_latency"):
+    ALLOWED_FIELDS[_histogram_sli] |= {"interpolate", "unit"}
+ALLOWED_FIELDS["latency_ratio"] |= {"unit"}
+ALLOWED_FIELDS["ratio"] = frozenset({"objective", "total", "good", "bad", "min_samples"})
+ALLOWED_FIELDS["promql"] -= {"metric"}
+#: SLIs the load generator also measures (``source: client | both``).
+CLIENT_SLIS = frozenset(
+    {
+        "availability",
+        "error_ratio",
+        "throughput",
+        "latency",
+        "latency_ratio",
+        "ttft",
+        "inter_token_latency",
+        "token_throughput",
+    }
+)
+for _sli in CLIENT_SLIS:
+    ALLOWED_FIELDS[_sli] |= {"source"}
+COMMON_FIELDS = frozenset(
+    {"name", "sli", "severity", "on_no_data", "on_inconclusive", "description", "alerts"}
+)
+
+
+def _tolerance(value: Any) -> float:
+    """``+10%``, ``-5%``, ``10%`` or ``0.1``: the size of the change tolerated."""
+    text = value.strip().lstrip("+-") if isinstance(value, str) else value
+    if isinstance(text, (int, float)) and not isinstance(text, bool):
+        text = abs(text)
+    return parse_ratio(text)
+
+
+Tolerance = Annotated[float, BeforeValidator(_tolerance)]
+
+
+class RegressionSpec(_Strict):
+    """Tolerances of ``slocheck compare``: relative for latencies and throughput, percentage
+    points for the error ratio."""
+
+    p50_latency: Tolerance = 0.10
+    p95_latency: Tolerance = 0.10
+    p99_latency: Tolerance = 0.20
+    ttft_p95: Tolerance = 0.10
+    throughput: Tolerance = 0.05
+    error_ratio: Tolerance = 0.01
+    on_inconclusive: Policy = "warn"
+    noise: Tolerance = 0.05  # run-to-run CV assumed when the baseline has < 3 runs
+    canary_error_points: Tolerance = 0.05
+    canary_p95_increase: Duration = 0.1
+    capacity: Tolerance = 0.10  # slocheck capacity --history: a drop of more is a regression
+
+    def tolerances(self) -> dict[str, float]:
+        return {
+            k: getattr(self, k)
+            for k in (
+                "p50_latency",
+                "p95_latency",
+                "p99_latency",
+                "ttft_p95",
+                "throughput",
+                "error_ratio",
+                "capacity",
+            )
+        }
+
+
+class Spec(_Strict):
+    version: Literal[1]
+    service: ServiceSpec = ServiceSpec()
+    target: TargetSpec | None = None
+    prometheus: PrometheusSpec = PrometheusSpec()
+    load: LoadSpec = LoadSpec()
+    slos: list[SloSpec] = Field(min_length=1)
+    regression: RegressionSpec = RegressionSpec()
+    #: the SLO period of the generated production rules (error budget, slowest burn window)
+    period: Duration = Field(default=28 * 86400.0, ge=3600, le=400 * 86400)
