@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import pkgutil
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -33,3 +35,13 @@ def test_no_circle_anywhere_in_the_package() -> None:
     assert any(
         c["type"] == "acyclic_siblings" and c["ancestors"] == ["slocheck"] for c in _contracts()
     )
+
+
+def test_the_documented_import_table_is_the_code() -> None:
+    """docs/architecture.md's "Who imports whom" is generated from the code; a package that
+    starts importing another (or stops) makes this fail until the table is rewritten."""
+    script = Path(__file__).parents[2] / "scripts" / "architecture.py"
+    done = subprocess.run(
+        [sys.executable, str(script), "--check"], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
