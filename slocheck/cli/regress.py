@@ -318,15 +318,17 @@ def _trend(
         console.print("no change point")
     if args.html:
         from slocheck.report import write_atomic
-        from slocheck.report.plots import svg_plot
+        from slocheck.report.plots import XAxis, svg_plot
 
         svg = svg_plot(
             f"{args.metric} per run",
             [t for _, t, _ in series],
             [(args.metric, "#0969da", [v for _, _, v in series])],
             args.metric,
-            x_label="seconds since the first run",
-            marks=[("change point", "#cf222e", series[i][1]) for i in points],
+            x=XAxis(
+                label="seconds since the first run",
+                marks=[("change point", "#cf222e", series[i][1]) for i in points],
+            ),
         )
         write_atomic(
             args.html,

@@ -11,7 +11,7 @@ from slocheck._version import __version__
 from slocheck.regress import Comparison
 from slocheck.regress import to_dict as regress_to_dict
 from slocheck.report.html import prose, verdict_html
-from slocheck.report.plots import svg_plot
+from slocheck.report.plots import XAxis, svg_plot
 from slocheck.report.run_plots import latency_levels, ratio_levels
 from slocheck.report.writers import SCHEMA_VERSION, _iso, _num, md
 from slocheck.results import CapacityResult
@@ -152,9 +152,7 @@ def capacity_to_html(c: CapacityResult) -> str:
             ("requested", "#8c959f", list(xs)),
         ],
         "achieved requests/s",
-        x_ticks=ticks,
-        x_label="requested rate (requests/s)",
-        marks=bracket,
+        x=XAxis("requested rate (requests/s)", ticks=ticks, marks=bracket),
     )
     slos = list(c.loaded.spec.slos)
     latency = svg_plot(
@@ -165,8 +163,7 @@ def capacity_to_html(c: CapacityResult) -> str:
             ("p99", "#8250df", [None if s.p99_s is None else s.p99_s * 1000 for s in steps]),
         ],
         "ms, from the due time",
-        x_ticks=ticks,
-        x_label="requested rate (requests/s)",
+        x=XAxis("requested rate (requests/s)", ticks=ticks),
         levels=latency_levels(slos, "latency"),
     )
     errors = svg_plot(
@@ -180,8 +177,7 @@ def capacity_to_html(c: CapacityResult) -> str:
             )
         ],
         "%",
-        x_ticks=ticks,
-        x_label="requested rate (requests/s)",
+        x=XAxis("requested rate (requests/s)", ticks=ticks),
         levels=ratio_levels(slos),
     )
     rows = "".join(

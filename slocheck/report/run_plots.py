@@ -5,7 +5,7 @@ latency distribution per latency SLO, from the load generator's HDR histograms."
 from __future__ import annotations
 
 from slocheck.load.stats import SecondStats, merged, new_histogram, timeline
-from slocheck.report.plots import Level, distribution_plot, percentile_curve, svg_plot
+from slocheck.report.plots import Level, XAxis, distribution_plot, percentile_curve, svg_plot
 from slocheck.report.run_report import finite
 from slocheck.results import RunResult
 from slocheck.slofile.model import SloSpec
@@ -69,7 +69,7 @@ def over_time(title: str, points: list[dict[str, float]], levels: list[Level], s
             ("p95", "#bf8700", [_ms(p["p95_s"]) for p in points]),
         ],
         "ms, client side",
-        start,
+        x=XAxis(shade_from=start),
         levels=levels,
     )
 
@@ -90,7 +90,7 @@ def run_plots(r: RunResult) -> str:
                 ("errors/s", "#cf222e", [p["errors"] for p in points]),
             ],
             "requests/s, client side",
-            start,
+            x=XAxis(shade_from=start),
         ),
         over_time("Latency", points, latency_levels(slos, "latency"), start),
         svg_plot(
@@ -104,7 +104,7 @@ def run_plots(r: RunResult) -> str:
                 )
             ],
             "%, client side",
-            start,
+            x=XAxis(shade_from=start),
             levels=ratio_levels(slos),
         ),
     ]

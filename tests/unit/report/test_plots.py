@@ -12,6 +12,7 @@ from typing import Any
 from slocheck.load.stats import SecondStats, Snapshot, new_histogram
 from slocheck.report.html import prose, to_html
 from slocheck.report.plots import (
+    XAxis,
     distribution_plot,
     log_ticks,
     percentile_curve,
@@ -76,8 +77,7 @@ def test_both_axes_have_tick_labels_and_titles() -> None:
         [20.0, 40.0, 80.0],
         [("p95", "#bf8700", [3.0, 4.0, None])],
         "ms",
-        x_text=lambda x, _x0: f"{x:g}/s",
-        x_label="requested rate (requests/s)",
+        x=XAxis("requested rate (requests/s)", text=lambda x, _x0: f"{x:g}/s"),
     )
     t = texts(svg)
     assert len(t.by_class["ytick"]) >= 3 and "0" in t.by_class["ytick"]
