@@ -49,6 +49,122 @@ def request_id_from(headers: list[tuple[bytes, bytes]]) -> str:
     return uuid.uuid4().hex
 
 
+class _Exchange:
+    """One request's passage through the middleware: what the client sent and heard, and the
+    one place its status, its metrics and its access-log line are recorded."""
+
+    def __init__(self, owner: Instrumentation, scope: Scope, receive: Receive, send: Send) -> None:
+        self.owner = owner
+        path: str = scope["path"]
+        self.method = scope["method"] if scope["method"] in _METHODS else "OTHER"
+        self.endpoint = path if path in owner.known_routes else UNMATCHED_ENDPOINT
+        self.counted = path in INSTRUMENTED_ROUTES or self.endpoint == UNMATCHED_ENDPOINT
+        self.request_id = request_id_from(scope["headers"])
+        self.state = scope.setdefault("state", {})
+        self.state["request_id"] = self.request_id
+        self.started = time.perf_counter()
+        self._receive, self._send = receive, send
+        self.status = 500
+        self.response_started = False
+        self.completed = False  # the last byte of the answer is being sent
+        self.disconnected = False  # the client went away before that
+        self.failed = False  # an exception escaped the route
+        self.recorded = False
+        self.watcher: asyncio.Task[None] | None = None
+        self.heard = asyncio.Event()
+        self.last: Message = {"type": "http.disconnect"}
+
+    def record(self) -> None:
+        """Count the request once (the first call wins) and write its access-log line."""
+        if self.recorded:
+            return
+        self.recorded = True
+        if self.disconnected:
+            self.status = CLIENT_CLOSED
+        elif self.failed or not self.completed:
+            self.status = 500
+        elapsed = time.perf_counter() - self.started
+        m = self.owner.metrics
+        if self.counted:
+            m.http_requests.labels(self.method, self.endpoint, str(self.status)).inc()
+            m.http_duration.labels(self.method, self.endpoint).observe(elapsed)
+            m.http_in_flight.dec()
+        if not self.owner.access_log:
+            return
+        ids = self.state.get("span_ids")
+        log.info(
+            "request",
+            extra={
+                "request_id": self.request_id,
+                "method": self.method,
+                "endpoint": self.endpoint,
+                "status": self.status,
+                "latency_ms": round(elapsed * 1000, 3),
+                "trace_id": getattr(ids, "trace_id", None),
+                "span_id": getattr(ids, "span_id", None),
+            },
+        )
+
+    def note(self, message: Message) -> None:
+        if message["type"] == "http.disconnect" and not self.completed:
+            self.disconnected = True
+
+    async def watch(self) -> None:
+        try:
+            self.last = await self._receive()
+        except Exception:  # a server that cannot tell: as if the client had left
+            self.last = {"type": "http.disconnect"}
+        self.note(self.last)
+        self.heard.set()
+
+    async def receive(self) -> Message:
+        if self.watcher is not None:  # the body is read: what the watcher heard is all there is
+            await self.heard.wait()
+            return self.last
+        message = await self._receive()
+        self.note(message)
+        if message["type"] == "http.request" and not message.get("more_body", False):
+            self.watcher = asyncio.create_task(self.watch())
+        return message
+
+    async def send(self, message: Message) -> None:
+        if message["type"] == "http.response.start":
+            self.response_started = True
+            self.status = int(message["status"])
+            headers = [*message.get("headers", []), (b"x-request-id", self.request_id.encode())]
+            message = {**message, "headers": headers}
+        elif message["type"] == "http.response.body" and not message.get("more_body", False):
+            self.completed = True
+            self.record()
+        await self._send(message)
+
+    async def fail(self) -> None:
+        """An exception escaped the route: a 500, answered when nothing was sent yet."""
+        log.error("unhandled error", exc_info=True, extra={"request_id": self.request_id})
+        self.failed = not self.completed
+        if self.response_started or self.disconnected:
+            return
+        self.status = 500
+        await self.send(
+            {
+                "type": "http.response.start",
+                "status": 500,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(_ERROR_BODY)).encode()),
+                ],
+            }
+        )
+        await self.send({"type": "http.response.body", "body": _ERROR_BODY})
+
+    async def close(self) -> None:
+        self.record()  # a no-op unless the response never finished
+        if self.watcher is not None and not self.watcher.done():
+            self.watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.watcher
+
+
 class Instrumentation:
     def __init__(
         self,
@@ -69,127 +185,23 @@ class Instrumentation:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        path: str = scope["path"]
-        method = scope["method"] if scope["method"] in _METHODS else "OTHER"
-        endpoint = path if path in self.known_routes else UNMATCHED_ENDPOINT
-        counted = path in INSTRUMENTED_ROUTES or endpoint == UNMATCHED_ENDPOINT
-        request_id = request_id_from(scope["headers"])
-        state = scope.setdefault("state", {})
-        state["request_id"] = request_id
-        started = time.perf_counter()
-        status = 500
-        response_started = False
-        completed = False  # the last byte of the answer is being sent
-        disconnected = False  # the client went away before that
-        failed = False  # an exception escaped the route
-        recorded = False
-        m = self.metrics
-
-        def record() -> None:
-            nonlocal recorded, status
-            if recorded:
-                return
-            recorded = True
-            if disconnected:
-                status = CLIENT_CLOSED
-            elif failed or not completed:
-                status = 500
-            elapsed = time.perf_counter() - started
-            if counted:
-                m.http_requests.labels(method, endpoint, str(status)).inc()
-                m.http_duration.labels(method, endpoint).observe(elapsed)
-                m.http_in_flight.dec()
-            if not self.access_log:
-                return
-            ids = state.get("span_ids")
-            log.info(
-                "request",
-                extra={
-                    "request_id": request_id,
-                    "method": method,
-                    "endpoint": endpoint,
-                    "status": status,
-                    "latency_ms": round(elapsed * 1000, 3),
-                    "trace_id": getattr(ids, "trace_id", None),
-                    "span_id": getattr(ids, "span_id", None),
-                },
-            )
-
-        watcher: asyncio.Task[None] | None = None
-        heard = asyncio.Event()
-        last: Message = {"type": "http.disconnect"}
-
-        def note(message: Message) -> None:
-            nonlocal disconnected
-            if message["type"] == "http.disconnect" and not completed:
-                disconnected = True
-
-        async def watch() -> None:
-            nonlocal last
-            try:
-                last = await receive()
-            except Exception:  # a server that cannot tell: as if the client had left
-                last = {"type": "http.disconnect"}
-            note(last)
-            heard.set()
-
-        async def receive_wrapper() -> Message:
-            nonlocal watcher
-            if watcher is not None:  # the body is read: what the watcher heard is all there is
-                await heard.wait()
-                return last
-            message = await receive()
-            note(message)
-            if message["type"] == "http.request" and not message.get("more_body", False):
-                watcher = asyncio.create_task(watch())
-            return message
-
-        async def send_wrapper(message: Message) -> None:
-            nonlocal status, response_started, completed
-            if message["type"] == "http.response.start":
-                response_started = True
-                status = int(message["status"])
-                headers = [*message.get("headers", []), (b"x-request-id", request_id.encode())]
-                message = {**message, "headers": headers}
-            elif message["type"] == "http.response.body" and not message.get("more_body", False):
-                completed = True
-                record()
-            await send(message)
-
-        if counted:
-            m.http_in_flight.inc()
-        attributes: dict[str, Any] = {"http.request.method": method, "http.route": endpoint}
+        x = _Exchange(self, scope, receive, send)
+        if x.counted:
+            self.metrics.http_in_flight.inc()
+        attributes: dict[str, Any] = {"http.request.method": x.method, "http.route": x.endpoint}
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
         try:
-            with self.tracer.request_span(f"{method} {endpoint}", headers, attributes) as span:
-                state["span_ids"] = self.tracer.ids(span)
+            with self.tracer.request_span(f"{x.method} {x.endpoint}", headers, attributes) as span:
+                x.state["span_ids"] = self.tracer.ids(span)
                 try:
-                    await self.app(scope, receive_wrapper, send_wrapper)
+                    await self.app(scope, x.receive, x.send)
                 except ClientDisconnect:  # raised reading the body, or by a spec 2.4 server
-                    disconnected = not completed
+                    x.disconnected = not x.completed
                 except Exception:
-                    log.error("unhandled error", exc_info=True, extra={"request_id": request_id})
-                    failed = not completed
-                    if not response_started and not disconnected:
-                        status = 500
-                        await send_wrapper(
-                            {
-                                "type": "http.response.start",
-                                "status": 500,
-                                "headers": [
-                                    (b"content-type", b"application/json"),
-                                    (b"content-length", str(len(_ERROR_BODY)).encode()),
-                                ],
-                            }
-                        )
-                        await send_wrapper({"type": "http.response.body", "body": _ERROR_BODY})
+                    await x.fail()
                 if span is not None:
                     span.set_attribute(
-                        "http.response.status_code", CLIENT_CLOSED if disconnected else status
+                        "http.response.status_code", CLIENT_CLOSED if x.disconnected else x.status
                     )
         finally:
-            record()  # a no-op unless the response never finished
-            if watcher is not None and not watcher.done():
-                watcher.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await watcher
+            await x.close()
