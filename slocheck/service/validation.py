@@ -100,6 +100,28 @@ def validate_classify(data: Any) -> FloatArray:
     if "pixels" not in body:
         raise RequestError(422, "pixels", "field required: an H x W array of numbers in [0, 1]")
     pixels = body["pixels"]
+    height, width = _rectangle(pixels)
+    try:
+        arr = np.array(pixels)
+    except (ValueError, TypeError):
+        arr = np.array([], dtype=object)
+    if arr.dtype.kind not in "iuf" or arr.shape != (height, width):
+        _first_non_number(pixels)
+        raise RequestError(422, "pixels", "expected an H x W array of numbers")
+    _no_booleans(pixels)  # numpy reads true as 1: [[true, 0.1]] is not an image
+    bad = ~(np.isfinite(arr) & (arr >= 0) & (arr <= 1))  # before float32: 1e300 overflows it
+    if bad.any():
+        i, j = (int(x) for x in np.argwhere(bad)[0])
+        raise RequestError(
+            422, f"pixels[{i}][{j}]", f"expected a number in [0, 1], got {pixels[i][j]!r:.40}"
+        )
+    image: FloatArray = arr.astype(np.float32)
+    return image
+
+
+def _rectangle(pixels: Any) -> tuple[int, int]:
+    """(height, width) of a non-empty list of equally long non-empty rows, at most
+    ``MAX_IMAGE_SIDE`` each way; else the first thing wrong, named."""
     if not isinstance(pixels, list) or not pixels:
         raise RequestError(422, "pixels", "expected a non-empty list of rows")
     for i, row in enumerate(pixels):
@@ -123,31 +145,19 @@ def validate_classify(data: Any) -> FloatArray:
                 f"pixels[{i}]",
                 f"row has {len(row)} values, row 0 has {width}: rows must be of equal length",
             )
-    try:
-        arr = np.array(pixels)
-    except (ValueError, TypeError):
-        arr = np.array([], dtype=object)
-    if arr.dtype.kind not in "iuf" or arr.shape != (height, width):
-        for i, row in enumerate(pixels):
-            for j, v in enumerate(row):
-                if isinstance(v, bool) or not isinstance(v, (int, float)):
-                    raise RequestError(
-                        422, f"pixels[{i}][{j}]", f"expected a number, got {v!r:.40}"
-                    )
-                if not 0 <= v <= 1:  # an int too large for numpy
-                    raise RequestError(
-                        422, f"pixels[{i}][{j}]", f"expected a number in [0, 1], got {v!r:.40}"
-                    )
-        raise RequestError(422, "pixels", "expected an H x W array of numbers")
-    _no_booleans(pixels)  # numpy reads true as 1: [[true, 0.1]] is not an image
-    bad = ~(np.isfinite(arr) & (arr >= 0) & (arr <= 1))  # before float32: 1e300 overflows it
-    if bad.any():
-        i, j = (int(x) for x in np.argwhere(bad)[0])
-        raise RequestError(
-            422, f"pixels[{i}][{j}]", f"expected a number in [0, 1], got {pixels[i][j]!r:.40}"
-        )
-    image: FloatArray = arr.astype(np.float32)
-    return image
+    return height, width
+
+
+def _first_non_number(pixels: list[list[Any]]) -> None:
+    """Name the first value numpy could not take as a number in [0, 1]."""
+    for i, row in enumerate(pixels):
+        for j, v in enumerate(row):
+            if isinstance(v, bool) or not isinstance(v, (int, float)):
+                raise RequestError(422, f"pixels[{i}][{j}]", f"expected a number, got {v!r:.40}")
+            if not 0 <= v <= 1:  # an int too large for numpy
+                raise RequestError(
+                    422, f"pixels[{i}][{j}]", f"expected a number in [0, 1], got {v!r:.40}"
+                )
 
 
 def _no_booleans(pixels: list[list[Any]]) -> None:
