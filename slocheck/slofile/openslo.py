@@ -179,15 +179,11 @@ def _candidates(doc: _Doc, slis: dict[str, _Doc], sources: dict[str, str]) -> li
         for key in ("timeSliceTarget", "timeSliceWindow", "compositeWeight"):
             if key in objective:
                 raise doc.error((*obj, key), "time slices and composites are not supported")
-        name = doc.name
-        if len(objectives) > 1:
-            label = str(objective.get("displayName") or i)
-            name = f"{doc.name}-{re.sub(r'[^A-Za-z0-9]+', '-', label).strip('-').lower()}"
         written = "target" if "target" in objective else "targetPercent"
         where = {"": (doc.lines, ("metadata", "name")), "objective": (doc.lines, (*obj, written))}
         where |= {key: (doc.lines, extra_at) for key in extra}
         c = Candidate(
-            name=name,
+            name=_objective_name(doc.name, objective, i, len(objectives)),
             kind="ratio",
             objective=_target(doc, obj),
             where=where,
@@ -197,17 +193,33 @@ def _candidates(doc: _Doc, slis: dict[str, _Doc], sources: dict[str, str]) -> li
         if ratio is not None:
             _ratio_fields(c, sli_doc, (*at, "ratioMetric"), sources)
         else:
-            c.kind = "threshold"
-            c.query = _query(sli_doc, (*at, "thresholdMetric"), sources)
-            query_at = (*at, "thresholdMetric", "metricSource", "spec", "query")
-            c.where["query"] = (sli_doc.lines, query_at)
-            c.op = doc.get((*obj, "op"), str, required=True)
-            if c.op not in OPS:
-                raise doc.error((*obj, "op"), f"expected one of {', '.join(OPS)}, got {c.op!r}")
-            c.value = float(doc.get((*obj, "value"), (int, float), required=True))
-            c.where |= {"op": (doc.lines, (*obj, "op")), "value": (doc.lines, (*obj, "value"))}
+            _threshold_fields(c, doc, obj, (sli_doc, (*at, "thresholdMetric")), sources)
         out.append(c)
     return out
+
+
+def _objective_name(slo: str, objective: dict[str, Any], i: int, count: int) -> str:
+    """The SLO's name; with several objectives, each gets its display name (or index) after."""
+    if count == 1:
+        return slo
+    label = str(objective.get("displayName") or i)
+    return f"{slo}-{re.sub(r'[^A-Za-z0-9]+', '-', label).strip('-').lower()}"
+
+
+def _threshold_fields(
+    c: Candidate, doc: _Doc, obj: PathT, metric: tuple[_Doc, PathT], sources: dict[str, str]
+) -> None:
+    """A thresholdMetric objective: the query (in the SLI document at ``metric``), the op and
+    the value (in the objective ``obj`` of the SLO document)."""
+    sli_doc, at = metric
+    c.kind = "threshold"
+    c.query = _query(sli_doc, at, sources)
+    c.where["query"] = (sli_doc.lines, (*at, "metricSource", "spec", "query"))
+    c.op = doc.get((*obj, "op"), str, required=True)
+    if c.op not in OPS:
+        raise doc.error((*obj, "op"), f"expected one of {', '.join(OPS)}, got {c.op!r}")
+    c.value = float(doc.get((*obj, "value"), (int, float), required=True))
+    c.where |= {"op": (doc.lines, (*obj, "op")), "value": (doc.lines, (*obj, "value"))}
 
 
 def _target(doc: _Doc, obj: PathT) -> float:
@@ -245,8 +257,8 @@ def _ratio_fields(c: Candidate, doc: _Doc, at: PathT, sources: dict[str, str]) -
     c.where["query"] = c.where[which]
 
 
-def from_openslo(docs: list[tuple[Any, Lines]], file: str) -> Imported:
-    """The spec data of an OpenSLO v1 stream, and where each field came from."""
+def _documents(docs: list[tuple[Any, Lines]]) -> list[_Doc]:
+    """Each document of the stream, checked to be an OpenSLO v1 object of a kind we read."""
     objs: list[_Doc] = []
     for data, lines in docs:
         if not isinstance(data, dict):
@@ -263,14 +275,11 @@ def from_openslo(docs: list[tuple[Any, Lines]], file: str) -> Imported:
         if not doc.name:
             raise doc.error(("metadata", "name"), "field required")
         objs.append(doc)
-    slis = {d.name: d for d in objs if d.kind == "SLI"}
-    sources = {d.name: str(d.get(("spec", "type")) or "") for d in objs if d.kind == "DataSource"}
-    services = [d for d in objs if d.kind == "Service"]
-    slos = [d for d in objs if d.kind == "SLO"]
-    if not slos:
-        if objs:
-            raise objs[0].error(("kind",), "no kind: SLO in this file")
-        raise SpecError("an empty document", file=file)
+    return objs
+
+
+def _service_name(slos: list[_Doc], services: list[_Doc]) -> str:
+    """The one service the file describes, named by every SLO."""
     if len(services) > 1:
         raise services[1].error(("kind",), "one file describes one service")
     named = {str(d.get(("spec", "service"), str, required=True)) for d in slos}
@@ -278,6 +287,11 @@ def from_openslo(docs: list[tuple[Any, Lines]], file: str) -> Imported:
     for d in slos:
         if d.get(("spec", "service")) != name:
             raise d.error(("spec", "service"), f"expected the service {name!r} of this file")
+    return name
+
+
+def _one_period(slos: list[_Doc]) -> tuple[Any, tuple[Lines, PathT] | None]:
+    """The period every SLO of the file shares (None when none says it), and where it is."""
     period, period_at = None, None
     for d in slos:
         p = _period(d)
@@ -287,6 +301,37 @@ def from_openslo(docs: list[tuple[Any, Lines]], file: str) -> Imported:
             )
         if p is not None and period is None:
             period, period_at = p, (d.lines, ("spec", "timeWindow", 0, "duration"))
+    return period, period_at
+
+
+def _service_settings(services: list[_Doc], top: dict[str, tuple[Lines, PathT]]) -> dict[str, Any]:
+    """The slocheck settings annotated on the Service (none without one); ``top`` learns
+    where each came from."""
+    if not services:
+        return {}
+    settings, at = _annotation(
+        services[0],
+        SETTINGS_ANNOTATION,
+        frozenset({"service", "target", "prometheus", "load", "regression"}),
+    )
+    top |= {k: (services[0].lines, at) for k in settings}
+    top.setdefault("service", (services[0].lines, ("metadata", "name")))
+    return settings
+
+
+def from_openslo(docs: list[tuple[Any, Lines]], file: str) -> Imported:
+    """The spec data of an OpenSLO v1 stream, and where each field came from."""
+    objs = _documents(docs)
+    slis = {d.name: d for d in objs if d.kind == "SLI"}
+    sources = {d.name: str(d.get(("spec", "type")) or "") for d in objs if d.kind == "DataSource"}
+    services = [d for d in objs if d.kind == "Service"]
+    slos = [d for d in objs if d.kind == "SLO"]
+    if not slos:
+        if objs:
+            raise objs[0].error(("kind",), "no kind: SLO in this file")
+        raise SpecError("an empty document", file=file)
+    name = _service_name(slos, services)
+    period, period_at = _one_period(slos)
     objs_by = {k: {d.name: d for d in objs if d.kind == k} for k in KINDS if k.startswith("Alert")}
     alert_notes: list[str] = []
     used: set[str] = set()
@@ -298,17 +343,8 @@ def from_openslo(docs: list[tuple[Any, Lines]], file: str) -> Imported:
                 c.alerts = alerts
                 c.where["alerts"] = (d.lines, ("spec", "alertPolicies"))
             candidates.append(c)
-    first = slos[0]
-    top: dict[str, tuple[Lines, PathT]] = {"": (first.lines, ("metadata", "name"))}
-    settings: dict[str, Any] = {}
-    if services:
-        settings, at = _annotation(
-            services[0],
-            SETTINGS_ANNOTATION,
-            frozenset({"service", "target", "prometheus", "load", "regression"}),
-        )
-        top |= {k: (services[0].lines, at) for k in settings}
-        top.setdefault("service", (services[0].lines, ("metadata", "name")))
+    top: dict[str, tuple[Lines, PathT]] = {"": (slos[0].lines, ("metadata", "name"))}
+    settings = _service_settings(services, top)
     if period_at is not None:
         top["period"] = period_at
     origins = Origins(file, top)
