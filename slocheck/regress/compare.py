@@ -208,26 +208,34 @@ def _shift_p(cur: HdrHistogram, base: HdrHistogram, rng: np.random.Generator) ->
     return float(mannwhitneyu(_expand(cur, rng), _expand(base, rng), alternative="greater").pvalue)
 
 
+@dataclass(frozen=True)
+class _Resampling:
+    """How every interval of one comparison is drawn: ``resamples`` bootstrap draws from
+    ``rng``, widened by the run-to-run ``noise`` where it cannot be measured."""
+
+    resamples: int
+    rng: np.random.Generator
+    noise: float
+
+
 def _latency(
     name: str,
     q: float,
-    cur: HdrHistogram,
-    base: HdrHistogram,
+    hists: tuple[HdrHistogram, HdrHistogram],
     *,
     per_run: tuple[list[float], list[float]],
     tol: float,
     p: float,
-    resamples: int,
-    rng: np.random.Generator,
-    noise: float,
+    boot: _Resampling,
 ) -> MetricComparison:
-    c_point, c_boot = _boot_quantiles(cur, q, resamples, rng)
-    b_point, b_boot = _boot_quantiles(base, q, resamples, rng)
+    cur, base = hists
+    c_point, c_boot = _boot_quantiles(cur, q, boot.resamples, boot.rng)
+    b_point, b_boot = _boot_quantiles(base, q, boot.resamples, boot.rng)
     ratios = c_boot / np.maximum(b_boot, 1e-12) - 1
     change = c_point / b_point - 1 if b_point > 0 else math.inf
     lo, hi = (float(x) for x in np.percentile(ratios, [2.5, 97.5]))
     cur_runs, base_runs = per_run
-    cv = _between_runs(per_run, noise)
+    cv = _between_runs(per_run, boot.noise)
     lo, hi = _widen(lo, hi, change, cv, runs=(len(cur_runs), len(base_runs)))
     verdict = _verdict(lo, hi, tol, higher_is_better=False)
     note = ""
@@ -246,18 +254,16 @@ def _throughput(
     cur: Sequence[RunRecord],
     base: Sequence[RunRecord],
     tol: float,
-    *,
-    resamples: int,
-    rng: np.random.Generator,
-    noise: float,
+    boot: _Resampling,
 ) -> MetricComparison:
+    resamples, rng = boot.resamples, boot.rng
     c = np.concatenate([np.asarray(r.per_second, dtype=np.float64) for r in cur])
     b = np.concatenate([np.asarray(r.per_second, dtype=np.float64) for r in base])
     c_boot = rng.choice(c, size=(resamples, len(c))).mean(axis=1)
     b_boot = rng.choice(b, size=(resamples, len(b))).mean(axis=1)
     change = c.mean() / b.mean() - 1
     lo, hi = (float(x) for x in np.percentile(c_boot / b_boot - 1, [2.5, 97.5]))
-    cv = _between_runs([[r.throughput for r in cur], [r.throughput for r in base]], noise)
+    cv = _between_runs([[r.throughput for r in cur], [r.throughput for r in base]], boot.noise)
     lo, hi = _widen(lo, hi, change, cv, runs=(len(cur), len(base)))
     verdict = _verdict(lo, hi, tol, higher_is_better=True)
     text = (
@@ -340,6 +346,61 @@ def both_recorded(a: HdrHistogram | None, b: HdrHistogram | None) -> bool:
     return a is not None and b is not None and a.get_total_count() > 0 and b.get_total_count() > 0
 
 
+def _latency_metrics(
+    group: Sequence[RunRecord],
+    baseline: Sequence[RunRecord],
+    tol: dict[str, float],
+    boot: _Resampling,
+) -> list[MetricComparison] | None:
+    """The client latency percentiles, pooled; None when a side has no histogram."""
+    cur_lat = pooled_hdr([r.latency_hdr for r in group])
+    base_lat = pooled_hdr([r.latency_hdr for r in baseline])
+    if not both_recorded(cur_lat, base_lat):
+        return None
+    assert cur_lat is not None and base_lat is not None
+    p = _shift_p(cur_lat, base_lat, boot.rng)
+    cur_runs = _histograms(group, "latency_hdr")
+    base_runs = _histograms(baseline, "latency_hdr")
+    return [
+        _latency(
+            name,
+            pct / 100,
+            (cur_lat, base_lat),
+            per_run=(_at(cur_runs, pct), _at(base_runs, pct)),
+            tol=tol[name],
+            p=p,
+            boot=boot,
+        )
+        for name, pct in LATENCY_METRICS.items()
+    ]
+
+
+def _ttft_metric(
+    group: Sequence[RunRecord], baseline: Sequence[RunRecord], tol: float, boot: _Resampling
+) -> list[MetricComparison]:
+    """The streams' P95 time to first token, pooled, when both sides recorded it."""
+    cur_ttft = pooled_hdr([r.ttft_hdr for r in group])
+    base_ttft = pooled_hdr([r.ttft_hdr for r in baseline])
+    if not both_recorded(cur_ttft, base_ttft):
+        return []
+    assert cur_ttft is not None and base_ttft is not None
+    per_run = (
+        _at(_histograms(group, "ttft_hdr"), 95),
+        _at(_histograms(baseline, "ttft_hdr"), 95),
+    )
+    return [
+        _latency(
+            "ttft_p95",
+            0.95,
+            (cur_ttft, base_ttft),
+            per_run=per_run,
+            tol=tol,
+            p=_shift_p(cur_ttft, base_ttft, boot.rng),
+            boot=boot,
+        )
+    ]
+
+
 def compare(
     current: RunRecord | Sequence[RunRecord],
     baseline: Sequence[RunRecord],
@@ -384,63 +445,14 @@ def compare(
             f"so {noise:.0%} is assumed (regression.noise); a baseline of 3 runs or more "
             "(median:N) measures it"
         )
-    cur_lat = pooled_hdr([r.latency_hdr for r in group])
-    base_lat = pooled_hdr([r.latency_hdr for r in baseline])
-    if both_recorded(cur_lat, base_lat):
-        assert cur_lat is not None and base_lat is not None
-        p = _shift_p(cur_lat, base_lat, rng)
-        cur_runs, base_runs = (
-            _histograms(group, "latency_hdr"),
-            _histograms(baseline, "latency_hdr"),
-        )
-        for name, pct in LATENCY_METRICS.items():
-            per_run = (_at(cur_runs, pct), _at(base_runs, pct))
-            metrics.append(
-                _latency(
-                    name,
-                    pct / 100,
-                    cur_lat,
-                    base_lat,
-                    per_run=per_run,
-                    tol=tol[name],
-                    p=p,
-                    resamples=resamples,
-                    rng=rng,
-                    noise=noise,
-                )
-            )
-    else:
+    boot = _Resampling(resamples, rng, noise)
+    latency = _latency_metrics(group, baseline, tol, boot)
+    if latency is None:
         notes.append("no client latency histograms in one of the runs")
-    cur_ttft, base_ttft = (
-        pooled_hdr([r.ttft_hdr for r in group]),
-        pooled_hdr([r.ttft_hdr for r in baseline]),
-    )
-    if both_recorded(cur_ttft, base_ttft):
-        assert cur_ttft is not None and base_ttft is not None
-        per_run = (
-            _at(_histograms(group, "ttft_hdr"), 95),
-            _at(_histograms(baseline, "ttft_hdr"), 95),
-        )
-        metrics.append(
-            _latency(
-                "ttft_p95",
-                0.95,
-                cur_ttft,
-                base_ttft,
-                per_run=per_run,
-                tol=tol["ttft_p95"],
-                p=_shift_p(cur_ttft, base_ttft, rng),
-                resamples=resamples,
-                rng=rng,
-                noise=noise,
-            )
-        )
+    metrics += latency or []
+    metrics += _ttft_metric(group, baseline, tol["ttft_p95"], boot)
     if all(len(r.per_second) >= 2 for r in group) and sum(len(r.per_second) for r in baseline) >= 2:
-        metrics.append(
-            _throughput(
-                group, baseline, tol["throughput"], resamples=resamples, rng=rng, noise=noise
-            )
-        )
+        metrics.append(_throughput(group, baseline, tol["throughput"], boot))
     if all(r.requests for r in group) and all(r.requests for r in baseline):
         metrics.append(_error_ratio(group, baseline, tol["error_ratio"]))
     if all(r.capacity_lower is not None for r in group) and all(r.capacity_lower for r in baseline):
