@@ -9,7 +9,7 @@ the limit, so that what the plugin costs the generator shows in its requests/s.
 Each round runs, for ``--seconds``, closed loop, 32 ``FastHttpUser``s with no wait
 (``benchmarks/locust_cheap.py``), one Locust process:
 - ``bare locust``: ``locust -f benchmarks/locust_cheap.py --headless``, started as ``run_load``
-  starts Locust (``runner.spawn``: the same flags, its own session); requests counted from
+  starts Locust (``supervise.spawn``: the same flags, its own session); requests counted from
   Locust's own stats (``--json-file``, written once at the end);
 - ``slocheck``: the same locustfile through ``slocheck.load.runner.run_load`` (as ``slocheck run
   --scenario benchmarks/locust_cheap.py`` runs it: the plugin loaded with ``-f
@@ -40,9 +40,10 @@ from typing import Any
 
 from _results import provenance, save
 
-from slocheck.load.runner import LoadConfig, run_load, spawn, stop_group
+from slocheck.load.runner import LoadConfig, run_load
 from slocheck.load.stats import read_snapshot
 from slocheck.prom.managed import ManagedPrometheus
+from slocheck.supervise import spawn, stop_group
 
 HERE = Path(__file__).parent
 LOCUSTFILE = HERE / "locust_cheap.py"
@@ -79,7 +80,7 @@ def run_bare(host: str, path: str, seconds: int, tmp: Path) -> tuple[int, float]
         "--exit-code-on-error", "0", "--json-file", str(stats.with_suffix("")),
     ]  # fmt: skip
     before = _children_cpu()
-    # started as run_load starts Locust (runner.spawn: its own session, so its own scheduler
+    # started as run_load starts Locust (supervise.spawn: its own session, so its own scheduler
     # autogroup where the kernel has them; measured: that alone can halve Locust's requests/s
     # against a server in another session on a busy box, so both sides must share it)
     proc = spawn(cmd, env={**os.environ, "SLOCHECK_BENCH_PATH": path}, log=tmp / "bare.log")

@@ -4,15 +4,13 @@ in time, and read back what its processes recorded."""
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import math
 import os
 import signal
 import subprocess
 import sys
-import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,6 +25,7 @@ from slocheck.load.config import (
 from slocheck.load.distributed import gave_up_error, lost_error, write_config
 from slocheck.load.stats import Snapshot, read_snapshot
 from slocheck.load.stopping import pause_for_tests, signal_name
+from slocheck.supervise import spawn, stop_group
 
 #: What was importable from here before ``LoadConfig`` moved to ``load.config``.
 __all__ = [
@@ -39,8 +38,6 @@ __all__ = [
     "LoadResult",
     "Progress",
     "run_load",
-    "spawn",
-    "stop_group",
 ]
 
 GRACE_S = 30.0
@@ -72,78 +69,6 @@ class LoadResult:
     aborted: InfrastructureError | None = None  # raised by on_progress: the run must stop
     log_tail: str = ""
     notes: list[str] = field(default_factory=list)
-
-
-def _die_with_parent() -> None:  # pragma: no cover - runs in the child before exec
-    with contextlib.suppress(OSError):
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-
-
-@contextlib.contextmanager
-def _stop_signals_held() -> Iterator[None]:
-    """SIGINT and SIGTERM that arrive meanwhile are held, then delivered once the block is over.
-
-    Forking with a ``preexec_fn`` runs Python's at-fork hooks (logging's among them); a signal
-    handled there raises its KeyboardInterrupt inside the hook, where Python prints it as
-    "Exception ignored" and drops it: a SIGTERM during start-up was lost and the run went on
-    to exit 0. Held, it reaches slocheck's own handler in ordinary code instead."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    caught: list[int] = []
-
-    def hold(signum: int, _frame: object) -> None:
-        caught.append(signum)
-
-    stops = (signal.SIGINT, signal.SIGTERM)
-    previous = {sig: signal.signal(sig, hold) for sig in stops}
-    try:
-        yield
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, signal.SIG_DFL if handler is None else handler)
-        for signum in dict.fromkeys(caught):
-            signal.raise_signal(signum)
-
-
-def spawn(
-    args: list[str], *, env: dict[str, str] | None = None, log: Path | None = None
-) -> subprocess.Popen[bytes]:
-    """A child in its own session (Ctrl-C reaches slocheck only, which stops it in order), that
-    the kernel stops if slocheck dies."""
-    out = open(log, "wb") if log else subprocess.DEVNULL  # noqa: SIM115
-    try:
-        with _stop_signals_held():
-            return subprocess.Popen(
-                args,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                env=env,
-                start_new_session=True,
-                preexec_fn=_die_with_parent if sys.platform == "linux" else None,  # noqa: PLW1509
-            )
-    finally:
-        if log:
-            out.close()  # type: ignore[union-attr]
-
-
-def stop_group(
-    proc: subprocess.Popen[bytes], timeout: float = 10.0, first: signal.Signals = signal.SIGTERM
-) -> None:
-    """Signal the child's whole process group (Locust's forked workers too) with ``first``,
-    then SIGTERM, then SIGKILL, each after ``timeout`` / 2 seconds."""
-    for sig in dict.fromkeys((first, signal.SIGTERM)):
-        if proc.poll() is not None:
-            break
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, sig)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            proc.wait(timeout / 2)
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(proc.pid, signal.SIGKILL)  # stragglers of the group, if any
-    if proc.poll() is None:
-        proc.wait(5)
 
 
 def _write_start(path: Path, start_at: float) -> None:

@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from slocheck.load.runner import spawn, stop_group
+from slocheck.supervise import spawn, stop_group
 
 #: A bound on a worker's whole life: it serves one run, then its master tells it to quit.
 WORKER_MAX_S = 6 * 3600.0

@@ -10,7 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from slocheck.errors import PrometheusError
-from slocheck.prom.scrape import ScrapeWaits, scrape_config, wait_ready
+from slocheck.prom.scrape import ScrapeWaits, scrape_config
+from slocheck.supervise import wait_ready
 
 IMAGE = "prom/prometheus:v2.53.0"
 

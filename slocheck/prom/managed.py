@@ -8,10 +8,8 @@ testcontainers backend runs the official image instead.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
-import signal
 import subprocess
 import tempfile
 import time
@@ -22,7 +20,8 @@ import httpx
 import yaml
 
 from slocheck.errors import PrometheusError
-from slocheck.prom.scrape import ScrapeWaits, free_port, scrape_config, wait_ready
+from slocheck.prom.scrape import ScrapeWaits, scrape_config
+from slocheck.supervise import exited, free_port, spawn, stop_process, wait_ready
 
 INSTALL_HINT = (
     "install Prometheus (Debian/Ubuntu: apt-get install prometheus), put it on PATH, "
@@ -65,10 +64,8 @@ def remove_stale_folders(root: str | Path | None = None) -> list[Path]:
 
 
 def _launch(args: list[str], log: Path) -> subprocess.Popen[bytes]:
-    with open(log, "wb") as out:
-        return subprocess.Popen(
-            args, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
-        )
+    """The default: a plain child, in slocheck's process group."""
+    return spawn(args, log=log, detached=False)
 
 
 class ManagedPrometheus(ScrapeWaits):
@@ -151,20 +148,14 @@ class ManagedPrometheus(ScrapeWaits):
         return self.log_path.read_text(errors="replace")[-1500:]
 
     def _wait_ready(self) -> None:
-        proc = self._proc
-        assert proc is not None
-
-        def exited() -> str | None:
-            code = proc.poll()
-            return None if code is None else f"exited with {code} during start-up"
-
+        assert self._proc is not None
         try:
             wait_ready(
                 self.url + "/-/ready",
                 self.ready_timeout,
                 PrometheusError,
                 what="prometheus",
-                exited=exited,
+                exited=exited(self._proc),
                 every=0.05,
             )
         except PrometheusError as e:
@@ -210,14 +201,9 @@ class ManagedPrometheus(ScrapeWaits):
         proc, self._proc = self._proc, None
         tmp, self._tmp = self._tmp, None
         try:
-            if proc is not None and proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-                with contextlib.suppress(subprocess.TimeoutExpired):
-                    proc.wait(10)
+            if proc is not None:
+                stop_process(proc, timeout=10.0)
         finally:
-            if proc is not None and proc.poll() is None:
-                proc.kill()
-                proc.wait(5)
             if tmp is not None:
                 tmp.cleanup()
 

@@ -1,60 +1,18 @@
 """What every Prometheus that slocheck starts shares (the local binary in ``managed``, the
-container in ``containers``): the generated scrape configuration, the readiness poller, the
-start/stop lifecycle and the waits for scrapes. Both backends import it; it imports neither."""
+container in ``containers``): the generated scrape configuration and the waits for scrapes.
+Both backends import it; it imports neither. Starting, waiting for and stopping the process is
+:mod:`slocheck.supervise`'s."""
 
 from __future__ import annotations
 
 import json
-import socket
 import time
-from collections.abc import Callable, Sequence
-from types import TracebackType
-from typing import TypeVar
+from collections.abc import Sequence
 
 import httpx
 
-from slocheck.errors import InfrastructureError, PrometheusError
-
-_T = TypeVar("_T", bound="Lifecycle")
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket() as s:
-        s.bind((host, 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-def wait_ready(
-    probe: str,
-    timeout: float,
-    error: type[InfrastructureError],
-    *,
-    what: str,
-    accept: Callable[[int], bool] = lambda status: 200 <= status < 300,
-    exited: Callable[[], str | None] = lambda: None,
-    every: float = 0.1,
-    hint: str | None = None,
-) -> None:
-    """Poll ``GET probe`` every ``every`` seconds until ``accept(status)``. Raise ``error``
-    (exit 3) when ``exited`` says why the process is gone, or after ``timeout`` seconds with
-    the last probe's outcome. ``what`` names the server in the messages."""
-    deadline = time.monotonic() + timeout
-    last = "no answer yet"
-    while True:
-        if (why := exited()) is not None:
-            raise error(f"{what} {why}")
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            raise error(f"{what} at {probe} was not ready within {timeout:g} s ({last})", hint=hint)
-        try:
-            status = httpx.get(probe, timeout=min(2.0, max(remaining, 0.05))).status_code
-            if accept(status):
-                return
-            last = f"the last probe answered {status}"
-        except httpx.HTTPError as e:
-            last = f"the last probe: {type(e).__name__}: {e}" if str(e) else type(e).__name__
-        time.sleep(min(every, max(remaining, 0.0)))
+from slocheck.errors import PrometheusError
+from slocheck.supervise import Lifecycle
 
 
 def scrape_config(
@@ -85,27 +43,6 @@ def scrape_config(
     else:
         lines[-1] = "scrape_configs: []"
     return "\n".join(lines) + "\n"
-
-
-class Lifecycle:
-    """``with X(...) as x``: ``start()`` on entry, ``stop()`` on exit, errors and Ctrl-C."""
-
-    def start(self: _T) -> _T:
-        raise NotImplementedError
-
-    def stop(self) -> None:
-        raise NotImplementedError
-
-    def __enter__(self: _T) -> _T:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
 
 class ScrapeWaits(Lifecycle):

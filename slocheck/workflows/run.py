@@ -26,7 +26,6 @@ from slocheck.evaluate.crosscheck import CrossCheck, CrossCheckInputs, cross_che
 from slocheck.evaluate.plan import selector
 from slocheck.load import LoadConfig, LoadResult, Progress, run_load, stopping, summarise
 from slocheck.load.config import BUILTIN_SCENARIOS, in_flight_for
-from slocheck.load.runner import spawn
 from slocheck.load.stats import count_between, merged
 from slocheck.prom.client import HttpPromClient, PromClient, redact_url
 from slocheck.prom.managed import ManagedPrometheus, start_prometheus
@@ -36,6 +35,7 @@ from slocheck.slofile import LoadedSpec, LoadSpec
 from slocheck.slofile.model import SloSpec, TargetSpec, TokenLength
 from slocheck.slofile.presets import PRESETS, Preset
 from slocheck.slofile.sources import LoadKind
+from slocheck.supervise import spawn
 from slocheck.workflows.client_slis import client_slis
 from slocheck.workflows.client_stats import client_stats
 from slocheck.workflows.endings import (

@@ -9,11 +9,10 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from slocheck.errors import ServiceStartError, UsageError
-from slocheck.load.runner import spawn, stop_group
-from slocheck.prom.scrape import Lifecycle, free_port, wait_ready
 from slocheck.service.config import FaultConfig, ServiceConfig
 from slocheck.slofile import ServiceSpec
 from slocheck.slofile.model import TargetSpec
+from slocheck.supervise import Lifecycle, exited, free_port, spawn, stop_group, wait_ready
 
 READY_TIMEOUT = 30.0
 
@@ -77,15 +76,11 @@ class EmbeddedService(Lifecycle):
 
     def start(self) -> EmbeddedService:
         self.launch()
-        proc = self.proc
-        assert proc is not None
-
-        def exited() -> str | None:
-            code = proc.poll()
-            return None if code is None else f"exited with {code} during start-up"
-
+        assert self.proc is not None
         try:
-            wait_until_ready(self.url, "/health/ready", self.ready_timeout, exited, "embedded")
+            wait_until_ready(
+                self.url, "/health/ready", self.ready_timeout, exited(self.proc), "embedded"
+            )
         except ServiceStartError as e:
             self.stop()
             raise ServiceStartError(f"{e.message}: {self._tail()}") from None

@@ -203,22 +203,3 @@ def test_a_long_run_is_read_back_in_bounded_memory(tmp_path: Path) -> None:
         tracemalloc.stop()
     assert whole.count == 72_000
     assert peak < 30 * 2**20
-
-
-def test_a_stop_signal_during_a_spawn_is_held_then_delivered() -> None:
-    """A SIGTERM that lands while a child is forked is not lost in Python's at-fork hooks: it
-    reaches the handler once the child exists."""
-    import signal
-
-    from slocheck.load.runner import _stop_signals_held
-
-    seen: list[int] = []
-    previous = signal.signal(signal.SIGTERM, lambda signum, _frame: seen.append(signum))
-    try:
-        with _stop_signals_held():
-            signal.raise_signal(signal.SIGTERM)
-            assert seen == []  # held
-        assert seen == [signal.SIGTERM]  # delivered once, after the block
-        assert signal.getsignal(signal.SIGTERM) is not None
-    finally:
-        signal.signal(signal.SIGTERM, previous)
