@@ -137,7 +137,7 @@ class LatencySummary:
     mean_s: float
     max_s: float
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, float]:
         return {
             "count": self.count,
             "errors": self.errors,
