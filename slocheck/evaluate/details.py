@@ -1,5 +1,6 @@
-"""What an SLO's verdict records beside its value (``SloResult.details``, ``report.json``'s
-``slos[].details``): every key a judge may write, with its type. A ``TypedDict`` rather than a
+"""What a verdict records beside its value: an SLO's (``SloResult.details``, ``report.json``'s
+``slos[].details``) and a cross-check's (``CrossCheck.details``, ``cross_checks[].details``):
+every key a judge may write, with its type. A ``TypedDict`` rather than a
 dataclass: each judge writes only the keys it has, in the order it found them, and the report
 writes exactly those (a dict at the JSON boundary, checked by mypy everywhere else)."""
 
@@ -59,3 +60,29 @@ class SloDetails(TypedDict, total=False):
     client: SideDetails
     #: ``source: server`` where slocheck sent the load: the failures the client saw, ignored
     client_failures_ignored: float
+
+
+class CheckDetails(TypedDict, total=False):
+    """The details of one cross-check of ``slocheck run``; a key is present only where its
+    check wrote it."""
+
+    #: request_counts, error_counts: per route, (the client's figure, the server's)
+    compared: dict[str, tuple[float, float]]
+    client_failed: dict[str, int]  #: the failures the client saw, by status
+    server_failed: float
+    uncounted: int  #: failures the client saw that the server did not count
+    #: p95_agreement
+    client_p95_s: float
+    server_lower_s: float
+    server_upper_s: float
+    within_bucket: bool
+    #: achieved_load
+    achieved_rps: float
+    requested_rps: float | None
+    requests_in_window: int
+    #: dropped (open loop)
+    dropped: int
+    sent: int
+    share: float
+    #: first_scrape: when Prometheus first scraped the service (unix seconds)
+    first_scrape: float

@@ -9,7 +9,7 @@ from pathlib import Path
 from slocheck.evaluate import SliData, Window, evaluate_slo, plan
 from slocheck.evaluate.client import ClientSli, judge_client, stricter
 from slocheck.evaluate.counters import Series
-from slocheck.evaluate.details import SideDetails, SloDetails
+from slocheck.evaluate.details import CheckDetails, SideDetails, SloDetails
 from slocheck.slofile.model import SloSpec
 
 W = Window(1000.0, 1100.0)
@@ -41,3 +41,23 @@ def test_both_sides_keep_their_own_details_in_order() -> None:
     assert "source" not in side["details"] and "window_seconds" not in side["details"]
     assert list(side["details"]) == list(server.details)[1:]
     assert set(both.details) <= set(SloDetails.__optional_keys__)
+
+
+def test_the_cross_checks_write_only_declared_keys() -> None:
+    from slocheck.evaluate.crosscheck import achieved_load, dropped, error_counts, request_counts
+
+    failed = {"/v1/classify": {"500": 3}}
+    checks = [
+        request_counts({"/v1/classify": 100}, {"/v1/classify": 97.0}, 'job="x"', failed=failed),
+        error_counts(failed, {"/v1/classify": 0.0}),
+        achieved_load(100, 10.0, rate=10.0, users=1, peak_users=1),
+        dropped(2, 98),
+    ]
+    declared = set(CheckDetails.__optional_keys__)
+    for check in checks:
+        assert check.details and set(check.details) <= declared, check.name
+    assert checks[2].details == {
+        "achieved_rps": 10.0,
+        "requested_rps": 10.0,
+        "requests_in_window": 100,
+    }
