@@ -13,7 +13,7 @@ from slocheck.load.runner import LoadResult
 from slocheck.load.stats import LatencySummary, count_between, merged, summarise
 
 #: the percentiles the reports show of the streaming and open-loop latencies
-SHOWN = ("50", "95", "99")
+SHOWN = (50, 95, 99)
 
 
 @dataclass(frozen=True)
@@ -27,10 +27,10 @@ class Tail:
     @classmethod
     def of(cls, summary: LatencySummary) -> Tail | None:
         """The summary's percentiles; None when it holds no sample."""
-        pct = summary.percentiles_s
-        if not all(p in pct for p in SHOWN):
+        p50, p95, p99 = (summary.percentile(p) for p in SHOWN)
+        if p50 is None or p95 is None or p99 is None:
             return None
-        return cls(pct["50"], pct["95"], pct["99"])
+        return cls(p50, p95, p99)
 
     def shown(self) -> tuple[tuple[str, float], ...]:
         """``(("50", p50), ("95", p95), ("99", p99))``."""
@@ -195,7 +195,7 @@ def stream_stats(load: LoadResult) -> StreamStats:
     streamed."""
     snap, lo = load.snapshot, load.window_start
     seconds = max(load.stopped_at - lo, 1e-9)
-    tpot = summarise(snap.metrics.get("tpot", {}), lo=lo).percentiles_s.get("50")
+    tpot = summarise(snap.metrics.get("tpot", {}), lo=lo).percentile(50)
     tokens = count_between(snap.counts.get("output_tokens", {}), lo)
     return StreamStats(
         ttft=Tail.of(summarise(snap.metrics.get("ttft", {}), lo=lo)),

@@ -137,6 +137,10 @@ class LatencySummary:
     mean_s: float
     max_s: float
 
+    def percentile(self, p: float) -> float | None:
+        """The ``p``-th percentile (one of :data:`PERCENTILES`), seconds; None: no sample."""
+        return self.percentiles_s.get(f"{p:g}")
+
     def to_dict(self) -> dict[str, float]:
         return {
             "count": self.count,
