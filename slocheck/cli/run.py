@@ -272,13 +272,7 @@ def _run_reports(
     result: RunResult, console: Console, record: RunRecord, comparison: Comparison | None
 ) -> int:
     from slocheck.report.gate import write_run_reports
-    from slocheck.report.run_report import (
-        generators_text,
-        llm_text,
-        open_loop_text,
-        run_alerts_lines,
-        run_to_markdown,
-    )
+    from slocheck.report.run_report import client_texts, run_alerts_lines, run_to_markdown
     from slocheck.report.terminal import verdict_table
 
     if result.verify is not None:
@@ -286,15 +280,9 @@ def _run_reports(
     for check in result.checks:
         mark = "[green]ok[/]" if check.ok else "[bold red]not ok[/]"
         console.print(f"{mark} {check.name}: {escape(check.message)}")
-    llm = result.client.get("llm") if isinstance(result.client, dict) else None
-    if llm:
-        console.print(f"client (streams): {escape(llm_text(llm))}")
-    open_loop = result.client.get("open_loop") if isinstance(result.client, dict) else None
-    if open_loop:
-        console.print(f"client (open loop): {escape(open_loop_text(open_loop))}")
-    generators = result.client.get("generators") if isinstance(result.client, dict) else None
-    if generators:
-        console.print(f"load generators: {escape(generators_text(generators))}")
+    for what, text in client_texts(result.client):
+        heading = "load generators" if what == "generators" else f"client ({what})"
+        console.print(f"{heading}: {escape(text)}")
     for line in run_alerts_lines(result):
         console.print(f"alerts: {escape(line)}")
     if comparison is not None:

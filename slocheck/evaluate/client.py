@@ -10,8 +10,9 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
+from slocheck.evaluate.details import SideDetails, SloDetails
 from slocheck.evaluate.plan import SliPlan
 from slocheck.evaluate.stats import min_samples_for_quantile
 from slocheck.evaluate.verdicts import (
@@ -128,16 +129,18 @@ def _worse(client: SloResult, server: SloResult) -> bool:
     return client.value < server.value if client.op == ">=" else client.value > server.value
 
 
-def _side(r: SloResult) -> dict[str, Any]:
-    details = {k: v for k, v in r.details.items() if k not in ("source", "window_seconds")}
+def _side(r: SloResult) -> SideDetails:
+    details = r.details.copy()
+    details.pop("source", None)
+    details.pop("window_seconds", None)
     return {"verdict": r.verdict, "value": r.value, "samples": r.samples, "details": details}
 
 
 def stricter(server: SloResult, client: SloResult) -> SloResult:
     """``source: both``: the stricter of the two verdicts, showing both values."""
     worst, other = (client, server) if _worse(client, server) else (server, client)
-    who = "client" if worst is client else "server"
-    details = {
+    who: Literal["client", "server"] = "client" if worst is client else "server"
+    details: SloDetails = {
         **worst.details,
         "source": "both",
         "judged_by": who,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Literal
 
 from slocheck.errors import PrometheusError
 from slocheck.evaluate.counters import Series, histogram_buckets, quantile
@@ -24,6 +24,7 @@ from slocheck.evaluate.counts import (
     server_counts,
     server_errors,
 )
+from slocheck.evaluate.details import CheckDetails
 from slocheck.evaluate.verdicts import Window
 from slocheck.units import format_duration
 
@@ -41,7 +42,7 @@ class CrossCheck:
     name: str
     ok: bool
     message: str
-    details: dict[str, Any] = field(default_factory=dict)
+    details: CheckDetails = field(default_factory=CheckDetails)
     #: when not ok: the best verdict the run can still have (every cross-check that does not
     #: hold keeps the run from passing; ``fail`` when it shows failures the server missed)
     ceiling: Ceiling = "inconclusive"
@@ -134,7 +135,7 @@ def request_counts(
         )
     diffs = {ep: s - c for ep, (c, s) in compared.items()}
     text = ", ".join(f"{ep}: client {c:,.0f}, server {s:,.0f}" for ep, (c, s) in compared.items())
-    details: dict[str, Any] = {"compared": compared}
+    details: CheckDetails = {"compared": compared}
     if all(d == 0 for d in diffs.values()):
         return CrossCheck(
             "request_counts", True, f"client and server counts agree exactly ({text})", details
@@ -192,7 +193,7 @@ def error_counts(
         by_status = f" ({_statuses(seen)})" if seen else ""
         rows.append(f"{ep}: client {c:,.0f}{by_status}, server {s:,.0f}")
     text = "; ".join(rows)
-    details = {"compared": compared, "uncounted": round(short)}
+    details: CheckDetails = {"compared": compared, "uncounted": round(short)}
     if short <= 0:
         return CrossCheck(
             "error_counts",
@@ -279,7 +280,7 @@ def dropped(dropped_in_window: int, sent_in_window: int) -> CrossCheck:
     makes the gate inconclusive (never a pass)."""
     due = dropped_in_window + sent_in_window
     share = dropped_in_window / due if due else 0.0
-    details = {"dropped": dropped_in_window, "sent": sent_in_window, "share": share}
+    details: CheckDetails = {"dropped": dropped_in_window, "sent": sent_in_window, "share": share}
     if dropped_in_window == 0:
         return CrossCheck("dropped", True, "no open-loop send was dropped", details)
     return CrossCheck(

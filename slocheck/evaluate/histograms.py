@@ -50,7 +50,7 @@ def _observed(b: Builder, data: SliData, **kw: Any) -> Buckets | SloResult:
     b.notes(totals)
     if buckets.shortfall > monotone_tolerance(buckets) and buckets.shortfall_at is not None:
         lower, upper = (_le_text(x) for x in buckets.shortfall_at)
-        b.details.update(check="non_monotone_buckets", query=data.query)
+        b.details.update({"check": "non_monotone_buckets", "query": data.query})
         return b.result(
             "error",
             f"{data.query}: the bucket le={lower} counted {buckets.shortfall:,.0f} more "
@@ -84,7 +84,9 @@ def judge_quantile(b: Builder, data: SliData) -> SloResult:
         return early
     est = quantile(q, buckets)
     assert est is not None
-    b.details.update(bucket_lower=est.lower, bucket_upper=est.upper, interpolated=est.interpolated)
+    b.details.update(
+        {"bucket_lower": est.lower, "bucket_upper": est.upper, "interpolated": est.interpolated}
+    )
     kw.update(value=est.interpolated, samples=n)
     where = (
         f"P{slo.percentile:g} lies in ({format_duration(est.lower)}, {format_duration(est.upper)}]"
@@ -144,7 +146,9 @@ def judge_latency_ratio(b: Builder, data: SliData) -> SloResult:
     )
     lo, _ = wilson_interval(sure, n)
     _, hi = wilson_interval(possible, n)
-    b.details.update(interval95=[lo, hi], good_at_least=sure, good_at_most=possible, total=n)
+    b.details.update(
+        {"interval95": [lo, hi], "good_at_least": sure, "good_at_most": possible, "total": n}
+    )
     if lo >= slo.objective:
         verdict: Verdict = "pass"
     elif hi < slo.objective:

@@ -15,6 +15,7 @@ from slocheck.evaluate.counters import (
     Totals,
     sum_deltas,
 )
+from slocheck.evaluate.details import SloDetails
 from slocheck.evaluate.plan import SliPlan, render
 from slocheck.evaluate.stats import wilson_interval
 from slocheck.slofile.model import SloSpec
@@ -87,7 +88,7 @@ class SloResult:
     promql: str
     samples: int | None
     explanation: str
-    details: dict[str, Any] = field(default_factory=dict)
+    details: SloDetails = field(default_factory=SloDetails)
 
 
 def overall(results: Sequence[SloResult]) -> Gate:
@@ -131,7 +132,7 @@ class Builder:
         self.slo, self.window, self.plan = slo, window, plan
         self.query = data.query
         self.promql = render(plan.promql, window.seconds)
-        self.details: dict[str, Any] = {"window_seconds": round(window.seconds, 3)}
+        self.details: SloDetails = {"window_seconds": round(window.seconds, 3)}
         self.suffix = ""  # appended to the explanation
         if slo.sli == "latency_ratio":
             self.details["threshold_seconds"] = slo.threshold
@@ -349,7 +350,7 @@ def judge_ratio(b: Builder, data: SliData) -> SloResult:
     errors with no series has counted no error yet: 0, not an empty answer."""
     slo = b.slo
     assert slo.objective is not None
-    which = "good" if slo.good is not None else "bad"
+    which: Literal["good", "bad"] = "good" if slo.good is not None else "bad"
     total_series = list(data.total_series or [])
     if not total_series:
         return b.result("no_data", f"no series matched the total ({b.plan.fetch_total})")

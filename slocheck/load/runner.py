@@ -87,7 +87,7 @@ def progress_of(snap: Snapshot, launched: float, config: LoadConfig) -> Progress
     total = sum(s.count for s in table.values())
     errors = sum(s.errors for s in table.values())
     recent = summarise(table, lo=math.floor(now) - 5, hi=math.floor(now))
-    p95 = recent.percentiles_s.get("95")
+    p95 = recent.percentile(95)
     return Progress(
         elapsed=elapsed,
         remaining=max(0.0, config.total_seconds - elapsed),

@@ -137,7 +137,11 @@ class LatencySummary:
     mean_s: float
     max_s: float
 
-    def to_dict(self) -> dict[str, Any]:
+    def percentile(self, p: float) -> float | None:
+        """The ``p``-th percentile (one of :data:`PERCENTILES`), seconds; None: no sample."""
+        return self.percentiles_s.get(f"{p:g}")
+
+    def to_dict(self) -> dict[str, float]:
         return {
             "count": self.count,
             "errors": self.errors,

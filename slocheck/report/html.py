@@ -8,12 +8,7 @@ from html import escape
 
 from slocheck.report.format import result_value_text, samples_text, sli_text, target_text
 from slocheck.report.run_plots import run_plots
-from slocheck.report.run_report import (
-    generators_text,
-    llm_text,
-    open_loop_text,
-    run_alerts_lines,
-)
+from slocheck.report.run_report import CLIENT_HEADINGS, client_texts, run_alerts_lines
 from slocheck.results import RunResult
 from slocheck.units import printable
 
@@ -45,14 +40,9 @@ def verdict_html(verdict: str, text: str | None = None) -> str:
 
 def client_lines(r: RunResult) -> str:
     """What the load generator measured beyond the table: streams, open-loop latencies."""
-    client = r.client if isinstance(r.client, dict) else {}
-    out = []
-    if client.get("llm"):
-        out.append(f"<p>Client, streams: {escape(llm_text(client['llm']))}.</p>")
-    if client.get("open_loop"):
-        out.append(f"<p>Client, open loop: {escape(open_loop_text(client['open_loop']))}.</p>")
-    if client.get("generators"):
-        out.append(f"<p>Load generators: {escape(generators_text(client['generators']))}.</p>")
+    out = [
+        f"<p>{CLIENT_HEADINGS[what]}: {escape(text)}.</p>" for what, text in client_texts(r.client)
+    ]
     if r.alerts is not None:
         items = "".join(f"<li>{prose(line)}</li>" for line in run_alerts_lines(r))
         out.append(f"<p>Production alerts (<code>--with-rules</code>):</p><ul>{items}</ul>")

@@ -8,10 +8,18 @@ import json
 import math
 import os
 import platform
+from collections.abc import Sequence
 from typing import Any
 
 from slocheck._version import __version__
 from slocheck.evaluate import Window
+from slocheck.load.client_stats import (
+    ClientStats,
+    GeneratorStats,
+    OpenLoopStats,
+    StreamStats,
+    Tail,
+)
 from slocheck.load.stats import merged, timeline
 from slocheck.regress import Comparison, RunRecord
 from slocheck.regress import to_dict as regress_to_dict
@@ -95,7 +103,7 @@ def run_to_dict(
             "environment": {**_versions(), "platform": platform.platform(), "cpus": os.cpu_count()},
             "window": base.get("window"),
             "load": load,
-            "client": r.client,
+            "client": r.client.to_dict() if r.client is not None else {},
             "cross_checks": [
                 {
                     "name": c.name,
@@ -143,15 +151,8 @@ def run_to_markdown(r: RunResult) -> str:
         f"{cfg.duration:g} s, against {md(r.target_url)}.",
         "",
     ]
-    llm = r.client.get("llm") if isinstance(r.client, dict) else None
-    if llm:
-        lines += [f"Client, streams: {md(llm_text(llm))}.", ""]
-    open_loop = r.client.get("open_loop") if isinstance(r.client, dict) else None
-    if open_loop:
-        lines += [f"Client, open loop: {md(open_loop_text(open_loop))}.", ""]
-    generators = r.client.get("generators") if isinstance(r.client, dict) else None
-    if generators:
-        lines += [f"Load generators: {md(generators_text(generators))}.", ""]
+    for what, text in client_texts(r.client):
+        lines += [f"{CLIENT_HEADINGS[what]}: {md(text)}.", ""]
     if r.alerts is not None:
         lines += ["Production alerts (`--with-rules`):", ""]
         lines += [f"- {md(line)}" for line in run_alerts_lines(r)] + [""]
@@ -184,39 +185,54 @@ def run_to_junit(r: RunResult) -> str:
     )
 
 
-def llm_text(llm: dict[str, Any]) -> str:
+#: how the reports head each of :func:`client_texts`' lines
+CLIENT_HEADINGS = {
+    "streams": "Client, streams",
+    "open loop": "Client, open loop",
+    "generators": "Load generators",
+}
+
+
+def client_texts(client: ClientStats | None) -> list[tuple[str, str]]:
+    """What the load generator measured beyond the table, as ``(what, text)``: ``streams``,
+    ``open loop`` and ``generators``, each where it was measured."""
+    if client is None:
+        return []
+    out = []
+    if client.llm is not None:
+        out.append(("streams", llm_text(client.llm)))
+    if client.open_loop is not None:
+        out.append(("open loop", open_loop_text(client.open_loop)))
+    if client.generators:
+        out.append(("generators", generators_text(client.generators)))
+    return out
+
+
+def _tail_text(name: str, tail: Tail | None) -> list[str]:
+    if tail is None:
+        return []
+    shown = ", ".join(f"P{p} {format_duration(value)}" for p, value in tail.shown())
+    return [f"{name} {shown}"]
+
+
+def llm_text(llm: StreamStats) -> str:
     """TTFT P50/P95, inter-token latency P95, tokens/s per request and in all."""
-    parts = []
-    for key, name in (("ttft", "TTFT"), ("itl", "inter-token latency")):
-        shown = [
-            f"P{p} {format_duration(llm[f'{key}_p{p}_s'])}"
-            for p in ("50", "95", "99")
-            if f"{key}_p{p}_s" in llm
-        ]
-        if shown:
-            parts.append(f"{name} {', '.join(shown)}")
-    if "tokens_per_s_per_request_p50" in llm:
-        parts.append(f"{llm['tokens_per_s_per_request_p50']:,.1f} tokens/s per request (median)")
-    if "output_tokens" in llm:
+    parts = _tail_text("TTFT", llm.ttft) + _tail_text("inter-token latency", llm.itl)
+    if llm.tokens_per_s_per_request_p50 is not None:
+        parts.append(f"{llm.tokens_per_s_per_request_p50:,.1f} tokens/s per request (median)")
+    if llm.output_tokens is not None and llm.output_tokens_per_s is not None:
         parts.append(
-            f"{llm['output_tokens']:,.0f} output tokens, {llm['output_tokens_per_s']:,.1f} tokens/s"
+            f"{llm.output_tokens:,.0f} output tokens, {llm.output_tokens_per_s:,.1f} tokens/s"
         )
     return "; ".join(parts)
 
 
-def open_loop_text(o: dict[str, Any]) -> str:
+def open_loop_text(o: OpenLoopStats) -> str:
     """Latency P50/P95/P99 from the intended send (what users saw) and from the actual send
     (the service's answer time), and the sends dropped."""
-    parts = []
-    for key, name in (("intended_send", "from intended send"), ("actual_send", "from actual send")):
-        shown = [
-            f"P{p} {format_duration(o[f'{key}_p{p}_s'])}"
-            for p in ("50", "95", "99")
-            if f"{key}_p{p}_s" in o
-        ]
-        if shown:
-            parts.append(f"{name} {', '.join(shown)}")
-    parts.append(f"{o.get('dropped', 0):,} sends dropped ({o.get('sent', 0):,} sent)")
+    parts = _tail_text("from intended send", o.intended_send)
+    parts += _tail_text("from actual send", o.actual_send)
+    parts.append(f"{o.dropped:,} sends dropped ({o.sent:,} sent)")
     return "; ".join(parts)
 
 
@@ -227,11 +243,9 @@ def run_alerts_lines(r: RunResult) -> list[str]:
     return alerts_lines(r.alerts, Window(float(r.load.window_start), r.load.stopped_at))
 
 
-def generators_text(generators: list[dict[str, Any]]) -> str:
+def generators_text(generators: Sequence[GeneratorStats]) -> str:
     """Each load generator's achieved load over the window."""
-    return "; ".join(
-        f"{g['name']} {g['rps']:.1f} requests/s ({g['requests']:,})" for g in generators
-    )
+    return "; ".join(f"{g.name} {g.rps:.1f} requests/s ({g.requests:,})" for g in generators)
 
 
 def finite(x: Any) -> float | None:

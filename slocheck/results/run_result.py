@@ -3,13 +3,13 @@ cross-checks and where it all ran."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 from slocheck.evaluate.alerts import AlertSeen
 from slocheck.evaluate.crosscheck import CrossCheck
-from slocheck.load import LoadResult
+from slocheck.load import ClientStats, LoadResult
 from slocheck.results.verify_result import VerifyResult
 from slocheck.slofile import LoadedSpec
 from slocheck.units import redact_urls
@@ -68,7 +68,8 @@ class RunResult:
     embedded: bool
     out_dir: Path
     spec: LoadedSpec
-    client: dict[str, Any] = field(default_factory=dict)
+    #: what the load generator measured; None: nothing recorded (``report.json``: ``{}``)
+    client: ClientStats | None = None
     error: str | None = None  # verdict "error": what broke after the load ran (exit 3)
     #: ``--with-rules``: the production alerts that went pending or fired; None: not asked
     alerts: list[AlertSeen] | None = None

@@ -52,16 +52,15 @@ def step_of(result: RunResult, rate: float, seconds: float) -> Step:
     # are measured from each request's due time
     load = result.load
     requests = summarise(merged(load.snapshot.requests.values()), lo=load.window_start)
-    open_loop = result.client.get("open_loop", {}) if isinstance(result.client, dict) else {}
-    p95 = open_loop.get("intended_send_p95_s")
-    p99 = open_loop.get("intended_send_p99_s")
+    open_loop = result.client.open_loop if result.client is not None else None
+    intended = open_loop.intended_send if open_loop is not None else None
     return Step(
         rate=rate,
         verdict=verdict,
         broken_by=broken if verdict != "pass" else [],
         achieved_rps=float(achieved) if isinstance(achieved, (int, float)) else None,
-        p95_s=p95,
-        p99_s=p99,
+        p95_s=intended.p95_s if intended is not None else None,
+        p99_s=intended.p99_s if intended is not None else None,
         error_ratio=requests.errors / requests.count if requests.count else None,
         seconds=seconds,
     )

@@ -7,13 +7,11 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
-from slocheck.load import LoadConfig, LoadResult, stopping
+from slocheck.load import ClientStats, LoadConfig, LoadResult, client_stats, stopping
 from slocheck.results import Ending, RunResult, RunVerdict
 from slocheck.slofile import LoadedSpec
 from slocheck.units import format_duration
-from slocheck.workflows.client_stats import client_stats
 
 
 class Stage:
@@ -51,7 +49,7 @@ def broken(
     return RunResult(verdict, None, load, [], *where, stats, error=error, ending=ending)
 
 
-def client_stats_anyway(load: LoadResult) -> dict[str, Any]:
+def client_stats_anyway(load: LoadResult) -> ClientStats:
     try:
         return client_stats(load)
     except KeyboardInterrupt:  # the first stop signal came just now: a later one is noted

@@ -25,6 +25,7 @@ from slocheck.evaluate.counts import (
 from slocheck.evaluate.crosscheck import CrossCheck, CrossCheckInputs, cross_checks, first_scrape
 from slocheck.evaluate.plan import selector
 from slocheck.load import LoadConfig, LoadResult, Progress, run_load, stopping, summarise
+from slocheck.load.client_stats import client_stats
 from slocheck.load.config import BUILTIN_SCENARIOS, in_flight_for
 from slocheck.load.stats import count_between, merged
 from slocheck.prom.client import HttpPromClient, PromClient, redact_url
@@ -37,7 +38,6 @@ from slocheck.slofile.presets import PRESETS, Preset
 from slocheck.slofile.sources import LoadKind
 from slocheck.supervise import spawn
 from slocheck.workflows.client_slis import client_slis
-from slocheck.workflows.client_stats import client_stats
 from slocheck.workflows.endings import (
     Stage,
     Where,

@@ -69,7 +69,7 @@ def test_gathered_inputs_and_their_checks() -> None:
 
 def test_open_loop_inputs_stats_and_verdict() -> None:
     from slocheck.evaluate.crosscheck import CrossCheck
-    from slocheck.workflows.client_stats import open_loop_stats
+    from slocheck.load.client_stats import open_loop_stats
     from slocheck.workflows.run import run_verdict
 
     # intended-send latencies 1.2 s, actual-send 0.3 s; 3 sends dropped in the window, 2 before
@@ -91,9 +91,9 @@ def test_open_loop_inputs_stats_and_verdict() -> None:
     # the server sees the actual send: p95_agreement compares service_time with it
     assert inputs.client_p95_s is not None and abs(inputs.client_p95_s - 0.3) < 1e-3
     stats = open_loop_stats(load)
-    assert (stats["dropped"], stats["sent"], stats["max_in_flight"]) == (3, 50, 2)
-    assert abs(stats["intended_send_p50_s"] - 1.2) < 1e-3
-    assert abs(stats["actual_send_p99_s"] - 0.3) < 1e-3
+    assert (stats.dropped, stats.sent, stats.max_in_flight) == (3, 50, 2)
+    assert stats.intended_send is not None and abs(stats.intended_send.p50_s - 1.2) < 1e-3
+    assert stats.actual_send is not None and abs(stats.actual_send.p99_s - 0.3) < 1e-3
     checks = {c.name: c for c in cross_checks(inputs)}
     assert not checks["dropped"].ok
     only_dropped = [CrossCheck("achieved_load", True, ""), checks["dropped"]]
