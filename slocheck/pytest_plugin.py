@@ -38,6 +38,7 @@ import pytest
 
 from slocheck.errors import InfrastructureError, SlocheckError, UsageError
 from slocheck.units import parse_duration
+from slocheck.verdict import Verdict
 
 if TYPE_CHECKING:
     from slocheck.results import RunResult
@@ -236,7 +237,7 @@ def node_folder(nodeid: str) -> str:
 
 def passed(result: RunResult, *, allow_warn: bool = True) -> bool:
     """Whether a run's gate passed: ``pass`` (or ``warn``, unless ``allow_warn`` is False)."""
-    return result.verdict == "pass" or (allow_warn and result.verdict == "warn")
+    return result.verdict == Verdict.PASS or (allow_warn and result.verdict == Verdict.WARN)
 
 
 def assert_passed(result: RunResult, *, allow_warn: bool = True) -> None:
@@ -370,9 +371,9 @@ class Slocheck:
         node = self._request.node
         node.user_properties.extend(slo_properties(result, self._runs))
         self._request.config.stash.setdefault(_GATES, []).append((node.nodeid, result.verdict, out))
-        if result.verdict == "interrupted":
+        if result.verdict == Verdict.INTERRUPTED:
             raise KeyboardInterrupt
-        if result.verdict == "error":
+        if result.verdict == Verdict.ERROR:
             raise InfrastructureError(f"{result.error} (reports in {out})")
         return result
 
