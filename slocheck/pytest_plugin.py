@@ -38,7 +38,6 @@ import pytest
 
 from slocheck.errors import InfrastructureError, SlocheckError, UsageError
 from slocheck.units import parse_duration
-from slocheck.verdict import Verdict
 
 if TYPE_CHECKING:
     from slocheck.results import RunResult
@@ -237,7 +236,7 @@ def node_folder(nodeid: str) -> str:
 
 def passed(result: RunResult, *, allow_warn: bool = True) -> bool:
     """Whether a run's gate passed: ``pass`` (or ``warn``, unless ``allow_warn`` is False)."""
-    return result.verdict == Verdict.PASS or (allow_warn and result.verdict == Verdict.WARN)
+    return result.verdict == "pass" or (allow_warn and result.verdict == "warn")
 
 
 def assert_passed(result: RunResult, *, allow_warn: bool = True) -> None:
@@ -371,9 +370,9 @@ class Slocheck:
         node = self._request.node
         node.user_properties.extend(slo_properties(result, self._runs))
         self._request.config.stash.setdefault(_GATES, []).append((node.nodeid, result.verdict, out))
-        if result.verdict == Verdict.INTERRUPTED:
+        if result.verdict == "interrupted":
             raise KeyboardInterrupt
-        if result.verdict == Verdict.ERROR:
+        if result.verdict == "error":
             raise InfrastructureError(f"{result.error} (reports in {out})")
         return result
 
