@@ -10,7 +10,9 @@ service does not pull in the verifier side:
 * the reference service: ``serve(ServiceConfig(...))``, its ``FaultConfig``;
 * the metric presets of the servers people run: ``PRESETS`` (name to :class:`Preset`);
 * the errors: ``SlocheckError`` and its ``UsageError``, ``SpecError`` and
-  ``InfrastructureError``, and the ``ExitCode`` each maps to.
+  ``InfrastructureError``, and the ``ExitCode`` each maps to;
+* the verdicts: ``Verdict`` (``pass``, ``warn``, ``fail``, ... with the exit code of each;
+  docs/verdicts.md).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ if TYPE_CHECKING:
     from slocheck.service import FaultConfig, ServiceConfig, serve
     from slocheck.slofile import LoadedSpec, load_spec, parse_spec
     from slocheck.slofile.presets import PRESETS, Preset
+    from slocheck.verdict import Verdict
     from slocheck.workflows.run import RunOptions, run
 
 _EXPORTS = {
@@ -50,6 +53,7 @@ _EXPORTS = {
     "RunOptions": "slocheck.workflows.run",
     "RunResult": "slocheck.results",
     "run": "slocheck.workflows.run",
+    "Verdict": "slocheck.verdict",
 }
 
 __all__ = [
@@ -65,6 +69,7 @@ __all__ = [
     "SlocheckError",
     "SpecError",
     "UsageError",
+    "Verdict",
     "__version__",
     "load_spec",
     "parse_spec",

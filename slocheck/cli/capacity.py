@@ -27,6 +27,7 @@ from slocheck.slofile.bounds import (
     MAX_WARMUP_S,
     MIN_DURATION_S,
 )
+from slocheck.verdict import Verdict, exit_code
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -191,7 +192,7 @@ def _capacity_reports(
     from slocheck.workflows.regression import regression_step
 
     comparison = None
-    if result.verdict in ("pass", "fail") and (args.history or args.compare_to):
+    if result.verdict in (Verdict.PASS, Verdict.FAIL) and (args.history or args.compare_to):
         comparison = regression_step(
             capacity_record(result),
             history=args.history,
@@ -210,16 +211,12 @@ def _capacity_reports(
         f"capacity: [bold]{escape(bracket_text(result))}[/]; verdict "
         f"{result.verdict.upper()}; reports in {escape(str(out))}"
     )
-    if result.verdict == "interrupted":
-        return ExitCode.INTERRUPTED
-    if result.error is not None:
+    if result.verdict != Verdict.INTERRUPTED and result.error is not None:
         print(f"slocheck: error: {shown(result.error)}", file=sys.stderr)
-        return ExitCode.INFRASTRUCTURE
+    regression = Verdict.PASS
     if comparison is not None:
-        from slocheck.cli.common import exit_code, print_comparison
+        from slocheck.cli.common import print_comparison
 
         print_comparison(comparison, console)
-        code = exit_code(comparison, loaded.spec.regression.on_inconclusive, require_baseline=False)
-        if code != ExitCode.OK:
-            return code
-    return ExitCode.OK if result.verdict == "pass" else ExitCode.CHECK_FAILED
+        regression = comparison.verdict.gate(on_inconclusive=loaded.spec.regression.on_inconclusive)
+    return exit_code(result.verdict, regression)

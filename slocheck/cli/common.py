@@ -1,5 +1,6 @@
 """What the command modules of the CLI share: the parser class, argument types, the console,
-signal handling, the regression exit code and the comparison table. Imports no command
+signal handling and the comparison table (the exit codes are derived from the verdicts:
+:func:`slocheck.verdict.exit_code`). Imports no command
 module."""
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ from typing import TYPE_CHECKING, Any
 from rich.markup import escape
 from rich.table import Table
 
-from slocheck.errors import ExitCode, UsageError
+from slocheck.errors import UsageError
+from slocheck.verdict import Change
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -244,11 +246,11 @@ def append_step_summary(markdown: str) -> None:
 
 
 STYLES = {
-    "regressed": "bold red",
-    "inconclusive": "yellow",
-    "improved": "green",
-    "unchanged": "default",
-    "no_baseline": "yellow",
+    Change.REGRESSED: "bold red",
+    Change.INCONCLUSIVE: "yellow",
+    Change.IMPROVED: "green",
+    Change.UNCHANGED: "default",
+    Change.NO_BASELINE: "yellow",
 }
 
 
@@ -277,19 +279,7 @@ def comparison_table(c: Comparison) -> Table:
 def print_comparison(c: Comparison, console: Console) -> None:
     console.print(comparison_table(c))
     for m in c.metrics:
-        if m.verdict in ("regressed", "inconclusive"):
+        if m.verdict in (Change.REGRESSED, Change.INCONCLUSIVE):
             console.print(f"  {m.verdict}: {escape(m.explanation)}")
     for note in c.notes:
         console.print(f"[yellow]warning[/]: {escape(note)}")
-
-
-def exit_code(c: Comparison, on_inconclusive: str, require_baseline: bool) -> int:
-    """The exit code of a comparison: 1 when it regressed (or, as configured, when it is
-    inconclusive or has no baseline), else 0."""
-    if c.verdict == "regressed":
-        return ExitCode.CHECK_FAILED
-    if c.verdict == "no_baseline":
-        return ExitCode.CHECK_FAILED if require_baseline else ExitCode.OK
-    if c.verdict == "inconclusive" and on_inconclusive == "fail":
-        return ExitCode.CHECK_FAILED
-    return ExitCode.OK

@@ -14,7 +14,6 @@ from rich.table import Table
 
 from slocheck.cli.common import (
     duration_in,
-    exit_code,
     new_console,
     number_in,
     print_comparison,
@@ -24,6 +23,7 @@ from slocheck.cli.common import (
 from slocheck.errors import ExitCode, UsageError
 from slocheck.slofile.bounds import MAX_DURATION_S, MIN_DURATION_S
 from slocheck.store import DEFAULT_HISTORY
+from slocheck.verdict import Change, Verdict, exit_code
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -154,7 +154,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
         )
         verdict = "FLAGGED" if flags else "ok" if baseline else "no baseline"
         console.print(f"canary: {verdict}{limits if baseline else ''}")
-        return ExitCode.CHECK_FAILED if flags or (args.require_baseline and not baseline) else 0
+        change = Change.REGRESSED if flags else Change.UNCHANGED if baseline else Change.NO_BASELINE
+        return exit_code(change.gate(require_baseline=args.require_baseline))
     result = compare(current, baseline, regression.tolerances(), noise=regression.noise)
     return _report_comparison(result, args, regression, console)
 
@@ -170,7 +171,10 @@ def _report_comparison(
     print_comparison(result, console)
     if args.json:
         write_atomic(args.json, json.dumps(to_dict(result), indent=2, default=str) + "\n")
-    return exit_code(result, regression.on_inconclusive, args.require_baseline)
+    gate = result.verdict.gate(
+        on_inconclusive=regression.on_inconclusive, require_baseline=args.require_baseline
+    )
+    return exit_code(gate)
 
 
 def _canary_in_prometheus(args: argparse.Namespace) -> int:
@@ -213,7 +217,7 @@ def _canary_in_prometheus(args: argparse.Namespace) -> int:
     for note in result.notes:
         console.print(f"[yellow]warning[/]: {escape(note)}")
     console.print("canary: " + ("FLAGGED" if result.flagged else "ok"))
-    return ExitCode.CHECK_FAILED if result.flagged else ExitCode.OK
+    return exit_code(Verdict.FAIL if result.flagged else Verdict.PASS)
 
 
 # -- slocheck history ------------------------------------------------------------------------

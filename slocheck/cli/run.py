@@ -12,7 +12,6 @@ from slocheck.cli.common import (
     append_step_summary,
     bind_arg,
     duration_in,
-    exit_code,
     new_console,
     number_in,
     print_comparison,
@@ -34,6 +33,7 @@ from slocheck.slofile.bounds import (
     MIN_DURATION_S,
 )
 from slocheck.units import printable
+from slocheck.verdict import Verdict, exit_code
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -213,7 +213,7 @@ def _after_run(args: argparse.Namespace, result: RunResult, console: Console) ->
         stopping.pause_for_tests("reports")
         record = record_of(result)
         comparison = None
-        if result.verdict not in ("interrupted", "error") and not stopping.received():
+        if result.verdict not in (Verdict.INTERRUPTED, Verdict.ERROR) and not stopping.received():
             comparison = regression_step(
                 record,
                 history=args.history,
@@ -293,17 +293,11 @@ def _run_reports(
     where = escape(str(result.out_dir))
     kept = f"; not ok: {', '.join(c.name for c in result.not_ok)}" if result.not_ok else ""
     console.print(f"verdict: [bold]{result.verdict.upper()}[/]{kept}; reports in {where}")
-    if result.verdict == "interrupted":
-        return ExitCode.INTERRUPTED
-    if result.error is not None:
+    if result.verdict != Verdict.INTERRUPTED and result.error is not None:
         print(f"slocheck: error: {shown(result.error)}", file=sys.stderr)
-        return ExitCode.INFRASTRUCTURE
-    if result.verify is not None and any(r.verdict == "error" for r in result.verify.results):
-        return ExitCode.USAGE
+    regression = Verdict.PASS
     if comparison is not None:
-        regression_code = exit_code(
-            comparison, result.spec.spec.regression.on_inconclusive, require_baseline=False
-        )
-        if regression_code != ExitCode.OK:
-            return regression_code
-    return ExitCode.OK if result.verdict in ("pass", "warn") else ExitCode.CHECK_FAILED
+        on_inconclusive = result.spec.spec.regression.on_inconclusive
+        regression = comparison.verdict.gate(on_inconclusive=on_inconclusive)
+    slos = [r.verdict for r in result.verify.results] if result.verify is not None else []
+    return exit_code(result.verdict, regression, slos=slos)

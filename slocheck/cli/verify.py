@@ -10,6 +10,7 @@ from rich.markup import escape
 
 from slocheck.cli.common import Parser, append_step_summary, new_console, typed, url_arg
 from slocheck.errors import ExitCode, UsageError
+from slocheck.verdict import exit_code
 
 if TYPE_CHECKING:
     from slocheck.evaluate import Window
@@ -189,6 +190,5 @@ def _report(result: VerifyResult, args: argparse.Namespace) -> int:
     if args.markdown:
         write_atomic(args.markdown, markdown)
     append_step_summary(markdown)
-    if any(r.verdict == "error" for r in result.results):
-        return ExitCode.USAGE  # a query answered in a shape that cannot be judged: fix the spec
-    return ExitCode.CHECK_FAILED if result.verdict == "fail" else ExitCode.OK
+    # an SLO whose query answered in a shape that cannot be judged: exit 2 (fix the spec)
+    return exit_code(result.verdict, slos=[r.verdict for r in result.results])

@@ -4,7 +4,7 @@ from slocheck.evaluate.counters import Buckets, Quantile, Series, counter_delta,
 from slocheck.evaluate.judge import evaluate_slo
 from slocheck.evaluate.plan import SliPlan, plan, render
 from slocheck.evaluate.stats import wilson_interval
-from slocheck.evaluate.verdicts import SliData, SloResult, Verdict, Window, overall
+from slocheck.evaluate.verdicts import SliData, SloResult, Window, overall
 
 __all__ = [
     "Buckets",
@@ -13,7 +13,6 @@ __all__ = [
     "SliData",
     "SliPlan",
     "SloResult",
-    "Verdict",
     "Window",
     "counter_delta",
     "evaluate_slo",

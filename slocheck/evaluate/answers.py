@@ -22,6 +22,7 @@ from typing import Any
 
 from slocheck.evaluate.counters import Series, Totals, labels_text, sum_deltas
 from slocheck.evaluate.verdicts import Builder, SliData, SloResult
+from slocheck.verdict import Verdict
 
 #: The labels Thanos and Prometheus HA pairs conventionally tell replicas apart by.
 REPLICA_LABELS = ("replica", "prometheus_replica")
@@ -29,7 +30,7 @@ REPLICA_LABELS = ("replica", "prometheus_replica")
 EXACT_COUNT = 2.0**53
 
 
-def _fail(b: Builder, verdict: Any, check: str, why: str, data: SliData) -> SloResult:
+def _fail(b: Builder, verdict: Verdict, check: str, why: str, data: SliData) -> SloResult:
     """The verdict of a failed check, with the query and the check in ``details``. Its gate
     never passes, whatever ``on_no_data`` says: the data is there, and cannot be trusted."""
     b.details["check"] = check
@@ -38,8 +39,9 @@ def _fail(b: Builder, verdict: Any, check: str, why: str, data: SliData) -> SloR
     if b.slo.sli == "promql":
         kw = {"unit": "number", "op": b.slo.op}
     result = b.result(verdict, why, **kw)
-    if result.gate == "pass":
-        return replace(result, gate="warn" if b.slo.severity == "warning" else "fail")
+    if result.gate == Verdict.PASS:
+        gate = Verdict.WARN if b.slo.severity == "warning" else Verdict.FAIL
+        return replace(result, gate=gate)
     return result
 
 
@@ -57,7 +59,7 @@ def partial(b: Builder, data: SliData, accept: bool) -> SloResult | None:
         return None
     return _fail(
         b,
-        "error",
+        Verdict.ERROR,
         "partial_response",
         f"Prometheus answered with warnings ({shown}): a partial answer may leave out "
         "the very series that count (the errors), so it is not judged; fix the store that "
@@ -117,7 +119,7 @@ def deduplicated(b: Builder, data: SliData, dedup_labels: Sequence[str]) -> SliD
         if problem:
             return _fail(
                 b,
-                "error",
+                Verdict.ERROR,
                 "duplicate_series",
                 f"{data.query} answered {problem}: an undeduplicated Thanos, or a Prometheus "
                 "HA pair behind one URL? Duplicates are never summed. Set "
@@ -147,7 +149,7 @@ def clean_samples(b: Builder, data: SliData) -> SloResult | None:
             b.details["unusable_series"] = totals.unusable
             return _fail(
                 b,
-                "no_data",
+                Verdict.NO_DATA,
                 "unclean_samples",
                 f"{len(totals.unusable)} series of {data.query} have no clean sample in the "
                 f"window (only NaN, infinite or negative values), e.g. {totals.unusable[0]}: "
@@ -158,7 +160,7 @@ def clean_samples(b: Builder, data: SliData) -> SloResult | None:
             b.details["largest_sample"] = totals.largest
             return _fail(
                 b,
-                "error",
+                Verdict.ERROR,
                 "magnitude",
                 f"{data.query} holds values up to {totals.largest:.3g}, beyond 2**53 "
                 f"({EXACT_COUNT:,.0f}) where a float no longer counts by one: its increases "
@@ -179,7 +181,7 @@ def finite_value(b: Builder, data: SliData) -> SloResult | None:
     why = "0/0: nothing was counted" if math.isnan(v) else "a division by zero?"
     return _fail(
         b,
-        "no_data",
+        Verdict.NO_DATA,
         "non_finite",
         f"the query returned {shown} ({why}); a value that is not finite is never "
         f"judged: {data.query}",

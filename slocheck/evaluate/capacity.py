@@ -21,12 +21,22 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from enum import StrEnum
 
 from slocheck.evaluate.stats import min_samples_for_quantile
 from slocheck.slofile.model import SloSpec
+from slocheck.verdict import Verdict
 
-StepVerdict = Literal["pass", "fail", "inconclusive", "error"]
+
+class StoppedBy(StrEnum):
+    """Why the search ended; the value is what ``report.json`` writes as ``stopped_by``."""
+
+    PRECISION = "precision"  # the bracket is within the precision
+    MAX_RATE = "max_rate"  # every rate up to the maximum passed
+    MIN_RATE_FAILED = "min_rate_failed"  # the minimum rate already did not pass
+    BUDGET = "budget"  # the time budget ran out
+    ERROR = "error"  # a step could not be judged (an infrastructure error)
+    INTERRUPTED = "interrupted"  # a stop signal
 
 
 @dataclass(frozen=True)
@@ -34,7 +44,7 @@ class Step:
     """One rate tried: its verdict and, when it did not pass, what broke it."""
 
     rate: float
-    verdict: StepVerdict
+    verdict: Verdict
     broken_by: list[str] = field(default_factory=list)
     achieved_rps: float | None = None
     p95_s: float | None = None
@@ -44,7 +54,7 @@ class Step:
 
     @property
     def passed(self) -> bool:
-        return self.verdict == "pass"
+        return self.verdict == Verdict.PASS
 
 
 @dataclass(frozen=True)
@@ -78,7 +88,7 @@ class Search:
             by_rate.setdefault(s.rate, []).append(s)
         out = []
         for tries in by_rate.values():
-            decided = [t for t in tries if t.verdict != "inconclusive"]
+            decided = [t for t in tries if t.verdict != Verdict.INCONCLUSIVE]
             if decided:
                 out.append(decided[-1])
             elif len(tries) >= 2:
@@ -96,11 +106,11 @@ class Search:
 
     def next_rate(self, steps: Sequence[Step]) -> float | None:
         """The rate to try next; None when the search is over."""
-        if steps and steps[-1].verdict == "inconclusive":
+        if steps and steps[-1].verdict == Verdict.INCONCLUSIVE:
             last = steps[-1]
             if sum(1 for s in steps if s.rate == last.rate) < 2:
                 return last.rate  # once more
-        if any(s.verdict == "error" for s in steps):
+        if any(s.verdict == Verdict.ERROR for s in steps):
             return None
         b = self.bracket(steps)
         if not steps:
@@ -114,6 +124,45 @@ class Search:
         if (b.upper - b.lower) / b.lower <= self.precision:
             return None
         return round((b.lower + b.upper) / 2, 6)
+
+
+def step_verdict(run: Verdict) -> Verdict:
+    """A run's verdict as a step's: a warn passes (a warning SLO never holds the rate back),
+    fail and inconclusive stay, anything else (error, interrupted) is an error."""
+    if run in (Verdict.PASS, Verdict.WARN):
+        return Verdict.PASS
+    if run in (Verdict.FAIL, Verdict.INCONCLUSIVE):
+        return Verdict(run)
+    return Verdict.ERROR
+
+
+def stopped_by(ended: StoppedBy, bracket: Bracket) -> StoppedBy:
+    """Why the search ended, told apart: a search that ran out of rates to try (``precision``)
+    ended because the minimum already failed, or because every rate up to the maximum passed,
+    when its bracket says so."""
+    if ended == StoppedBy.PRECISION:
+        if bracket.lower is None:
+            return StoppedBy.MIN_RATE_FAILED
+        if bracket.upper is None:
+            return StoppedBy.MAX_RATE
+    return ended
+
+
+def capacity_verdict(
+    bracket: Bracket, ended: StoppedBy, *, error: str | None, require_rate: float | None
+) -> Verdict:
+    """``pass``: a capacity was found (at or above ``require_rate`` when given); ``fail``: the
+    minimum already fails (or the capacity is below ``require_rate``); ``error`` (a step that
+    could not be judged); ``interrupted``."""
+    if error is not None:
+        return Verdict.ERROR
+    if ended == StoppedBy.INTERRUPTED:
+        return Verdict.INTERRUPTED
+    if bracket.lower is None:
+        return Verdict.FAIL
+    if require_rate is not None and bracket.lower < require_rate:
+        return Verdict.FAIL
+    return Verdict.PASS
 
 
 def samples_needed(slos: Sequence[SloSpec], z: float = 1.96) -> int:

@@ -25,6 +25,7 @@ from slocheck.evaluate.verdicts import (
 )
 from slocheck.slofile.model import SloSpec
 from slocheck.units import format_duration
+from slocheck.verdict import Verdict
 
 
 @dataclass(frozen=True)
@@ -43,7 +44,7 @@ def judge_client(slo: SloSpec, plan: SliPlan, data: ClientSli | None, window: Wi
     b.details["source"] = "client"
     if data is None:
         return b.result(
-            "no_data",
+            Verdict.NO_DATA,
             "judged from the load generator's measurements, and there are none here "
             "(slocheck verify sends no load: use slocheck run)",
         )
@@ -51,10 +52,12 @@ def judge_client(slo: SloSpec, plan: SliPlan, data: ClientSli | None, window: Wi
     if slo.sli in ("throughput", "token_throughput"):
         noun = "requests" if slo.sli == "throughput" else "output tokens"
         if n <= 0:
-            return b.result("no_data", f"the load generator counted no {noun} in the window")
+            return b.result(Verdict.NO_DATA, f"the load generator counted no {noun} in the window")
         return rate_verdict(b, n, noun, " measured by the load generator")
     if n <= 0:
-        return b.result("no_data", f"the load generator recorded no {data.what} in the window")
+        return b.result(
+            Verdict.NO_DATA, f"the load generator recorded no {data.what} in the window"
+        )
     if slo.sli in ("availability", "error_ratio"):
         b.details["errors"] = data.bad
         if (early := b.too_few(n, slo.min_samples or 1, "requests")) is not None:
@@ -102,10 +105,10 @@ def judge_client(slo: SloSpec, plan: SliPlan, data: ClientSli | None, window: Wi
         return early
     v = data.quantile_s
     if v is None or not math.isfinite(v):
-        return b.result("no_data", f"no P{slo.percentile:g} of {data.what}", **kw)
+        return b.result(Verdict.NO_DATA, f"no P{slo.percentile:g} of {data.what}", **kw)
     ok = v <= slo.threshold
     return b.result(
-        "pass" if ok else "fail",
+        Verdict.PASS if ok else Verdict.FAIL,
         f"P{slo.percentile:g} {format_duration(v)} measured by the load generator "
         f"(exact HDR histogram, {n:,} observations) is "
         f"{'at or below' if ok else 'above'} the threshold {format_duration(slo.threshold)}",
@@ -116,7 +119,15 @@ def judge_client(slo: SloSpec, plan: SliPlan, data: ClientSli | None, window: Wi
 
 
 #: The stricter verdict wins; a verdict that cannot be trusted beats a pass.
-_RANK = {"pass": 0, "warn": 1, "no_data": 2, "inconclusive": 3, "fail": 4, "error": 5}
+_STRICTER = (
+    Verdict.PASS,
+    Verdict.WARN,
+    Verdict.NO_DATA,
+    Verdict.INCONCLUSIVE,
+    Verdict.FAIL,
+    Verdict.ERROR,
+)
+_RANK = {v: rank for rank, v in enumerate(_STRICTER)}
 
 
 def _worse(client: SloResult, server: SloResult) -> bool:

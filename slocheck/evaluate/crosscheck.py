@@ -10,7 +10,6 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
 
 from slocheck.errors import PrometheusError
 from slocheck.evaluate.counters import Series, histogram_buckets, quantile
@@ -27,14 +26,15 @@ from slocheck.evaluate.counts import (
 from slocheck.evaluate.details import CheckDetails
 from slocheck.evaluate.verdicts import Window
 from slocheck.units import format_duration
+from slocheck.verdict import Verdict
 
 #: Less than this share of the requested rate is never a pass (the gate is inconclusive).
 MIN_ACHIEVED = 0.9
 
 
-#: What a failed cross-check makes of the run: ``fail``, or ``inconclusive`` (never a pass;
-#: a run whose SLO failed still fails).
-Ceiling = Literal["fail", "inconclusive"]
+#: What a failed cross-check makes of the run (its ``ceiling``): ``fail``, or ``inconclusive``
+#: (never a pass; a run whose SLO failed still fails).
+CEILINGS = frozenset({Verdict.FAIL, Verdict.INCONCLUSIVE})
 
 
 @dataclass
@@ -45,7 +45,7 @@ class CrossCheck:
     details: CheckDetails = field(default_factory=CheckDetails)
     #: when not ok: the best verdict the run can still have (every cross-check that does not
     #: hold keeps the run from passing; ``fail`` when it shows failures the server missed)
-    ceiling: Ceiling = "inconclusive"
+    ceiling: Verdict = Verdict.INCONCLUSIVE
 
 
 def _matched(route: str, names: Iterable[str]) -> list[str]:
@@ -155,7 +155,7 @@ def request_counts(
             f"counted {counted:,.0f} errors), so the run fails. Likely causes, in order: "
             + _causes(FEWER_CAUSES),
             details,
-            ceiling="fail",
+            ceiling=Verdict.FAIL,
         )
     causes = FEWER_CAUSES if any(d < 0 for d in diffs.values()) else MORE_CAUSES
     return CrossCheck(
@@ -164,7 +164,7 @@ def request_counts(
         f"client and server counts differ ({text}), so the run is inconclusive. Likely "
         "causes, in order: " + _causes(causes),
         details,
-        ceiling="inconclusive",
+        ceiling=Verdict.INCONCLUSIVE,
     )
 
 
@@ -208,7 +208,7 @@ def error_counts(
         "the run fails: its metrics cannot be trusted to see these failures. Likely causes, "
         "in order: " + _causes(UNCOUNTED_CAUSES),
         details,
-        ceiling="fail",
+        ceiling=Verdict.FAIL,
     )
 
 

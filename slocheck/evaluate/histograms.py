@@ -12,13 +12,13 @@ from slocheck.evaluate.verdicts import (
     Builder,
     SliData,
     SloResult,
-    Verdict,
     pct,
     ratio_verdict,
     series_words,
 )
 from slocheck.slofile.model import UNIT_SECONDS
 from slocheck.units import format_duration
+from slocheck.verdict import Verdict
 
 
 def _le(a: float, b: float) -> bool:
@@ -43,7 +43,7 @@ def _observed(b: Builder, data: SliData, **kw: Any) -> Buckets | SloResult:
     series = list(data.series or [])
     if not series:
         return b.result(
-            "no_data", f"no series matched {series_words(data.query)} in the window", **kw
+            Verdict.NO_DATA, f"no series matched {series_words(data.query)} in the window", **kw
         )
     buckets, totals = histogram_buckets(series, b.window.start, b.window.read_until)
     buckets = buckets.scaled(UNIT_SECONDS[b.plan.unit])
@@ -52,17 +52,17 @@ def _observed(b: Builder, data: SliData, **kw: Any) -> Buckets | SloResult:
         lower, upper = (_le_text(x) for x in buckets.shortfall_at)
         b.details.update({"check": "non_monotone_buckets", "query": data.query})
         return b.result(
-            "error",
+            Verdict.ERROR,
             f"{data.query}: the bucket le={lower} counted {buckets.shortfall:,.0f} more "
             f"requests than le={upper} above it (cumulative buckets never fall): not one "
             "histogram (duplicate or mixed series, or a broken exporter?), so no quantile",
             **kw,
         )
     if buckets.total <= 0:
-        return b.result("no_data", f"no observations in the window ({data.query})", **kw)
+        return b.result(Verdict.NO_DATA, f"no observations in the window ({data.query})", **kw)
     if not buckets.has_inf:
         return b.result(
-            "no_data",
+            Verdict.NO_DATA,
             f'{data.query} has no le="+Inf" bucket in the window: the '
             "slowest requests are not counted, so no quantile can be trusted",
             **kw,
@@ -94,16 +94,18 @@ def judge_quantile(b: Builder, data: SliData) -> SloResult:
     limit = format_duration(t)
     if _le(est.upper, t):
         return b.result(
-            "pass", f"{where}, at or below the threshold {limit} ({n:,.0f} observations)", **kw
+            Verdict.PASS,
+            f"{where}, at or below the threshold {limit} ({n:,.0f} observations)",
+            **kw,
         )
     if _le(t, est.lower):
         return b.result(
-            "fail", f"{where}, above the threshold {limit} ({n:,.0f} observations)", **kw
+            Verdict.FAIL, f"{where}, above the threshold {limit} ({n:,.0f} observations)", **kw
         )
     if slo.interpolate and math.isfinite(est.upper):
         ok = est.interpolated <= t
         return b.result(
-            "pass" if ok else "fail",
+            Verdict.PASS if ok else Verdict.FAIL,
             f"{where}; interpolated {format_duration(est.interpolated)} is "
             f"{'within' if ok else 'above'} the threshold {limit} (interpolate: true; "
             "the true value may differ)",
@@ -111,13 +113,13 @@ def judge_quantile(b: Builder, data: SliData) -> SloResult:
         )
     if math.isinf(est.upper):
         return b.result(
-            "inconclusive",
+            Verdict.INCONCLUSIVE,
             f"{where}: above the largest finite bucket, which is "
             f"below the threshold {limit}; the histogram cannot tell",
             **kw,
         )
     return b.result(
-        "inconclusive",
+        Verdict.INCONCLUSIVE,
         f"{where}, a bucket that contains the threshold {limit}: "
         "the histogram cannot tell; add a bucket bound at the threshold, or set "
         "interpolate: true",
@@ -150,11 +152,11 @@ def judge_latency_ratio(b: Builder, data: SliData) -> SloResult:
         {"interval95": [lo, hi], "good_at_least": sure, "good_at_most": possible, "total": n}
     )
     if lo >= slo.objective:
-        verdict: Verdict = "pass"
+        verdict: Verdict = Verdict.PASS
     elif hi < slo.objective:
-        verdict = "fail"
+        verdict = Verdict.FAIL
     else:
-        verdict = "inconclusive"
+        verdict = Verdict.INCONCLUSIVE
     return b.result(
         verdict,
         f"{noun} lies between {pct(sure / n)} and {pct(possible / n)} "

@@ -19,9 +19,8 @@ from slocheck.evaluate.details import SloDetails
 from slocheck.evaluate.plan import SliPlan, render
 from slocheck.evaluate.stats import wilson_interval
 from slocheck.slofile.model import SloSpec
+from slocheck.verdict import Verdict, as_gate
 
-Verdict = Literal["pass", "warn", "fail", "no_data", "inconclusive", "error"]
-Gate = Literal["pass", "warn", "fail"]
 STATUS_LABELS = ("status", "code", "status_code", "http_response_status_code")
 OPS: dict[str, Callable[[float, float], bool]] = {
     "<": operator.lt,
@@ -78,7 +77,7 @@ class SloResult:
     sli: str
     severity: str
     verdict: Verdict
-    gate: Gate
+    gate: Verdict
     value: float | None
     threshold: float | None
     objective: float | None
@@ -91,9 +90,11 @@ class SloResult:
     details: SloDetails = field(default_factory=SloDetails)
 
 
-def overall(results: Sequence[SloResult]) -> Gate:
+def overall(results: Sequence[SloResult]) -> Verdict:
     gates = {r.gate for r in results}
-    return "fail" if "fail" in gates or not results else "warn" if "warn" in gates else "pass"
+    if Verdict.FAIL in gates or not results:
+        return Verdict.FAIL
+    return Verdict.WARN if Verdict.WARN in gates else Verdict.PASS
 
 
 _RANGE_AT = re.compile(r"\[[0-9]+(?:ms|s)\] @ [0-9]+(?:\.[0-9]*)?")
@@ -114,16 +115,20 @@ def pct(ratio: float) -> str:
     return f"{text}%"
 
 
-def _gate(slo: SloSpec, verdict: Verdict) -> Gate:
-    policy = {"no_data": slo.on_no_data, "inconclusive": slo.on_inconclusive}.get(verdict)
-    gate: Gate = (
-        policy
-        if policy is not None
-        # type: ignore[assignment]
-        else ({"pass": "pass", "warn": "warn"}.get(verdict, "fail"))
+def _gate(slo: SloSpec, verdict: Verdict) -> Verdict:
+    """What an SLO's verdict does to the gate: its policy for no data and inconclusive (the
+    spec's ``on_no_data``, ``on_inconclusive``), pass and warn as they are, fail otherwise."""
+    policy = {Verdict.NO_DATA: slo.on_no_data, Verdict.INCONCLUSIVE: slo.on_inconclusive}.get(
+        verdict
     )
-    if slo.severity == "warning" and gate == "fail":
-        return "warn"  # a warning SLO only ever warns
+    if policy is not None:
+        gate = as_gate(policy)
+    elif verdict in (Verdict.PASS, Verdict.WARN):
+        gate = Verdict(verdict)
+    else:
+        gate = Verdict.FAIL
+    if slo.severity == "warning" and gate == Verdict.FAIL:
+        return Verdict.WARN  # a warning SLO only ever warns
     return gate
 
 
@@ -149,8 +154,8 @@ class Builder:
         threshold: float | None = None,
     ) -> SloResult:
         slo = self.slo
-        if verdict == "fail" and slo.severity == "warning":
-            verdict = "warn"
+        if verdict == Verdict.FAIL and slo.severity == "warning":
+            verdict = Verdict.WARN
         return SloResult(
             name=slo.name,
             sli=slo.sli,
@@ -189,7 +194,7 @@ class Builder:
         if n < needed:
             self.details["min_samples"] = needed
             return self.result(
-                "inconclusive",
+                Verdict.INCONCLUSIVE,
                 f"only {n:,.0f} {what} in the window; at least "
                 f"{needed:,} are needed to judge this SLO (min_samples)",
                 samples=n,
@@ -227,13 +232,13 @@ def ratio_verdict(
     interval = f"95% interval {pct(shown_lo)} to {pct(shown_hi)}"
     goal = f"{'at most' if of_bad else 'at least'} {pct(target)}"
     if lo >= objective:
-        verdict: Verdict = "pass"
+        verdict: Verdict = Verdict.PASS
         text = f"{noun} {pct(value)} meets the objective {goal} ({interval}, all within it)"
     elif hi < objective:
-        verdict = "fail"
+        verdict = Verdict.FAIL
         text = f"{noun} {pct(value)} misses the objective {goal} ({interval}, all outside it)"
     else:
-        verdict = "inconclusive"
+        verdict = Verdict.INCONCLUSIVE
         what = "scrapes" if "scrape" in noun else "requests"
         text = (
             f"{noun} {pct(value)} cannot be told apart from the objective {goal} after "
@@ -246,7 +251,9 @@ def judge_requests(b: Builder, data: SliData) -> SloResult:
     slo = b.slo
     series = list(data.series or [])
     if not series:
-        return b.result("no_data", f"no series matched {series_words(data.query)} in the window")
+        return b.result(
+            Verdict.NO_DATA, f"no series matched {series_words(data.query)} in the window"
+        )
     totals = sum_deltas(series, b.window.start, b.window.read_until)
     b.notes(totals)
     n = totals.total
@@ -256,7 +263,7 @@ def judge_requests(b: Builder, data: SliData) -> SloResult:
         return rate_verdict(b, n, "requests")
     lost = data.unanswered
     if n <= 0 and not lost:
-        return b.result("no_data", f"0 requests counted by {data.query} in the window")
+        return b.result(Verdict.NO_DATA, f"0 requests counted by {data.query} in the window")
     label, values = b.plan.error_label, b.plan.error_values
     if label is None:
         labelled = [s for s in series if status_of(s.labels) is not None]
@@ -271,7 +278,7 @@ def judge_requests(b: Builder, data: SliData) -> SloResult:
         names = label
     if not labelled and not lost:
         return b.result(
-            "no_data",
+            Verdict.NO_DATA,
             f"the series of {data.query} have no status label ({names}): cannot tell errors apart",
             samples=n,
         )
@@ -319,7 +326,7 @@ def rate_verdict(b: Builder, n: float, noun: str, by: str = "") -> SloResult:
     rate = n / seconds if seconds > 0 else math.nan
     ok = rate >= (b.slo.threshold or 0.0)
     return b.result(
-        "pass" if ok else "fail",
+        Verdict.PASS if ok else Verdict.FAIL,
         f"{rate:,.2f} {unit}{by} ({n:,.0f} {noun} in {seconds:,.1f} s) "
         f"{'meets' if ok else 'is below'} the minimum {b.slo.threshold:g} {unit}",
         value=rate,
@@ -333,7 +340,7 @@ def judge_token_rate(b: Builder, data: SliData) -> SloResult:
     series = list(data.series or [])
     if not series:
         return b.result(
-            "no_data",
+            Verdict.NO_DATA,
             f"no series matched {series_words(data.query)} in the window",
             unit="tokens/s",
         )
@@ -341,7 +348,7 @@ def judge_token_rate(b: Builder, data: SliData) -> SloResult:
     b.notes(totals)
     n = totals.total
     if n <= 0:
-        return b.result("no_data", "0 tokens counted in the window", unit="tokens/s")
+        return b.result(Verdict.NO_DATA, "0 tokens counted in the window", unit="tokens/s")
     return rate_verdict(b, n, "output tokens")
 
 
@@ -353,7 +360,7 @@ def judge_ratio(b: Builder, data: SliData) -> SloResult:
     which: Literal["good", "bad"] = "good" if slo.good is not None else "bad"
     total_series = list(data.total_series or [])
     if not total_series:
-        return b.result("no_data", f"no series matched the total ({b.plan.fetch_total})")
+        return b.result(Verdict.NO_DATA, f"no series matched the total ({b.plan.fetch_total})")
     totals = sum_deltas(total_series, b.window.start, b.window.read_until)
     b.notes(totals)
     n = totals.total
@@ -366,10 +373,10 @@ def judge_ratio(b: Builder, data: SliData) -> SloResult:
         )
     lost = data.unanswered
     if n <= 0 and not lost:
-        return b.result("no_data", f"0 requests counted by the total ({b.plan.fetch_total})")
+        return b.result(Verdict.NO_DATA, f"0 requests counted by the total ({b.plan.fetch_total})")
     if counted > n:
         return b.result(
-            "error",
+            Verdict.ERROR,
             f"the {which} counter counted {counted:,.0f} requests, more than the total's "
             f"{n:,.0f}: do the two selectors count the same requests?",
             samples=n,
@@ -394,7 +401,7 @@ def judge_uptime(b: Builder, data: SliData) -> SloResult:
         if b.window.start < t <= b.window.read_until and math.isfinite(v)
     ]
     if not values:
-        return b.result("no_data", f"no samples of {series_words(data.query)} in the window")
+        return b.result(Verdict.NO_DATA, f"no samples of {series_words(data.query)} in the window")
     n = len(values)
     if (early := b.too_few(n, b.slo.min_samples or 1, "scrapes")) is not None:
         return early
@@ -417,21 +424,24 @@ def judge_promql(b: Builder, data: SliData) -> SloResult:
     values = list(data.values or [])
     kw: dict[str, Any] = {"unit": "number", "op": slo.op}
     if not values:
-        return b.result("no_data", "the query returned an empty result", **kw)
+        return b.result(Verdict.NO_DATA, "the query returned an empty result", **kw)
     if len(values) > 1:
         return b.result(
-            "error",
+            Verdict.ERROR,
             f"the query returned {len(values)} series; aggregate it to one (sum, max, ...)",
             **kw,
         )
     v = values[0]
     if math.isnan(v):
         return b.result(
-            "no_data", "the query returned NaN (a 0/0, say: nothing was counted)", value=v, **kw
+            Verdict.NO_DATA,
+            "the query returned NaN (a 0/0, say: nothing was counted)",
+            value=v,
+            **kw,
         )
     ok = OPS[slo.op](v, slo.threshold)
     return b.result(
-        "pass" if ok else "fail",
+        Verdict.PASS if ok else Verdict.FAIL,
         f"value {v:g} {'satisfies' if ok else 'does not satisfy'} {slo.op} {slo.threshold:g}",
         value=v,
         **kw,

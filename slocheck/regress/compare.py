@@ -24,16 +24,14 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 from hdrh.histogram import HdrHistogram
 
 from slocheck.evaluate.stats import wilson_interval
-
-MetricVerdict = Literal["improved", "unchanged", "regressed", "inconclusive"]
-Overall = Literal["improved", "unchanged", "regressed", "inconclusive", "no_baseline"]
+from slocheck.verdict import Change, Verdict
 
 #: Tolerances: relative for latencies and throughput, percentage points for the error ratio.
 DEFAULT_TOLERANCES: dict[str, float] = {
@@ -86,7 +84,7 @@ class MetricComparison:
     ci_low: float
     ci_high: float
     tolerance: float
-    verdict: MetricVerdict
+    verdict: Change
     unit: str
     p_value: float | None = None
     explanation: str = ""
@@ -94,7 +92,7 @@ class MetricComparison:
 
 @dataclass(frozen=True)
 class Comparison:
-    verdict: Overall
+    verdict: Change
     current: str  # the current run's id; several runs: their ids joined by ","
     baseline: list[str]
     metrics: list[MetricComparison]
@@ -185,16 +183,16 @@ def _widen(
     return centre - math.hypot(centre - lo, extra), centre + math.hypot(hi - centre, extra)
 
 
-def _verdict(lo: float, hi: float, tol: float, higher_is_better: bool) -> MetricVerdict:
+def _verdict(lo: float, hi: float, tol: float, higher_is_better: bool) -> Change:
     if higher_is_better:
         lo, hi = -hi, -lo
     if lo > tol:
-        return "regressed"
+        return Change.REGRESSED
     if hi < -tol:
-        return "improved"
+        return Change.IMPROVED
     if hi <= tol:
-        return "unchanged"
-    return "inconclusive"
+        return Change.UNCHANGED
+    return Change.INCONCLUSIVE
 
 
 def _pct(x: float) -> str:
@@ -239,8 +237,8 @@ def _latency(
     lo, hi = _widen(lo, hi, change, cv, runs=(len(cur_runs), len(base_runs)))
     verdict = _verdict(lo, hi, tol, higher_is_better=False)
     note = ""
-    if verdict == "regressed" and p >= MWU_ALPHA:
-        verdict, note = "inconclusive", f"; but Mann-Whitney U finds no shift (p={p:.3g})"
+    if verdict == Change.REGRESSED and p >= MWU_ALPHA:
+        verdict, note = Change.INCONCLUSIVE, f"; but Mann-Whitney U finds no shift (p={p:.3g})"
     text = (
         f"{name} {b_point * 1000:.2f} ms -> {c_point * 1000:.2f} ms ({_pct(change)}, 95% CI "
         f"{_pct(lo)} to {_pct(hi)}; tolerance {_pct(tol)}){note}"
@@ -418,16 +416,16 @@ def compare(
     current_id = ",".join(r.run_id for r in group)
     if not baseline:
         return Comparison(
-            "no_baseline",
+            Change.NO_BASELINE,
             current_id,
             [],
             [],
             ["no baseline run with the same fingerprint: nothing to compare with"],
         )
-    short = [r.run_id for r in group if r.verdict == "inconclusive"]
+    short = [r.run_id for r in group if r.verdict == Verdict.INCONCLUSIVE]
     if short:
         return Comparison(
-            "inconclusive",
+            Change.INCONCLUSIVE,
             current_id,
             [r.run_id for r in baseline],
             [],
@@ -458,14 +456,14 @@ def compare(
     if all(r.capacity_lower is not None for r in group) and all(r.capacity_lower for r in baseline):
         metrics.append(capacity_change(group, baseline, tol["capacity"]))
     verdicts = {m.verdict for m in metrics}
-    overall: Overall = (
-        "regressed"
-        if "regressed" in verdicts
-        else "inconclusive"
-        if "inconclusive" in verdicts or not metrics
-        else "improved"
-        if "improved" in verdicts
-        else "unchanged"
+    overall = (
+        Change.REGRESSED
+        if Change.REGRESSED in verdicts
+        else Change.INCONCLUSIVE
+        if Change.INCONCLUSIVE in verdicts or not metrics
+        else Change.IMPROVED
+        if Change.IMPROVED in verdicts
+        else Change.UNCHANGED
     )
     return Comparison(overall, current_id, [r.run_id for r in baseline], metrics, notes)
 

@@ -8,6 +8,7 @@ from html import escape
 from typing import Any
 
 from slocheck._version import __version__
+from slocheck.evaluate.capacity import StoppedBy
 from slocheck.regress import Comparison
 from slocheck.regress import to_dict as regress_to_dict
 from slocheck.report.html import prose, verdict_html
@@ -18,12 +19,12 @@ from slocheck.results import CapacityResult
 from slocheck.units import format_duration
 
 STOPPED = {
-    "precision": "the bracket is within the precision",
-    "max_rate": "every rate up to --max-rate passed",
-    "min_rate_failed": "the minimum rate already does not pass",
-    "budget": "the time budget ran out",
-    "error": "a step could not be judged (infrastructure error)",
-    "interrupted": "interrupted",
+    StoppedBy.PRECISION: "the bracket is within the precision",
+    StoppedBy.MAX_RATE: "every rate up to --max-rate passed",
+    StoppedBy.MIN_RATE_FAILED: "the minimum rate already does not pass",
+    StoppedBy.BUDGET: "the time budget ran out",
+    StoppedBy.ERROR: "a step could not be judged (infrastructure error)",
+    StoppedBy.INTERRUPTED: "interrupted",
 }
 
 

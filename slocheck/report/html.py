@@ -11,15 +11,16 @@ from slocheck.report.run_plots import run_plots
 from slocheck.report.run_report import CLIENT_HEADINGS, client_texts, run_alerts_lines
 from slocheck.results import RunResult
 from slocheck.units import printable
+from slocheck.verdict import Verdict
 
-COLOURS = {
-    "pass": "#1a7f37",
-    "warn": "#9a6700",
-    "fail": "#cf222e",
-    "no_data": "#cf222e",
-    "inconclusive": "#9a6700",
-    "error": "#cf222e",
-    "interrupted": "#9a6700",
+COLOURS: dict[str, str] = {
+    Verdict.PASS: "#1a7f37",
+    Verdict.WARN: "#9a6700",
+    Verdict.FAIL: "#cf222e",
+    Verdict.NO_DATA: "#cf222e",
+    Verdict.INCONCLUSIVE: "#9a6700",
+    Verdict.ERROR: "#cf222e",
+    Verdict.INTERRUPTED: "#9a6700",
 }
 
 

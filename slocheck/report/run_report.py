@@ -37,6 +37,7 @@ from slocheck.report.writers import (
 )
 from slocheck.results import RunResult
 from slocheck.units import format_duration
+from slocheck.verdict import Verdict
 
 
 def _versions() -> dict[str, str]:
@@ -88,7 +89,7 @@ def run_to_dict(
             "verdict": r.verdict,
             # the cross-checks that did not hold: each keeps the run from passing
             "kept_from_passing_by": [c.name for c in r.not_ok],
-            "interrupted": r.verdict == "interrupted",
+            "interrupted": r.verdict == Verdict.INTERRUPTED,
             "error": r.error,
             # what ended the run before its planned end (stage, stop signals, error); null: none
             "ending": r.ending.to_dict() if r.ending is not None else None,
@@ -136,7 +137,7 @@ def run_to_markdown(r: RunResult) -> str:
     cfg = r.load.config
     lines = [head.rstrip("\n"), ""]
     slos = r.verify.verdict if r.verify is not None else None
-    if r.verdict in ("interrupted", "inconclusive", "error") or r.verdict != slos:
+    if r.verdict in (Verdict.INTERRUPTED, Verdict.INCONCLUSIVE, Verdict.ERROR) or r.verdict != slos:
         lines += [f"**Run verdict: {r.verdict.upper()}**", ""]
     if r.not_ok:
         names = ", ".join(md(c.name) for c in r.not_ok)

@@ -10,14 +10,15 @@ from rich.text import Text
 from slocheck.report.format import result_value_text, samples_text, sli_text, target_text
 from slocheck.results import VerifyResult
 from slocheck.units import printable
+from slocheck.verdict import Verdict
 
 STYLES = {
-    "pass": "green",
-    "warn": "yellow",
-    "fail": "bold red",
-    "no_data": "bold red",
-    "inconclusive": "bold yellow",
-    "error": "bold red",
+    Verdict.PASS: "green",
+    Verdict.WARN: "yellow",
+    Verdict.FAIL: "bold red",
+    Verdict.NO_DATA: "bold red",
+    Verdict.INCONCLUSIVE: "bold yellow",
+    Verdict.ERROR: "bold red",
 }
 
 

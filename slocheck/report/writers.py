@@ -17,6 +17,7 @@ from slocheck.evaluate.verdicts import SloResult, Window
 from slocheck.report.format import result_value_text, samples_text, sli_text, target_text
 from slocheck.results import CrossCheck, VerifyResult
 from slocheck.units import printable
+from slocheck.verdict import Verdict
 
 SCHEMA_VERSION = 1
 
@@ -103,7 +104,7 @@ def to_junit(
     testcase with its <failure>, so that the suite fails whenever the run cannot pass.
     ``ending``: (verdict, what happened) of a run that did not run out (interrupted, error):
     one more testcase, an <error>."""
-    failures = sum(1 for r in result.results if r.gate == "fail") + len(broken)
+    failures = sum(1 for r in result.results if r.gate == Verdict.FAIL) + len(broken)
     suite = ET.Element(
         "testsuite",
         {
@@ -136,7 +137,7 @@ def to_junit(
             f"{r.verdict}: {result_value_text(r)} (target {target_text(r)}, "
             f"samples {samples_text(r)})"
         )
-        if r.gate == "fail":
+        if r.gate == Verdict.FAIL:
             failure = ET.SubElement(case, "failure", {"message": summary, "type": r.verdict})
             failure.text = xml_text(f"{r.explanation}\nquery: {r.query}\npromql: {r.promql}")
         out = ET.SubElement(case, "system-out")
@@ -236,12 +237,12 @@ def _code(text: str) -> str:
 
 
 ICONS = {
-    "pass": "PASS",
-    "warn": "WARN",
-    "fail": "FAIL",
-    "no_data": "NO DATA",
-    "inconclusive": "INCONCLUSIVE",
-    "error": "ERROR",
+    Verdict.PASS: "PASS",
+    Verdict.WARN: "WARN",
+    Verdict.FAIL: "FAIL",
+    Verdict.NO_DATA: "NO DATA",
+    Verdict.INCONCLUSIVE: "INCONCLUSIVE",
+    Verdict.ERROR: "ERROR",
 }
 
 

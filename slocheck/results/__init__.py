@@ -3,7 +3,7 @@ reports, the history store and the CLI read. Below all of them; it computes noth
 
 from slocheck.evaluate.crosscheck import CrossCheck
 from slocheck.results.capacity_result import CapacityOptions, CapacityResult
-from slocheck.results.run_result import Ending, RunResult, RunVerdict
+from slocheck.results.run_result import Ending, RunResult
 from slocheck.results.verify_result import VerifyResult
 
 __all__ = [
@@ -12,6 +12,5 @@ __all__ = [
     "CrossCheck",
     "Ending",
     "RunResult",
-    "RunVerdict",
     "VerifyResult",
 ]

@@ -7,10 +7,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from slocheck.evaluate.capacity import Bracket, Step
+from slocheck.evaluate.capacity import Bracket, Step, StoppedBy, capacity_verdict
 from slocheck.results.run_result import RunResult
 from slocheck.slofile import LoadedSpec
 from slocheck.units import redact_urls
+from slocheck.verdict import Verdict
 
 
 @dataclass(frozen=True)
@@ -37,7 +38,7 @@ class CapacityResult:
     bracket: Bracket
     started_at: float
     finished_at: float
-    stopped_by: str  # "precision", "max_rate", "min_rate_failed", "budget", "error", "interrupted"
+    stopped_by: StoppedBy
     error: str | None = None
     notes: list[str] = field(default_factory=list)
 
@@ -50,16 +51,8 @@ class CapacityResult:
         return self.bracket.lower is not None
 
     @property
-    def verdict(self) -> str:
-        """``pass``: a capacity was found (at or above ``require_rate`` when given); ``fail``:
-        the minimum already fails (or the capacity is below ``require_rate``); ``error``."""
-        if self.error is not None:
-            return "error"
-        if self.stopped_by == "interrupted":
-            return "interrupted"
-        if not self.found:
-            return "fail"
-        need = self.options.require_rate
-        if need is not None and (self.bracket.lower or 0.0) < need:
-            return "fail"
-        return "pass"
+    def verdict(self) -> Verdict:
+        """The search's verdict (:func:`slocheck.evaluate.capacity.capacity_verdict`)."""
+        return capacity_verdict(
+            self.bracket, self.stopped_by, error=self.error, require_rate=self.options.require_rate
+        )

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
 from slocheck.evaluate.alerts import AlertSeen
 from slocheck.evaluate.crosscheck import CrossCheck
@@ -13,8 +12,7 @@ from slocheck.load import ClientStats, LoadResult
 from slocheck.results.verify_result import VerifyResult
 from slocheck.slofile import LoadedSpec
 from slocheck.units import redact_urls
-
-RunVerdict = Literal["pass", "warn", "fail", "inconclusive", "interrupted", "error"]
+from slocheck.verdict import Verdict
 
 
 @dataclass(frozen=True)
@@ -59,7 +57,7 @@ class Ending:
 
 @dataclass
 class RunResult:
-    verdict: RunVerdict
+    verdict: Verdict
     verify: VerifyResult | None
     load: LoadResult
     checks: list[CrossCheck]

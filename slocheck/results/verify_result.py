@@ -7,7 +7,8 @@ import time
 from dataclasses import dataclass, field
 
 from slocheck.evaluate.alerts import AlertSeen
-from slocheck.evaluate.verdicts import Gate, SloResult, Window
+from slocheck.evaluate.verdicts import SloResult, Window
+from slocheck.verdict import Verdict
 
 
 @dataclass(frozen=True)
@@ -17,7 +18,7 @@ class VerifyResult:
     prometheus_url: str
     window: Window
     results: list[SloResult]
-    verdict: Gate
+    verdict: Verdict
     warnings: list[str] = field(default_factory=list)
     evaluated_at: float = field(default_factory=time.time)
     #: ``--with-rules``: the alerts of the generated rules seen in the window; None: not asked

@@ -17,6 +17,7 @@ from slocheck.regress.compare import decode_hdr
 from slocheck.regress.records import record_from_dict, record_to_dict, summary_of
 from slocheck.report.atomic import write_atomic
 from slocheck.units import printable
+from slocheck.verdict import Verdict
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -180,13 +181,15 @@ class History:
         mine = {r.run_id for r in group}
         others = [r for r in self.runs(fp) if r.run_id not in mine]
         if spec == "last-pass":
-            return [r for r in others if r.verdict in ("pass", "warn")][:1]
+            return [r for r in others if r.verdict in (Verdict.PASS, Verdict.WARN)][:1]
         if spec.startswith("median:"):
             try:
                 n = int(spec.split(":", 1)[1])
             except ValueError:
                 raise UsageError(f"{flag} {spec}: expected median:N, N a number") from None
-            usable = [r for r in others if r.verdict not in ("inconclusive", "interrupted")]
+            usable = [
+                r for r in others if r.verdict not in (Verdict.INCONCLUSIVE, Verdict.INTERRUPTED)
+            ]
             return usable[: max(n, 1)]  # runs that did not get their load are no baseline
         found = self.get(spec)
         if found is not None:

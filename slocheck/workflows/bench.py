@@ -18,6 +18,7 @@ from slocheck.regress import Comparison, RunRecord
 from slocheck.slofile import LoadedSpec
 from slocheck.store.history import History
 from slocheck.store.records import record_of
+from slocheck.verdict import Verdict
 from slocheck.workflows.regression import compare_in_history
 from slocheck.workflows.run import RunOptions, run
 
@@ -53,7 +54,7 @@ def bench(
                 loaded,
                 RunOptions(out_dir=options.out_dir / f"run-{i + 1}", duration=options.duration),
             )
-            if result.verdict == "interrupted":  # Ctrl-C stops the series, not just one run
+            if result.verdict == Verdict.INTERRUPTED:  # Ctrl-C stops the series, not just one run
                 out.interrupted = True
                 return out
             if result.error is not None:

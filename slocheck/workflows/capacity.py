@@ -15,12 +15,21 @@ from collections.abc import Callable
 from dataclasses import replace
 
 from slocheck.errors import InfrastructureError, UsageError
-from slocheck.evaluate.capacity import Search, Step, StepVerdict, samples_needed, step_seconds
+from slocheck.evaluate.capacity import (
+    Search,
+    Step,
+    StoppedBy,
+    samples_needed,
+    step_seconds,
+    step_verdict,
+    stopped_by,
+)
 from slocheck.load import stopping, summarise
 from slocheck.load.stats import merged
 from slocheck.report.gate import write_run_reports
 from slocheck.results import CapacityOptions, CapacityResult, RunResult
 from slocheck.slofile import LoadedSpec
+from slocheck.verdict import Verdict
 from slocheck.workflows.run import RunOptions, run
 
 #: What a step costs beyond its warm-up and load when none has run yet (start-up, judging).
@@ -29,19 +38,13 @@ STEP_OVERHEAD_S = 10.0
 
 def step_of(result: RunResult, rate: float, seconds: float) -> Step:
     """A run at one rate as a search step: what broke it when it did not pass."""
-    verdict: StepVerdict
-    if result.verdict in ("pass", "warn"):
-        verdict = "pass"
-    elif result.verdict in ("fail", "inconclusive"):
-        verdict = result.verdict
-    else:
-        verdict = "error"
+    verdict = step_verdict(result.verdict)
     broken = []
     if result.verify is not None:
         broken = [
             r.name
             for r in result.verify.results
-            if r.verdict != "pass" and r.severity == "critical" and r.verdict != "warn"
+            if not r.verdict.passed and r.severity == "critical"
         ]
     broken += [c.name for c in result.checks if not c.ok]
     achieved = next(
@@ -57,7 +60,7 @@ def step_of(result: RunResult, rate: float, seconds: float) -> Step:
     return Step(
         rate=rate,
         verdict=verdict,
-        broken_by=broken if verdict != "pass" else [],
+        broken_by=broken if verdict != Verdict.PASS else [],
         achieved_rps=float(achieved) if isinstance(achieved, (int, float)) else None,
         p95_s=intended.p95_s if intended is not None else None,
         p99_s=intended.p99_s if intended is not None else None,
@@ -126,11 +129,11 @@ def capacity(
     steps: list[Step] = []
     runs: list[RunResult] = []
 
-    def steps_until_stopped() -> tuple[str, str | None]:
+    def steps_until_stopped() -> tuple[StoppedBy, str | None]:
         while True:
             rate = search.next_rate(steps)
             if rate is None:
-                return "precision", None
+                return StoppedBy.PRECISION, None
             spent = time.time() - started
             per_step = (
                 sum(s.seconds for s in steps) / len(steps)
@@ -138,7 +141,7 @@ def capacity(
                 else first_step_seconds(loaded, options)[1]
             )
             if spent + per_step > options.budget_s:
-                return "budget", None
+                return StoppedBy.BUDGET, None
             phase(f"step {len(steps) + 1}: {rate:g} requests/s")
             began = time.time()
             out = options.out_dir / "steps" / f"{len(steps) + 1:02d}-{rate:g}rps"
@@ -154,7 +157,7 @@ def capacity(
                     on_phase=lambda msg: phase(f"  {msg}"),
                 )
             except InfrastructureError as e:
-                return "error", str(e)
+                return StoppedBy.ERROR, str(e)
             with stopping.deferred():  # a stop signal meanwhile ends the search after this step
                 write_run_reports(result)  # each step's own report.json, junit.xml, summary, HTML
             runs.append(result)
@@ -163,21 +166,16 @@ def capacity(
             if on_step is not None:
                 on_step(step)
             stopping.pause_for_tests("step-done")
-            if result.verdict == "interrupted" or stopping.received():
-                return "interrupted", None
-            if step.verdict == "error":
-                return "error", result.error or "a step ended in error"
+            if result.verdict == Verdict.INTERRUPTED or stopping.received():
+                return StoppedBy.INTERRUPTED, None
+            if step.verdict == Verdict.ERROR:
+                return StoppedBy.ERROR, result.error or "a step ended in error"
 
     try:
-        stopped_by, error = steps_until_stopped()
+        ended, error = steps_until_stopped()
     except KeyboardInterrupt:  # a stop signal between two steps: the search so far is reported
-        stopped_by, error = "interrupted", None
+        ended, error = StoppedBy.INTERRUPTED, None
     bracket = search.bracket(steps)
-    if stopped_by == "precision":
-        if bracket.lower is None:
-            stopped_by = "min_rate_failed"
-        elif bracket.upper is None:
-            stopped_by = "max_rate"
     return CapacityResult(
         loaded=loaded,
         options=options,
@@ -186,6 +184,6 @@ def capacity(
         bracket=bracket,
         started_at=started,
         finished_at=time.time(),
-        stopped_by=stopped_by,
+        stopped_by=stopped_by(ended, bracket),
         error=error,
     )

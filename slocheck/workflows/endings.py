@@ -9,9 +9,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 from slocheck.load import ClientStats, LoadConfig, LoadResult, client_stats, stopping
-from slocheck.results import Ending, RunResult, RunVerdict
+from slocheck.results import Ending, RunResult
 from slocheck.slofile import LoadedSpec
 from slocheck.units import format_duration
+from slocheck.verdict import Verdict
 
 
 class Stage:
@@ -41,7 +42,7 @@ def broken(
     """The result of a run whose SLOs could not be judged: the client's records kept, marked
     interrupted (exit 130) when a stop signal came first, else error (exit 3)."""
     first = signal or load.stopped_by
-    verdict: RunVerdict = "interrupted" if first else "error"
+    verdict: Verdict = Verdict.INTERRUPTED if first else Verdict.ERROR
     if load.interrupted:
         stage = "the load"
     ending = Ending(stage, (first,) if first else (), error=error)

@@ -31,12 +31,13 @@ from slocheck.load.stats import count_between, merged
 from slocheck.prom.client import HttpPromClient, PromClient, redact_url
 from slocheck.prom.managed import ManagedPrometheus, start_prometheus
 from slocheck.prom.scrape import ScrapeWaits
-from slocheck.results import Ending, RunResult, RunVerdict
+from slocheck.results import Ending, RunResult
 from slocheck.slofile import LoadedSpec, LoadSpec
 from slocheck.slofile.model import SloSpec, TargetSpec, TokenLength
 from slocheck.slofile.presets import PRESETS, Preset
 from slocheck.slofile.sources import LoadKind
 from slocheck.supervise import spawn
+from slocheck.verdict import Verdict
 from slocheck.workflows.client_slis import client_slis
 from slocheck.workflows.endings import (
     Stage,
@@ -398,7 +399,7 @@ def _run(
             first = stopping.signal_name(e)
             result = broken(load, where, phase.now, signal=first)
         else:  # while stopping the stack: what was judged stays, marked interrupted
-            result.verdict = "interrupted"
+            result.verdict = Verdict.INTERRUPTED
             ending = result.ending or Ending(phase.now)
             if not ending.signals:
                 ending = dataclasses.replace(ending, signals=(stopping.signal_name(e),))
@@ -436,7 +437,7 @@ def _judge(
             settle = 2 * spec.prometheus.scrape_interval
             time.sleep(min(settle, 60))
         if load.stopped_at <= load.window_start:
-            short: RunVerdict = "interrupted" if load.interrupted else "inconclusive"
+            short: Verdict = Verdict.INTERRUPTED if load.interrupted else Verdict.INCONCLUSIVE
             return RunResult(short, None, load, [], *where, client_stats_anyway(load))
         window = Window(float(load.window_start), load.stopped_at, settle)
         phase("verifying", "verifying")
@@ -473,7 +474,7 @@ def _judge(
         return broken(load, where, phase.now, error=f"internal error: {type(e).__name__}: {e}")
     verdict = run_verdict(
         verified.verdict,
-        any(r.verdict == "fail" for r in verified.results),
+        any(r.verdict == Verdict.FAIL for r in verified.results),
         checks,
         interrupted=load.interrupted,
     )
@@ -481,17 +482,17 @@ def _judge(
 
 
 def run_verdict(
-    verified: RunVerdict, any_slo_failed: bool, checks: Sequence[CrossCheck], *, interrupted: bool
-) -> RunVerdict:
+    verified: Verdict, any_slo_failed: bool, checks: Sequence[CrossCheck], *, interrupted: bool
+) -> Verdict:
     """The run's verdict from the SLOs' and the cross-checks': a cross-check that does not
     hold keeps the run from passing (its ``ceiling``: inconclusive at best, as for less load
     than asked for, dropped open-loop sends, counts that disagree), and fails it when it
     shows failures the server did not count; an SLO that plainly failed still fails."""
     if interrupted:
-        return "interrupted"
+        return Verdict.INTERRUPTED
     ceilings = {c.ceiling for c in checks if not c.ok}
-    if "fail" in ceilings:
-        return "fail"
-    if "inconclusive" in ceilings:
-        return "fail" if any_slo_failed else "inconclusive"
+    if Verdict.FAIL in ceilings:
+        return Verdict.FAIL
+    if Verdict.INCONCLUSIVE in ceilings:
+        return Verdict.FAIL if any_slo_failed else Verdict.INCONCLUSIVE
     return verified

@@ -30,6 +30,7 @@ from slocheck.slofile import LoadedSpec, PrometheusSpec
 from slocheck.slofile.model import SloSpec
 from slocheck.slofile.presets import PRESETS
 from slocheck.slofile.sources import LoadKind, preset_of, source_of
+from slocheck.verdict import Verdict
 
 #: At least this much history before the window is fetched, to find each counter's value at
 #: the window's start (Prometheus' own default look-back is 5 minutes).
@@ -164,7 +165,7 @@ def verify(
             result = mine if result is None else stricter(result, mine)
         assert result is not None
         trap = empty_numerator_warning(slo.query) if slo.query else None
-        if trap and result.verdict == "no_data":
+        if trap and result.verdict == Verdict.NO_DATA:
             warnings.append(f"{slo.name}: {trap}")
         lag = result.details.get("newest_sample_lag_seconds")
         if isinstance(lag, (int, float)) and lag > 3 * spec.prometheus.scrape_interval + 1:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from slocheck.evaluate.capacity import Search, Step
+from slocheck.verdict import Verdict
 
 
 def drive(search: Search, capacity: float, flaky: set[float] | None = None) -> list[Step]:
@@ -17,11 +18,11 @@ def drive(search: Search, capacity: float, flaky: set[float] | None = None) -> l
         if rate is None:
             return steps
         if flaky and rate in flaky and rate not in seen:
-            steps.append(Step(rate, "inconclusive", ["achieved_load"]))
+            steps.append(Step(rate, Verdict.INCONCLUSIVE, ["achieved_load"]))
         elif rate <= capacity:
-            steps.append(Step(rate, "pass"))
+            steps.append(Step(rate, Verdict.PASS))
         else:
-            steps.append(Step(rate, "fail", ["p95-latency"]))
+            steps.append(Step(rate, Verdict.FAIL, ["p95-latency"]))
         seen.add(rate)
     raise AssertionError("the search did not end")
 
@@ -62,14 +63,18 @@ def test_an_inconclusive_step_is_repeated_once_and_twice_is_not_a_pass() -> None
     assert [s.rate for s in steps][:4] == [10, 20, 40, 40], "40 again after the blip"
     b = search.bracket(steps)
     assert b.lower is not None and b.lower <= 100 < (b.upper or 0)
-    twice = [Step(10, "pass"), Step(20, "inconclusive"), Step(20, "inconclusive")]
+    twice = [
+        Step(10, Verdict.PASS),
+        Step(20, Verdict.INCONCLUSIVE),
+        Step(20, Verdict.INCONCLUSIVE),
+    ]
     assert search.next_rate(twice) == 15.0, "inconclusive twice counts as not passing"
     assert search.bracket(twice).upper == 20
 
 
 def test_an_error_ends_the_search() -> None:
     search = Search(min_rate=10, max_rate=1000)
-    assert search.next_rate([Step(10, "pass"), Step(20, "error")]) is None
+    assert search.next_rate([Step(10, Verdict.PASS), Step(20, Verdict.ERROR)]) is None
 
 
 @pytest.mark.parametrize(

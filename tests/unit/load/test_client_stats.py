@@ -12,6 +12,7 @@ from hdrh.histogram import HdrHistogram
 from slocheck.load import ClientStats, LoadConfig, LoadResult, client_stats
 from slocheck.load.client_stats import GeneratorStats, OpenLoopStats, StreamStats, Tail
 from slocheck.load.stats import SecondStats, Snapshot
+from slocheck.verdict import Verdict
 
 SECONDS = range(1000, 1004)  # the window: 1000..1004; the run started at 998
 
@@ -150,10 +151,19 @@ def test_a_run_result_without_client_statistics_writes_an_empty_client(tmp_path:
 
     load = _streaming_open_loop()
     spec = parse_spec("version: 1\nslos: [{name: a, sli: availability, objective: 99%}]\n")
-    bare = RunResult("pass", None, load, [], "http://t", "http://p", False, tmp_path, spec)
+    bare = RunResult(Verdict.PASS, None, load, [], "http://t", "http://p", False, tmp_path, spec)
     assert bare.client is None and run_to_dict(bare)["client"] == {} and client_texts(None) == []
     measured = RunResult(
-        "pass", None, load, [], "http://t", "http://p", False, tmp_path, spec, client_stats(load)
+        Verdict.PASS,
+        None,
+        load,
+        [],
+        "http://t",
+        "http://p",
+        False,
+        tmp_path,
+        spec,
+        client_stats(load),
     )
     assert run_to_dict(measured)["client"] == EXPECTED
     assert [what for what, _ in client_texts(measured.client)] == [

@@ -21,6 +21,7 @@ from slocheck.report.plots import (
 )
 from slocheck.results import CrossCheck
 from slocheck.slofile import parse_spec
+from slocheck.verdict import Verdict
 from tests.unit.report.test_writers import _run_result
 
 
@@ -225,15 +226,15 @@ def test_linear_ticks_are_round_and_enough() -> None:
 def test_the_capacity_page_labels_its_axes_draws_thresholds_and_colours_verdicts() -> None:
     from pathlib import Path
 
-    from slocheck.evaluate.capacity import Bracket, Step
+    from slocheck.evaluate.capacity import Bracket, Step, StoppedBy
     from slocheck.report.capacity_report import capacity_to_html
     from slocheck.results import CapacityResult
     from slocheck.results.capacity_result import CapacityOptions
 
     steps = [
-        Step(20, "pass", [], 19.9, 0.0098, 0.0147, 0.0),
-        Step(40, "pass", [], 39.7, 0.0105, 0.0125, 0.001),
-        Step(80, "fail", ["p95-latency"], 70.0, 0.61, 0.9, 0.05),
+        Step(20, Verdict.PASS, [], 19.9, 0.0098, 0.0147, 0.0),
+        Step(40, Verdict.PASS, [], 39.7, 0.0105, 0.0125, 0.001),
+        Step(80, Verdict.FAIL, ["p95-latency"], 70.0, 0.61, 0.9, 0.05),
     ]
     result = CapacityResult(
         loaded=parse_spec(SPEC),
@@ -243,7 +244,7 @@ def test_the_capacity_page_labels_its_axes_draws_thresholds_and_colours_verdicts
         bracket=Bracket(40, 80, ["p95-latency"]),
         started_at=0.0,
         finished_at=60.0,
-        stopped_by="precision",
+        stopped_by=StoppedBy.PRECISION,
         error="the step at 90 requests/s: raise `load.users`",
     )
     page = capacity_to_html(result)

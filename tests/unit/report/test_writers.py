@@ -18,6 +18,7 @@ from slocheck.evaluate.counters import Series
 from slocheck.report import to_json, to_junit, to_markdown, write_atomic
 from slocheck.results import VerifyResult
 from slocheck.slofile.model import SloSpec
+from slocheck.verdict import Verdict
 
 GOLDEN = Path(__file__).parent / "golden"
 W = Window(1_700_000_000.0, 1_700_000_600.0)
@@ -152,7 +153,7 @@ def _run_result(names: tuple[str, str, str]) -> Any:
         returncode=0,
     )
     return RunResult(
-        verdict="error",
+        verdict=Verdict.ERROR,
         verify=fixed_result(names),
         load=load,
         checks=[CrossCheck(names[0], False, names[2])],
@@ -203,9 +204,9 @@ def test_a_cross_check_that_keeps_the_run_from_passing_is_a_junit_failure() -> N
         prometheus_url="http://p",
         window=Window(0.0, 10.0),
         results=[],
-        verdict="pass",
+        verdict=Verdict.PASS,
     )
-    broken = CrossCheck("request_counts", False, "the server did not count 3", ceiling="fail")
+    broken = CrossCheck("request_counts", False, "the server did not count 3", ceiling=Verdict.FAIL)
     suite = ET.fromstring(to_junit(result, [broken]))
     assert suite.get("failures") == "1" and suite.get("tests") == "1"
     (case,) = suite.findall("testcase")

@@ -11,6 +11,7 @@ from slocheck.evaluate.crosscheck import cross_checks
 from slocheck.load import LoadConfig, LoadResult
 from slocheck.load.stats import SecondStats, Snapshot
 from slocheck.prom.client import FakePromClient
+from slocheck.verdict import Verdict
 from slocheck.workflows.run import gather_cross_check_inputs
 
 W = Window(1000.0, 1010.0, settle=1.0)
@@ -97,11 +98,11 @@ def test_open_loop_inputs_stats_and_verdict() -> None:
     checks = {c.name: c for c in cross_checks(inputs)}
     assert not checks["dropped"].ok
     only_dropped = [CrossCheck("achieved_load", True, ""), checks["dropped"]]
-    assert run_verdict("pass", False, only_dropped, interrupted=False) == "inconclusive"
-    assert run_verdict("fail", True, only_dropped, interrupted=False) == "fail"
-    assert run_verdict("pass", False, only_dropped, interrupted=True) == "interrupted"
+    assert run_verdict(Verdict.PASS, False, only_dropped, interrupted=False) == "inconclusive"
+    assert run_verdict(Verdict.FAIL, True, only_dropped, interrupted=False) == "fail"
+    assert run_verdict(Verdict.PASS, False, only_dropped, interrupted=True) == "interrupted"
     fine = [CrossCheck("achieved_load", True, ""), CrossCheck("dropped", True, "")]
-    assert run_verdict("pass", False, fine, interrupted=False) == "pass"
+    assert run_verdict(Verdict.PASS, False, fine, interrupted=False) == "pass"
     closed = LoadResult(LoadConfig(host="http://127.0.0.1:1"), snap, 995.0, 1010.0, 1000.0, 0)
     closed_inputs = gather_cross_check_inputs(closed, FakePromClient(series={}), "", 995.0, W)
     assert closed_inputs.dropped_in_window is None
@@ -112,15 +113,15 @@ def test_a_failed_cross_check_caps_the_run_at_its_ceiling() -> None:
     from slocheck.evaluate.crosscheck import CrossCheck
     from slocheck.workflows.run import run_verdict
 
-    uncounted = CrossCheck("request_counts", False, "", ceiling="fail")
-    differ = CrossCheck("request_counts", False, "", ceiling="inconclusive")
+    uncounted = CrossCheck("request_counts", False, "", ceiling=Verdict.FAIL)
+    differ = CrossCheck("request_counts", False, "", ceiling=Verdict.INCONCLUSIVE)
     any_check = CrossCheck("p95_agreement", False, "")  # no ceiling given: inconclusive
-    held = CrossCheck("error_counts", True, "", ceiling="fail")
-    assert run_verdict("pass", False, [uncounted], interrupted=False) == "fail"
-    assert run_verdict("pass", False, [differ], interrupted=False) == "inconclusive"
-    assert run_verdict("fail", True, [differ], interrupted=False) == "fail"
-    assert run_verdict("pass", False, [any_check], interrupted=False) == "inconclusive"
-    assert run_verdict("pass", False, [held], interrupted=False) == "pass"
+    held = CrossCheck("error_counts", True, "", ceiling=Verdict.FAIL)
+    assert run_verdict(Verdict.PASS, False, [uncounted], interrupted=False) == "fail"
+    assert run_verdict(Verdict.PASS, False, [differ], interrupted=False) == "inconclusive"
+    assert run_verdict(Verdict.FAIL, True, [differ], interrupted=False) == "fail"
+    assert run_verdict(Verdict.PASS, False, [any_check], interrupted=False) == "inconclusive"
+    assert run_verdict(Verdict.PASS, False, [held], interrupted=False) == "pass"
 
 
 def test_an_open_loop_gets_slots_to_send_through_a_stall() -> None:
