@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from slocheck.errors import SpecError
+from slocheck.slofile.kinds import find, kind
 from slocheck.slofile.lines import Lines, PathT, format_path
-from slocheck.slofile.model import DEFAULT_METRICS
 from slocheck.slofile.promql_shapes import (
     Selector,
     counter_of,
@@ -127,7 +127,8 @@ def common_selector(candidates: list[Candidate]) -> tuple[str, ...]:
 
 
 def _metric_field(out: dict[str, Any], sli: str, metric: str) -> None:
-    if metric != DEFAULT_METRICS.get(sli):
+    known = find(sli)
+    if known is None or metric != known.default_metric:
         out["metric"] = metric
 
 
@@ -220,7 +221,7 @@ def _threshold(c: Candidate, common: frozenset[str]) -> tuple[dict[str, Any], st
     if counter and c.op == "gte" and frozenset(counter.matchers) == common:
         sli = (
             "token_throughput"
-            if counter.metric == DEFAULT_METRICS["token_throughput"]
+            if counter.metric == kind("token_throughput").default_metric
             else ("throughput")
         )
         out = {"sli": sli, "threshold": c.value}
