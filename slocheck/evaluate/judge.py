@@ -3,7 +3,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 
 from slocheck.evaluate.answers import checked
 from slocheck.evaluate.histograms import judge_latency_ratio, judge_quantile
@@ -26,7 +27,9 @@ from slocheck.slofile.kinds import (
     QUANTILE,
     RATIO,
     REQUESTS,
+    SliKind,
     kind,
+    register,
 )
 from slocheck.slofile.model import SloSpec
 
@@ -69,3 +72,24 @@ JUDGES: dict[str, Judge] = {
     RATIO: judge_ratio,
     PROMQL: judge_promql,
 }
+
+
+@contextmanager
+def kind_added(new: SliKind, judge: Judge | None = None) -> Iterator[SliKind]:
+    """``new`` is an SLI kind while the block runs (a plug-in's, a test's toy): one record and
+    the judge of its family (None: a built-in family's). Its series are read by the planner its
+    record names (``SliKind.series``: :data:`slocheck.evaluate.plan.PLANNERS`)."""
+    if (judge is None) != (new.family in JUDGES):
+        raise ValueError(
+            f"family {new.family} already has a judge"
+            if judge is not None
+            else f"family {new.family} has no judge: give one"
+        )
+    with register(new):
+        if judge is not None:
+            JUDGES[new.family] = judge
+        try:
+            yield new
+        finally:
+            if judge is not None:
+                del JUDGES[new.family]

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from slocheck.errors import SpecError
-from slocheck.slofile.kinds import find, kind
+from slocheck.slofile.kinds import QUANTILE, find, kind, kinds_of
 from slocheck.slofile.lines import Lines, PathT, format_path
 from slocheck.slofile.promql_shapes import (
     Selector,
@@ -24,12 +24,6 @@ from slocheck.slofile.promql_shapes import (
 
 #: OpenSLO's comparison operators -> slocheck's.
 OPS: dict[str, str] = {"lte": "<=", "lt": "<", "gte": ">=", "gt": ">"}
-#: The histogram SLIs by their default metric (the quantile of which histogram it is).
-HISTOGRAM_SLIS: dict[str, str] = {
-    "http_request_duration_seconds": "latency",
-    "ml_time_to_first_token_seconds": "ttft",
-    "ml_inter_token_latency_seconds": "inter_token_latency",
-}
 #: Fields an annotation (``slocheck.dev/slo``) may add to an imported SLO.
 EXTRA_FIELDS = frozenset(
     {"severity", "on_no_data", "on_inconclusive", "min_samples", "interpolate", "sli", "alerts"}
@@ -209,7 +203,8 @@ def _threshold(c: Candidate, common: frozenset[str]) -> tuple[dict[str, Any], st
     quantile = quantile_of(c.query)
     base = _seconds_histogram(quantile[1].metric) if quantile else None
     if quantile and base and c.op == "lte" and frozenset(quantile[1].matchers) == common:
-        sli = HISTOGRAM_SLIS.get(base, "latency")
+        # which histogram's quantile: the kind whose default metric it is
+        sli = next((n for n in kinds_of(QUANTILE) if kind(n).default_metric == base), "latency")
         out: dict[str, Any] = {
             "sli": sli,
             "percentile": round(quantile[0] * 100, 9),
