@@ -63,8 +63,7 @@ def _plan_requests(slo: SloSpec, sel: str, preset: Preset | None) -> SliPlan:
     if slo.sli == "availability" and slo.measurement == "uptime":
         up = slo.metric or "up"
         return SliPlan(selector(up, sel), f"avg_over_time({selector(up, sel)}[{WINDOW}])")
-    p = preset or PRESETS["slocheck"]
-    return _requests_plan(slo, sel, p if slo.metric is None and preset is not None else None)
+    return _requests_plan(slo, sel, preset if slo.metric is None else None)
 
 
 def _plan_counter(slo: SloSpec, sel: str, preset: Preset | None) -> SliPlan:

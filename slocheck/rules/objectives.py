@@ -113,7 +113,8 @@ def objective_of(slo: SloSpec, spec: Spec) -> Objective | Skipped:
             threshold=slo.threshold,
             percentile=slo.percentile,
         )
-    assert slo.sli == "promql" and slo.op is not None
+    if slo.sli != "promql" or slo.op is None:  # a kind added beside the built-in ones
+        return Skipped(slo.name, f"sli {slo.sli} has no production rule")
     return Objective(
         **base, kind="threshold", query=p.promql, bad_op=_NEGATED[slo.op], threshold=slo.threshold
     )

@@ -74,7 +74,8 @@ def _indicator(slo: SloSpec, p: SliPlan) -> tuple[dict[str, Any], dict[str, Any]
     if kind(slo.sli).rate_of is not None:
         query = f"sum(rate({p.fetch}[{RATE_WINDOW}]))"
         return {"thresholdMetric": _source(query)}, {"op": "gte", "value": slo.threshold}
-    assert slo.query is not None and slo.op is not None
+    if slo.query is None or slo.op is None:  # a kind added beside the built-in ones
+        return f"OpenSLO has no indicator for sli {slo.sli}"
     if slo.op not in _OPS:
         return f"OpenSLO has no operator {slo.op}"
     query = slo.query.replace("$window_seconds", "300").replace("$window", RATE_WINDOW)

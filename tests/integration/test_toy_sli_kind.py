@@ -155,3 +155,19 @@ def test_verify_and_reports(
     summary = out["summary.md"].read_text()
     assert "served-60" in summary and "toy judge: 53.33 requests/s" in summary
     assert "served_rate" in printed.out
+
+
+def test_rules_and_openslo_leave_it_out_saying_why(
+    toy: SliKind, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Production rules and OpenSLO know the built-in kinds only: a new kind is left out with
+    its reason, never a crash."""
+    path = tmp_path / "slos.yaml"
+    path.write_text(SPEC)
+    assert main(["generate", "--slo", str(path), "--out", str(tmp_path / "gen")]) == 0
+    to = ["convert", "--slo", str(path), "--to", "openslo", "--out", str(tmp_path / "o.yaml")]
+    assert main(to) == 0
+    printed = capsys.readouterr()
+    text = printed.out + printed.err
+    assert "no rule for served-50: sli served_rate has no production rule" in text
+    assert "served-60: left out: OpenSLO has no indicator for sli served_rate" in text
