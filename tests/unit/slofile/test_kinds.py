@@ -158,3 +158,29 @@ def test_register_is_undone_and_refuses_a_taken_name() -> None:
         spec = parse_spec("version: 1\nslos:\n- {name: a, sli: toy, threshold: 3}\n").spec
         assert spec.slos[0].sli == "toy"
     assert "toy" not in KINDS and "toy" not in JUDGES
+
+
+def test_the_spec_docs_list_the_records() -> None:
+    """docs/slo-spec.md: the ``sli`` field's kinds, the table of what each needs and its default
+    metric, and the compact form's measurements are the records'."""
+    import re
+    from pathlib import Path
+
+    doc = (Path(__file__).parents[3] / "docs" / "slo-spec.md").read_text()
+    field_row = next(line for line in doc.splitlines() if line.startswith("| `sli` |"))
+    assert re.findall(r"`(\w+)`", field_row.split("|")[2]) == list(KINDS)
+    rows = {}
+    for line in doc.splitlines():
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        if len(cells) == 4 and cells[0].strip("`") in KINDS and cells[0].startswith("`"):
+            rows[cells[0].strip("`")] = cells
+    assert sorted(rows) == sorted(KINDS)
+    for name, (_, needs, metric, _) in rows.items():
+        k = KINDS[name]
+        assert set(re.findall(r"`(\w+)`", needs)) - {"good", "bad"} == set(k.required), name
+        if k.default_metric:
+            assert metric.startswith(f"`{k.default_metric}`"), name
+        else:
+            assert metric == "(yours)", name
+    compact = doc.split("Measurements: ", 1)[1].split(";", 1)[0]
+    assert re.findall(r"`(\w+)`", compact) == list(compact_names())
