@@ -54,6 +54,8 @@ def plan(
     generator measured instead."""
     k = kind(slo.sli)
     if client:
+        if k.client_measure is None:
+            raise ValueError(f"sli {slo.sli} is only measured by the server")
         return SliPlan(None, f"client: {k.client_measure}", client=True, unit="s")
     return PLANNERS[k.series](slo, base_selector, preset)
 

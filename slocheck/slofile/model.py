@@ -13,6 +13,7 @@ from pydantic import (
     Field,
     PlainValidator,
     ValidationInfo,
+    WithJsonSchema,
     field_validator,
 )
 from pydantic_core import PydanticCustomError
@@ -45,7 +46,11 @@ def _sli_name(value: Any) -> str:
 
 
 #: ``sli:``, a name checked against the kinds' records (:mod:`slocheck.slofile.kinds`).
-SliName = Annotated[str, PlainValidator(_sli_name)]
+SliName = Annotated[
+    str,
+    PlainValidator(_sli_name),
+    WithJsonSchema({"type": "string", "enum": list(KINDS)}),  # the built-in kinds
+]
 Policy = Literal["fail", "warn", "pass"]
 Source = Literal["server", "client", "both"]
 Api = Literal["slocheck", "openai", "kserve-v2", "http"]
