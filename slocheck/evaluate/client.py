@@ -23,6 +23,7 @@ from slocheck.evaluate.verdicts import (
     rate_verdict,
     ratio_verdict,
 )
+from slocheck.slofile.kinds import counts_failed_requests, kind
 from slocheck.slofile.model import SloSpec
 from slocheck.units import format_duration
 from slocheck.verdict import Verdict
@@ -49,8 +50,8 @@ def judge_client(slo: SloSpec, plan: SliPlan, data: ClientSli | None, window: Wi
             "(slocheck verify sends no load: use slocheck run)",
         )
     n = data.count
-    if slo.sli in ("throughput", "token_throughput"):
-        noun = "requests" if slo.sli == "throughput" else "output tokens"
+    noun = kind(slo.sli).rate_of
+    if noun is not None:
         if n <= 0:
             return b.result(Verdict.NO_DATA, f"the load generator counted no {noun} in the window")
         return rate_verdict(b, n, noun, " measured by the load generator")
@@ -58,7 +59,7 @@ def judge_client(slo: SloSpec, plan: SliPlan, data: ClientSli | None, window: Wi
         return b.result(
             Verdict.NO_DATA, f"the load generator recorded no {data.what} in the window"
         )
-    if slo.sli in ("availability", "error_ratio"):
+    if counts_failed_requests(slo.sli):
         b.details["errors"] = data.bad
         if (early := b.too_few(n, slo.min_samples or 1, "requests")) is not None:
             return early
@@ -180,7 +181,7 @@ def stricter(server: SloResult, client: SloResult) -> SloResult:
 def counts_requests(slo: SloSpec) -> bool:
     """Whether ``slo`` counts failed requests (availability by requests, error ratio): with
     ``source: server`` its report says how many failures the load generator saw and ignored."""
-    return slo.sli in ("availability", "error_ratio") and slo.measurement != "uptime"
+    return counts_failed_requests(slo.sli) and slo.measurement != "uptime"
 
 
 def with_ignored_failures(slo: SloSpec, server: SloResult, seen: ClientSli) -> SloResult:

@@ -13,6 +13,7 @@ from typing import Protocol
 from slocheck.evaluate.counters import Series, sum_deltas
 from slocheck.evaluate.plan import plan, selector
 from slocheck.evaluate.verdicts import status_of
+from slocheck.slofile.kinds import REQUESTS, kind
 from slocheck.slofile.model import UNIT_SECONDS, SloSpec
 from slocheck.slofile.presets import PRESETS, Preset
 
@@ -74,7 +75,6 @@ def failed_by_client(
 #: prometheus-fastapi-instrumentator (``handler``), OpenTelemetry (``http_route``), others.
 ENDPOINT_LABELS = ("endpoint", "handler", "http_route", "route", "path")
 REQUESTS_METRIC = "http_requests_total"
-REQUEST_SLIS = ("availability", "error_ratio", "throughput")
 BUCKETS_METRIC = "http_request_duration_seconds_bucket"
 
 
@@ -103,8 +103,10 @@ def server_metrics(slos: Iterable[SloSpec], preset: Preset | None = None) -> Ser
     spec that sets ``metric:`` has told which series count its requests), else the preset's
     (the reference service's names without one)."""
     slos = list(slos)
-    counting = next((s for s in slos if s.sli in REQUEST_SLIS and s.measurement != "uptime"), None)
-    timing = next((s for s in slos if s.sli in ("latency", "latency_ratio")), None)
+    counting = next(
+        (s for s in slos if kind(s.sli).family == REQUESTS and s.measurement != "uptime"), None
+    )
+    timing = next((s for s in slos if kind(s.sli).times_requests), None)
     p = preset or PRESETS["slocheck"]
     counter = None
     if counting is not None and (counting.metric or preset is None):

@@ -1,8 +1,10 @@
-"""One SLO's verdict from what Prometheus answered (pure): picks the judge of its SLI."""
+"""One SLO's verdict from what Prometheus answered (pure): the judge of its kind's family
+(:data:`JUDGES`)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 
 from slocheck.evaluate.answers import checked
 from slocheck.evaluate.histograms import judge_latency_ratio, judge_quantile
@@ -17,6 +19,17 @@ from slocheck.evaluate.verdicts import (
     judge_requests,
     judge_token_rate,
     judge_uptime,
+)
+from slocheck.slofile.kinds import (
+    COUNTER_RATE,
+    LATENCY_RATIO,
+    PROMQL,
+    QUANTILE,
+    RATIO,
+    REQUESTS,
+    SliKind,
+    kind,
+    register,
 )
 from slocheck.slofile.model import SloSpec
 
@@ -37,16 +50,46 @@ def evaluate_slo(
     if isinstance(ready, SloResult):
         return ready
     data = ready
-    if slo.sli == "availability" and slo.measurement == "uptime":
+    return JUDGES[kind(slo.sli).family](b, data)
+
+
+def _judge_requests(b: Builder, data: SliData) -> SloResult:
+    """Counted requests; availability measured by uptime reads ``up`` instead."""
+    if b.slo.sli == "availability" and b.slo.measurement == "uptime":
         return judge_uptime(b, data)
-    if slo.sli in ("availability", "error_ratio", "throughput"):
-        return judge_requests(b, data)
-    if slo.sli in ("latency", "ttft", "inter_token_latency"):
-        return judge_quantile(b, data)
-    if slo.sli == "latency_ratio":
-        return judge_latency_ratio(b, data)
-    if slo.sli == "token_throughput":
-        return judge_token_rate(b, data)
-    if slo.sli == "ratio":
-        return judge_ratio(b, data)
-    return judge_promql(b, data)
+    return judge_requests(b, data)
+
+
+#: A family's judge: the verdict of one SLO from its checked answers (``SliKind.family``).
+Judge = Callable[[Builder, SliData], SloResult]
+#: The judge of each family of kinds. A new kind names a family here (its own, with its judge
+#: added, or a built-in one).
+JUDGES: dict[str, Judge] = {
+    REQUESTS: _judge_requests,
+    QUANTILE: judge_quantile,
+    LATENCY_RATIO: judge_latency_ratio,
+    COUNTER_RATE: judge_token_rate,
+    RATIO: judge_ratio,
+    PROMQL: judge_promql,
+}
+
+
+@contextmanager
+def kind_added(new: SliKind, judge: Judge | None = None) -> Iterator[SliKind]:
+    """``new`` is an SLI kind while the block runs (a plug-in's, a test's toy): one record and
+    the judge of its family (None: a built-in family's). Its series are read by the planner its
+    record names (``SliKind.series``: :data:`slocheck.evaluate.plan.PLANNERS`)."""
+    if (judge is None) != (new.family in JUDGES):
+        raise ValueError(
+            f"family {new.family} already has a judge"
+            if judge is not None
+            else f"family {new.family} has no judge: give one"
+        )
+    with register(new):
+        if judge is not None:
+            JUDGES[new.family] = judge
+        try:
+            yield new
+        finally:
+            if judge is not None:
+                del JUDGES[new.family]

@@ -9,11 +9,13 @@ into Grafana; for the ``promql`` SLI it is the user's query, and it is what runs
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from slocheck.slofile.model import DEFAULT_METRICS, UNIT_SECONDS, SloSpec
-from slocheck.slofile.presets import PRESETS, Preset
-from slocheck.slofile.sources import PRESET_FIELD
+from slocheck.slofile.kinds import LATENCY_RATIO, kind
+from slocheck.slofile.model import UNIT_SECONDS, SloSpec
+from slocheck.slofile.presets import PRESETS, Histogram, Preset
+from slocheck.slofile.sources import preset_series
 
 WINDOW = "$window"
 
@@ -44,62 +46,78 @@ def _histogram_base(metric: str) -> str:
     return metric.removesuffix("_bucket")
 
 
-#: What the load generator measured, shown where a PromQL query would be.
-CLIENT_MEASURES: dict[str, str] = {
-    "availability": "client: requests answered without a server error / requests sent",
-    "error_ratio": "client: server errors, broken streams and unanswered requests / sent",
-    "throughput": "client: requests sent / window seconds",
-    "latency": "client: exact HDR histogram of end-to-end request latency",
-    "latency_ratio": "client: exact HDR histogram of end-to-end request latency",
-    "ttft": "client: exact HDR histogram of time to first token (streams)",
-    "inter_token_latency": "client: exact HDR histogram of the gaps between tokens (streams)",
-    "token_throughput": "client: output tokens received / window seconds",
-}
-
-
 def plan(
     slo: SloSpec, base_selector: str, preset: Preset | None = None, *, client: bool = False
 ) -> SliPlan:
-    """The server-side plan of ``slo`` (its preset's series unless it names ``metric:``);
-    ``client``: the plan of what the load generator measured instead."""
+    """The server-side plan of ``slo`` (its preset's series unless it names ``metric:``), made by
+    the planner of its kind's series (:data:`PLANNERS`); ``client``: the plan of what the load
+    generator measured instead."""
+    k = kind(slo.sli)
     if client:
-        return SliPlan(None, CLIENT_MEASURES[slo.sli], client=True, unit="s")
-    p = preset or PRESETS["slocheck"]
-    sel = base_selector
+        if k.client_measure is None:
+            raise ValueError(f"sli {slo.sli} is only measured by the server")
+        return SliPlan(None, f"client: {k.client_measure}", client=True, unit="s")
+    return PLANNERS[k.series](slo, base_selector, preset)
+
+
+def _plan_requests(slo: SloSpec, sel: str, preset: Preset | None) -> SliPlan:
+    """A request counter: availability (or uptime from ``up``), the error ratio, throughput."""
     if slo.sli == "availability" and slo.measurement == "uptime":
         up = slo.metric or "up"
         return SliPlan(selector(up, sel), f"avg_over_time({selector(up, sel)}[{WINDOW}])")
-    if slo.sli in ("availability", "error_ratio", "throughput"):
-        return _requests_plan(slo, sel, p if slo.metric is None and preset is not None else None)
-    if slo.sli == "token_throughput":
-        counter = slo.metric or p.output_tokens or DEFAULT_METRICS[slo.sli]
-        series = selector(counter, sel)
-        return SliPlan(series, f"sum(increase({series}[{WINDOW}])) / $window_seconds")
-    if slo.sli in ("latency", "ttft", "inter_token_latency", "latency_ratio"):
-        hist = None if slo.metric else getattr(p, PRESET_FIELD[slo.sli][0])
-        metric = _histogram_base(slo.metric or (hist.metric if hist else slo.metric_name))
-        unit = hist.unit if hist is not None and "unit" not in slo.model_fields_set else slo.unit
-        extra = hist.matchers if hist is not None else ""
-        primary = _histogram_plan(slo, selector(metric + "_bucket", sel, extra), unit)
-        if hist is None or hist.fallback is None:
-            return primary
-        older = _histogram_plan(slo, selector(hist.fallback + "_bucket", sel, extra), unit)
-        return replace(
-            primary,
-            promql=f"({primary.promql}) or ({older.promql})",
-            fallback_fetch=older.fetch,
-        )
-    if slo.sli == "ratio":
-        assert slo.total is not None
-        counted = _with_base(slo.good or slo.bad or "", sel)
-        total = _with_base(slo.total, sel)
-        # "or vector(0)": a counter of errors has no series until the first error
-        share = (
-            f"(sum(increase({counted}[{WINDOW}])) or vector(0)) / sum(increase({total}[{WINDOW}]))"
-        )
-        return SliPlan(counted, share if slo.good else f"1 - {share}", fetch_total=total)
+    return _requests_plan(slo, sel, preset if slo.metric is None else None)
+
+
+def _plan_counter(slo: SloSpec, sel: str, preset: Preset | None) -> SliPlan:
+    """The rate of a counter (generated tokens)."""
+    named = preset_series(slo, preset or PRESETS["slocheck"])
+    counter = slo.metric or (named if isinstance(named, str) else None) or slo.metric_name
+    series = selector(counter, sel)
+    return SliPlan(series, f"sum(increase({series}[{WINDOW}])) / $window_seconds")
+
+
+def _plan_histogram(slo: SloSpec, sel: str, preset: Preset | None) -> SliPlan:
+    """A histogram's quantile, or its share under the threshold (``latency_ratio``)."""
+    found = None if slo.metric else preset_series(slo, preset or PRESETS["slocheck"])
+    hist = found if isinstance(found, Histogram) else None
+    metric = _histogram_base(slo.metric or (hist.metric if hist else slo.metric_name))
+    unit = hist.unit if hist is not None and "unit" not in slo.model_fields_set else slo.unit
+    extra = hist.matchers if hist is not None else ""
+    primary = _histogram_plan(slo, selector(metric + "_bucket", sel, extra), unit)
+    if hist is None or hist.fallback is None:
+        return primary
+    older = _histogram_plan(slo, selector(hist.fallback + "_bucket", sel, extra), unit)
+    return replace(
+        primary,
+        promql=f"({primary.promql}) or ({older.promql})",
+        fallback_fetch=older.fetch,
+    )
+
+
+def _plan_ratio(slo: SloSpec, sel: str, preset: Preset | None) -> SliPlan:
+    """The user's counters of good (or bad) requests and of all of them."""
+    assert slo.total is not None
+    counted = _with_base(slo.good or slo.bad or "", sel)
+    total = _with_base(slo.total, sel)
+    # "or vector(0)": a counter of errors has no series until the first error
+    share = f"(sum(increase({counted}[{WINDOW}])) or vector(0)) / sum(increase({total}[{WINDOW}]))"
+    return SliPlan(counted, share if slo.good else f"1 - {share}", fetch_total=total)
+
+
+def _plan_query(slo: SloSpec, sel: str, preset: Preset | None) -> SliPlan:
+    """The user's PromQL: it is what runs."""
     assert slo.query is not None
     return SliPlan(None, slo.query)
+
+
+#: The planner of each shape of series a kind reads (``SliKind.series``).
+PLANNERS: dict[str, Callable[[SloSpec, str, Preset | None], SliPlan]] = {
+    "requests": _plan_requests,
+    "histogram": _plan_histogram,
+    "counter": _plan_counter,
+    "ratio": _plan_ratio,
+    "query": _plan_query,
+}
 
 
 def _requests_plan(slo: SloSpec, sel: str, preset: Preset | None) -> SliPlan:
@@ -149,7 +167,7 @@ def sum_increase(series: str) -> str:
 
 def _histogram_plan(slo: SloSpec, bucket: str, unit: str) -> SliPlan:
     scale = UNIT_SECONDS[unit]
-    if slo.sli == "latency_ratio":
+    if kind(slo.sli).family == LATENCY_RATIO:
         bound = round((slo.threshold or 0.0) / scale, 9)  # the threshold in the metric's unit
         le = le_matcher(bound)
         inf = 'le="+Inf"'

@@ -8,14 +8,12 @@ import re
 
 from slocheck.evaluate.capacity import samples_needed
 from slocheck.evaluate.verdicts import pct
+from slocheck.slofile.kinds import LATENCY_RATIO, QUANTILE, REQUESTS, kind
 from slocheck.slofile.model import SloSpec, Source, Spec
 
-#: the SLI's quantity, in words
-_WHAT = {
-    "latency": "latency",
-    "ttft": "time to first token",
-    "inter_token_latency": "inter-token latency",
-}
+#: the families whose verdict needs a count of requests (or of scrapes) to be decided
+_COUNTED = (REQUESTS, QUANTILE, LATENCY_RATIO)
+
 #: labels whose value names the requests a selector keeps (``on /v1/classify``)
 _ROUTE_LABELS = ("endpoint", "handler", "route", "path", "url", "uri", "model", "model_name")
 _FROM = {
@@ -54,7 +52,8 @@ def _on(selector: str) -> str:
 
 def sentence(slo: SloSpec, source: Source, selector: str = "") -> str:
     """``P95 of latency on /v1/classify at or below 500 ms, from the server and the client``."""
-    on = "" if slo.sli in ("ratio", "promql") or source == "client" else _on(selector)
+    k = kind(slo.sli)
+    on = "" if k.own_series or source == "client" else _on(selector)
     threshold = slo.threshold if slo.threshold is not None else math.nan
     objective = slo.objective if slo.objective is not None else math.nan
     if slo.sli == "availability" and slo.measurement == "uptime":
@@ -63,9 +62,9 @@ def sentence(slo: SloSpec, source: Source, selector: str = "") -> str:
         )
     elif slo.sli == "availability":
         what = f"availability{on} (requests not answered 5xx) at least {pct(objective)}"
-    elif slo.sli in _WHAT:
+    elif k.family == QUANTILE:
         p = slo.percentile if slo.percentile is not None else math.nan
-        what = f"P{p:g} of {_WHAT[slo.sli]}{on} at or below {seconds_text(threshold)}"
+        what = f"P{p:g} of {k.words}{on} at or below {seconds_text(threshold)}"
     elif slo.sli == "latency_ratio":
         what = (
             f"at least {pct(objective)} of requests{on} answered within {seconds_text(threshold)}"
@@ -79,8 +78,11 @@ def sentence(slo: SloSpec, source: Source, selector: str = "") -> str:
     elif slo.sli == "ratio":
         share = f"{slo.good} / {slo.total}" if slo.good else f"1 - {slo.bad} / {slo.total}"
         what = f"{share} at least {pct(objective)}"
-    else:  # promql
+    elif slo.sli == "promql":
         what = f"the query's value {slo.op} {threshold:g}"
+    else:  # a kind of its own: its words, and its threshold or objective
+        goal = f"at least {pct(objective)}" if k.threshold_unit is None else f"{threshold:g}"
+        what = f"{k.words}{on} against {goal}"
     return f"{what}, {_FROM[source]}"
 
 
@@ -89,7 +91,8 @@ def undecidable(slo: SloSpec, spec: Spec) -> str | None:
     error), with the duration that would decide it; None when it can, or when the count of
     requests cannot be known before the load (an unpaced closed loop: see :func:`unpaced`)."""
     load = spec.load
-    if slo.sli in ("throughput", "token_throughput", "ratio", "promql"):
+    k = kind(slo.sli)
+    if k.rate_of is not None or k.family not in _COUNTED:
         return None
     if slo.sli == "availability" and slo.measurement == "uptime":
         interval = spec.prometheus.scrape_interval

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 from slocheck.evaluate.verdicts import SloResult, pct
+from slocheck.slofile.kinds import LATENCY_RATIO, QUANTILE, find
 from slocheck.units import format_duration
 
 
@@ -32,14 +33,15 @@ def sli_text(r: SloResult) -> str:
 
 def target_text(r: SloResult) -> str:
     """``>= 99.9%``, ``P95 <= 500ms``, ``<= 0.1%``, ``>= 100 req/s``, ``<= 300ms: >= 99%``."""
-    if r.sli in ("latency", "ttft", "inter_token_latency"):
+    k = find(r.sli)
+    if k is not None and k.family == QUANTILE:
         return f"<= {value_text(r.threshold, 'seconds')}"
-    if r.sli in ("availability", "ratio"):
-        return f">= {value_text(r.objective, 'ratio')}"
-    if r.sli == "latency_ratio":
+    if k is not None and k.family == LATENCY_RATIO:
         bound = r.details.get("threshold_seconds")
         within = f"within {value_text(bound, 'seconds')} " if isinstance(bound, float) else ""
         return f"{within}>= {value_text(r.objective, 'ratio')}"
+    if k is not None and k.threshold_unit is None:  # an objective only
+        return f">= {value_text(r.objective, 'ratio')}"
     return f"{r.op} {value_text(r.threshold, r.unit)}"
 
 

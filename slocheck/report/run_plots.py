@@ -8,17 +8,13 @@ from slocheck.load.stats import SecondStats, merged, new_histogram, timeline
 from slocheck.report.plots import Level, XAxis, distribution_plot, percentile_curve, svg_plot
 from slocheck.report.run_report import finite
 from slocheck.results import RunResult
+from slocheck.slofile.kinds import QUANTILE, family_of, kind
 from slocheck.slofile.model import SloSpec
 from slocheck.units import format_duration
 
 THRESHOLD = "#cf222e"
-#: the latency SLIs, and the client's table that measures each (``Snapshot.metrics``; None:
-#: the requests themselves)
-LATENCY_TABLES: dict[str, str | None] = {
-    "latency": None,
-    "ttft": "ttft",
-    "inter_token_latency": "itl",
-}
+#: the streams' plots over time: the latency SLIs the client measures in tables of their own
+_STREAM_PLOTS = {"ttft": "Time to first token", "inter_token_latency": "Inter-token"}
 
 
 def _ms(v: float | None) -> float | None:
@@ -55,7 +51,7 @@ def ratio_levels(slos: list[SloSpec]) -> list[Level]:
 
 def _table(r: RunResult, sli: str) -> dict[int, SecondStats]:
     snap = r.load.snapshot
-    name = LATENCY_TABLES[sli]
+    name = kind(sli).client_table
     return merged(snap.requests.values()) if name is None else snap.metrics.get(name, {})
 
 
@@ -108,7 +104,7 @@ def run_plots(r: RunResult) -> str:
             levels=ratio_levels(slos),
         ),
     ]
-    for sli, title in (("ttft", "Time to first token"), ("inter_token_latency", "Inter-token")):
+    for sli, title in _STREAM_PLOTS.items():
         stream = _table(r, sli)
         if stream:
             out.append(over_time(title, timeline(stream), latency_levels(slos, sli), start))
@@ -122,7 +118,7 @@ def distributions(r: RunResult, slos: list[SloSpec]) -> str:
     out = []
     curves: dict[str, tuple[int, list[tuple[float, float]]]] = {}  # one decoding per table
     for s in slos:
-        if s.sli not in LATENCY_TABLES:
+        if family_of(s.sli) != QUANTILE:  # the latency SLIs, a client's table each
             continue
         if s.sli not in curves:
             hist = new_histogram()

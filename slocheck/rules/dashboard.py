@@ -40,6 +40,7 @@ from slocheck.rules.prometheus import (
     quoted,
     rule_set,
 )
+from slocheck.slofile.kinds import QUANTILE, family_of
 from slocheck.slofile.model import Spec
 
 DATASOURCE_VAR = "datasource"
@@ -49,7 +50,6 @@ TAGS = ["slocheck", "slo"]
 BURN_WINDOWS = ("5m", "30m", "1h", "6h", "1d", "3d")
 #: The burn-rate factors of the alerts, by the color of their threshold line.
 BURN_COLORS = {1.0: "yellow", 3.0: "orange", 6.0: "red", 14.4: "dark-red"}
-LATENCY_SLIS = ("latency", "ttft", "inter_token_latency")
 HEIGHT = 8
 
 
@@ -188,7 +188,7 @@ def threshold_panels(o: Objective, spec: Spec) -> list[Builder[dash_m.Panel]]:
     assert o.threshold is not None and o.bad_op is not None
     value = series("slo:sli_value:rate5m", o, spec.service.name)
     what = f"P{o.percentile:g} {o.sli}" if o.percentile else o.sli
-    unit = "s" if o.sli in LATENCY_SLIS else "none"
+    unit = "s" if family_of(o.sli) == QUANTILE else "none"
     shown = f"{_num(o.threshold)} s" if unit == "s" else _num(o.threshold)
     # the color past the threshold says which side misses the SLO
     if o.bad_op in (">", ">="):

@@ -14,13 +14,11 @@ from typing import Any, Literal
 
 from slocheck.evaluate.plan import WINDOW, plan, selector
 from slocheck.slofile.alerts import SloAlerts
+from slocheck.slofile.kinds import LATENCY_RATIO, QUANTILE, RATIO, REQUESTS, kind
 from slocheck.slofile.model import SloSpec, Spec
-from slocheck.slofile.presets import PRESETS
-from slocheck.slofile.sources import preset_of, source_of
+from slocheck.slofile.sources import named_preset, preset_of, source_of
 
 Kind = Literal["ratio", "threshold"]
-#: SLIs a gate judges that production does not alert on: a quiet night is not an incident.
-GATE_ONLY = ("throughput", "token_throughput")
 #: The label names an ``up`` series can carry from a selector (the others are the target's).
 UP_LABELS = ("job", "instance", "namespace", "pod", "service")
 _NEGATED = {"<": ">=", "<=": ">", ">": "<=", ">=": "<", "==": "!=", "!=": "=="}
@@ -77,14 +75,14 @@ def up_selector(spec: Spec) -> str:
 def objective_of(slo: SloSpec, spec: Spec) -> Objective | Skipped:
     """What the rules make of one SLO."""
     preset = preset_of(spec)
-    if slo.sli in GATE_ONLY:
+    if kind(slo.sli).rate_of is not None:  # a quiet night is not an incident
         return Skipped(slo.name, f"{slo.sli} is a gate's check, not a production alert")
     if source_of(slo, preset) == "client":
         return Skipped(
             slo.name,
             "judged from the load generator: the server has no series for it in production",
         )
-    explicit = PRESETS[spec.prometheus.preset] if spec.prometheus.preset else None
+    explicit = named_preset(spec)
     sel = spec.prometheus.selector
     base: dict[str, Any] = {
         "name": slo.name,
@@ -102,11 +100,11 @@ def objective_of(slo: SloSpec, spec: Spec) -> Objective | Skipped:
     if slo.sli == "error_ratio":
         budget = slo.threshold or 0.0
         return _ratio(base, 1.0 - budget, plan(slo, sel, explicit).promql)
-    if slo.sli in ("ratio", "latency_ratio"):
+    if kind(slo.sli).family in (RATIO, LATENCY_RATIO):
         good = plan(slo, sel, explicit).promql  # the good share, as the verifier computes it
         return _ratio(base, slo.objective, f"1 - ({good})")
     p = plan(slo, sel, explicit)
-    if slo.sli in ("latency", "ttft", "inter_token_latency"):
+    if kind(slo.sli).family == QUANTILE:
         return Objective(
             **base,
             kind="threshold",
@@ -115,7 +113,8 @@ def objective_of(slo: SloSpec, spec: Spec) -> Objective | Skipped:
             threshold=slo.threshold,
             percentile=slo.percentile,
         )
-    assert slo.sli == "promql" and slo.op is not None
+    if slo.sli != "promql" or slo.op is None:  # a kind added beside the built-in ones
+        return Skipped(slo.name, f"sli {slo.sli} has no production rule")
     return Objective(
         **base, kind="threshold", query=p.promql, bad_op=_NEGATED[slo.op], threshold=slo.threshold
     )
@@ -148,9 +147,9 @@ def over(query: str, window: str, seconds: float) -> str:
 
 def requests_total(spec: Spec) -> str | None:
     """The selector of all requests the spec's request SLIs count (for the no-traffic alert)."""
-    explicit = PRESETS[spec.prometheus.preset] if spec.prometheus.preset else None
+    explicit = named_preset(spec)
     for slo in spec.slos:
-        if slo.sli in ("availability", "error_ratio", "throughput") and slo.measurement != "uptime":
+        if kind(slo.sli).family == REQUESTS and slo.measurement != "uptime":
             if source_of(slo, preset_of(spec)) == "client":
                 continue
             fetch = plan(slo, spec.prometheus.selector, explicit).fetch

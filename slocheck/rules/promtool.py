@@ -36,8 +36,9 @@ from slocheck.rules.prometheus import (
     threshold_rules,
 )
 from slocheck.slofile.alerts import Severity, annotations_of
+from slocheck.slofile.kinds import counts_failed_requests
 from slocheck.slofile.model import UNIT_SECONDS, SloSpec, Spec
-from slocheck.slofile.presets import PRESETS
+from slocheck.slofile.sources import named_preset
 
 EVAL_MINUTES = 70  #: past every ``for`` and the longest short window
 #: How often promtool evaluates the rules: the burns span up to 3 days of input samples a
@@ -168,7 +169,7 @@ def burning(slo: SloSpec, spec: Spec, ratio: float, phases: Phases) -> Burning:
     """The raw series of ``slo``: no error in the quiet phase, a steady error ratio near
     ``ratio`` in the burning one."""
     sel = spec.prometheus.selector
-    explicit = PRESETS[spec.prometheus.preset] if spec.prometheus.preset else None
+    explicit = named_preset(spec)
     bad, total = per_minute(ratio)
     exact = bad / total
     heavy = phases.volume * total  # events a minute in the quiet phase, all good
@@ -179,7 +180,7 @@ def burning(slo: SloSpec, spec: Spec, ratio: float, phases: Phases) -> Burning:
         labels.setdefault("instance", "target:80")
         up = f"{int(1 - ratio)}x{phases.burn_minutes}"
         return Burning([{"series": text(labels), "values": up}], ratio)
-    if slo.sli in ("availability", "error_ratio"):
+    if counts_failed_requests(slo.sli):
         p = plan(slo.model_copy(update={"sli": "error_ratio"}), sel, explicit)
         base = series_labels(p.fetch or "")
         label, pattern = p.error_label or "status", p.error_values
@@ -322,7 +323,7 @@ def threshold_tests(o: Objective, spec: Spec, slo: SloSpec) -> list[dict[str, An
     if slo.sli == "promql":
         raise NoTest("a promql SLI's series are the user's own")
     sel = spec.prometheus.selector
-    explicit = PRESETS[spec.prometheus.preset] if spec.prometheus.preset else None
+    explicit = named_preset(spec)
     p = plan(slo, sel, explicit)
     labels = series_labels(p.fetch or "")
     t = (slo.threshold or 0.0) / UNIT_SECONDS[p.unit]

@@ -1,8 +1,8 @@
 """Load and validate the SLO file. Imports nothing but ``errors`` and ``units``."""
 
+from slocheck.slofile.kinds import KINDS, SliKind
 from slocheck.slofile.loader import LoadedSpec, load_spec, parse_spec
 from slocheck.slofile.model import (
-    SLI_KINDS,
     FaultsSpec,
     LoadSpec,
     PrometheusSpec,
@@ -14,13 +14,14 @@ from slocheck.slofile.model import (
 )
 
 __all__ = [
-    "SLI_KINDS",
+    "KINDS",
     "FaultsSpec",
     "LoadSpec",
     "LoadedSpec",
     "PrometheusSpec",
     "RegressionSpec",
     "ServiceSpec",
+    "SliKind",
     "SloSpec",
     "Spec",
     "TargetSpec",

@@ -22,12 +22,10 @@ from slocheck.slofile.bounds import (
     check_header,
 )
 from slocheck.slofile.imported import Imported
+from slocheck.slofile.kinds import COMMON_FIELDS, KINDS, compact_names, kind
 from slocheck.slofile.lines import Lines, Locator, PathT, format_path
 from slocheck.slofile.messages import message
 from slocheck.slofile.model import (
-    ALLOWED_FIELDS,
-    COMMON_FIELDS,
-    REQUIRED_FIELDS,
     FaultsSpec,
     LoadSpec,
     PrometheusSpec,
@@ -44,20 +42,6 @@ from slocheck.slofile.traps import unit_traps
 
 MAX_SPEC_BYTES = 1 << 20
 
-#: Compact form: ``measurement`` -> (sli, what ``target`` means).
-COMPACT_MEASUREMENTS: dict[str, tuple[str, str]] = {
-    "uptime": ("availability", "objective"),
-    "requests": ("availability", "objective"),
-    "availability": ("availability", "objective"),
-    "response_time": ("latency", "threshold"),
-    "latency": ("latency", "threshold"),
-    "error_ratio": ("error_ratio", "threshold"),
-    "error_rate": ("error_ratio", "threshold"),
-    "throughput": ("throughput", "threshold"),
-    "ttft": ("ttft", "threshold"),
-    "time_to_first_token": ("ttft", "threshold"),
-    "inter_token_latency": ("inter_token_latency", "threshold"),
-}
 _MODELS_AT: dict[PathT, type[BaseModel]] = {
     (): Spec,
     ("service",): ServiceSpec,
@@ -104,21 +88,21 @@ def _normalise_compact(data: dict[str, Any], lines: Lines) -> None:
         return
     data.setdefault("version", 1)
     out: list[Any] = []
+    compact = compact_names()
     for i, (name, entry) in enumerate(slos.items()):
         where: PathT = ("slos", str(name))
         if not isinstance(entry, Mapping):
             raise lines.error(where, "expected a mapping like {target: 99.9%, measurement: uptime}")
         rest = dict(entry)
         measurement = str(rest.pop("measurement", name))
-        if measurement not in COMPACT_MEASUREMENTS:
-            hint = _did_you_mean(measurement, list(COMPACT_MEASUREMENTS))
+        if measurement not in compact:
+            hint = _did_you_mean(measurement, list(compact))
             raise lines.error(
                 (*where, "measurement"),
-                f"unknown measurement {measurement!r}; "
-                f"expected one of {sorted(COMPACT_MEASUREMENTS)}",
+                f"unknown measurement {measurement!r}; expected one of {sorted(compact)}",
                 hint=hint,
             )
-        sli, target_means = COMPACT_MEASUREMENTS[measurement]
+        sli, target_means = compact[measurement].name, compact[measurement].compact_target
         item: dict[str, Any] = {"name": str(name), "sli": sli}
         if sli == "availability":
             item["measurement"] = "uptime" if measurement == "uptime" else "requests"
@@ -136,7 +120,7 @@ def _check_sli_fields(spec_data: list[Any], spec: Spec, lines: Locator) -> None:
     preset = preset_of(spec)
     for i, slo in enumerate(spec.slos):
         given = {k for k, v in slo.model_dump(exclude_unset=True).items() if v is not None}
-        for req in REQUIRED_FIELDS[slo.sli]:
+        for req in kind(slo.sli).required:
             if req not in given:
                 raise lines.error(("slos", i, req), f"required for sli {slo.sli}")
         if slo.sli == "ratio" and (slo.good is None) == (slo.bad is None):
@@ -144,7 +128,7 @@ def _check_sli_fields(spec_data: list[Any], spec: Spec, lines: Locator) -> None:
                 ("slos", i, "bad") if slo.good is not None else ("slos", i),
                 "sli ratio needs exactly one of good: or bad: (a counter), beside total:",
             )
-        extra = given - ALLOWED_FIELDS[slo.sli] - COMMON_FIELDS
+        extra = given - kind(slo.sli).allowed - COMMON_FIELDS
         if extra:
             bad = sorted(extra)[0]
             raise lines.error(("slos", i, bad), f"has no meaning for sli {slo.sli}")
@@ -295,7 +279,7 @@ def _validate(data: dict[str, Any], lines: Locator, file: str) -> Spec:
             and path[2] in SloSpec.model_fields
             and (first["type"] == "literal_error" and path[2] == "sli")
         ):
-            hint = _did_you_mean(str(first.get("input")), list(REQUIRED_FIELDS))
+            hint = _did_you_mean(str(first.get("input")), list(KINDS))
         error = lines.error(path, _message(first), hint=hint)
         if len(errors) > 1:
             rest = "; ".join(

@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from slocheck.errors import SpecError
+from slocheck.slofile.kinds import QUANTILE, find, kind, kinds_of
 from slocheck.slofile.lines import Lines, PathT, format_path
-from slocheck.slofile.model import DEFAULT_METRICS
 from slocheck.slofile.promql_shapes import (
     Selector,
     counter_of,
@@ -24,12 +24,6 @@ from slocheck.slofile.promql_shapes import (
 
 #: OpenSLO's comparison operators -> slocheck's.
 OPS: dict[str, str] = {"lte": "<=", "lt": "<", "gte": ">=", "gt": ">"}
-#: The histogram SLIs by their default metric (the quantile of which histogram it is).
-HISTOGRAM_SLIS: dict[str, str] = {
-    "http_request_duration_seconds": "latency",
-    "ml_time_to_first_token_seconds": "ttft",
-    "ml_inter_token_latency_seconds": "inter_token_latency",
-}
 #: Fields an annotation (``slocheck.dev/slo``) may add to an imported SLO.
 EXTRA_FIELDS = frozenset(
     {"severity", "on_no_data", "on_inconclusive", "min_samples", "interpolate", "sli", "alerts"}
@@ -127,7 +121,8 @@ def common_selector(candidates: list[Candidate]) -> tuple[str, ...]:
 
 
 def _metric_field(out: dict[str, Any], sli: str, metric: str) -> None:
-    if metric != DEFAULT_METRICS.get(sli):
+    known = find(sli)
+    if known is None or metric != known.default_metric:
         out["metric"] = metric
 
 
@@ -208,7 +203,8 @@ def _threshold(c: Candidate, common: frozenset[str]) -> tuple[dict[str, Any], st
     quantile = quantile_of(c.query)
     base = _seconds_histogram(quantile[1].metric) if quantile else None
     if quantile and base and c.op == "lte" and frozenset(quantile[1].matchers) == common:
-        sli = HISTOGRAM_SLIS.get(base, "latency")
+        # which histogram's quantile: the kind whose default metric it is
+        sli = next((n for n in kinds_of(QUANTILE) if kind(n).default_metric == base), "latency")
         out: dict[str, Any] = {
             "sli": sli,
             "percentile": round(quantile[0] * 100, 9),
@@ -220,7 +216,7 @@ def _threshold(c: Candidate, common: frozenset[str]) -> tuple[dict[str, Any], st
     if counter and c.op == "gte" and frozenset(counter.matchers) == common:
         sli = (
             "token_throughput"
-            if counter.metric == DEFAULT_METRICS["token_throughput"]
+            if counter.metric == kind("token_throughput").default_metric
             else ("throughput")
         )
         out = {"sli": sli, "threshold": c.value}

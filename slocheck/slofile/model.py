@@ -6,7 +6,17 @@ import math
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainValidator,
+    ValidationInfo,
+    WithJsonSchema,
+    field_validator,
+)
+from pydantic_core import PydanticCustomError
 
 from slocheck.slofile.alerts import SloAlerts
 from slocheck.slofile.bounds import (
@@ -21,21 +31,26 @@ from slocheck.slofile.bounds import (
     TARGET_CREDENTIALS,
     http_url,
 )
+from slocheck.slofile.kinds import KINDS, expected_names, find, kind
 from slocheck.units import parse_duration, parse_ratio
 
-SliKind = Literal[
-    "availability",
-    "latency",
-    "latency_ratio",
-    "error_ratio",
-    "throughput",
-    "ttft",
-    "inter_token_latency",
-    "token_throughput",
-    "ratio",
-    "promql",
+
+def _sli_name(value: Any) -> str:
+    """``sli:``: the name of a kind in :data:`slocheck.slofile.kinds.KINDS` (pydantic's words for a
+    value not among them, as a Literal gives them)."""
+    if isinstance(value, str) and value in KINDS:
+        return value
+    raise PydanticCustomError(
+        "literal_error", "Input should be {expected}", {"expected": expected_names()}
+    )
+
+
+#: ``sli:``, a name checked against the kinds' records (:mod:`slocheck.slofile.kinds`).
+SliName = Annotated[
+    str,
+    PlainValidator(_sli_name),
+    WithJsonSchema({"type": "string", "enum": list(KINDS)}),  # the built-in kinds
 ]
-SLI_KINDS: tuple[str, ...] = SliKind.__args__  # type: ignore[attr-defined]
 Policy = Literal["fail", "warn", "pass"]
 Source = Literal["server", "client", "both"]
 Api = Literal["slocheck", "openai", "kserve-v2", "http"]
@@ -43,29 +58,6 @@ HistogramUnit = Literal["s", "ms", "us"]
 #: Seconds per unit of a histogram's bucket bounds (``unit:``).
 UNIT_SECONDS: dict[str, float] = {"s": 1.0, "ms": 1e-3, "us": 1e-6}
 Op = Literal["<", "<=", ">", ">=", "==", "!="]
-
-#: Which unit ``threshold`` is read in, per SLI.
-THRESHOLD_UNITS: dict[str, str] = {
-    "latency": "duration",
-    "latency_ratio": "duration",
-    "ttft": "duration",
-    "inter_token_latency": "duration",
-    "error_ratio": "ratio",
-    "throughput": "number",
-    "token_throughput": "number",
-    "promql": "number",
-}
-#: Default metric names: those of ``slocheck serve``.
-DEFAULT_METRICS: dict[str, str] = {
-    "availability": "http_requests_total",
-    "error_ratio": "http_requests_total",
-    "throughput": "http_requests_total",
-    "latency": "http_request_duration_seconds",
-    "latency_ratio": "http_request_duration_seconds",
-    "ttft": "ml_time_to_first_token_seconds",
-    "inter_token_latency": "ml_inter_token_latency_seconds",
-    "token_throughput": "ml_generated_tokens_total",
-}
 
 _MATCHER = r'\s*[A-Za-z_][A-Za-z0-9_]*\s*(=~|!~|!=|=)\s*"(?:[^"\\]|\\.)*"\s*'
 SELECTOR_RE = re.compile(rf"^(?:{_MATCHER})(?:,{_MATCHER})*,?$")
@@ -283,7 +275,7 @@ class LoadSpec(_Strict):
 
 class SloSpec(_Strict):
     name: str = Field(min_length=1, max_length=200)
-    sli: SliKind
+    sli: SliName
     objective: Ratio | None = None
     threshold: float | None = None
     percentile: float | None = Field(default=None, gt=0, lt=100)
@@ -315,7 +307,8 @@ class SloSpec(_Strict):
     def _threshold(cls, v: Any, info: ValidationInfo) -> Any:
         if v is None:
             return v
-        unit = THRESHOLD_UNITS.get(str(info.data.get("sli")), "number")
+        found = find(info.data.get("sli"))
+        unit = (found.threshold_unit if found else None) or "number"
         return {"duration": parse_duration, "ratio": parse_ratio, "number": _number}[unit](v)
 
     @field_validator("threshold")
@@ -323,20 +316,21 @@ class SloSpec(_Strict):
     def _can_fail(cls, v: float | None, info: ValidationInfo) -> float | None:
         """A threshold no measurement can miss is refused: such an SLO would always pass."""
         sli = str(info.data.get("sli"))
-        if v is None:
+        found = find(sli)
+        if v is None or found is None:
             return v
         if sli == "error_ratio" and v >= 1.0:
             raise ValueError(
                 f"an error ratio of {v:.0%} or less can never fail: give the largest share "
                 "of errors allowed, e.g. 1%"
             )
-        if sli in ("throughput", "token_throughput") and v <= 0:
-            unit = "requests/s" if sli == "throughput" else "tokens/s"
+        if found.rate_unit is not None and v <= 0:
+            unit = found.rate_unit
             raise ValueError(
                 f"a throughput of at least {v:g} {unit} can never fail: give the least "
                 f"{unit} the service must sustain, e.g. 10"
             )
-        if THRESHOLD_UNITS.get(sli) == "duration" and not 0 < v <= MAX_LATENCY_S:
+        if found.threshold_unit == "duration" and not 0 < v <= MAX_LATENCY_S:
             raise ValueError(
                 f"expected a latency above 0s and at most {MAX_LATENCY_S / 3600:g}h, "
                 f"e.g. 500ms, got {v:g} s"
@@ -376,49 +370,7 @@ class SloSpec(_Strict):
 
     @property
     def metric_name(self) -> str:
-        return self.metric or DEFAULT_METRICS.get(self.sli, "")
-
-
-#: Fields each SLI needs, and fields that mean nothing for it.
-REQUIRED_FIELDS: dict[str, tuple[str, ...]] = {
-    "availability": ("objective",),
-    "latency": ("threshold", "percentile"),
-    "latency_ratio": ("threshold", "objective"),
-    "error_ratio": ("threshold",),
-    "throughput": ("threshold",),
-    "ttft": ("threshold", "percentile"),
-    "inter_token_latency": ("threshold", "percentile"),
-    "token_throughput": ("threshold",),
-    "ratio": ("objective", "total"),
-    "promql": ("query", "op", "threshold"),
-}
-ALLOWED_FIELDS: dict[str, frozenset[str]] = {
-    sli: frozenset(req) | {"metric", "min_samples"} for sli, req in REQUIRED_FIELDS.items()
-}
-ALLOWED_FIELDS["availability"] |= {"measurement"}
-for _histogram_sli in ("latency", "ttft", "inter_token_latency"):
-    ALLOWED_FIELDS[_histogram_sli] |= {"interpolate", "unit"}
-ALLOWED_FIELDS["latency_ratio"] |= {"unit"}
-ALLOWED_FIELDS["ratio"] = frozenset({"objective", "total", "good", "bad", "min_samples"})
-ALLOWED_FIELDS["promql"] -= {"metric"}
-#: SLIs the load generator also measures (``source: client | both``).
-CLIENT_SLIS = frozenset(
-    {
-        "availability",
-        "error_ratio",
-        "throughput",
-        "latency",
-        "latency_ratio",
-        "ttft",
-        "inter_token_latency",
-        "token_throughput",
-    }
-)
-for _sli in CLIENT_SLIS:
-    ALLOWED_FIELDS[_sli] |= {"source"}
-COMMON_FIELDS = frozenset(
-    {"name", "sli", "severity", "on_no_data", "on_inconclusive", "description", "alerts"}
-)
+        return self.metric or kind(self.sli).default_metric or ""
 
 
 def _tolerance(value: Any) -> float:

@@ -8,8 +8,9 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from slocheck.slofile.kinds import kind
 from slocheck.slofile.lines import Lines, format_path
-from slocheck.slofile.model import THRESHOLD_UNITS, Spec
+from slocheck.slofile.model import Spec
 
 _BARE_NUMBER = re.compile(r"^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$")
 
@@ -42,7 +43,7 @@ def unit_traps(written: Sequence[Any], spec: Spec, lines: Lines) -> list[str]:
         if not isinstance(raw, Mapping):
             continue
         threshold, percentile = raw.get("threshold"), raw.get("percentile")
-        if THRESHOLD_UNITS.get(slo.sli) == "duration" and _bare(threshold):
+        if kind(slo.sli).threshold_unit == "duration" and _bare(threshold):
             seconds = _number(threshold)
             meant = f"; write {seconds:g}ms if you meant milliseconds" if seconds >= 1 else ""
             say(

@@ -9,11 +9,9 @@ from slocheck.evaluate import Window
 from slocheck.evaluate.client import ClientSli, counts_requests
 from slocheck.load.stats import SecondStats, Snapshot, merged, new_histogram
 from slocheck.slofile import Spec
+from slocheck.slofile.kinds import REQUESTS, kind
 from slocheck.slofile.model import SloSpec
 from slocheck.slofile.sources import LoadKind, preset_of, source_of
-
-#: The client's measurement tables of the streaming SLIs (``Snapshot.metrics``).
-CLIENT_METRICS = {"ttft": "ttft", "inter_token_latency": "itl"}
 
 
 def _in_window(seconds: Mapping[int, SecondStats], window: Window) -> list[SecondStats]:
@@ -27,8 +25,9 @@ def client_sli(slo: SloSpec, snap: Snapshot, window: Window) -> ClientSli:
         counts = snap.counts.get("output_tokens", {})
         n = sum(v for sec, v in counts.items() if window.start <= sec < window.end + 1)
         return ClientSli("output tokens", int(n))
-    if slo.sli in CLIENT_METRICS:
-        table = snap.metrics.get(CLIENT_METRICS[slo.sli], {})
+    k = kind(slo.sli)
+    if k.client_table is not None:  # the streaming SLIs' own tables
+        table = snap.metrics.get(k.client_table, {})
         what = slo.sli.replace("_", " ")
     else:
         table = merged(snap.requests.values())
@@ -38,7 +37,7 @@ def client_sli(slo: SloSpec, snap: Snapshot, window: Window) -> ClientSli:
     # answered 4xx: the client's own fault, not the service's (availability counts 5xx, 424,
     # 429, failed streams and requests with no answer)
     bad = sum(s.errors - s.rejected for s in slots)
-    if slo.sli in ("availability", "error_ratio", "throughput"):
+    if k.family == REQUESTS:
         return ClientSli(what, count, bad=bad)
     hist = new_histogram()
     for slot in slots:

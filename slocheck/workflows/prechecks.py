@@ -29,8 +29,7 @@ from slocheck.load.config import BUILTIN_SCENARIOS
 from slocheck.prom.client import HttpPromClient, redact_url
 from slocheck.slofile import LoadedSpec
 from slocheck.slofile.model import Spec, TargetSpec
-from slocheck.slofile.presets import PRESETS
-from slocheck.slofile.sources import preset_of, source_of
+from slocheck.slofile.sources import named_preset, preset_of, source_of
 
 #: Series Prometheus makes itself (never on a target's /metrics).
 SYNTHETIC = frozenset({"up", "scrape_duration_seconds", "scrape_samples_scraped"})
@@ -96,7 +95,7 @@ def slo_metrics(spec: Spec) -> dict[str, list[str]]:
     """Per SLO the server has to judge, the metric names that it reads (any one of them is
     enough: a histogram's older name, a counter of successes or failures)."""
     preset = preset_of(spec)
-    explicit = PRESETS[spec.prometheus.preset] if spec.prometheus.preset else None
+    explicit = named_preset(spec)
     out: dict[str, list[str]] = {}
     for slo in spec.slos:
         if source_of(slo, preset, "closed") == "client":

@@ -33,9 +33,10 @@ from slocheck.prom.managed import ManagedPrometheus, start_prometheus
 from slocheck.prom.scrape import ScrapeWaits
 from slocheck.results import Ending, RunResult
 from slocheck.slofile import LoadedSpec, LoadSpec
+from slocheck.slofile.kinds import KINDS
 from slocheck.slofile.model import SloSpec, TargetSpec, TokenLength
-from slocheck.slofile.presets import PRESETS, Preset
-from slocheck.slofile.sources import LoadKind
+from slocheck.slofile.presets import Preset
+from slocheck.slofile.sources import LoadKind, named_preset
 from slocheck.supervise import spawn
 from slocheck.verdict import Verdict
 from slocheck.workflows.client_slis import client_slis
@@ -67,8 +68,6 @@ from slocheck.workflows.stack import (
 from slocheck.workflows.verify import client_for, verify
 
 EMBEDDED_JOB = "slocheck"
-#: SLIs whose threshold is a request's latency: they size an open loop's requests in flight.
-LATENCY_SLIS = ("latency", "latency_ratio")
 DISCOVERY_TICK_S = 5.0
 
 
@@ -130,7 +129,7 @@ def load_config(
     rate = options.rate or spec.rate
     users = options.users or spec.users
     max_in_flight = spec.max_in_flight
-    thresholds = [s.threshold for s in slos if s.sli in LATENCY_SLIS and s.threshold]
+    thresholds = [s.threshold for s in slos if KINDS[s.sli].times_requests and s.threshold]
     told = options.users is not None or "users" in spec.model_fields_set
     if arrival == "open" and rate and max_in_flight is None and not told and thresholds:
         max_in_flight = in_flight_for(rate, max(thresholds), at_least=users)
@@ -454,7 +453,7 @@ def _judge(
             with_rules=options.with_rules,
             load=kind,
         )
-        explicit = PRESETS[spec.prometheus.preset] if spec.prometheus.preset else None
+        explicit = named_preset(spec)
         inputs = gather_cross_check_inputs(
             load,
             client,

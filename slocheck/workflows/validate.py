@@ -8,8 +8,8 @@ from slocheck.evaluate.plan import empty_numerator_warning, plan
 from slocheck.evaluate.readback import sentence, undecidable, unpaced
 from slocheck.slofile import LoadedSpec
 from slocheck.slofile.model import SloSpec, Source
-from slocheck.slofile.presets import PRESETS, Preset
-from slocheck.slofile.sources import PRESET_FIELD, preset_of, source_of
+from slocheck.slofile.presets import Preset
+from slocheck.slofile.sources import named_preset, preset_of, preset_series, source_of
 
 
 @dataclass(frozen=True)
@@ -41,7 +41,7 @@ class ValidateResult:
 def validate(loaded: LoadedSpec) -> ValidateResult:
     spec = loaded.spec
     preset = preset_of(spec)
-    explicit = PRESETS[spec.prometheus.preset] if spec.prometheus.preset else None
+    explicit = named_preset(spec)
     views = []
     for slo in spec.slos:
         # as slocheck run judges it (slocheck verify, which sends no load, reads the server)
@@ -71,7 +71,6 @@ def _warning(slo: SloSpec, preset: Preset, source: Source) -> str | None:
     the server exports only when run with some setting (Triton's first-response histogram)."""
     if slo.query:
         return empty_numerator_warning(slo.query)
-    field = PRESET_FIELD.get(slo.sli, ("", ""))[0]
-    hist = getattr(preset, field, None) if source != "client" and slo.metric is None else None
+    hist = preset_series(slo, preset) if source != "client" and slo.metric is None else None
     requires = getattr(hist, "requires", None)
     return f"{slo.sli} needs {requires}" if requires else None

@@ -28,8 +28,7 @@ from slocheck.prom.client import HttpPromClient, PromClient, redact_url, warning
 from slocheck.results import VerifyResult
 from slocheck.slofile import LoadedSpec, PrometheusSpec
 from slocheck.slofile.model import SloSpec
-from slocheck.slofile.presets import PRESETS
-from slocheck.slofile.sources import LoadKind, preset_of, source_of
+from slocheck.slofile.sources import LoadKind, named_preset, preset_of, source_of
 from slocheck.verdict import Verdict
 
 #: At least this much history before the window is fetched, to find each counter's value at
@@ -143,7 +142,7 @@ def verify(
     check_window(window)
     spec = loaded.spec
     preset = preset_of(spec)
-    explicit = PRESETS[spec.prometheus.preset] if spec.prometheus.preset else None
+    explicit = named_preset(spec)
     back = lookback(spec.prometheus.scrape_interval)
     results = []
     warnings: list[str] = []
