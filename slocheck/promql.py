@@ -278,6 +278,12 @@ class Selector:
         return self.render()
 
 
+def selector(metric: str, *matchers: str | Matcher) -> str:
+    """The text of a selector of ``metric`` with the matcher lists ``matchers`` (each a string
+    like ``job="a", code="500"``; "" adds none): ``metric{job="a", code="500"}``."""
+    return Selector(metric).add(*matchers).render()
+
+
 def is_metric_name(text: str) -> bool:
     return _METRIC.fullmatch(text) is not None
 
