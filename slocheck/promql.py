@@ -288,6 +288,10 @@ def is_metric_name(text: str) -> bool:
     return _METRIC.fullmatch(text) is not None
 
 
+def is_label_name(text: str) -> bool:
+    return _LABEL.fullmatch(text) is not None
+
+
 def duration(seconds: float, *, largest: Literal["d", "h", "m", "s"] = "s") -> str:
     """A PromQL duration: in the largest unit up to ``largest`` that writes ``seconds``
     exactly, else in milliseconds (rounded to one). ``largest="s"``, as queries' windows are
