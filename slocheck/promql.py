@@ -13,7 +13,7 @@ report are exactly the ones the user's ``prometheus.selector`` spelled.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
@@ -224,6 +224,10 @@ class Selector:
     def without(self, *labels: str) -> Selector:
         """Without the matchers on ``labels``."""
         return replace(self, matchers=tuple(m for m in self.matchers if m.label not in labels))
+
+    def dropping(self, matchers: Collection[Matcher]) -> Selector:
+        """Without those of its matchers that are in ``matchers``."""
+        return replace(self, matchers=tuple(m for m in self.matchers if m not in matchers))
 
     def on(self, label: str) -> tuple[Matcher, ...]:
         """Its matchers on ``label``."""
