@@ -11,8 +11,9 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from slocheck.evaluate.counters import Series, sum_deltas
-from slocheck.evaluate.plan import plan, selector
+from slocheck.evaluate.plan import plan
 from slocheck.evaluate.verdicts import status_of
+from slocheck.promql import selector
 from slocheck.slofile.kinds import REQUESTS, kind
 from slocheck.slofile.model import UNIT_SECONDS, SloSpec
 from slocheck.slofile.presets import PRESETS, Preset

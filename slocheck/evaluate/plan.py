@@ -12,6 +12,8 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
+from slocheck.promql import Selector, selector
+from slocheck.promql import duration as promql_duration
 from slocheck.slofile.kinds import LATENCY_RATIO, kind
 from slocheck.slofile.model import UNIT_SECONDS, SloSpec
 from slocheck.slofile.presets import PRESETS, Histogram, Preset
@@ -35,11 +37,6 @@ class SliPlan:
     error_values: str = "5.."
     unit: str = "s"  # histogram SLIs: the unit of the bucket bounds
     client: bool = False  # judged from the load generator's measurements only
-
-
-def selector(metric: str, base: str, *extra: str) -> str:
-    matchers = [m for m in (base, *extra) if m]
-    return f"{metric}{{{','.join(matchers)}}}" if matchers else metric
 
 
 def _histogram_base(metric: str) -> str:
@@ -97,8 +94,8 @@ def _plan_histogram(slo: SloSpec, sel: str, preset: Preset | None) -> SliPlan:
 def _plan_ratio(slo: SloSpec, sel: str, preset: Preset | None) -> SliPlan:
     """The user's counters of good (or bad) requests and of all of them."""
     assert slo.total is not None
-    counted = _with_base(slo.good or slo.bad or "", sel)
-    total = _with_base(slo.total, sel)
+    counted = Selector.parse(slo.good or slo.bad or "").with_base(sel).render()
+    total = Selector.parse(slo.total).with_base(sel).render()
     # "or vector(0)": a counter of errors has no series until the first error
     share = f"(sum(increase({counted}[{WINDOW}])) or vector(0)) / sum(increase({total}[{WINDOW}]))"
     return SliPlan(counted, share if slo.good else f"1 - {share}", fetch_total=total)
@@ -122,13 +119,18 @@ PLANNERS: dict[str, Callable[[SloSpec, str, Preset | None], SliPlan]] = {
 
 def _requests_plan(slo: SloSpec, sel: str, preset: Preset | None) -> SliPlan:
     counter = preset.requests if preset is not None else None
-    series = _with_base(counter.series, sel) if counter else selector(slo.metric_name, sel)
+    of = Selector.parse(counter.series) if counter else Selector(slo.metric_name)
+    series = of.with_base(sel).render()
     label, values = (counter.error_label, counter.error_values) if counter else ("status", "5..")
     total = sum_increase(series)
     # "or vector(0)": a counter has no error series until the first error
-    bad = _add(series, f'{label}=~"{values}"')
+    bad = Selector.parse(series).add(f'{label}=~"{values}"').render()
     errors = f"({sum_increase(bad)} or vector(0))"
-    also = _with_base(counter.also_errors, sel) if counter and counter.also_errors else None
+    also = (
+        Selector.parse(counter.also_errors).with_base(sel).render()
+        if counter and counter.also_errors
+        else None
+    )
     if also is not None:
         errors = f"({errors} + ({sum_increase(also)} or vector(0)))"
     promql = {
@@ -141,28 +143,23 @@ def _requests_plan(slo: SloSpec, sel: str, preset: Preset | None) -> SliPlan:
     return SliPlan(series, promql, error_label=label, error_values=values, fetch_errors=also)
 
 
-_NAMES = re.compile(r'__name__=~"([A-Za-z_:][A-Za-z0-9_:]*(?:\|[A-Za-z_:][A-Za-z0-9_:]*)+)"')
-
-
-_NAME_MATCHER = re.compile(r'__name__\s*(=~|=)\s*"([^"]*)"')
-
-
 def sum_increase(series: str) -> str:
     """``sum(increase(series[$window]))``; for a selector of several metric names
     (``{__name__=~"a_success|a_failure"}``) the sum of each name's, since ``increase()`` drops
     the names and two series left with the same labels are an error in Prometheus."""
-    m = _NAMES.search(series)
-    if m is None or not series.startswith("{"):
+    sel = Selector.parse(series)
+    several = sel.alternatives()
+    if several is None or sel.metric:
         return f"sum(increase({series}[{WINDOW}]))"
-    rest = (series[: m.start()] + series[m.end() :]).strip("{}").strip(", ")
-    names = m.group(1).split("|")
-    also = _NAME_MATCHER.search(rest)  # the errors' own name pattern: keep the names it matches
+    rest = [m for m in sel.matchers if m is not several]
+    names = several.value.split("|")
+    # the errors' own name pattern: keep the names it matches
+    also = next((m for m in rest if m.label == "__name__" and m.op in ("=", "=~")), None)
     if also is not None:
-        names = [n for n in names if re.fullmatch(also.group(2), n)] or names[:1]
-        rest = rest[: also.start()] + rest[also.end() :]
-    rest = re.sub(r",\s*,", ",", rest).strip(", ")
-    parts = [f"(sum(increase({selector(n, rest)}[{WINDOW}])) or vector(0))" for n in names]
-    return "(" + " + ".join(parts) + ")"
+        names = [n for n in names if re.fullmatch(also.value, n)] or names[:1]
+        rest.remove(also)
+    each = [Selector(n, tuple(rest)).render() for n in names]
+    return "(" + " + ".join(f"(sum(increase({e}[{WINDOW}])) or vector(0))" for e in each) + ")"
 
 
 def _histogram_plan(slo: SloSpec, bucket: str, unit: str) -> SliPlan:
@@ -173,8 +170,8 @@ def _histogram_plan(slo: SloSpec, bucket: str, unit: str) -> SliPlan:
         inf = 'le="+Inf"'
         return SliPlan(
             bucket,
-            f"sum(increase({_add(bucket, le)}[{WINDOW}])) / "
-            f"sum(increase({_add(bucket, inf)}[{WINDOW}]))",
+            f"sum(increase({Selector.parse(bucket).add(le).render()}[{WINDOW}])) / "
+            f"sum(increase({Selector.parse(bucket).add(inf).render()}[{WINDOW}]))",
             unit=unit,
         )
     q = (slo.percentile or 0) / 100
@@ -196,27 +193,9 @@ def le_matcher(bound: float) -> str:
     return "le=~" + '"' + "|".join(f.replace(".", "\\\\.") for f in forms) + '"'
 
 
-def _add(series: str, matcher: str) -> str:
-    """``series`` (a selector) with one more matcher."""
-    name, _, inner = series.partition("{")
-    return selector(name, inner.removesuffix("}"), matcher)
-
-
-def _with_base(series: str, base: str) -> str:
-    """``errors_total{code="500"}`` with the spec's selector added to its matchers."""
-    name, _, inner = series.partition("{")
-    return selector(name, base, inner.removesuffix("}"))
-
-
-def window_text(seconds: float) -> str:
-    """A PromQL duration for a window: whole seconds when exact, else milliseconds."""
-    ms = round(seconds * 1000)
-    return f"{ms // 1000}s" if ms % 1000 == 0 else f"{ms}ms"
-
-
 def render(promql: str, window_seconds: float) -> str:
     return promql.replace("$window_seconds", f"{window_seconds:g}").replace(
-        WINDOW, window_text(window_seconds)
+        WINDOW, promql_duration(window_seconds)
     )
 
 

@@ -4,10 +4,10 @@ warnings for what cannot be decided at the spec's load. Pure."""
 from __future__ import annotations
 
 import math
-import re
 
 from slocheck.evaluate.capacity import samples_needed
 from slocheck.evaluate.verdicts import pct
+from slocheck.promql import parse_matchers
 from slocheck.slofile.kinds import LATENCY_RATIO, QUANTILE, REQUESTS, kind
 from slocheck.slofile.model import SloSpec, Source, Spec
 
@@ -43,10 +43,10 @@ def _duration_text(seconds: float) -> str:
 
 
 def _on(selector: str) -> str:
+    equal = {m.label: m.value for m in reversed(parse_matchers(selector)) if m.op == "="}
     for label in _ROUTE_LABELS:
-        m = re.search(rf'(?:^|,)\s*{label}\s*=\s*"((?:[^"\\]|\\.)*)"', selector)
-        if m:
-            return f" on {m.group(1)}"
+        if label in equal:
+            return f" on {equal[label]}"
     return f" on {{{selector}}}" if selector else ""
 
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
@@ -22,6 +21,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 from slocheck.errors import PrometheusError, SpecError, UsageError
 from slocheck.evaluate.counters import Sample, Series
+from slocheck.promql import Selector
+from slocheck.promql import duration as promql_duration
 
 _R = TypeVar("_R")
 
@@ -302,9 +303,7 @@ class HttpPromClient:
         return [str(n) for n in names] if isinstance(names, list) else None
 
     def fetch_samples(self, selector: str, start: float, end: float) -> SeriesAnswer:
-        from slocheck.evaluate.plan import window_text
-
-        query = f"{selector}[{window_text(max(end - start, 0.001))}]"
+        query = f"{selector}[{promql_duration(max(end - start, 0.001))}]"
         result, warnings = self._query(query, end, RANGE_TYPES)
         return SeriesAnswer(self._parsed(query, result, parse_matrix), warnings)
 
@@ -378,11 +377,11 @@ class FakePromClient:
         self.calls.append((selector, start, end))
         if self.fail and (exc := self.fail(selector)):
             raise exc
-        name, _, rest = selector.partition("{")
-        matchers = dict(re.findall(r'(\w+)="([^"]*)"', rest))
+        sel = Selector.parse(selector)
+        equal = [m for m in sel.matchers if m.op == "="]  # the others are the caller's to apply
         out = []
-        for s in self.series.get(name, []):
-            if all(s.labels.get(k) == v for k, v in matchers.items()):
+        for s in self.series.get(sel.metric, []):
+            if all(s.labels.get(m.label) == m.text for m in equal):
                 out.append(Series(s.labels, [(t, v) for t, v in s.samples if start < t <= end]))
         return SeriesAnswer([s for s in out if s.samples], self.warnings)
 

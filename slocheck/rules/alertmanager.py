@@ -8,8 +8,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from slocheck.promql import quote
 from slocheck.rules.objectives import objectives
-from slocheck.rules.prometheus import dump_yaml, quoted
+from slocheck.rules.prometheus import dump_yaml
 from slocheck.slofile.alerts import Severity, labels_of
 from slocheck.slofile.model import Spec
 
@@ -34,8 +35,8 @@ _META = re.compile(r"[\\.+*?()|\[\]{}^$]")  # what a Go regular expression reads
 def matcher(values: list[str]) -> str:
     """``severity="page"``, or ``severity=~"page|pageteam"`` for several."""
     if len(values) == 1:
-        return f"severity={quoted(values[0])}"
-    return "severity=~" + quoted("|".join(_META.sub(r"\\\g<0>", v) for v in values))
+        return f"severity={quote(values[0])}"
+    return "severity=~" + quote("|".join(_META.sub(r"\\\g<0>", v) for v in values))
 
 
 def routes(spec: Spec) -> dict[str, Any]:

@@ -32,14 +32,9 @@ from grafana_foundation_sdk.models import common
 from grafana_foundation_sdk.models import dashboard as dash_m
 from grafana_foundation_sdk.models.text import TextMode
 
+from slocheck.promql import duration
 from slocheck.rules.objectives import Objective
-from slocheck.rules.prometheus import (
-    BURNS,
-    duration_text,
-    error_ratio_record,
-    quoted,
-    rule_set,
-)
+from slocheck.rules.prometheus import BURNS, error_ratio_record, recorded, rule_set
 from slocheck.slofile.kinds import QUANTILE, family_of
 from slocheck.slofile.model import Spec
 
@@ -59,11 +54,6 @@ def uid_of(service: str) -> str:
     slug = re.sub(r"[^a-z0-9]+", "-", service.lower()).strip("-")[:20].strip("-")
     digest = hashlib.sha256(service.encode()).hexdigest()[:8]
     return f"slocheck-{slug}-{digest}" if slug else f"slocheck-{digest}"
-
-
-def series(record: str, o: Objective, service: str) -> str:
-    """One recorded series of one SLO of one service (as the alerts select it)."""
-    return f"{record}{{service={quoted(service)},slo={quoted(o.name)}}}"
 
 
 def _query(expr: str, legend: str, ref: str) -> prom_b.Dataquery:
@@ -114,11 +104,11 @@ def ratio_panels(o: Objective, spec: Spec, period: str) -> list[Builder[dash_m.P
             f"the SLO period ({period}), against its objective."
         )
         .datasource(DATASOURCE)
-        .with_target(_query(f"1 - {series(error_ratio_record('5m'), o, svc)}", "SLI (5m)", "A"))
+        .with_target(_query(f"1 - {recorded(error_ratio_record('5m'), o, svc)}", "SLI (5m)", "A"))
         .with_target(
-            _query(f"1 - {series(error_ratio_record(period), o, svc)}", f"SLI ({period})", "B")
+            _query(f"1 - {recorded(error_ratio_record(period), o, svc)}", f"SLI ({period})", "B")
         )
-        .with_target(_query(series("slo:objective:ratio", o, svc), "objective", "C"))
+        .with_target(_query(recorded("slo:objective:ratio", o, svc), "objective", "C"))
         .unit("percentunit")
         .decimals(3)
         .max(1)
@@ -139,7 +129,7 @@ def ratio_panels(o: Objective, spec: Spec, period: str) -> list[Builder[dash_m.P
         )
         .datasource(DATASOURCE)
         .with_target(
-            _query(series("slo:error_budget_remaining:ratio", o, svc), "budget remaining", "A")
+            _query(recorded("slo:error_budget_remaining:ratio", o, svc), "budget remaining", "A")
         )
         .unit("percentunit")
         .decimals(1)
@@ -177,7 +167,8 @@ def ratio_panels(o: Objective, spec: Spec, period: str) -> list[Builder[dash_m.P
     )
     for i, w in enumerate(BURN_WINDOWS):
         expr = (
-            f"{series(error_ratio_record(w), o, svc)} / {series('slo:error_budget:ratio', o, svc)}"
+            f"{recorded(error_ratio_record(w), o, svc)} / "
+            f"{recorded('slo:error_budget:ratio', o, svc)}"
         )
         burn = burn.with_target(_query(expr, w, chr(ord("A") + i)))
     return [sli, budget, burn]
@@ -186,7 +177,7 @@ def ratio_panels(o: Objective, spec: Spec, period: str) -> list[Builder[dash_m.P
 def threshold_panels(o: Objective, spec: Spec) -> list[Builder[dash_m.Panel]]:
     """Value over time against the threshold, and the current value."""
     assert o.threshold is not None and o.bad_op is not None
-    value = series("slo:sli_value:rate5m", o, spec.service.name)
+    value = recorded("slo:sli_value:rate5m", o, spec.service.name)
     what = f"P{o.percentile:g} {o.sli}" if o.percentile else o.sli
     unit = "s" if family_of(o.sli) == QUANTILE else "none"
     shown = f"{_num(o.threshold)} s" if unit == "s" else _num(o.threshold)
@@ -246,7 +237,7 @@ def _skipped_note(skipped: list[tuple[str, str]]) -> text_b.Panel:
 def build(spec: Spec) -> dash_m.Dashboard:
     """The SDK's dashboard model of a spec's rules."""
     rules = rule_set(spec)
-    period = duration_text(spec.period)
+    period = duration(spec.period, largest="d")
     name = spec.service.name
     board = (
         dash_b.Dashboard(f"{name} SLOs")

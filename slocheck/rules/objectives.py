@@ -8,11 +8,11 @@ left for the rules to fill in, so that the gate, the rules and the dashboard nev
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from slocheck.evaluate.plan import WINDOW, plan, selector
+from slocheck.evaluate.plan import WINDOW, plan
+from slocheck.promql import Selector, parse_matchers
 from slocheck.slofile.alerts import SloAlerts
 from slocheck.slofile.kinds import LATENCY_RATIO, QUANTILE, RATIO, REQUESTS, kind
 from slocheck.slofile.model import SloSpec, Spec
@@ -22,7 +22,6 @@ Kind = Literal["ratio", "threshold"]
 #: The label names an ``up`` series can carry from a selector (the others are the target's).
 UP_LABELS = ("job", "instance", "namespace", "pod", "service")
 _NEGATED = {"<": ">=", "<=": ">", ">": "<=", ">=": "<", "==": "!=", "!=": "=="}
-_MATCHER = re.compile(r'\s*([A-Za-z_][A-Za-z0-9_]*)\s*(=~|!=|!~|=)\s*"((?:[^"\\]|\\.)*)"\s*,?')
 
 
 @dataclass(frozen=True)
@@ -54,22 +53,10 @@ class Skipped:
     why: str
 
 
-def matchers(sel: str) -> list[tuple[str, str, str]]:
-    """The ``(label, op, value)`` matchers of a selector's inside (``job="a", code=~"5.."``)."""
-    out, pos = [], 0
-    while pos < len(sel):
-        m = _MATCHER.match(sel, pos)
-        if m is None or m.end() == pos:
-            break
-        out.append((m.group(1), m.group(2), m.group(3)))
-        pos = m.end()
-    return out
-
-
 def up_selector(spec: Spec) -> str:
     """``up`` with those of the spec's matchers that an ``up`` series can carry."""
-    kept = [f'{k}{op}"{v}"' for k, op, v in matchers(spec.prometheus.selector) if k in UP_LABELS]
-    return selector("up", ",".join(kept))
+    kept = [m for m in parse_matchers(spec.prometheus.selector) if m.label in UP_LABELS]
+    return Selector("up", tuple(kept)).canonical().render()
 
 
 def objective_of(slo: SloSpec, spec: Spec) -> Objective | Skipped:

@@ -18,6 +18,7 @@ from typing import Any
 import yaml
 
 from slocheck.evaluate.plan import sum_increase
+from slocheck.promql import Matcher, duration, selector
 from slocheck.rules.objectives import Objective, objectives, over, requests_total, up_selector
 from slocheck.slofile.alerts import Severity, annotations_of, disabled, labels_of
 from slocheck.slofile.model import Spec
@@ -56,19 +57,6 @@ BURNS: dict[Severity, tuple[Burn, ...]] = {
 }
 
 
-def duration_text(seconds: float) -> str:
-    """A PromQL duration: ``28d``, ``6h``, ``90m``, ``45s``."""
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds >= size and seconds % size == 0:
-            return f"{int(seconds // size)}{unit}"
-    return f"{int(seconds)}s"
-
-
-def quoted(value: str) -> str:
-    """A PromQL string literal."""
-    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
 def error_ratio_record(window: str) -> str:
     return f"slo:sli_error:ratio_rate{window}"
 
@@ -77,9 +65,9 @@ def slo_labels(o: Objective, spec: Spec) -> dict[str, str]:
     return {"slo": o.name, "sli": o.sli, "service": spec.service.name}
 
 
-def _of(record: str, o: Objective, service: str) -> str:
+def recorded(record: str, o: Objective, service: str) -> str:
     """The recorded series of one SLO (of one service: two services may name SLOs alike)."""
-    return f"{record}{{service={quoted(service)},slo={quoted(o.name)}}}"
+    return selector(record, Matcher.of("service", "=", service), Matcher.of("slo", "=", o.name))
 
 
 def alert_name(o: Objective, suffix: str) -> str:
@@ -102,8 +90,8 @@ def burn_expr(o: Objective, severity: Severity, service: str) -> str:
     for b in BURNS[severity]:
         bound = f"({_num(b.factor)} * {_num(o.budget)})"
         parts.append(
-            f"(\n  {_of(error_ratio_record(b.long), o, service)} > {bound}\n"
-            f"  and\n  {_of(error_ratio_record(b.short), o, service)} > {bound}\n)"
+            f"(\n  {recorded(error_ratio_record(b.long), o, service)} > {bound}\n"
+            f"  and\n  {recorded(error_ratio_record(b.short), o, service)} > {bound}\n)"
         )
     return "\nor\n".join(parts)
 
@@ -143,13 +131,13 @@ def ratio_rules(o: Objective, spec: Spec, period: str) -> tuple[list[dict[str, A
             "record": error_ratio_record(period),
             # the period's ratio as the mean of its 5m ratios (as Sloth does): a query over
             # 28 days of raw samples at every evaluation would cost too much
-            "expr": f"avg_over_time({_of(error_ratio_record('5m'), o, svc)}[{period}])",
+            "expr": f"avg_over_time({recorded(error_ratio_record('5m'), o, svc)}[{period}])",
             "labels": labels,
         },
         {
             "record": "slo:error_budget_remaining:ratio",
-            "expr": f"1 - ({_of(error_ratio_record(period), o, svc)} / "
-            f"{_of('slo:error_budget:ratio', o, svc)})",
+            "expr": f"1 - ({recorded(error_ratio_record(period), o, svc)} / "
+            f"{recorded('slo:error_budget:ratio', o, svc)})",
             "labels": labels,
         },
     ]
@@ -194,7 +182,7 @@ def threshold_rules(o: Objective, spec: Spec) -> tuple[list[dict[str, Any]], ...
     alerts = [
         {
             "alert": alert_name(o, THRESHOLD_ALERT),
-            "expr": f"{_of(record, o, spec.service.name)} {o.bad_op} {_num(o.threshold)}",
+            "expr": f"{recorded(record, o, spec.service.name)} {o.bad_op} {_num(o.threshold)}",
             "for": THRESHOLD_FOR,
             "labels": labels_of(own, o.alerts, sev),
             "annotations": annotations_of(
@@ -273,7 +261,7 @@ def dump_yaml(data: Any) -> str:
 
 def rule_set(spec: Spec) -> RuleSet:
     kept, skipped = objectives(spec)
-    period = duration_text(spec.period)
+    period = duration(spec.period, largest="d")
     name = spec.service.name
     groups = []
     for o in kept:

@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from slocheck.evaluate.plan import plan
-from slocheck.rules.objectives import Objective, matchers, requests_total, up_selector
+from slocheck.promql import Matcher, Selector, duration, parse_matchers
+from slocheck.rules.objectives import Objective, requests_total, up_selector
 from slocheck.rules.prometheus import (
     BURN_ALERT,
     BURNS,
@@ -30,7 +31,6 @@ from slocheck.rules.prometheus import (
     burn_labels,
     burn_severities,
     dump_yaml,
-    duration_text,
     rule_set,
     service_alerts,
     threshold_rules,
@@ -63,8 +63,12 @@ def _literal(pattern: str) -> list[str]:
 
 def satisfy(sel_inside: str) -> dict[str, str]:
     """Labels (``__name__`` included) of a series that a selector's matchers all accept."""
+    return _satisfying(parse_matchers(sel_inside))
+
+
+def _satisfying(matchers: tuple[Matcher, ...]) -> dict[str, str]:
     labels: dict[str, str] = {}
-    for name, op, value in matchers(sel_inside):
+    for name, op, value in ((m.label, m.op, m.value) for m in matchers):
         if op == "=":
             labels[name] = value
         elif op == "=~":
@@ -74,7 +78,7 @@ def satisfy(sel_inside: str) -> dict[str, str]:
             labels[name] = found
         elif (op == "!=" and value == "") or (op == "!~" and re.fullmatch(value, "")):
             labels[name] = "x"  # absent would be "", which the matcher refuses
-    for name, op, value in matchers(sel_inside):
+    for name, op, value in ((m.label, m.op, m.value) for m in matchers):
         got = labels.get(name, "")
         if (op == "!=" and got == value) or (op == "!~" and re.fullmatch(value, got)):
             raise NoTest(f"cannot satisfy {name}{op}{value!r} together with the others")
@@ -83,10 +87,10 @@ def satisfy(sel_inside: str) -> dict[str, str]:
 
 def series_labels(series: str) -> dict[str, str]:
     """The labels of a series that ``series`` (``name{...}`` or ``{__name__=~...}``) selects."""
-    name, _, inner = series.partition("{")
-    labels = satisfy(inner.removesuffix("}"))
-    if name:
-        labels["__name__"] = name
+    sel = Selector.parse(series)
+    labels = _satisfying(sel.matchers)
+    if sel.metric:
+        labels["__name__"] = sel.metric
     if "__name__" not in labels:
         raise NoTest(f"{series} names no metric")
     return labels
@@ -215,8 +219,7 @@ def burning(slo: SloSpec, spec: Spec, ratio: float, phases: Phases) -> Burning:
 
 
 def matchers_of(series: str) -> dict[str, str]:
-    _, _, inner = series.partition("{")
-    return {k: v for k, op, v in matchers(inner.removesuffix("}")) if op == "=~"}
+    return {m.label: m.value for m in Selector.parse(series).matchers if m.op == "=~"}
 
 
 def _ratio_inputs(slo: SloSpec, spec: Spec, bad: int, total: int, phases: Phases) -> Burning:
@@ -233,7 +236,7 @@ def _ratio_inputs(slo: SloSpec, spec: Spec, bad: int, total: int, phases: Phases
     # one counter: the counted events are some of its series, the rest another series of it
     counted = {**everything, **counted}
     rest = dict(counted)
-    differ = [k for k, op, _ in matchers(counted_sel.partition("{")[2][:-1]) if op == "="]
+    differ = [m.label for m in Selector.parse(counted_sel).matchers if m.op == "="]
     differ = [k for k in differ if k != "__name__" and k not in everything]
     if not differ:
         raise NoTest("the counted selector adds no label to tell its series from the rest")
@@ -263,7 +266,7 @@ def firing(o: Objective, ratio: float, phases: Phases) -> list[Severity]:
 def _alert(o: Objective, spec: Spec, severity: Severity) -> dict[str, Any]:
     """The page or ticket alert as the rules write it: the user's labels and annotations
     (``alerts:``) over slocheck's."""
-    own = burn_annotations(o, spec, severity, duration_text(spec.period))
+    own = burn_annotations(o, spec, severity, duration(spec.period, largest="d"))
     return {
         "exp_labels": burn_labels(o, spec, severity),
         "exp_annotations": annotations_of(own, o.alerts, severity),

@@ -10,10 +10,10 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from slocheck.errors import SpecError
+from slocheck.promql import Matcher, Selector
 from slocheck.slofile.kinds import QUANTILE, find, kind, kinds_of
 from slocheck.slofile.lines import Lines, PathT, format_path
 from slocheck.slofile.promql_shapes import (
-    Selector,
     counter_of,
     le_bound,
     quantile_of,
@@ -28,7 +28,7 @@ OPS: dict[str, str] = {"lte": "<=", "lt": "<", "gte": ">=", "gt": ">"}
 EXTRA_FIELDS = frozenset(
     {"severity", "on_no_data", "on_inconclusive", "min_samples", "interpolate", "sli", "alerts"}
 )
-_ERRORS = 'status=~"5.."'
+_ERRORS = Matcher("status", "=~", "5..")
 
 
 @dataclass
@@ -111,13 +111,13 @@ def selectors_of(c: Candidate) -> list[Selector]:
     return []
 
 
-def common_selector(candidates: list[Candidate]) -> tuple[str, ...]:
+def common_selector(candidates: list[Candidate]) -> tuple[Matcher, ...]:
     """The matchers every recognised query has (never ``le``), in the order first written."""
     found = [s.matchers for c in candidates for s in selectors_of(c)]
     if not found:
         return ()
     shared = frozenset.intersection(*(frozenset(m) for m in found))
-    return tuple(m for m in found[0] if m in shared and not m.startswith(("le=", "le!")))
+    return tuple(m for m in found[0] if m in shared and m.label != "le")
 
 
 def _metric_field(out: dict[str, Any], sli: str, metric: str) -> None:
@@ -136,7 +136,7 @@ def _seconds_histogram(name: str) -> str | None:
 
 
 def _latency_ratio(
-    good: Selector, total: Selector, common: frozenset[str], objective: float
+    good: Selector, total: Selector, common: frozenset[Matcher], objective: float
 ) -> dict[str, Any] | None:
     """``H_bucket{M, le="B"}`` over ``H_count{M}`` (or ``le="+Inf"``) -> ``latency_ratio``."""
     base = _seconds_histogram(good.metric)
@@ -147,14 +147,14 @@ def _latency_ratio(
         return None
     if total.metric.endswith("_bucket") and le_bound(total.label("le")) != float("inf"):
         return None
-    if good.without_label("le") != common or total.without_label("le") != common:
+    if {frozenset(s.without("le").matchers) for s in (good, total)} != {common}:
         return None
     out: dict[str, Any] = {"sli": "latency_ratio", "threshold": bound, "objective": objective}
     _metric_field(out, "latency_ratio", base)
     return out
 
 
-def _ratio(c: Candidate, common: frozenset[str]) -> tuple[dict[str, Any], str | None]:
+def _ratio(c: Candidate, common: frozenset[Matcher]) -> tuple[dict[str, Any], str | None]:
     plain = _plain(c)
     good, bad, total = plain["good"], plain["bad"], plain["total"]
     slow = slow_of(c.bad) if c.bad and bad is None else None
@@ -179,8 +179,10 @@ def _ratio(c: Candidate, common: frozenset[str]) -> tuple[dict[str, Any], str | 
                 out = {**out, "sli": "error_ratio", "threshold": round(1 - c.objective, 12)}
                 del out["objective"]
             return out, None
-        out = {"sli": "ratio", "objective": c.objective, "total": total.text(common)}
-        out["good" if good is not None else "bad"] = (good or bad or total).text(common)
+        out = {"sli": "ratio", "objective": c.objective, "total": total.dropping(common).render()}
+        out["good" if good is not None else "bad"] = (
+            (good or bad or total).dropping(common).render()
+        )
         return out, None
     return _ratio_promql(c), (
         f"{c.name}: judged as sli promql, a plain comparison of the value Prometheus computes "
@@ -198,7 +200,7 @@ def _ratio_promql(c: Candidate) -> dict[str, Any]:
     return {"sli": "promql", "query": query, "op": ">=", "threshold": c.objective}
 
 
-def _threshold(c: Candidate, common: frozenset[str]) -> tuple[dict[str, Any], str | None]:
+def _threshold(c: Candidate, common: frozenset[Matcher]) -> tuple[dict[str, Any], str | None]:
     assert c.query is not None and c.op is not None and c.value is not None
     quantile = quantile_of(c.query)
     base = _seconds_histogram(quantile[1].metric) if quantile else None
@@ -267,7 +269,7 @@ def map_candidates(
             raise lines.error(
                 at,
                 f"sli {c.extra['sli']} needs a bad/total ratio of the requests counter with "
-                f"{_ERRORS} (it maps to sli {body['sli']})",
+                f"{_ERRORS.render()} (it maps to sli {body['sli']})",
             )
         entry: dict[str, Any] = {"name": c.name, **body}
         if c.description:
@@ -285,7 +287,7 @@ def map_candidates(
             c.where.setdefault(key, c.where.get(_SOURCE_OF.get(key, ""), c.where[""]))
         entries.append(entry)
         origins.slos.append(c)
-    return entries, ",".join(order), notes
+    return entries, Selector("", order).inside(), notes
 
 
 #: The candidate's field each mapped field is read from (for error locations).

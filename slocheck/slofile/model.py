@@ -18,6 +18,13 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from slocheck.promql import (
+    Selector,
+    SelectorError,
+    is_label_name,
+    is_metric_name,
+    parse_matchers,
+)
 from slocheck.slofile.alerts import SloAlerts
 from slocheck.slofile.bounds import (
     MAX_DURATION_S,
@@ -59,21 +66,18 @@ HistogramUnit = Literal["s", "ms", "us"]
 UNIT_SECONDS: dict[str, float] = {"s": 1.0, "ms": 1e-3, "us": 1e-6}
 Op = Literal["<", "<=", ">", ">=", "==", "!="]
 
-_MATCHER = r'\s*[A-Za-z_][A-Za-z0-9_]*\s*(=~|!~|!=|=)\s*"(?:[^"\\]|\\.)*"\s*'
-SELECTOR_RE = re.compile(rf"^(?:{_MATCHER})(?:,{_MATCHER})*,?$")
-METRIC_RE = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
-SERIES_RE = re.compile(r"^\s*([a-zA-Z_:][a-zA-Z0-9_:]*)\s*(?:\{(.*)\})?\s*$", re.DOTALL)
-
 
 def series_selector(v: str) -> str:
     """``metric`` or ``metric{label="value", ...}``: a counter's series, as PromQL selects them."""
-    m = SERIES_RE.match(v)
-    inner = (m.group(2) or "").strip() if m else ""
-    if m is None or (inner and not SELECTOR_RE.match(inner)):
+    try:
+        sel: Selector | None = Selector.parse(v)
+    except SelectorError:
+        sel = None
+    if sel is None or not sel.metric:
         raise ValueError(
             f'expected a series selector like errors_total{{job="demo"}}, got {v!r:.80}'
         )
-    return f"{m.group(1)}{{{inner.rstrip(',').strip()}}}" if inner else m.group(1)
+    return sel.render()
 
 
 def _number(value: Any) -> float:
@@ -203,8 +207,10 @@ class PrometheusSpec(_Strict):
         inner = v.strip()
         if inner.startswith("{") and inner.endswith("}"):
             inner = inner[1:-1].strip()
-        if inner and not SELECTOR_RE.match(inner):
-            raise ValueError(f'expected label matchers like job="demo", got {v!r:.80}')
+        try:
+            parse_matchers(inner)
+        except SelectorError:
+            raise ValueError(f'expected label matchers like job="demo", got {v!r:.80}') from None
         return inner.rstrip(",").strip()
 
     @field_validator("preset")
@@ -231,7 +237,7 @@ class PrometheusSpec(_Strict):
     @classmethod
     def _label_names(cls, v: list[str]) -> list[str]:
         for name in v:
-            if not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", name) or name in ("__name__", "le"):
+            if not is_label_name(name) or name in ("__name__", "le"):
                 raise ValueError(f"expected label names (not __name__ or le), got {name!r:.40}")
         return v
 
@@ -364,7 +370,7 @@ class SloSpec(_Strict):
     @field_validator("metric")
     @classmethod
     def _metric(cls, v: str | None) -> str | None:
-        if v is not None and not METRIC_RE.match(v):
+        if v is not None and not is_metric_name(v):
             raise ValueError(f"expected a metric name like http_requests_total, got {v!r:.80}")
         return v
 

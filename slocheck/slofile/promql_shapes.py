@@ -16,13 +16,12 @@ Accepted, ``W`` being any range (``[5m]``, ``[{{.window}}]``, ``[$window]``), wh
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
-_NAME = r"[a-zA-Z_:][a-zA-Z0-9_:]*"
-_SEL = rf'{_NAME}(?:\s*\{{(?:[^{{}}"]|"(?:[^"\\]|\\.)*")*\}})?'
+from slocheck.promql import METRIC_NAME, STRING, Matcher, Selector, SelectorError
+
+_SEL = rf'{METRIC_NAME}(?:\s*\{{(?:[^{{}}"]|{STRING})*\}})?'
 #: a range: a PromQL duration, Sloth's template or slocheck's placeholder
 WINDOW = r"\[\s*(?:\{\{\s*\.window\s*\}\}|\$window|[0-9]+(?:ms|s|m|h|d|w|y))\s*\]"
-_MATCHER = re.compile(r'\s*([A-Za-z_][A-Za-z0-9_]*)\s*(=~|!~|!=|=)\s*"((?:[^"\\]|\\.)*)"\s*(,|$)')
 _FUNC = r"(?:rate|increase)"
 _SUM_RATE = rf"sum\s*\(\s*{_FUNC}\s*\(\s*({_SEL})\s*{WINDOW}\s*\)\s*\)"
 
@@ -53,41 +52,14 @@ _QUANTILE = [
 _TEMPLATE = re.compile(r"\{\{\s*\.window\s*\}\}")
 
 
-@dataclass(frozen=True)
-class Selector:
-    """A series selector: a metric name and its label matchers (``name op "value"``)."""
-
-    metric: str
-    matchers: tuple[str, ...]
-
-    def text(self, without: frozenset[str] = frozenset()) -> str:
-        kept = [m for m in self.matchers if m not in without]
-        return f"{self.metric}{{{','.join(kept)}}}" if kept else self.metric
-
-    def label(self, name: str) -> str | None:
-        """The matcher on label ``name`` (``le="0.25"``), if there is one."""
-        found = [m for m in self.matchers if re.match(rf"{name}\s*(=~|!~|!=|=)", m)]
-        return found[0] if len(found) == 1 else None
-
-    def without_label(self, name: str) -> frozenset[str]:
-        return frozenset(m for m in self.matchers if not re.match(rf"{name}\s*(=~|!~|!=|=)", m))
-
-
 def parse_selector(text: str) -> Selector | None:
-    """``metric{a="x", b=~"y"}`` -> a :class:`Selector`; None when it is not one."""
-    m = re.fullmatch(rf"\s*({_NAME})\s*(?:\{{(.*)\}})?\s*", text, re.DOTALL)
-    if m is None:
+    """``metric{a="x", b=~"y"}`` -> a :class:`Selector` written without spaces; None when it is
+    not one or names no metric."""
+    try:
+        sel = Selector.parse(text)
+    except SelectorError:
         return None
-    inner = (m.group(2) or "").strip()
-    matchers: list[str] = []
-    pos = 0
-    while pos < len(inner):
-        mm = _MATCHER.match(inner, pos)
-        if mm is None or mm.end() == pos:
-            return None
-        matchers.append(f'{mm.group(1)}{mm.group(2)}"{mm.group(3)}"')
-        pos = mm.end()
-    return Selector(m.group(1), tuple(matchers))
+    return sel.canonical() if sel.metric else None
 
 
 def counter_of(query: str) -> Selector | None:
@@ -129,16 +101,13 @@ def quantile_of(query: str) -> tuple[float, Selector] | None:
     return None
 
 
-def le_bound(matcher: str | None) -> float | None:
+def le_bound(matcher: Matcher | None) -> float | None:
     """The bucket bound of ``le="0.25"`` (or ``le=~"1.0|1"``, every spelling the same bound)."""
-    if matcher is None:
+    if matcher is None or matcher.label != "le" or matcher.op not in ("=", "=~"):
         return None
-    m = re.fullmatch(r'le(=~|=)"(.*)"', matcher)
-    if m is None:
-        return None
-    forms = m.group(2).replace("\\\\.", ".").replace("\\.", ".").split("|")
+    forms = matcher.value.replace("\\\\.", ".").replace("\\.", ".").split("|")
     try:
-        values = {float(f) for f in forms} if m.group(1) == "=~" else {float(m.group(2))}
+        values = {float(f) for f in forms} if matcher.op == "=~" else {float(matcher.value)}
     except ValueError:
         return None
     return values.pop() if len(values) == 1 else None

@@ -4,8 +4,8 @@ over the same window and judge them with the canary rule (``slocheck.regress.dep
 from __future__ import annotations
 
 from slocheck.evaluate import Window
-from slocheck.evaluate.plan import selector
 from slocheck.prom.client import PromClient
+from slocheck.promql import selector
 from slocheck.regress.deployments import CanaryResult, Deployment, deployment, judge_canary
 from slocheck.slofile import Spec
 from slocheck.workflows.verify import lookback

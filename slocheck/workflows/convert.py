@@ -12,7 +12,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 import yaml
 
-from slocheck.evaluate.plan import SliPlan, le_matcher, plan, selector
+from slocheck.evaluate.plan import SliPlan, le_matcher, plan
+from slocheck.promql import Selector
 from slocheck.slofile import LoadedSpec, SloSpec, Spec
 from slocheck.slofile.kinds import QUANTILE, counts_failed_requests, kind
 from slocheck.slofile.openslo import API_VERSION, SETTINGS_ANNOTATION, SLO_ANNOTATION
@@ -31,11 +32,6 @@ class Converted:
     notes: list[str] = field(default_factory=list)
 
 
-def _add(series: str, matcher: str) -> str:
-    name, _, inner = series.partition("{")
-    return selector(name, inner.removesuffix("}"), matcher)
-
-
 def _source(query: str) -> dict[str, Any]:
     return {"metricSource": {"type": "Prometheus", "spec": {"query": query}}}
 
@@ -52,14 +48,15 @@ def _indicator(slo: SloSpec, p: SliPlan) -> tuple[dict[str, Any], dict[str, Any]
         return f"its histogram's bounds are in {p.unit}; OpenSLO would need them in seconds"
     if counts_failed_requests(slo.sli):
         assert p.fetch is not None
-        bad = _add(p.fetch, f'{p.error_label or "status"}=~"{p.error_values}"')
-        ratio = {"counter": True, "bad": _source(bad), "total": _source(p.fetch)}
+        bad = Selector.parse(p.fetch).add(f'{p.error_label or "status"}=~"{p.error_values}"')
+        ratio = {"counter": True, "bad": _source(bad.render()), "total": _source(p.fetch)}
         target = (slo.objective or 0.0) if slo.sli == "availability" else 1 - (slo.threshold or 0.0)
         return {"ratioMetric": ratio}, {"target": round(target, 12)}
     if slo.sli == "latency_ratio":
         assert p.fetch is not None
-        good = _add(p.fetch, le_matcher(round(slo.threshold or 0.0, 9)))
-        total = _add(p.fetch, 'le="+Inf"')
+        fetched = Selector.parse(p.fetch)
+        good = fetched.add(le_matcher(round(slo.threshold or 0.0, 9))).render()
+        total = fetched.add('le="+Inf"').render()
         ratio = {"counter": True, "good": _source(good), "total": _source(total)}
         return {"ratioMetric": ratio}, {"target": slo.objective}
     if slo.sli == "ratio":

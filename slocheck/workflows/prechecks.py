@@ -27,14 +27,14 @@ from slocheck.errors import UsageError
 from slocheck.evaluate.plan import plan
 from slocheck.load.config import BUILTIN_SCENARIOS
 from slocheck.prom.client import HttpPromClient, redact_url
+from slocheck.promql import METRIC_NAME, Selector, SelectorError
 from slocheck.slofile import LoadedSpec
 from slocheck.slofile.model import Spec, TargetSpec
 from slocheck.slofile.sources import named_preset, preset_of, source_of
 
 #: Series Prometheus makes itself (never on a target's /metrics).
 SYNTHETIC = frozenset({"up", "scrape_duration_seconds", "scrape_samples_scraped"})
-_NAME = re.compile(r"[A-Za-z_:][A-Za-z0-9_:]*")
-_NAME_MATCHER = re.compile(r'__name__\s*=~?\s*"([^"]*)"')
+_NAME = re.compile(METRIC_NAME)
 #: The samples a ``# TYPE name kind`` line announces (a labelled metric with no sample yet).
 _SUFFIXES = ("", "_total", "_bucket", "_count", "_sum", "_created")
 
@@ -110,13 +110,10 @@ def slo_metrics(spec: Spec) -> dict[str, list[str]]:
 
 def names_in(selector: str) -> list[str]:
     """The metric names of a series selector: ``name{...}`` or ``{__name__=~"a|b", ...}``."""
-    head = selector.partition("{")[0].strip()
-    if head:
-        return [head] if _NAME.fullmatch(head) else []
-    found = _NAME_MATCHER.search(selector)
-    if found is None:
+    try:
+        return Selector.parse(selector).names()
+    except SelectorError:
         return []
-    return [n for n in found.group(1).split("|") if _NAME.fullmatch(n)]
 
 
 def exposed_names(text: str) -> set[str]:

@@ -23,7 +23,6 @@ from slocheck.evaluate.counts import (
     unanswered_in,
 )
 from slocheck.evaluate.crosscheck import CrossCheck, CrossCheckInputs, cross_checks, first_scrape
-from slocheck.evaluate.plan import selector
 from slocheck.load import LoadConfig, LoadResult, Progress, run_load, stopping, summarise
 from slocheck.load.client_stats import client_stats
 from slocheck.load.config import BUILTIN_SCENARIOS, in_flight_for
@@ -31,6 +30,7 @@ from slocheck.load.stats import count_between, merged
 from slocheck.prom.client import HttpPromClient, PromClient, redact_url
 from slocheck.prom.managed import ManagedPrometheus, start_prometheus
 from slocheck.prom.scrape import ScrapeWaits
+from slocheck.promql import Selector
 from slocheck.results import Ending, RunResult
 from slocheck.slofile import LoadedSpec, LoadSpec
 from slocheck.slofile.kinds import KINDS
@@ -226,8 +226,7 @@ def gather_cross_check_inputs(
 
 def _with_selector(series: str, sel: str) -> str:
     """A series selector (``name{...}`` or ``{__name__=~...}``) with the spec's matchers."""
-    name, _, inner = series.partition("{")
-    return selector(name, sel, inner.removesuffix("}"))
+    return Selector.parse(series).with_base(sel).render()
 
 
 def first_scrape_due(started: float, prom: ScrapeWaits) -> float:

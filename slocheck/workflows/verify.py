@@ -23,8 +23,9 @@ from slocheck.evaluate import (
 from slocheck.evaluate.alerts import alerts_seen
 from slocheck.evaluate.client import ClientSli, judge_client, stricter, with_ignored_failures
 from slocheck.evaluate.counters import Series
-from slocheck.evaluate.plan import empty_numerator_warning, window_text
+from slocheck.evaluate.plan import empty_numerator_warning
 from slocheck.prom.client import HttpPromClient, PromClient, redact_url, warnings_of
+from slocheck.promql import duration as promql_duration
 from slocheck.results import VerifyResult
 from slocheck.slofile import LoadedSpec, PrometheusSpec
 from slocheck.slofile.model import SloSpec
@@ -100,7 +101,7 @@ def _server_result(
             return answer
 
         total, errors = also(p.fetch_total), also(p.fetch_errors)
-        span = window_text(window.read_until - window.start + back)
+        span = promql_duration(window.read_until - window.start + back)
         data = SliData(
             series=series,
             total_series=total,

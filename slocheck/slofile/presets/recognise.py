@@ -15,21 +15,20 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from slocheck.promql import METRIC_NAME, Selector, SelectorError
 from slocheck.slofile.presets.base import Counter, Histogram, Preset
 
-_NAME = re.compile(r"^([A-Za-z_:][A-Za-z0-9_:]*)")
-_NAME_REGEX = re.compile(r'__name__\s*=~\s*"([^"]*)"')
+_NAME = re.compile(rf"^({METRIC_NAME})")
 #: the suffixes of a histogram's (or summary's) samples: any of them shows the histogram
 _HISTOGRAM_SUFFIXES = ("_bucket", "_count", "_sum")
 
 
 def _selector_names(series: str) -> tuple[str, ...]:
     """The metric names of a selector: ``x{a="b"}`` -> x; ``{__name__=~"a|b"}`` -> a, b."""
-    m = _NAME_REGEX.search(series)
-    if series.lstrip().startswith("{") and m:
-        return tuple(n for n in m.group(1).split("|") if n)
-    name = _NAME.match(series.strip())
-    return (name.group(1),) if name else ()
+    try:
+        return tuple(Selector.parse(series).names())
+    except SelectorError:
+        return ()
 
 
 def _counter_names(counter: Counter | None) -> tuple[str, ...]:

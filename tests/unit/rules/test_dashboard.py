@@ -22,8 +22,9 @@ from grafana_foundation_sdk.models import stat as stat_m
 from grafana_foundation_sdk.models import text as text_m
 from grafana_foundation_sdk.models import timeseries as ts_m
 
+from slocheck.promql import quote
 from slocheck.rules import dashboard as dash
-from slocheck.rules.prometheus import BURNS, quoted, rule_set
+from slocheck.rules.prometheus import BURNS, rule_set
 from slocheck.slofile import load_spec, parse_spec
 from slocheck.slofile.model import Spec
 
@@ -83,10 +84,10 @@ def unknown_series(spec: Spec, board: dict[str, Any]) -> list[str]:
     """The selectors of the dashboard's queries that read no recorded series of the spec's
     service (or of another SLO than the row's), and the queries that read no series at all."""
     records = recorded(spec)
-    service = f"service={quoted(spec.service.name)}"
+    service = f"service={quote(spec.service.name)}"
     bad = []
     for row, panels in _rows(board):
-        slo = f"slo={quoted(row['title'])}"
+        slo = f"slo={quote(row['title'])}"
         for p in panels:
             for t in p.get("targets", []):
                 found = SELECTOR.findall(t["expr"])

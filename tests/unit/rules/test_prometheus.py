@@ -9,9 +9,10 @@ import pytest
 import yaml
 
 from slocheck.evaluate.plan import plan
+from slocheck.promql import duration, parse_matchers, quote
 from slocheck.rules import rule_set
-from slocheck.rules.objectives import matchers, objective_of, over, up_selector
-from slocheck.rules.prometheus import WINDOWS, alert_name, duration_text, quoted
+from slocheck.rules.objectives import objective_of, over, up_selector
+from slocheck.rules.prometheus import WINDOWS, alert_name
 from slocheck.slofile import load_spec, parse_spec
 
 ROOT = Path(__file__).parents[3]
@@ -26,7 +27,7 @@ def spec_of(text: str):  # type: ignore[no-untyped-def]
     [(28 * 86400, "28d"), (3600, "1h"), (5400, "90m"), (45, "45s"), (7 * 86400, "7d")],
 )
 def test_duration_text(seconds: float, text: str) -> None:
-    assert duration_text(seconds) == text
+    assert duration(seconds, largest="d") == text
 
 
 @pytest.mark.parametrize(
@@ -47,11 +48,12 @@ def test_alert_names_are_per_slo_and_valid(name: str, alert: str) -> None:
 
 
 def test_quoted_escapes() -> None:
-    assert quoted('a"b\\c') == '"a\\"b\\\\c"'
+    assert quote('a"b\\c') == '"a\\"b\\\\c"'
 
 
 def test_matchers_of_a_selector() -> None:
-    assert matchers('job="a", code=~"5..",handler!="/metrics"') == [
+    found = parse_matchers('job="a", code=~"5..",handler!="/metrics"')
+    assert [(m.label, m.op, m.value) for m in found] == [
         ("job", "=", "a"),
         ("code", "=~", "5.."),
         ("handler", "!=", "/metrics"),

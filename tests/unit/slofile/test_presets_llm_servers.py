@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from slocheck.promql import Selector
 from slocheck.slofile.model import UNIT_SECONDS
 from slocheck.slofile.presets import PRESETS, Histogram, Preset
 
@@ -29,7 +30,6 @@ CASES = [
     ("otel-http-legacy", "otel-http-legacy.prom"),
 ]
 
-_MATCHER = re.compile(r'\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*(=~|!~|!=|=)\s*"((?:[^"\\]|\\.)*)"\s*,?')
 _SAMPLE_NAME = re.compile(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)[{ ]")
 _BOUNDS = re.compile(r"^\(([^,]+),([^\]]+)\]$")
 
@@ -72,40 +72,9 @@ def load(filename: str) -> Exposition:
     return Exposition(types, family_of, samples, header)
 
 
-def parse_selector(selector: str) -> tuple[str | None, list[tuple[str, str, str]]]:
-    """``name{l="v",...}`` or ``{...}`` -> (name, [(label, op, value)]): the subset presets use."""
-    name, _, rest = selector.partition("{")
-    matchers_text = rest.rstrip().removesuffix("}")
-    matchers: list[tuple[str, str, str]] = []
-    pos = 0
-    while pos < len(matchers_text.strip()):
-        m = _MATCHER.match(matchers_text, pos)
-        assert m, f"cannot parse matchers in {selector!r}"
-        matchers.append((m.group(1), m.group(2), m.group(3)))
-        pos = m.end()
-    return (name.strip() or None), matchers
-
-
-def matches(sample: Sample, name: str | None, matchers: list[tuple[str, str, str]]) -> bool:
-    labels = dict(sample.labels, __name__=sample.name)
-    if name is not None and sample.name != name:
-        return False
-    for label, op, value in matchers:
-        actual = labels.get(label, "")
-        ok = {
-            "=": actual == value,
-            "!=": actual != value,
-            "=~": re.fullmatch(value, actual) is not None,
-            "!~": re.fullmatch(value, actual) is None,
-        }[op]
-        if not ok:
-            return False
-    return True
-
-
 def select(expo: Exposition, selector: str) -> list[Sample]:
-    name, matchers = parse_selector(selector)
-    return [s for s in expo.samples if matches(s, name, matchers)]
+    sel = Selector.parse(selector)
+    return [s for s in expo.samples if sel.accepts(dict(s.labels, __name__=s.name))]
 
 
 def bucket_of(expo: Exposition, hist: Histogram, q: float) -> tuple[float, float]:

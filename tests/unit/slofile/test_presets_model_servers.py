@@ -8,12 +8,14 @@ error regex drift from the server's page fails here before it gives a wrong verd
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from slocheck.promql import Matcher, Selector, parse_matchers
 from slocheck.slofile.presets import PRESETS
 from slocheck.slofile.presets.base import Histogram, Preset
 
@@ -26,7 +28,6 @@ CASES = {
     "fastapi-instrumentator": "fastapi-instrumentator.prom",
 }
 
-_MATCHER = re.compile(r'([A-Za-z_][A-Za-z0-9_]*)\s*(=~|!~|!=|=)\s*"((?:[^"\\]|\\.)*)"')
 _BOUND = r"([0-9.eE+-]+|\+Inf)"
 _QUANTILE = re.compile(rf"p([0-9.]+)=\({_BOUND},{_BOUND}\]")
 
@@ -61,30 +62,16 @@ def _as_written(name: str, written: set[str]) -> str:
     return name
 
 
-def _name_and_matchers(series: str) -> tuple[list[str], list[tuple[str, str, str]]]:
-    """``x{a="b"}`` -> (["x"], [("a", "=", "b")]); ``{__name__=~"a|b"}`` -> (["a", "b"], [])."""
-    name, _, inner = series.partition("{")
-    matchers = _MATCHER.findall(inner)
-    if name:
-        return [name.strip()], matchers
-    names = [v for label, op, v in matchers if label == "__name__" and op in ("=", "=~")]
+def _name_and_matchers(series: str) -> tuple[list[str], tuple[Matcher, ...]]:
+    """``x{a="b"}`` -> (["x"], [a="b"]); ``{__name__=~"a|b"}`` -> (["a", "b"], [])."""
+    sel = Selector.parse(series)
+    names = sel.names()
     assert names, f"{series}: no metric name"
-    rest = [m for m in matchers if m[0] != "__name__"]
-    return names[0].split("|"), rest
+    return names, sel.without("__name__").matchers
 
 
-def _matches(labels: dict[str, str], matchers: list[tuple[str, str, str]]) -> bool:
-    for label, op, want in matchers:
-        have = labels.get(label, "")
-        ok = {
-            "=": have == want,
-            "!=": have != want,
-            "=~": re.fullmatch(want, have) is not None,
-            "!~": re.fullmatch(want, have) is None,
-        }[op]
-        if not ok:
-            return False
-    return True
+def _matches(labels: dict[str, str], matchers: Iterable[Matcher]) -> bool:
+    return all(m.accepts(labels.get(m.label, "")) for m in matchers)
 
 
 def _request_samples(preset: Preset, samples: list[Sample]) -> list[Sample]:
@@ -138,7 +125,7 @@ def test_histograms_have_le_buckets_and_inf(name: str) -> None:
         assert buckets, f"{h.metric}_bucket"
         assert all("le" in s.labels for s in buckets)
         assert any(s.labels["le"] == "+Inf" for s in buckets)
-        assert [s for s in buckets if _matches(s.labels, _MATCHER.findall(h.matchers))]
+        assert [s for s in buckets if _matches(s.labels, parse_matchers(h.matchers))]
 
 
 @pytest.mark.parametrize("name", CASES)
@@ -188,7 +175,7 @@ def test_each_quantile_lies_in_the_bucket_the_header_names(name: str) -> None:
         pytest.skip(f"{CASES[name]} has no '# quantiles:' header")
     hist = preset.latency or preset.ttft
     assert hist is not None
-    matchers = _MATCHER.findall(hist.matchers)
+    matchers = parse_matchers(hist.matchers)
     by_le: dict[float, float] = {}
     for s in samples:
         if s.name == f"{hist.metric}_bucket" and _matches(s.labels, matchers):
