@@ -24,7 +24,7 @@ from slocheck.evaluate.counts import (
     server_counts,
     server_errors,
 )
-from slocheck.evaluate.verdicts import Window
+from slocheck.evaluate.verdicts import Gate, Window
 from slocheck.units import format_duration
 
 #: Less than this share of the requested rate is never a pass (the gate is inconclusive).
@@ -384,3 +384,20 @@ def cross_checks(i: CrossCheckInputs) -> list[CrossCheck]:
     if i.dropped_in_window is not None:
         checks.append(dropped(i.dropped_in_window, i.requests_in_window))
     return checks
+
+
+def run_verdict(
+    verified: Gate, any_slo_failed: bool, checks: Sequence[CrossCheck], *, interrupted: bool
+) -> Gate | Literal["inconclusive", "interrupted"]:
+    """The run's verdict from the SLOs' and the cross-checks': a cross-check that does not
+    hold keeps the run from passing (its ``ceiling``: inconclusive at best, as for less load
+    than asked for, dropped open-loop sends, counts that disagree), and fails it when it
+    shows failures the server did not count; an SLO that plainly failed still fails."""
+    if interrupted:
+        return "interrupted"
+    ceilings = {c.ceiling for c in checks if not c.ok}
+    if "fail" in ceilings:
+        return "fail"
+    if "inconclusive" in ceilings:
+        return "fail" if any_slo_failed else "inconclusive"
+    return verified

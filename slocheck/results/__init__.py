@@ -1,9 +1,12 @@
 """What a verification and a run produce: plain data that the workflows build and that the
-reports, the history store and the CLI read. Below all of them; it computes nothing."""
+reports, the history store and the CLI read. Below all of them; it computes nothing.
+``run_settings``: the options of a run (``RunOptions``), declared once for the CLI, the pytest
+plugin and the API."""
 
 from slocheck.evaluate.crosscheck import CrossCheck
 from slocheck.results.capacity_result import CapacityOptions, CapacityResult
 from slocheck.results.run_result import Ending, RunResult, RunVerdict
+from slocheck.results.run_settings import RunOptions
 from slocheck.results.verify_result import VerifyResult
 
 __all__ = [
@@ -11,6 +14,7 @@ __all__ = [
     "CapacityResult",
     "CrossCheck",
     "Ending",
+    "RunOptions",
     "RunResult",
     "RunVerdict",
     "VerifyResult",

@@ -27,6 +27,7 @@ from slocheck.errors import UsageError
 from slocheck.evaluate.plan import plan
 from slocheck.load.config import BUILTIN_SCENARIOS
 from slocheck.prom.client import HttpPromClient, redact_url
+from slocheck.results.run_settings import resolved
 from slocheck.slofile import LoadedSpec
 from slocheck.slofile.model import Spec, TargetSpec
 from slocheck.slofile.presets import PRESETS
@@ -43,12 +44,6 @@ _SUFFIXES = ("", "_total", "_bucket", "_count", "_sum", "_created")
 def spec_base(loaded: LoadedSpec) -> Path | None:
     """The folder the spec's file names are relative to (None for a spec with no file)."""
     return Path(loaded.path).parent if loaded.path and loaded.path != "<spec>" else None
-
-
-def resolved(name: str, base: Path | None) -> Path:
-    """``name`` (``~`` expanded) against ``base`` unless absolute."""
-    p = Path(name).expanduser()
-    return p if p.is_absolute() or base is None else base / p
 
 
 def check_files(loaded: LoadedSpec, scenario: str | None = None) -> None:

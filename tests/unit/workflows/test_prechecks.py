@@ -10,6 +10,7 @@ import pytest
 
 from slocheck.errors import UsageError
 from slocheck.results import CapacityOptions
+from slocheck.results.run_settings import RunOptions, load_config
 from slocheck.slofile import load_spec
 from slocheck.workflows.capacity import capacity, check_budget, first_step_seconds
 from slocheck.workflows.prechecks import (
@@ -20,7 +21,6 @@ from slocheck.workflows.prechecks import (
     names_in,
     slo_metrics,
 )
-from slocheck.workflows.run import RunOptions, load_config
 
 SLOS = """
 version: 1

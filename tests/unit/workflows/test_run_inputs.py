@@ -68,9 +68,8 @@ def test_gathered_inputs_and_their_checks() -> None:
 
 
 def test_open_loop_inputs_stats_and_verdict() -> None:
-    from slocheck.evaluate.crosscheck import CrossCheck
+    from slocheck.evaluate.crosscheck import CrossCheck, run_verdict
     from slocheck.workflows.client_stats import open_loop_stats
-    from slocheck.workflows.run import run_verdict
 
     # intended-send latencies 1.2 s, actual-send 0.3 s; 3 sends dropped in the window, 2 before
     requests = {sec: _second([1_200_000] * 5) for sec in range(998, 1010)}
@@ -109,8 +108,7 @@ def test_open_loop_inputs_stats_and_verdict() -> None:
 
 
 def test_a_failed_cross_check_caps_the_run_at_its_ceiling() -> None:
-    from slocheck.evaluate.crosscheck import CrossCheck
-    from slocheck.workflows.run import run_verdict
+    from slocheck.evaluate.crosscheck import CrossCheck, run_verdict
 
     uncounted = CrossCheck("request_counts", False, "", ceiling="fail")
     differ = CrossCheck("request_counts", False, "", ceiling="inconclusive")
@@ -129,8 +127,8 @@ def test_an_open_loop_gets_slots_to_send_through_a_stall() -> None:
     from pathlib import Path
 
     from slocheck.load.config import in_flight_for
+    from slocheck.results.run_settings import RunOptions, load_config
     from slocheck.slofile import parse_spec
-    from slocheck.workflows.run import RunOptions, load_config
 
     assert in_flight_for(100, 0.5, at_least=16) == 250
     assert in_flight_for(1, 0.01, at_least=16) == 16
