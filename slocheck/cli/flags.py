@@ -11,19 +11,18 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from slocheck.cli.common import duration_in, number_in, typed, url_arg
-from slocheck.results.run_settings import (
-    SETTINGS,
+from slocheck.results.option_kinds import (
     Bind,
     Choice,
     Kind,
     Number,
     Seconds,
-    Setting,
     Switch,
     Url,
     Whole,
     listen_address,
 )
+from slocheck.results.run_settings import SETTINGS, Setting
 
 
 def _from_text(kind: Kind, flag: str) -> Callable[[str], object]:

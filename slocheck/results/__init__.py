@@ -4,12 +4,13 @@ reports, the history store and the CLI read. Below all of them; it computes noth
 plugin and the API."""
 
 from slocheck.evaluate.crosscheck import CrossCheck
-from slocheck.results.capacity_result import CapacityOptions, CapacityResult
+from slocheck.results.capacity_result import CapacityResult
 from slocheck.results.run_result import Ending, RunResult, RunVerdict
-from slocheck.results.run_settings import RunOptions
+from slocheck.results.run_settings import BenchOptions, CapacityOptions, RunOptions
 from slocheck.results.verify_result import VerifyResult
 
 __all__ = [
+    "BenchOptions",
     "CapacityOptions",
     "CapacityResult",
     "CrossCheck",

@@ -1,22 +1,23 @@
-"""The settings of a run: one declaration per option (its name, default, help text and bounds)
-that the command line, the pytest plugin, ``bench``, ``capacity`` and the Python API all build
-and check the same way.
+"""The settings of a run: one declaration per option (its name, default, help text, bounds
+and the spec field it overrides) that the command line, the pytest plugin, ``bench``,
+``capacity`` and the Python API all build and check the same way.
 
 :class:`RunOptions` is the model: each field that a caller may set is declared with
-:func:`option`, which records its :class:`Kind` (what values it takes, with the bounds of
-:mod:`slocheck.slofile.bounds`) and its help text. ``slocheck run``'s flags are generated from
-these fields (``cli/flags.py``; ``--users`` for ``users``), the pytest plugin's keyword
-arguments are their names, and building a :class:`RunOptions` checks every value given
-(a UsageError naming the field otherwise), so the Python API is checked as the command line is.
+:func:`option`, which records its :class:`~.option_kinds.Kind` (what values it takes, with the
+bounds of :mod:`slocheck.slofile.bounds`) and its help text. ``slocheck run``'s flags are
+generated from these fields (``cli/flags.py``: ``--users`` for ``users``), the pytest plugin's
+keyword arguments are their names, and building a :class:`RunOptions` checks every value given
+(a UsageError naming the field otherwise), so the Python API is checked as the command line
+is. :class:`CapacityOptions` and :class:`BenchOptions` declare the options of a run their
+steps or runs take with :func:`same_as`: the same field, default, help and flag.
 
-Here, below the workflows, because the CLI and the pytest plugin (which never import each
-other) both build it, and :class:`~slocheck.results.CapacityOptions` (held by the capacity
-result) is made of the same options."""
+Here, in ``results/``, because the CLI and the pytest plugin (which never import each other)
+both build it, and the capacity result holds its :class:`CapacityOptions`. :func:`load_config`
+is the one place where the options meet the spec's ``load:``."""
 
 from __future__ import annotations
 
 import dataclasses
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +25,17 @@ from typing import Any
 
 from slocheck.errors import UsageError
 from slocheck.load.config import BUILTIN_SCENARIOS, LoadConfig, in_flight_for
+from slocheck.results.option_kinds import (
+    Bind,
+    Choice,
+    Kind,
+    Number,
+    Scenario,
+    Seconds,
+    Switch,
+    Url,
+    Whole,
+)
 from slocheck.slofile.bounds import (
     MAX_DURATION_S,
     MAX_PROCESSES,
@@ -33,205 +45,25 @@ from slocheck.slofile.bounds import (
     MAX_WARMUP_S,
     MAX_WORKERS,
     MIN_DURATION_S,
-    http_url,
 )
 from slocheck.slofile.model import LoadSpec, SloSpec, TargetSpec, TokenLength
-from slocheck.units import parse_duration, printable
 
 __all__ = [
-    "Bind",
-    "Choice",
-    "Kind",
-    "Number",
+    "SETTINGS",
+    "BenchOptions",
+    "CapacityOptions",
     "RunOptions",
-    "Scenario",
-    "Seconds",
     "Setting",
-    "Switch",
-    "Url",
-    "Whole",
+    "check_fields",
     "checked",
-    "listen_address",
     "load_config",
     "option",
     "resolved",
+    "same_as",
+    "setting_names",
     "settings",
+    "settings_in",
 ]
-
-
-# -- what an option takes ---------------------------------------------------------------------
-
-
-class Kind:
-    """What values an option takes. :meth:`check` takes a Python value (the plugin's keyword
-    arguments, the Python API) and returns it normalised, or raises ValueError saying what was
-    expected; the command line parses the same kinds from text (``cli/flags.py``)."""
-
-    def check(self, value: Any) -> Any:
-        raise NotImplementedError
-
-
-def _plain(number: float) -> str:
-    return f"{number:.0f}" if float(number).is_integer() else f"{number:g}"
-
-
-@dataclass(frozen=True)
-class Whole(Kind):
-    """A whole number from ``low`` to ``high``."""
-
-    low: int
-    high: int
-
-    def check(self, value: Any) -> int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise ValueError(self._expected(value))
-        if not self.low <= value <= self.high:
-            raise ValueError(self._expected(value))
-        return value
-
-    def _expected(self, value: Any) -> str:
-        return f"expected a whole number from {self.low} to {self.high}, got {value!r:.40}"
-
-
-@dataclass(frozen=True)
-class Number(Kind):
-    """A finite number from ``low`` (excluded when ``above``) to ``high``."""
-
-    low: float
-    high: float
-    above: bool = False
-
-    def check(self, value: Any) -> float:
-        ok = not isinstance(value, bool) and isinstance(value, (int, float))
-        if ok:
-            low_ok = value > self.low if self.above else value >= self.low
-            ok = low_ok and value <= self.high  # NaN fails this too
-        if not ok or not math.isfinite(float(value)):
-            start = "above" if self.above else "from"
-            raise ValueError(
-                f"expected a number {start} {_plain(self.low)} to {_plain(self.high)}, "
-                f"got {value!r:.40}"
-            )
-        return float(value)
-
-
-@dataclass(frozen=True)
-class Seconds(Kind):
-    """A duration (``"8s"``, ``"5m"`` or seconds) from ``low`` (excluded when ``above``) to
-    ``high``, in seconds."""
-
-    low: float
-    high: float
-    above: bool = False
-
-    def check(self, value: Any) -> float:
-        seconds = parse_duration(value)  # its ValueError says what a duration looks like
-        too_low = seconds <= self.low if self.above else seconds < self.low
-        if too_low or seconds > self.high:
-            start = "above" if self.above else "from"
-            raise ValueError(
-                f"expected a duration {start} {self.low:g} s to {self.high:g} s, got {seconds:g} s"
-            )
-        return seconds
-
-
-@dataclass(frozen=True)
-class Text(Kind):
-    """A string."""
-
-    def check(self, value: Any) -> str:
-        if not isinstance(value, str):
-            raise ValueError(f"expected a string, got {value!r:.40}")
-        return value
-
-
-@dataclass(frozen=True)
-class Url(Text):
-    """An http(s) URL; one with a password is accepted (redacted wherever it is shown)."""
-
-    def check(self, value: Any) -> str:
-        return http_url(super().check(value))
-
-
-@dataclass(frozen=True)
-class Choice(Text):
-    """One of ``choices``."""
-
-    choices: tuple[str, ...] = ()
-
-    def check(self, value: Any) -> str:
-        if value not in self.choices:
-            raise ValueError(f"expected {' or '.join(self.choices)}, got {value!r:.40}")
-        return str(value)
-
-
-@dataclass(frozen=True)
-class Scenario(Text):
-    """A built-in scenario, or a locustfile (``.py``) that exists (from the current folder)."""
-
-    def check(self, value: Any) -> str:
-        from slocheck.load.scenarios import SCENARIOS
-
-        text = super().check(value)
-        if text not in SCENARIOS and not (text.endswith(".py") and Path(text).is_file()):
-            raise ValueError(
-                f"expected {', '.join(SCENARIOS)} or a locustfile (.py) that exists, "
-                f"got {printable(text)!r:.80}"
-            )
-        return text
-
-
-@dataclass(frozen=True)
-class Switch(Kind):
-    """On or off (a flag on the command line)."""
-
-    def check(self, value: Any) -> bool:
-        return bool(value)
-
-
-@dataclass(frozen=True)
-class Bind(Kind):
-    """``HOST:PORT`` to listen on (``*`` or an address of this machine), or a ``(host,
-    port)`` pair."""
-
-    flag: str = "--master-bind"
-
-    def check(self, value: Any) -> tuple[str, int]:
-        if isinstance(value, tuple) and len(value) == 2:
-            host, port = value
-            if isinstance(host, str) and isinstance(port, int) and not isinstance(port, bool):
-                return listen_address(f"{host}:{port}" if ":" not in host else f"[{host}]:{port}")
-        if not isinstance(value, str):
-            raise ValueError(f"expected HOST:PORT, got {value!r:.40}")
-        return listen_address(value, self.flag)
-
-
-def listen_address(text: str, flag: str = "--master-bind") -> tuple[str, int]:
-    """``HOST:PORT`` to listen on, ``*`` or an address of this machine, checked here (a host
-    that does not resolve, or is not this machine's, is this option's error, not a resolver's
-    sentence later); ValueError otherwise."""
-    import socket
-
-    from slocheck.load.distributed import parse_master
-
-    try:
-        host, port = parse_master(text, flag)
-    except UsageError as e:
-        raise ValueError(e.message.removeprefix(f"{flag}: ")) from None
-    if host in ("*", "0.0.0.0", "::"):
-        return host, port
-    try:
-        infos = socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)
-        family, _, _, _, address = infos[0]
-        with socket.socket(family, socket.SOCK_STREAM) as probe:
-            probe.bind((address[0], 0))  # a port of its own: only the address is checked
-    except (OSError, UnicodeError, IndexError) as e:
-        reason = getattr(e, "strerror", None) or str(e) or type(e).__name__
-        raise ValueError(
-            f"cannot listen on {host!r:.60} ({reason}): give * or an address of this "
-            "machine, like 0.0.0.0:5557 or 10.0.0.5:5557"
-        ) from None
-    return host, port
 
 
 # -- the options ------------------------------------------------------------------------------
@@ -310,6 +142,13 @@ class RunOptions:
         "answers do (--users bounds the requests in flight)",
         overrides="arrival",
     )
+    max_in_flight: int | None = option(
+        None,
+        Whole(1, MAX_USERS),
+        f"overrides load.max_in_flight (open loop: the requests in flight at most; 1 to "
+        f"{MAX_USERS})",
+        overrides="max_in_flight",
+    )
     processes: int = option(
         1,
         Whole(1, MAX_PROCESSES),
@@ -347,10 +186,7 @@ class RunOptions:
     )
 
     def __post_init__(self) -> None:
-        for s in SETTINGS.values():
-            value = getattr(self, s.name)
-            if value is not None and value != s.default:
-                object.__setattr__(self, s.name, checked(s.name, value, "RunOptions"))
+        check_fields(self)
 
     def load_overrides(self) -> dict[str, Any]:
         """The fields of the spec's ``load:`` these options override: ``{"users": 8}``."""
@@ -385,6 +221,32 @@ SETTINGS: dict[str, Setting] = {
 }
 
 
+def same_as(name: str) -> Any:
+    """A field of another options class (``CapacityOptions``, ``BenchOptions``) that is the
+    run's option ``name``: the same default, kind and help text, hence the same flag."""
+    [f] = [f for f in dataclasses.fields(RunOptions) if f.name == name]
+    return field(default=f.default, metadata=f.metadata)
+
+
+def check_fields(options: Any) -> None:
+    """Check (and normalise) every field of the dataclass ``options`` that is an option of a
+    run; a UsageError ``<class>: <name>: <what was expected>`` otherwise."""
+    for f in dataclasses.fields(options):
+        value = getattr(options, f.name)
+        if f.name in SETTINGS and value is not None and value != f.default:
+            object.__setattr__(options, f.name, checked(f.name, value, type(options).__name__))
+
+
+def settings_in(options: Any) -> dict[str, Any]:
+    """The options of a run that the dataclass instance ``options`` holds, by name."""
+    return {name: getattr(options, name) for name in setting_names(type(options))}
+
+
+def setting_names(cls: type) -> list[str]:
+    """The fields of the dataclass ``cls`` that are options of a run (:func:`same_as`)."""
+    return [f.name for f in dataclasses.fields(cls) if f.name in SETTINGS]
+
+
 def checked(name: str, value: Any, where: str) -> Any:
     """``value`` of the option ``name``, checked and normalised (durations in seconds); a
     UsageError ``<where>: <name>: <what was expected>`` otherwise."""
@@ -406,6 +268,44 @@ def settings(values: Mapping[str, Any], where: str) -> dict[str, Any]:
         if given is not None:
             out[name] = checked(name, given, where)
     return out
+
+
+# -- the options of the commands that run runs ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CapacityOptions:
+    """``slocheck capacity``'s search, and the options of a run each step runs with."""
+
+    out_dir: Path
+    min_rate: float | None = None  # None: the lowest rate one step decides every SLO at
+    max_rate: float = 10_000.0
+    budget_s: float = 600.0
+    step_duration: float = 30.0
+    warmup: float | None = same_as("warmup")  # None: the spec's
+    precision: float = 0.10
+    require_rate: float | None = None  # exit 0 only when the capacity reaches it
+    target_url: str | None = same_as("target_url")
+    prometheus_url: str | None = same_as("prometheus_url")
+    processes: int = same_as("processes")
+
+    def __post_init__(self) -> None:
+        check_fields(self)
+
+
+@dataclass(frozen=True)
+class BenchOptions:
+    """``slocheck bench``'s repeats and comparison, and the options of a run each run takes."""
+
+    repeat: int
+    history: str
+    out_dir: Path
+    duration: float | None = same_as("duration")
+    compare_to: str | None = None  # a baseline: median:M, last-pass, a run id, a report.json
+    any_fingerprint: bool = False
+
+    def __post_init__(self) -> None:
+        check_fields(self)
 
 
 # -- the options over the spec: the load ------------------------------------------------------
