@@ -327,41 +327,49 @@ def load_config(
     """The load of a spec (its ``load:`` and ``target:`` API settings), with the options'
     overrides (:meth:`RunOptions.load_overrides`); files named in the spec are relative to its
     folder (``base``), ``options.scenario`` to the current one."""
-
-    def path(name: str | None) -> Path | None:
-        return None if name is None else resolved(name, base)
-
-    def tokens(t: TokenLength | None) -> tuple[float, float] | None:
-        return None if t is None else (t.mean, t.stddev)
-
-    t = target or TargetSpec()
     load = spec.model_copy(update=options.load_overrides())
     builtin = load.scenario in BUILTIN_SCENARIOS
     return LoadConfig(
         host=host,
-        scenario=options.scenario or (load.scenario if builtin else str(path(load.scenario))),
+        scenario=options.scenario
+        or (load.scenario if builtin else str(resolved(load.scenario, base))),
         **_pace(load, slos),
+        **_requests(load, target or TargetSpec(), base),
         spawn_rate=load.spawn_rate,
         processes=options.processes,
         mix={"classifier": "classify=1", "generator": "generate=1"}.get(
             models, "classify=9,generate=1"
         ),
-        api=t.api,
-        model=t.model,
-        openai_endpoint=t.endpoint,
-        stream=t.stream,
-        prompts=path(load.prompts),
-        input_tokens=tokens(load.input_tokens),
-        output_tokens=tokens(load.output_tokens),
-        payload=path(load.payload),
-        http_method=t.method,
-        http_path=t.path,
         seed=load.seed,
         distribution=load.distribution,
         workers=options.expect_workers,
         master_bind=options.master_bind,
         workers_timeout=options.workers_timeout,
     )
+
+
+def _requests(load: LoadSpec, t: TargetSpec, base: Path | None) -> dict[str, Any]:
+    """What each request is: the target's API, and the prompts, token lengths or payloads
+    of the spec's ``load:`` (files relative to ``base``)."""
+
+    def path(name: str | None) -> Path | None:
+        return None if name is None else resolved(name, base)
+
+    def tokens(length: TokenLength | None) -> tuple[float, float] | None:
+        return None if length is None else (length.mean, length.stddev)
+
+    return {
+        "api": t.api,
+        "model": t.model,
+        "openai_endpoint": t.endpoint,
+        "stream": t.stream,
+        "prompts": path(load.prompts),
+        "input_tokens": tokens(load.input_tokens),
+        "output_tokens": tokens(load.output_tokens),
+        "payload": path(load.payload),
+        "http_method": t.method,
+        "http_path": t.path,
+    }
 
 
 def _pace(load: LoadSpec, slos: Sequence[SloSpec]) -> dict[str, Any]:

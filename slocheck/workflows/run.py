@@ -6,43 +6,35 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from slocheck.errors import InfrastructureError, UsageError
 from slocheck.evaluate import Window
-from slocheck.evaluate.counters import Series
 from slocheck.evaluate.counts import (
-    answered_by_client,
-    endpoints_of,
-    requests_in,
-    route_matches,
-    server_metrics,
     unanswered_in,
 )
 from slocheck.evaluate.crosscheck import (
     CrossCheck,
-    CrossCheckInputs,
     cross_checks,
     first_scrape,
     run_verdict,
 )
-from slocheck.evaluate.plan import selector
-from slocheck.load import LoadConfig, LoadResult, Progress, run_load, stopping, summarise
+from slocheck.load import LoadConfig, LoadResult, Progress, run_load, stopping
 from slocheck.load.runner import spawn
-from slocheck.load.stats import count_between, merged
 from slocheck.prom.client import HttpPromClient, PromClient, redact_url
 from slocheck.prom.managed import ManagedPrometheus, start_prometheus
 from slocheck.prom.scrape import ScrapeWaits
 from slocheck.results import Ending, RunResult, RunVerdict, VerifyResult
 from slocheck.results.run_settings import RunOptions, load_config
 from slocheck.slofile import LoadedSpec
-from slocheck.slofile.model import SloSpec, TargetSpec
-from slocheck.slofile.presets import PRESETS, Preset
+from slocheck.slofile.model import TargetSpec
+from slocheck.slofile.presets import PRESETS
 from slocheck.slofile.sources import LoadKind
 from slocheck.workflows.client_slis import client_slis
 from slocheck.workflows.client_stats import client_stats
+from slocheck.workflows.crosscheck_inputs import gather_cross_check_inputs
 from slocheck.workflows.endings import (
     Stage,
     Where,
@@ -73,72 +65,6 @@ EMBEDDED_JOB = "slocheck"
 DISCOVERY_TICK_S = 5.0
 
 __all__ = ["RunOptions", "load_config", "run"]  # load_config: the options over the spec
-
-
-def gather_cross_check_inputs(
-    load: LoadResult,
-    client: PromClient,
-    sel: str,
-    launched: float,
-    window: Window,
-    *,
-    slos: Sequence[SloSpec] = (),
-    preset: Preset | None = None,
-) -> CrossCheckInputs:
-    """Fetch the server's series (those the spec's SLOs count requests and latency in) and read
-    the client's tables that the cross-checks judge."""
-    snap = load.snapshot
-    metrics = server_metrics(slos, preset)
-
-    def fetch(series: str | None, since: float) -> list[Series]:
-        """The samples of one of the server's series (with the spec's selector) until the
-        window's read; none when the server has no such series."""
-        if series is None:
-            return []
-        return client.fetch_samples(_with_selector(series, sel), since, window.read_until)
-
-    server_requests = fetch(metrics.requests, launched - 60)
-    server_also_errors = fetch(metrics.also_errors if metrics.requests else None, launched - 60)
-    server_buckets = fetch(metrics.buckets, window.start - 60)
-    endpoints = endpoints_of(server_buckets, metrics.route_label)
-    tables = [
-        secs
-        for name, secs in snap.requests.items()
-        if endpoints is None or any(ep and route_matches(ep, name) for ep in endpoints)
-    ]
-    cfg = load.config
-    return CrossCheckInputs(
-        selector=sel,
-        launched=launched,
-        window=window,
-        client_answered=answered_by_client(snap.status, snap.requests),
-        client_failed=snap.failed,
-        server_requests=server_requests,
-        server_also_errors=server_also_errors,
-        server_buckets=server_buckets,
-        # open loop: the server times the request from its actual send, as service_time does
-        client_p95_s=summarise(
-            snap.metrics.get("service_time", {}) if cfg.open_loop else merged(tables),
-            lo=window.start,
-        ).percentiles_s.get("95"),
-        requests_in_window=requests_in(snap.requests, load.window_start),
-        load_seconds=load.stopped_at - load.window_start,
-        requested_rate=cfg.rate,
-        requested_users=cfg.users,
-        peak_users=int(snap.marks.get("peak_users", 0)),
-        metrics=metrics,
-        dropped_in_window=(
-            count_between(snap.counts.get("dropped", {}), load.window_start)
-            if cfg.open_loop
-            else None
-        ),
-    )
-
-
-def _with_selector(series: str, sel: str) -> str:
-    """A series selector (``name{...}`` or ``{__name__=~...}``) with the spec's matchers."""
-    name, _, inner = series.partition("{")
-    return selector(name, sel, inner.removesuffix("}"))
 
 
 def first_scrape_due(started: float, prom: ScrapeWaits) -> float:

@@ -11,7 +11,7 @@ from slocheck.evaluate.crosscheck import cross_checks
 from slocheck.load import LoadConfig, LoadResult
 from slocheck.load.stats import SecondStats, Snapshot
 from slocheck.prom.client import FakePromClient
-from slocheck.workflows.run import gather_cross_check_inputs
+from slocheck.workflows.crosscheck_inputs import gather_cross_check_inputs
 
 W = Window(1000.0, 1010.0, settle=1.0)
 
