@@ -36,6 +36,7 @@ from slocheck.results.option_kinds import (
     Url,
     Whole,
 )
+from slocheck.slofile import LoadedSpec
 from slocheck.slofile.bounds import (
     MAX_DURATION_S,
     MAX_PROCESSES,
@@ -63,6 +64,7 @@ __all__ = [
     "setting_names",
     "settings",
     "settings_in",
+    "spec_base",
 ]
 
 
@@ -315,26 +317,22 @@ LATENCY_SLIS = ("latency", "latency_ratio")
 
 
 def load_config(
-    spec: LoadSpec,
-    options: RunOptions,
-    host: str,
-    models: str,
-    *,
-    target: TargetSpec | None = None,
-    base: Path | None = None,
-    slos: Sequence[SloSpec] = (),
+    loaded: LoadedSpec, options: RunOptions, host: str, *, embedded: bool = False
 ) -> LoadConfig:
-    """The load of a spec (its ``load:`` and ``target:`` API settings), with the options'
-    overrides (:meth:`RunOptions.load_overrides`); files named in the spec are relative to its
-    folder (``base``), ``options.scenario`` to the current one."""
-    load = spec.model_copy(update=options.load_overrides())
+    """The load of a spec (its ``load:`` and ``target:`` API settings) against ``host``, with
+    the options' overrides (:meth:`RunOptions.load_overrides`); files named in the spec are
+    relative to its folder, ``options.scenario`` to the current one. ``embedded``: the
+    embedded service, whose model decides the request mix."""
+    spec, base = loaded.spec, spec_base(loaded)
+    models = spec.service.model if embedded else ""
+    load = spec.load.model_copy(update=options.load_overrides())
     builtin = load.scenario in BUILTIN_SCENARIOS
     return LoadConfig(
         host=host,
         scenario=options.scenario
         or (load.scenario if builtin else str(resolved(load.scenario, base))),
-        **_pace(load, slos),
-        **_requests(load, target or TargetSpec(), base),
+        **_pace(load, spec.slos),
+        **_requests(load, spec.target or TargetSpec(), base),
         spawn_rate=load.spawn_rate,
         processes=options.processes,
         mix={"classifier": "classify=1", "generator": "generate=1"}.get(
@@ -389,6 +387,11 @@ def _pace(load: LoadSpec, slos: Sequence[SloSpec]) -> dict[str, Any]:
         "arrival": load.arrival,
         "max_in_flight": max_in_flight,
     }
+
+
+def spec_base(loaded: LoadedSpec) -> Path | None:
+    """The folder the spec's file names are relative to (None for a spec with no file)."""
+    return Path(loaded.path).parent if loaded.path and loaded.path != "<spec>" else None
 
 
 def resolved(name: str, base: Path | None) -> Path:

@@ -27,7 +27,7 @@ from slocheck.errors import UsageError
 from slocheck.evaluate.plan import plan
 from slocheck.load.config import BUILTIN_SCENARIOS
 from slocheck.prom.client import HttpPromClient, redact_url
-from slocheck.results.run_settings import resolved
+from slocheck.results.run_settings import resolved, spec_base
 from slocheck.slofile import LoadedSpec
 from slocheck.slofile.model import Spec, TargetSpec
 from slocheck.slofile.presets import PRESETS
@@ -39,11 +39,6 @@ _NAME = re.compile(r"[A-Za-z_:][A-Za-z0-9_:]*")
 _NAME_MATCHER = re.compile(r'__name__\s*=~?\s*"([^"]*)"')
 #: The samples a ``# TYPE name kind`` line announces (a labelled metric with no sample yet).
 _SUFFIXES = ("", "_total", "_bucket", "_count", "_sum", "_created")
-
-
-def spec_base(loaded: LoadedSpec) -> Path | None:
-    """The folder the spec's file names are relative to (None for a spec with no file)."""
-    return Path(loaded.path).parent if loaded.path and loaded.path != "<spec>" else None
 
 
 def check_files(loaded: LoadedSpec, scenario: str | None = None) -> None:

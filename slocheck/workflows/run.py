@@ -50,7 +50,6 @@ from slocheck.workflows.prechecks import (
     check_prometheus,
     metric_warnings,
     metrics_page,
-    spec_base,
 )
 from slocheck.workflows.stack import (
     READY_TIMEOUT,
@@ -271,16 +270,7 @@ def _start_prometheus(
 
 def _configure_load(loaded: LoadedSpec, options: RunOptions, started: _Stack) -> LoadConfig:
     """Step 2: the load of the spec with the options' overrides, against the target."""
-    spec = loaded.spec
-    return load_config(
-        spec.load,
-        options,
-        started.target,
-        spec.service.model if started.embedded else "",
-        target=spec.target,
-        base=spec_base(loaded),
-        slos=spec.slos,
-    )
+    return load_config(loaded, options, started.target, embedded=started.embedded)
 
 
 def _where(loaded: LoadedSpec, options: RunOptions, started: _Stack) -> Where:

@@ -159,11 +159,12 @@ def test_the_options_override_the_specs_load_in_one_place(tmp_path: Path) -> Non
     ).options
     run = RunOptions(out_dir=tmp_path, **options)
     assert run.load_overrides() == {"arrival": "open", "rate": 50.0, "duration": 3.0, "warmup": 0}
-    spec = parse_spec(SPEC).spec
-    cfg = load_config(spec.load, run, "http://x", "")
+    loaded = parse_spec(SPEC)
+    spec = loaded.spec
+    cfg = load_config(loaded, run, "http://x")
     assert (cfg.arrival, cfg.rate, cfg.duration, cfg.warmup) == ("open", 50.0, 3.0, 0.0)
     assert cfg.open_loop and cfg.users == spec.load.users  # users: still the spec's
-    closed = load_config(spec.load, RunOptions(out_dir=tmp_path), "http://x", "")
+    closed = load_config(loaded, RunOptions(out_dir=tmp_path), "http://x")
     assert (closed.arrival, closed.duration) == (spec.load.arrival, spec.load.duration)
 
 

@@ -63,7 +63,7 @@ def test_files_next_to_the_spec_are_found_from_any_current_folder(
     loaded = load_spec(path)
     check_files(loaded)  # no error
     # and the load runs the same files: the locustfile too is the spec folder's
-    cfg = load_config(loaded.spec.load, RunOptions(out_dir=tmp_path), "http://x", "", base=folder)
+    cfg = load_config(loaded, RunOptions(out_dir=tmp_path), "http://x")
     assert cfg.scenario == str(folder / "mine.py")
     assert cfg.payload == folder / "body.json"
 

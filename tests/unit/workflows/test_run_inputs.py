@@ -140,12 +140,11 @@ def test_an_open_loop_gets_slots_to_send_through_a_stall() -> None:
     options = RunOptions(out_dir=Path("."))
 
     def slots(extra: str, opts: RunOptions = options) -> int:
-        spec = parse_spec(text.format(extra=extra)).spec
-        return load_config(spec.load, opts, "http://x", "", slos=spec.slos).locust_users
+        return load_config(parse_spec(text.format(extra=extra)), opts, "http://x").locust_users
 
     assert slots("") == 250
     assert slots(", users: 16") == 16  # told: as told
     assert slots(", max_in_flight: 40") == 40
     assert slots("", RunOptions(out_dir=Path("."), users=8)) == 8
-    closed = parse_spec(text.format(extra="").replace("open", "closed")).spec
-    assert load_config(closed.load, options, "http://x", "", slos=closed.slos).locust_users == 16
+    closed = parse_spec(text.format(extra="").replace("open", "closed"))
+    assert load_config(closed, options, "http://x").locust_users == 16
