@@ -29,12 +29,12 @@ if TYPE_CHECKING:
         SpecError,
         UsageError,
     )
-    from slocheck.results import RunResult
+    from slocheck.results import RunOptions, RunResult
     from slocheck.service import FaultConfig, ServiceConfig, serve
     from slocheck.slofile import LoadedSpec, load_spec, parse_spec
     from slocheck.slofile.presets import PRESETS, Preset
     from slocheck.verdict import Verdict
-    from slocheck.workflows.run import RunOptions, run
+    from slocheck.workflows.run import run
 
 _EXPORTS = {
     "ExitCode": "slocheck.errors",
@@ -50,7 +50,7 @@ _EXPORTS = {
     "LoadedSpec": "slocheck.slofile",
     "load_spec": "slocheck.slofile",
     "parse_spec": "slocheck.slofile",
-    "RunOptions": "slocheck.workflows.run",
+    "RunOptions": "slocheck.results",
     "RunResult": "slocheck.results",
     "run": "slocheck.workflows.run",
     "Verdict": "slocheck.verdict",

@@ -37,7 +37,6 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from slocheck.errors import InfrastructureError, SlocheckError, UsageError
-from slocheck.units import parse_duration
 
 if TYPE_CHECKING:
     from slocheck.results import RunResult
@@ -46,21 +45,6 @@ if TYPE_CHECKING:
     SpecLike = str | os.PathLike[str] | Mapping[str, Any] | LoadedSpec
 
 MARKER = "slo"
-#: the overrides a marker or :meth:`Slocheck.run` may give, as ``RunOptions`` names them
-OVERRIDES = (
-    "target_url",
-    "prometheus_url",
-    "users",
-    "rate",
-    "duration",
-    "warmup",
-    "scenario",
-    "processes",
-    "with_rules",
-)
-_POSITIVE_INT = ("users", "processes")
-_SECONDS = ("duration", "warmup")
-_URLS = ("target_url", "prometheus_url")
 _GATES = pytest.StashKey[list[tuple[str, str, Path]]]()
 _SLOCHECK_ERROR = "slocheck_error"
 
@@ -108,69 +92,11 @@ def spec_source(spec: SpecLike, base: Path, origin: str) -> SpecSource:
 
 
 def checked_overrides(values: Mapping[str, Any], where: str) -> dict[str, Any]:
-    """The overrides with their types checked and durations parsed (``"8s"`` or seconds);
-    None values are dropped (not given)."""
-    out: dict[str, Any] = {}
-    for name, given in values.items():
-        if name not in OVERRIDES:
-            raise UsageError(
-                f"{where}: unknown override {name!r}", hint=f"one of {', '.join(OVERRIDES)}"
-            )
-        if given is not None:
-            out[name] = _checked(name, given, where)
-    return out
+    """The overrides with their types checked and durations parsed (``"8s"`` or seconds), as
+    :class:`~slocheck.RunOptions` checks them; None values are dropped (not given)."""
+    from slocheck.results.run_settings import settings  # here: the plugin loads light
 
-
-def _checked(name: str, value: Any, where: str) -> Any:
-    from slocheck.slofile.bounds import (  # here: loading the plugin imports nothing heavy
-        MAX_DURATION_S,
-        MAX_PROCESSES,
-        MAX_RATE,
-        MAX_USERS,
-        MAX_WARMUP_S,
-        MIN_DURATION_S,
-        http_url,
-    )
-
-    if name in _SECONDS:
-        try:
-            seconds = parse_duration(value)
-        except ValueError as e:
-            raise UsageError(f"{where}: {name}: {e}") from None
-        low, high = (MIN_DURATION_S, MAX_DURATION_S) if name == "duration" else (0, MAX_WARMUP_S)
-        if not low <= seconds <= high:
-            raise UsageError(
-                f"{where}: {name}: expected a duration from {low:g} s to {high:g} s, "
-                f"got {seconds:g} s"
-            )
-        return seconds
-    if name in _POSITIVE_INT:
-        high = MAX_USERS if name == "users" else MAX_PROCESSES
-        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= high:
-            raise UsageError(
-                f"{where}: {name}: expected a whole number from 1 to {high}, got {value!r:.40}"
-            )
-        return value
-    if name == "rate":
-        if (
-            isinstance(value, bool)
-            or not isinstance(value, (int, float))
-            or not 0 < value <= MAX_RATE  # NaN fails this too
-        ):
-            raise UsageError(
-                f"{where}: rate: expected a number above 0 to {MAX_RATE:.0f}, got {value!r:.40}"
-            )
-        return float(value)
-    if name == "with_rules":
-        return bool(value)
-    if not isinstance(value, str):
-        raise UsageError(f"{where}: {name}: expected a string, got {value!r}")
-    if name in _URLS:
-        try:
-            return http_url(value)  # a password is accepted here, and redacted when shown
-        except ValueError as e:
-            raise UsageError(f"{where}: {name}: {e}") from None
-    return value
+    return settings(values, where)
 
 
 def resolve(
@@ -320,40 +246,23 @@ class Slocheck:
         self,
         spec: SpecLike | None = None,
         *,
-        target_url: str | None = None,
-        prometheus_url: str | None = None,
-        users: int | None = None,
-        rate: float | None = None,
-        duration: float | str | None = None,
-        warmup: float | str | None = None,
-        scenario: str | None = None,
-        processes: int | None = None,
-        with_rules: bool | None = None,
         out_dir: str | os.PathLike[str] | None = None,
+        **settings: Any,
     ) -> RunResult:
         """Run the gate of ``slocheck run`` and write its reports (``report.json``,
         ``junit.xml``, ``summary.md``, ``report.html``) into ``out_dir`` (default
         ``tmp_path / "slocheck" / "run-<n>"``, or a folder per test under ``--slocheck-out``).
-        With no ``target_url`` (here, in the marker or in the spec) it starts the embedded
-        stack. Returns the result whatever the verdict; raises InfrastructureError when the
-        run broke (a test error), KeyboardInterrupt when it was interrupted (after writing the
-        reports)."""
+        ``settings``: the options of :class:`~slocheck.RunOptions`, as ``slocheck run``'s flags
+        name them (``target_url``, ``users``, ``rate``, ``duration``, ``arrival``, ...;
+        durations as ``"10s"`` or seconds), replacing the marker's. With no ``target_url``
+        (here, in the marker or in the spec) it starts the embedded stack. Returns the result
+        whatever the verdict; raises InfrastructureError when the run broke (a test error),
+        KeyboardInterrupt when it was interrupted (after writing the reports)."""
+        from slocheck.results.run_settings import RunOptions
         from slocheck.store.records import record_of
-        from slocheck.workflows.run import RunOptions
         from slocheck.workflows.run import run as run_gate
 
-        resolved = self.resolve(
-            spec,
-            target_url=target_url,
-            prometheus_url=prometheus_url,
-            users=users,
-            rate=rate,
-            duration=duration,
-            warmup=warmup,
-            scenario=scenario,
-            processes=processes,
-            with_rules=with_rules,
-        )
+        resolved = self.resolve(spec, **settings)
         loaded = load(resolved.spec)
         if out_dir is not None:
             self._runs += 1

@@ -15,18 +15,12 @@ from slocheck.cli.common import (
     number_in,
     shown,
     stop_on_signals,
-    typed,
-    url_arg,
     warn,
 )
+from slocheck.cli.flags import add_settings, settings_of
 from slocheck.errors import ExitCode, UsageError
-from slocheck.slofile.bounds import (
-    MAX_DURATION_S,
-    MAX_PROCESSES,
-    MAX_RATE,
-    MAX_WARMUP_S,
-    MIN_DURATION_S,
-)
+from slocheck.results.run_settings import CapacityOptions, setting_names
+from slocheck.slofile.bounds import MAX_DURATION_S, MAX_RATE, MIN_DURATION_S
 from slocheck.verdict import Verdict, exit_code
 
 if TYPE_CHECKING:
@@ -75,9 +69,6 @@ def add_capacity(sub: argparse._SubParsersAction[Any]) -> None:
         help="the judged load of each step (default 30s), after the spec's warm-up",
     )
     p.add_argument(
-        "--warmup", type=duration_in(0, MAX_WARMUP_S), help="overrides load.warmup (0s to 1d)"
-    )
-    p.add_argument(
         "--precision",
         type=float,
         default=0.10,
@@ -89,24 +80,8 @@ def add_capacity(sub: argparse._SubParsersAction[Any]) -> None:
         metavar="R",
         help="exit 1 unless the capacity found reaches R requests/s",
     )
-    p.add_argument(
-        "--target-url",
-        type=typed(url_arg, "URL"),
-        metavar="URL",
-        help="your service (default: target.url, else embedded)",
-    )
-    p.add_argument(
-        "--prometheus-url",
-        type=typed(url_arg, "URL"),
-        metavar="URL",
-        help="your Prometheus (default: prometheus.url, else managed)",
-    )
-    p.add_argument(
-        "--processes",
-        type=number_in(1, MAX_PROCESSES, integer=True),
-        default=1,
-        help=f"Locust processes (1 to {MAX_PROCESSES})",
-    )
+    # each step's options of a run (--warmup, --target-url, ...): as slocheck run declares them
+    add_settings(p, setting_names(CapacityOptions))
     p.add_argument("--out", metavar="DIR", help="reports (default: slocheck-results/<timestamp>)")
     p.add_argument("--history", metavar="PATH", help="append the capacity to a history database")
     p.add_argument(
@@ -120,7 +95,6 @@ def add_capacity(sub: argparse._SubParsersAction[Any]) -> None:
 
 def _cmd_capacity(args: argparse.Namespace) -> int:
     from slocheck.load import stopping
-    from slocheck.results import CapacityOptions
     from slocheck.slofile import load_spec
     from slocheck.workflows.capacity import capacity
 
@@ -140,12 +114,9 @@ def _cmd_capacity(args: argparse.Namespace) -> int:
         max_rate=args.max_rate,
         budget_s=args.budget,
         step_duration=args.step_duration,
-        warmup=args.warmup,
         precision=args.precision,
         require_rate=args.require_rate,
-        target_url=args.target_url,
-        prometheus_url=args.prometheus_url,
-        processes=args.processes,
+        **settings_of(args, setting_names(CapacityOptions)),
     )
     stop_on_signals()
     console = new_console()

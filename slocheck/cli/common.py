@@ -167,39 +167,6 @@ def duration_in(low: float, high: float, *, above: bool = False) -> Callable[[st
     return convert
 
 
-def bind_arg(flag: str) -> Callable[[str], object]:
-    """An argparse ``type=``: ``HOST:PORT`` to listen on, ``*`` or an address of this machine,
-    checked here (a host that does not resolve, or is not this machine's, is this flag's error,
-    not a resolver's sentence later)."""
-
-    def convert(text: str) -> object:
-        import socket
-
-        from slocheck.load.distributed import parse_master
-
-        try:
-            host, port = parse_master(text, flag)
-        except UsageError as e:
-            raise argparse.ArgumentTypeError(e.message.removeprefix(f"{flag}: ")) from None
-        if host in ("*", "0.0.0.0", "::"):
-            return host, port
-        try:
-            infos = socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)
-            family, _, _, _, address = infos[0]
-            with socket.socket(family, socket.SOCK_STREAM) as probe:
-                probe.bind((address[0], 0))  # a port of its own: only the address is checked
-        except (OSError, UnicodeError, IndexError) as e:
-            reason = getattr(e, "strerror", None) or str(e) or type(e).__name__
-            raise argparse.ArgumentTypeError(
-                f"cannot listen on {host!r:.60} ({reason}): give * or an address of this "
-                "machine, like 0.0.0.0:5557 or 10.0.0.5:5557"
-            ) from None
-        return host, port
-
-    convert.__name__ = "HOST:PORT"
-    return convert
-
-
 def shown(text: str) -> str:
     """``text`` as slocheck prints it: no password in any URL, no control character (an SLO
     name in a message can neither colour nor retitle the terminal); line breaks kept."""

@@ -13,15 +13,15 @@ from rich.markup import escape
 from rich.table import Table
 
 from slocheck.cli.common import (
-    duration_in,
     new_console,
     number_in,
     print_comparison,
     stop_on_signals,
     warn,
 )
+from slocheck.cli.flags import add_settings, settings_of
 from slocheck.errors import ExitCode, UsageError
-from slocheck.slofile.bounds import MAX_DURATION_S, MIN_DURATION_S
+from slocheck.results.run_settings import BenchOptions, setting_names
 from slocheck.store import DEFAULT_HISTORY
 from slocheck.verdict import Change, Verdict, exit_code
 
@@ -368,11 +368,7 @@ def add_bench(sub: argparse._SubParsersAction[Any]) -> None:
         help="run-1, run-2 ... go here (default: slocheck-results/bench-<timestamp>.<ms>-<random>"
         ", a folder per bench); a folder another run is writing to is refused (exit 2)",
     )
-    p.add_argument(
-        "--duration",
-        type=duration_in(MIN_DURATION_S, MAX_DURATION_S),
-        help="overrides load.duration (1s to 7d; default: the spec's load.duration)",
-    )
+    add_settings(p, setting_names(BenchOptions))  # each run's options: as slocheck run's
     p.add_argument(
         "--compare-to",
         metavar="BASELINE",
@@ -416,7 +412,7 @@ def noise_table(summaries: list[dict[str, Any]], run_ids: list[str]) -> Table:
 def cmd_bench(args: argparse.Namespace) -> int:
     from slocheck.regress.records import summary_of
     from slocheck.slofile import load_spec
-    from slocheck.workflows.bench import BenchOptions, bench
+    from slocheck.workflows.bench import bench
     from slocheck.workflows.outdir import ROOT, default_out
 
     loaded = load_spec(args.slo)
@@ -432,8 +428,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
         repeat=args.repeat,
         history=args.history,
         out_dir=Path(args.out) if args.out else default_out(ROOT, prefix="bench-"),
-        duration=args.duration,
         compare_to=args.compare_to,
+        **settings_of(args, setting_names(BenchOptions)),
         any_fingerprint=args.any_fingerprint,
     )
     result = bench(loaded, options, on_run=progress)

@@ -10,29 +10,14 @@ from rich.markup import escape
 
 from slocheck.cli.common import (
     append_step_summary,
-    bind_arg,
-    duration_in,
     new_console,
-    number_in,
     print_comparison,
     shown,
     stop_on_signals,
-    typed,
-    url_arg,
     warn,
 )
+from slocheck.cli.flags import add_settings, settings_of
 from slocheck.errors import ExitCode
-from slocheck.slofile.bounds import (
-    MAX_DURATION_S,
-    MAX_PROCESSES,
-    MAX_RATE,
-    MAX_USERS,
-    MAX_WAIT_S,
-    MAX_WARMUP_S,
-    MAX_WORKERS,
-    MIN_DURATION_S,
-)
-from slocheck.units import printable
 from slocheck.verdict import Verdict, exit_code
 
 if TYPE_CHECKING:
@@ -40,20 +25,6 @@ if TYPE_CHECKING:
 
     from slocheck.regress import Comparison, RunRecord
     from slocheck.results import RunResult
-
-
-def _scenario(text: str) -> str:
-    """A built-in scenario, or a locustfile (``.py``) that exists: argparse names the flag."""
-    from pathlib import Path
-
-    from slocheck.load.scenarios import SCENARIOS
-
-    if text not in SCENARIOS and not (text.endswith(".py") and Path(text).is_file()):
-        raise argparse.ArgumentTypeError(
-            f"expected {', '.join(SCENARIOS)} or a locustfile (.py) that exists, "
-            f"got {printable(text)!r:.80}"
-        )
-    return text
 
 
 def add_run(sub: argparse._SubParsersAction[Any]) -> None:
@@ -66,89 +37,12 @@ def add_run(sub: argparse._SubParsersAction[Any]) -> None:
     )
     p.add_argument("--slo", required=True, metavar="FILE", help="the SLO file (YAML)")
     p.add_argument(
-        "--target-url",
-        metavar="URL",
-        type=typed(url_arg, "URL"),
-        help="your service (default: embedded)",
-    )
-    p.add_argument(
-        "--prometheus-url",
-        metavar="URL",
-        type=typed(url_arg, "URL"),
-        help="your Prometheus (default: managed)",
-    )
-    p.add_argument(
         "--out",
         metavar="DIR",
         help="reports go here (default: slocheck-results/<timestamp>.<ms>-<random>, a folder "
         "per run); a folder another run is writing to is refused (exit 2)",
     )
-    p.add_argument(
-        "--scenario",
-        type=_scenario,
-        help="steady, ramp, spike, step, soak or a locustfile",
-    )
-    p.add_argument(
-        "--users",
-        type=number_in(1, MAX_USERS, integer=True),
-        help=f"overrides load.users (1 to {MAX_USERS})",
-    )
-    p.add_argument(
-        "--rate",
-        type=number_in(0, MAX_RATE, above=True),
-        help=f"overrides load.rate (requests/s in all, at most {MAX_RATE:g})",
-    )
-    p.add_argument(
-        "--duration",
-        type=duration_in(MIN_DURATION_S, MAX_DURATION_S),
-        help="overrides load.duration (30s; 1s to 7d)",
-    )
-    p.add_argument(
-        "--warmup",
-        type=duration_in(0, MAX_WARMUP_S),
-        help="overrides load.warmup (5s; 0s to 1d)",
-    )
-    p.add_argument(
-        "--arrival",
-        choices=("closed", "open"),
-        help="overrides load.arrival: open sends on a fixed schedule at --rate whatever the "
-        "answers do (--users bounds the requests in flight)",
-    )
-    p.add_argument(
-        "--processes",
-        type=number_in(1, MAX_PROCESSES, integer=True),
-        default=1,
-        help=f"Locust processes (more load from more cores; default 1, at most {MAX_PROCESSES})",
-    )
-    p.add_argument(
-        "--expect-workers",
-        type=number_in(0, MAX_WORKERS, integer=True),
-        default=0,
-        metavar="N",
-        help="run the load on N Locust workers (`slocheck worker --master HOST:PORT` on each "
-        "load machine): waits for them, merges their histograms (default 0: load from here)",
-    )
-    p.add_argument(
-        "--master-bind",
-        metavar="HOST:PORT",
-        type=bind_arg("--master-bind"),
-        default=("*", 5557),
-        help="where the master listens for its workers (default *:5557); a HOST address also "
-        "makes the embedded service listen there, for workers on other machines",
-    )
-    p.add_argument(
-        "--workers-timeout",
-        type=duration_in(0, MAX_WAIT_S, above=True),
-        default=60.0,
-        help="how long to wait for the workers before giving up with exit 3 (default 60s, "
-        "at most 1h)",
-    )
-    p.add_argument(
-        "--with-rules",
-        action="store_true",
-        help="load the production rules `slocheck generate` writes into the managed Prometheus "
-        "(or read the alerts of yours) and report the alerts that went pending or fired",
-    )
+    add_settings(p)  # --target-url, --users, --duration, ...: every setting of a run
     p.add_argument("--history", metavar="PATH", help="append this run to a history database")
     p.add_argument(
         "--compare-to",
@@ -162,31 +56,16 @@ def add_run(sub: argparse._SubParsersAction[Any]) -> None:
 def _cmd_run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
+    from slocheck.results.run_settings import RunOptions
     from slocheck.slofile import load_spec
     from slocheck.workflows.outdir import claimed, default_out
-    from slocheck.workflows.run import RunOptions, run
+    from slocheck.workflows.run import run
 
     loaded = load_spec(args.slo)
     for trap in loaded.traps:  # a value that likely means something else (validate says more)
         warn(trap)
-    master_bind = args.master_bind
     out = Path(args.out) if args.out else default_out()
-    options = RunOptions(
-        out_dir=out,
-        target_url=args.target_url,
-        prometheus_url=args.prometheus_url,
-        users=args.users,
-        duration=args.duration,
-        warmup=args.warmup,
-        rate=args.rate,
-        scenario=args.scenario,
-        processes=args.processes,
-        expect_workers=args.expect_workers,
-        master_bind=master_bind,
-        workers_timeout=args.workers_timeout,
-        with_rules=args.with_rules,
-        arrival=args.arrival,
-    )
+    options = RunOptions(out_dir=out, **settings_of(args))
 
     stop_on_signals()
     console = new_console()

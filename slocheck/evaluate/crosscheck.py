@@ -385,3 +385,20 @@ def cross_checks(i: CrossCheckInputs) -> list[CrossCheck]:
     if i.dropped_in_window is not None:
         checks.append(dropped(i.dropped_in_window, i.requests_in_window))
     return checks
+
+
+def run_verdict(
+    verified: Verdict, any_slo_failed: bool, checks: Sequence[CrossCheck], *, interrupted: bool
+) -> Verdict:
+    """The run's verdict from the SLOs' and the cross-checks': a cross-check that does not
+    hold keeps the run from passing (its ``ceiling``: inconclusive at best, as for less load
+    than asked for, dropped open-loop sends, counts that disagree), and fails it when it
+    shows failures the server did not count; an SLO that plainly failed still fails."""
+    if interrupted:
+        return Verdict.INTERRUPTED
+    ceilings = {c.ceiling for c in checks if not c.ok}
+    if Verdict.FAIL in ceilings:
+        return Verdict.FAIL
+    if Verdict.INCONCLUSIVE in ceilings:
+        return Verdict.FAIL if any_slo_failed else Verdict.INCONCLUSIVE
+    return verified

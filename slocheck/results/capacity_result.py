@@ -5,28 +5,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from slocheck.evaluate.capacity import Bracket, Step, StoppedBy, capacity_verdict
 from slocheck.results.run_result import RunResult
+from slocheck.results.run_settings import CapacityOptions
 from slocheck.slofile import LoadedSpec
 from slocheck.units import redact_urls
 from slocheck.verdict import Verdict
-
-
-@dataclass(frozen=True)
-class CapacityOptions:
-    out_dir: Path
-    min_rate: float | None = None  # None: the lowest rate one step decides every SLO at
-    max_rate: float = 10_000.0
-    budget_s: float = 600.0
-    step_duration: float = 30.0
-    warmup: float | None = None  # None: the spec's
-    precision: float = 0.10
-    require_rate: float | None = None  # exit 0 only when the capacity reaches it
-    target_url: str | None = None
-    prometheus_url: str | None = None
-    processes: int = 1
 
 
 @dataclass

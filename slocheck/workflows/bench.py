@@ -11,26 +11,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from slocheck.errors import InfrastructureError
 from slocheck.regress import Comparison, RunRecord
+from slocheck.results.run_settings import BenchOptions, RunOptions, settings_in
 from slocheck.slofile import LoadedSpec
 from slocheck.store.history import History
 from slocheck.store.records import record_of
 from slocheck.verdict import Verdict
 from slocheck.workflows.regression import compare_in_history
-from slocheck.workflows.run import RunOptions, run
-
-
-@dataclass(frozen=True)
-class BenchOptions:
-    repeat: int
-    history: str
-    out_dir: Path
-    duration: float | None = None
-    compare_to: str | None = None  # a baseline: median:M, last-pass, a run id, a report.json
-    any_fingerprint: bool = False
+from slocheck.workflows.run import run
 
 
 @dataclass
@@ -52,7 +42,7 @@ def bench(
         for i in range(options.repeat):
             result = run(
                 loaded,
-                RunOptions(out_dir=options.out_dir / f"run-{i + 1}", duration=options.duration),
+                RunOptions(out_dir=options.out_dir / f"run-{i + 1}", **settings_in(options)),
             )
             if result.verdict == Verdict.INTERRUPTED:  # Ctrl-C stops the series, not just one run
                 out.interrupted = True

@@ -13,6 +13,7 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import replace
+from pathlib import Path
 
 from slocheck.errors import InfrastructureError, UsageError
 from slocheck.evaluate.capacity import (
@@ -28,9 +29,10 @@ from slocheck.load import stopping, summarise
 from slocheck.load.stats import merged
 from slocheck.report.gate import write_run_reports
 from slocheck.results import CapacityOptions, CapacityResult, RunResult
+from slocheck.results.run_settings import RunOptions, settings_in
 from slocheck.slofile import LoadedSpec
 from slocheck.verdict import Verdict
-from slocheck.workflows.run import RunOptions, run
+from slocheck.workflows.run import run
 
 #: What a step costs beyond its warm-up and load when none has run yet (start-up, judging).
 STEP_OVERHEAD_S = 10.0
@@ -69,23 +71,23 @@ def step_of(result: RunResult, rate: float, seconds: float) -> Step:
     )
 
 
-def step_spec(loaded: LoadedSpec, rate: float, options: CapacityOptions) -> LoadedSpec:
-    """The spec at one rate: open loop, ``step_duration`` long (longer where the rate is too low
-    to decide every SLO in it), with enough users in flight for a second of answers at that
-    rate (fewer would drop sends on a healthy service)."""
+def step_options(
+    loaded: LoadedSpec, rate: float, options: CapacityOptions, out: Path
+) -> RunOptions:
+    """A step's run at one rate: the search's options of a run, open loop, ``step_duration``
+    long (longer where the rate is too low to decide every SLO in it), with enough users in
+    flight for a second of answers at that rate (fewer would drop sends on a healthy
+    service)."""
     load = loaded.spec.load
-    duration = step_seconds(rate, options.step_duration, samples_needed(loaded.spec.slos))
     in_flight = max(load.max_in_flight or load.users, math.ceil(rate))
-    new_load = load.model_copy(
-        update={
-            "arrival": "open",
-            "rate": rate,
-            "duration": duration,
-            "warmup": load.warmup if options.warmup is None else options.warmup,
-            "max_in_flight": min(in_flight, 10_000),
-        }
+    return RunOptions(
+        out_dir=out,
+        **settings_in(options),
+        arrival="open",
+        rate=rate,
+        duration=step_seconds(rate, options.step_duration, samples_needed(loaded.spec.slos)),
+        max_in_flight=min(in_flight, 10_000),
     )
-    return replace(loaded, spec=loaded.spec.model_copy(update={"load": new_load}))
 
 
 def first_step_seconds(loaded: LoadedSpec, options: CapacityOptions) -> tuple[float, float]:
@@ -147,13 +149,8 @@ def capacity(
             out = options.out_dir / "steps" / f"{len(steps) + 1:02d}-{rate:g}rps"
             try:
                 result = run(
-                    step_spec(loaded, rate, options),
-                    RunOptions(
-                        out_dir=out,
-                        target_url=options.target_url,
-                        prometheus_url=options.prometheus_url,
-                        processes=options.processes,
-                    ),
+                    loaded,
+                    step_options(loaded, rate, options, out),
                     on_phase=lambda msg: phase(f"  {msg}"),
                 )
             except InfrastructureError as e:

@@ -6,10 +6,13 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+from slocheck.evaluate.crosscheck import CrossCheck
 from slocheck.load import ClientStats, LoadConfig, LoadResult, client_stats, stopping
-from slocheck.results import Ending, RunResult
+from slocheck.results import Ending, RunResult, VerifyResult
 from slocheck.slofile import LoadedSpec
 from slocheck.units import format_duration
 from slocheck.verdict import Verdict
@@ -28,7 +31,41 @@ class Stage:
             self.on_phase(text)
 
 
-Where = tuple[str, str, bool, Path, LoadedSpec]
+@dataclass(frozen=True)
+class Where:
+    """Where a run ran (the target and the Prometheus as shown: never a password), and its
+    spec and reports folder: what every result of the run holds, whatever its verdict."""
+
+    target_url: str
+    prometheus_url: str
+    embedded: bool
+    out_dir: Path
+    spec: LoadedSpec
+
+    def result(
+        self,
+        verdict: Verdict,
+        load: LoadResult,
+        *,
+        verify: VerifyResult | None = None,
+        checks: list[CrossCheck] | None = None,
+        client: ClientStats | None = None,
+        **more: Any,
+    ) -> RunResult:
+        """The run's result, built from named fields."""
+        return RunResult(
+            verdict=verdict,
+            verify=verify,
+            load=load,
+            checks=checks or [],
+            target_url=self.target_url,
+            prometheus_url=self.prometheus_url,
+            embedded=self.embedded,
+            out_dir=self.out_dir,
+            spec=self.spec,
+            client=client,
+            **more,
+        )
 
 
 def broken(
@@ -47,7 +84,7 @@ def broken(
         stage = "the load"
     ending = Ending(stage, (first,) if first else (), error=error)
     stats = client_stats_anyway(load)
-    return RunResult(verdict, None, load, [], *where, stats, error=error, ending=ending)
+    return where.result(verdict, load, client=stats, error=error, ending=ending)
 
 
 def client_stats_anyway(load: LoadResult) -> ClientStats:

@@ -28,6 +28,7 @@ from slocheck.evaluate.plan import plan
 from slocheck.load.config import BUILTIN_SCENARIOS
 from slocheck.prom.client import HttpPromClient, redact_url
 from slocheck.promql import METRIC_NAME, Selector, SelectorError
+from slocheck.results.run_settings import resolved, spec_base
 from slocheck.slofile import LoadedSpec
 from slocheck.slofile.model import Spec, TargetSpec
 from slocheck.slofile.sources import named_preset, preset_of, source_of
@@ -37,17 +38,6 @@ SYNTHETIC = frozenset({"up", "scrape_duration_seconds", "scrape_samples_scraped"
 _NAME = re.compile(METRIC_NAME)
 #: The samples a ``# TYPE name kind`` line announces (a labelled metric with no sample yet).
 _SUFFIXES = ("", "_total", "_bucket", "_count", "_sum", "_created")
-
-
-def spec_base(loaded: LoadedSpec) -> Path | None:
-    """The folder the spec's file names are relative to (None for a spec with no file)."""
-    return Path(loaded.path).parent if loaded.path and loaded.path != "<spec>" else None
-
-
-def resolved(name: str, base: Path | None) -> Path:
-    """``name`` (``~`` expanded) against ``base`` unless absolute."""
-    p = Path(name).expanduser()
-    return p if p.is_absolute() or base is None else base / p
 
 
 def check_files(loaded: LoadedSpec, scenario: str | None = None) -> None:

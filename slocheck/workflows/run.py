@@ -6,40 +6,34 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from urllib.parse import urlsplit
 
 from slocheck.errors import InfrastructureError, UsageError
 from slocheck.evaluate import Window
-from slocheck.evaluate.counters import Series
 from slocheck.evaluate.counts import (
-    answered_by_client,
-    endpoints_of,
-    requests_in,
-    route_matches,
-    server_metrics,
     unanswered_in,
 )
-from slocheck.evaluate.crosscheck import CrossCheck, CrossCheckInputs, cross_checks, first_scrape
-from slocheck.load import LoadConfig, LoadResult, Progress, run_load, stopping, summarise
-from slocheck.load.client_stats import client_stats
-from slocheck.load.config import BUILTIN_SCENARIOS, in_flight_for
-from slocheck.load.stats import count_between, merged
+from slocheck.evaluate.crosscheck import (
+    CrossCheck,
+    cross_checks,
+    first_scrape,
+    run_verdict,
+)
+from slocheck.load import LoadConfig, LoadResult, Progress, client_stats, run_load, stopping
 from slocheck.prom.client import HttpPromClient, PromClient, redact_url
 from slocheck.prom.managed import ManagedPrometheus, start_prometheus
 from slocheck.prom.scrape import ScrapeWaits
-from slocheck.promql import Selector
-from slocheck.results import Ending, RunResult
-from slocheck.slofile import LoadedSpec, LoadSpec
-from slocheck.slofile.kinds import KINDS
-from slocheck.slofile.model import SloSpec, TargetSpec, TokenLength
-from slocheck.slofile.presets import Preset
+from slocheck.results import Ending, RunResult, VerifyResult
+from slocheck.results.run_settings import RunOptions, load_config
+from slocheck.slofile import LoadedSpec
+from slocheck.slofile.model import TargetSpec
 from slocheck.slofile.sources import LoadKind, named_preset
 from slocheck.supervise import spawn
 from slocheck.verdict import Verdict
 from slocheck.workflows.client_slis import client_slis
+from slocheck.workflows.crosscheck_inputs import gather_cross_check_inputs
 from slocheck.workflows.endings import (
     Stage,
     Where,
@@ -55,8 +49,6 @@ from slocheck.workflows.prechecks import (
     check_prometheus,
     metric_warnings,
     metrics_page,
-    resolved,
-    spec_base,
 )
 from slocheck.workflows.stack import (
     READY_TIMEOUT,
@@ -70,163 +62,7 @@ from slocheck.workflows.verify import client_for, verify
 EMBEDDED_JOB = "slocheck"
 DISCOVERY_TICK_S = 5.0
 
-
-@dataclass(frozen=True)
-class RunOptions:
-    out_dir: Path
-    target_url: str | None = None
-    prometheus_url: str | None = None
-    users: int | None = None
-    duration: float | None = None
-    warmup: float | None = None
-    rate: float | None = None
-    scenario: str | None = None
-    processes: int = 1
-    expect_workers: int = 0  #: Locust workers (``slocheck worker``) the load runs on; 0: local
-    master_bind: tuple[str, int] = ("*", 5557)  #: where the master listens for them
-    workers_timeout: float = 60.0  #: how long it waits for them (exit 3 after)
-    #: load the production rules (``slocheck generate``) into the managed Prometheus (or read
-    #: the alerts of yours) and report the alerts that went pending or fired
-    with_rules: bool = False
-    arrival: str | None = None  #: overrides load.arrival (closed | open)
-
-    @property
-    def service_host(self) -> str:
-        """Where the embedded service listens: on the master's bind address when workers on
-        other machines must reach it, else on loopback."""
-        host = self.master_bind[0]
-        if self.expect_workers and host not in ("*", "0.0.0.0", "::", ""):
-            return host
-        return "127.0.0.1"
-
-
-def load_config(
-    spec: LoadSpec,
-    options: RunOptions,
-    host: str,
-    models: str,
-    *,
-    target: TargetSpec | None = None,
-    base: Path | None = None,
-    slos: Sequence[SloSpec] = (),
-) -> LoadConfig:
-    """The load of a spec (its ``load:`` and ``target:`` API settings), with the command's
-    overrides; files named in the spec are relative to its folder (``base``). An open loop
-    given neither ``users`` nor ``max_in_flight`` gets enough requests in flight to keep
-    sending through a stall of several times the largest latency threshold of ``slos``."""
-    mix = {"classifier": "classify=1", "generator": "generate=1"}.get(
-        models, "classify=9,generate=1"
-    )
-
-    def path(name: str | None) -> Path | None:
-        return None if name is None else resolved(name, base)
-
-    def tokens(t: TokenLength | None) -> tuple[float, float] | None:
-        return None if t is None else (t.mean, t.stddev)
-
-    t = target or TargetSpec()
-    arrival = options.arrival or spec.arrival
-    rate = options.rate or spec.rate
-    users = options.users or spec.users
-    max_in_flight = spec.max_in_flight
-    thresholds = [s.threshold for s in slos if KINDS[s.sli].times_requests and s.threshold]
-    told = options.users is not None or "users" in spec.model_fields_set
-    if arrival == "open" and rate and max_in_flight is None and not told and thresholds:
-        max_in_flight = in_flight_for(rate, max(thresholds), at_least=users)
-    return LoadConfig(
-        host=host,
-        scenario=options.scenario
-        or (spec.scenario if spec.scenario in BUILTIN_SCENARIOS else str(path(spec.scenario))),
-        users=users,
-        spawn_rate=spec.spawn_rate,
-        duration=options.duration or spec.duration,
-        warmup=spec.warmup if options.warmup is None else options.warmup,
-        rate=rate,
-        processes=options.processes,
-        mix=mix,
-        api=t.api,
-        model=t.model,
-        openai_endpoint=t.endpoint,
-        stream=t.stream,
-        prompts=path(spec.prompts),
-        input_tokens=tokens(spec.input_tokens),
-        output_tokens=tokens(spec.output_tokens),
-        payload=path(spec.payload),
-        http_method=t.method,
-        http_path=t.path,
-        seed=spec.seed,
-        arrival=arrival,
-        distribution=spec.distribution,
-        max_in_flight=max_in_flight,
-        workers=options.expect_workers,
-        master_bind=options.master_bind,
-        workers_timeout=options.workers_timeout,
-    )
-
-
-def gather_cross_check_inputs(
-    load: LoadResult,
-    client: PromClient,
-    sel: str,
-    launched: float,
-    window: Window,
-    *,
-    slos: Sequence[SloSpec] = (),
-    preset: Preset | None = None,
-) -> CrossCheckInputs:
-    """Fetch the server's series (those the spec's SLOs count requests and latency in) and read
-    the client's tables that the cross-checks judge."""
-    snap = load.snapshot
-    metrics = server_metrics(slos, preset)
-
-    def fetch(series: str | None, since: float) -> list[Series]:
-        """The samples of one of the server's series (with the spec's selector) until the
-        window's read; none when the server has no such series."""
-        if series is None:
-            return []
-        return client.fetch_samples(_with_selector(series, sel), since, window.read_until)
-
-    server_requests = fetch(metrics.requests, launched - 60)
-    server_also_errors = fetch(metrics.also_errors if metrics.requests else None, launched - 60)
-    server_buckets = fetch(metrics.buckets, window.start - 60)
-    endpoints = endpoints_of(server_buckets, metrics.route_label)
-    tables = [
-        secs
-        for name, secs in snap.requests.items()
-        if endpoints is None or any(ep and route_matches(ep, name) for ep in endpoints)
-    ]
-    cfg = load.config
-    return CrossCheckInputs(
-        selector=sel,
-        launched=launched,
-        window=window,
-        client_answered=answered_by_client(snap.status, snap.requests),
-        client_failed=snap.failed,
-        server_requests=server_requests,
-        server_also_errors=server_also_errors,
-        server_buckets=server_buckets,
-        # open loop: the server times the request from its actual send, as service_time does
-        client_p95_s=summarise(
-            snap.metrics.get("service_time", {}) if cfg.open_loop else merged(tables),
-            lo=window.start,
-        ).percentiles_s.get("95"),
-        requests_in_window=requests_in(snap.requests, load.window_start),
-        load_seconds=load.stopped_at - load.window_start,
-        requested_rate=cfg.rate,
-        requested_users=cfg.users,
-        peak_users=int(snap.marks.get("peak_users", 0)),
-        metrics=metrics,
-        dropped_in_window=(
-            count_between(snap.counts.get("dropped", {}), load.window_start)
-            if cfg.open_loop
-            else None
-        ),
-    )
-
-
-def _with_selector(series: str, sel: str) -> str:
-    """A series selector (``name{...}`` or ``{__name__=~...}``) with the spec's matchers."""
-    return Selector.parse(series).with_base(sel).render()
+__all__ = ["RunOptions", "load_config", "run"]  # load_config: the options over the spec
 
 
 def first_scrape_due(started: float, prom: ScrapeWaits) -> float:
@@ -270,24 +106,82 @@ def run(
     on_phase: Callable[[str], None] | None = None,
     on_warning: Callable[[str], None] | None = None,
 ) -> RunResult:
-    """Once the load has started, every ending returns a result to report (a stop signal at
-    any moment, a later one only noted: :mod:`slocheck.load.stopping`; a load generator that
-    dies or freezes; a dead Prometheus; a bug), :attr:`RunResult.ending` saying what happened.
-    ``options.out_dir`` is the run's own while it runs (:func:`.outdir.claimed`). Before the
-    load, :mod:`.prechecks` (exit 2 or 3 at once; ``on_warning``: an SLO's missing metric)."""
+    """The gate of ``slocheck run``: start the stack (the embedded service, or wait for
+    yours; a managed Prometheus, or yours), configure the load and say what it will be, run
+    it, verify the SLOs over exactly its window, cross-check what the client and the server
+    counted, and return the result (the reports are the caller's).
+
+    Before the load, :mod:`.prechecks` (exit 2 or 3 at once; ``on_warning``: an SLO's missing
+    metric). Once the load has started, every ending returns a result to report (a stop
+    signal at any moment, a later one only noted: :mod:`slocheck.load.stopping`; a load
+    generator that dies or freezes; a dead Prometheus; a bug), :attr:`RunResult.ending` saying
+    what happened. ``options.out_dir`` is the run's own while it runs (:func:`.outdir.claimed`);
+    ``on_progress`` is called every half second of the load, ``on_phase`` at each step."""
     with stopping.in_order(), claimed(options.out_dir):
-        return _run(loaded, options, on_progress, Stage(on_phase), on_warning)
+        return _run(_Run(loaded, options, Stage(on_phase), on_progress, on_warning))
 
 
-def _run(
-    loaded: LoadedSpec,
-    options: RunOptions,
-    on_progress: Callable[[Progress], None] | None,
-    phase: Stage,
-    on_warning: Callable[[str], None] | None = None,
-) -> RunResult:
+@dataclass(frozen=True)
+class _Run:
+    """What every step of one run reads: the spec, the options and the callbacks."""
+
+    loaded: LoadedSpec
+    options: RunOptions
+    phase: Stage
+    on_progress: Callable[[Progress], None] | None = None
+    on_warning: Callable[[str], None] | None = None
+
+
+@dataclass
+class _Stack:
+    """What :func:`_start_stack` started: the target (the embedded service's, or yours), the
+    Prometheus the verdicts read (the managed one, or yours) and when it started."""
+
+    target: str
+    client: PromClient
+    prom_url: str
+    service: EmbeddedService | None = None
+    managed: ManagedPrometheus | None = None
+    prom_started: float = 0.0
+
+    @property
+    def embedded(self) -> bool:
+        return self.service is not None
+
+
+def _run(r: _Run) -> RunResult:
+    """The steps, and a result for every ending once the load has started."""
+    yours = _check_before(r.loaded, r.options, r.phase)
+    load: LoadResult | None = None
+    result: RunResult | None = None
+    where: Where | None = None
+    try:
+        with contextlib.ExitStack() as resources:
+            started = _start_stack(r, yours, resources)
+            cfg = _configure_load(r.loaded, r.options, started)
+            r.phase(load_text(cfg), "the load")  # the progress sentence: what the load will be
+            where = _where(r.loaded, r.options, started)
+            launched = time.time()
+            load = run_load(
+                cfg,
+                r.options.out_dir / "load",
+                _watchdog(r.on_progress, started.managed),
+                hold=_hold(started, cfg, resources),
+            )
+            result = _judge(r, load, started, launched, where)
+            r.phase.now = "stopping"
+    except KeyboardInterrupt as e:
+        if load is None or where is None:
+            raise  # nothing ran yet: nothing to report
+        result = _interrupted(load, result, where, r.phase, e)
+    assert result is not None
+    return ended(result)
+
+
+def _check_before(loaded: LoadedSpec, options: RunOptions, phase: Stage) -> HttpPromClient | None:
+    """The checks before anything starts (exit 2 or 3 at once): the spec's files, a target for
+    a Prometheus of yours, your Prometheus answering. Returns your Prometheus' client."""
     spec = loaded.spec
-    out = options.out_dir
     target = options.target_url or (spec.target.url if spec.target else None)
     prom_url = options.prometheus_url or spec.prometheus.url
     if prom_url and not target:
@@ -300,169 +194,139 @@ def _run(
     if yours is not None:
         phase(f"checking the Prometheus at {yours.shown_url}")
         check_prometheus(yours)  # exit 3 before anything starts
-    load: LoadResult | None = None
-    result: RunResult | None = None
-    try:
-        with contextlib.ExitStack() as stack:
-            embedded = target is None
-            service = (
-                EmbeddedService(spec.service, out / "service.log", host=options.service_host)
-                if embedded
-                else None
-            )
-            target = service.url if service is not None else target
-            assert target is not None
-            if service is None:
-                phase(f"waiting for {target} to answer")
-                t = spec.target or TargetSpec()  # its url, maybe with a password, is target
-                for path in ready_paths(t):
-                    wait_until_ready(
-                        target, path, t.ready_timeout if spec.target else READY_TIMEOUT
-                    )
-                for warning in metric_warnings(loaded, metrics_page(t, target), yours):
-                    (on_warning or phase)(warning)
-            managed = None
-            if prom_url is None:
-                phase("starting Prometheus")
-                scraped = (spec.target.metrics_url if spec.target else None) or target
-                rules = [write_rules(loaded, out)] if options.with_rules else []
-                managed = start_prometheus(
-                    [loopback_target(scraped, options.service_host)],
-                    job=EMBEDDED_JOB,
-                    scrape_interval=spec.prometheus.scrape_interval,
-                    metrics_path=urlsplit(scraped).path or "/metrics"
-                    if spec.target and spec.target.metrics_url
-                    else "/metrics",
-                    rule_files=rules,
-                    launch=lambda args, log: spawn(args, log=log),  # ends when slocheck dies
-                )
-                stack.callback(managed.stop)
-                prom_url = managed.url
-                client: PromClient = HttpPromClient(prom_url)
-            else:
-                assert yours is not None
-                client = yours
-            prom_started = time.time()
-            if service is not None:
-                phase("starting the embedded service")
-                service.launch()  # it starts while Locust does; waited for in hold()
-                stack.callback(service.stop)
-            elif managed is not None:
-                # your service has counted requests before slocheck's Prometheus ever saw it:
-                # the counts compare from a first scrape taken before any load (a series first
-                # seen later is counted from 0, as one born during the load)
-                phase("waiting for Prometheus' first scrape of the target")
-                managed.wait_for_scrape_after(
-                    prom_started, timeout=DISCOVERY_TICK_S + 5 * managed.scrape_interval + 10
-                )
-            cfg = load_config(
-                spec.load,
-                options,
-                target,
-                spec.service.model if embedded else "",
-                target=spec.target,
-                base=spec_base(loaded),
-                slos=spec.slos,
-            )
-
-            def hold() -> float:
-                """Locust starts meanwhile: the test starts once the embedded service is ready,
-                and so that the warm-up overlaps Prometheus' discovery delay (the first scrape
-                must still come before the judged window opens)."""
-                if service is not None:
-                    stack.enter_context(service)
-                if managed is None:
-                    return time.time()
-                return first_scrape_due(prom_started, managed) - cfg.warmup
-
-            phase(load_text(cfg), "the load")
-            where = (redact_url(target), redact_url(prom_url), embedded, out, loaded)
-            launched = time.time()
-            load = run_load(cfg, out / "load", _watchdog(on_progress, managed), hold=hold)
-            result = _judge(
-                loaded,
-                options,
-                load,
-                client=client,
-                managed=managed,
-                launched=launched,
-                where=where,
-                phase=phase,
-            )
-            phase.now = "stopping"
-    except KeyboardInterrupt as e:
-        if load is None:
-            raise  # nothing ran yet: nothing to report
-        if result is None:  # while judging: the load's own records are reported
-            first = stopping.signal_name(e)
-            result = broken(load, where, phase.now, signal=first)
-        else:  # while stopping the stack: what was judged stays, marked interrupted
-            result.verdict = Verdict.INTERRUPTED
-            ending = result.ending or Ending(phase.now)
-            if not ending.signals:
-                ending = dataclasses.replace(ending, signals=(stopping.signal_name(e),))
-            result.ending = ending
-    return ended(result)
+    return yours
 
 
-def _judge(
-    loaded: LoadedSpec,
-    options: RunOptions,
-    load: LoadResult,
-    *,
-    client: PromClient,
-    managed: ManagedPrometheus | None,
-    launched: float,
-    where: Where,
-    phase: Stage,
-) -> RunResult:
-    """What the load did, judged: the final scrape, the SLOs over the window, the cross-checks.
-    An error (a dead Prometheus, a bug) returns the client's records marked error; a stop
-    signal propagates (KeyboardInterrupt) to :func:`_run`, which reports it."""
+def _start_stack(r: _Run, yours: HttpPromClient | None, resources: contextlib.ExitStack) -> _Stack:
+    """Step 1: the target (the embedded service, created here and launched below; or yours,
+    waited for), the Prometheus (managed, or yours), then the service's launch (or, for your
+    service and the managed Prometheus, the first scrape before any load)."""
+    spec, options, phase = r.loaded.spec, r.options, r.phase
+    target = options.target_url or (spec.target.url if spec.target else None)
+    service = None
+    if target is None:
+        service = EmbeddedService(
+            spec.service, options.out_dir / "service.log", host=options.service_host
+        )
+        target = service.url
+    else:
+        _wait_for_yours(r, target, yours)
+    started = _start_prometheus(r, target, yours, resources)
+    started.service = service
+    if service is not None:
+        phase("starting the embedded service")
+        service.launch()  # it starts while Locust does; waited for in _hold()
+        resources.callback(service.stop)
+    elif started.managed is not None:
+        # your service has counted requests before slocheck's Prometheus ever saw it: the
+        # counts compare from a first scrape taken before any load (a series first seen later
+        # is counted from 0, as one born during the load)
+        phase("waiting for Prometheus' first scrape of the target")
+        started.managed.wait_for_scrape_after(
+            started.prom_started,
+            timeout=DISCOVERY_TICK_S + 5 * started.managed.scrape_interval + 10,
+        )
+    return started
+
+
+def _wait_for_yours(r: _Run, target: str, yours: HttpPromClient | None) -> None:
+    """Your service: wait until it answers; warn of an SLO whose metric it does not have."""
+    spec = r.loaded.spec
+    r.phase(f"waiting for {target} to answer")
+    t = spec.target or TargetSpec()  # its url, maybe with a password, is target
+    for path in ready_paths(t):
+        wait_until_ready(target, path, t.ready_timeout if spec.target else READY_TIMEOUT)
+    for warning in metric_warnings(r.loaded, metrics_page(t, target), yours):
+        (r.on_warning or r.phase)(warning)
+
+
+def _start_prometheus(
+    r: _Run, target: str, yours: HttpPromClient | None, resources: contextlib.ExitStack
+) -> _Stack:
+    """Yours when given, else a managed Prometheus scraping the target (with the production
+    rules when ``with_rules``), stopped when the run ends."""
+    loaded, options = r.loaded, r.options
     spec = loaded.spec
-    cfg = load.config
+    if yours is not None:
+        prom_url = options.prometheus_url or spec.prometheus.url
+        assert prom_url is not None
+        return _Stack(target, yours, prom_url, prom_started=time.time())
+    r.phase("starting Prometheus")
+    scraped = (spec.target.metrics_url if spec.target else None) or target
+    own_path = spec.target is not None and spec.target.metrics_url
+    managed = start_prometheus(
+        [loopback_target(scraped, options.service_host)],
+        job=EMBEDDED_JOB,
+        scrape_interval=spec.prometheus.scrape_interval,
+        metrics_path=urlsplit(scraped).path or "/metrics" if own_path else "/metrics",
+        rule_files=[write_rules(loaded, options.out_dir)] if options.with_rules else [],
+        launch=lambda args, log: spawn(args, log=log),  # ends when slocheck dies
+    )
+    resources.callback(managed.stop)
+    client = HttpPromClient(managed.url)
+    return _Stack(target, client, managed.url, managed=managed, prom_started=time.time())
+
+
+def _configure_load(loaded: LoadedSpec, options: RunOptions, started: _Stack) -> LoadConfig:
+    """Step 2: the load of the spec with the options' overrides, against the target."""
+    return load_config(loaded, options, started.target, embedded=started.embedded)
+
+
+def _where(loaded: LoadedSpec, options: RunOptions, started: _Stack) -> Where:
+    return Where(
+        target_url=redact_url(started.target),
+        prometheus_url=redact_url(started.prom_url),
+        embedded=started.embedded,
+        out_dir=options.out_dir,
+        spec=loaded,
+    )
+
+
+def _hold(started: _Stack, cfg: LoadConfig, resources: contextlib.ExitStack) -> Callable[[], float]:
+    """When the test starts (Locust starts meanwhile): once the embedded service is ready,
+    and so that the warm-up overlaps Prometheus' discovery delay (the first scrape must still
+    come before the judged window opens)."""
+
+    def hold() -> float:
+        if started.service is not None:
+            resources.enter_context(started.service)
+        if started.managed is None:
+            return time.time()
+        return first_scrape_due(started.prom_started, started.managed) - cfg.warmup
+
+    return hold
+
+
+def _interrupted(
+    load: LoadResult, result: RunResult | None, where: Where, phase: Stage, e: KeyboardInterrupt
+) -> RunResult:
+    """A stop signal after the load started: while judging, the load's own records are
+    reported; while stopping the stack, what was judged stays, marked interrupted."""
+    if result is None:
+        return broken(load, where, phase.now, signal=stopping.signal_name(e))
+    result.verdict = Verdict.INTERRUPTED
+    ending = result.ending or Ending(phase.now)
+    if not ending.signals:
+        ending = dataclasses.replace(ending, signals=(stopping.signal_name(e),))
+    result.ending = ending
+    return result
+
+
+def _judge(r: _Run, load: LoadResult, started: _Stack, launched: float, where: Where) -> RunResult:
+    """Steps 4 to 6, what the load did, judged: the final scrape, the SLOs over the window,
+    the cross-checks. An error (a dead Prometheus, a bug) returns the client's records marked
+    error; a stop signal propagates (KeyboardInterrupt) to :func:`_run`, which reports it."""
+    phase = r.phase
     try:
         if load.aborted is not None:
             phase.now = "the load"
             raise load.aborted
-        phase("waiting for the final scrape", "waiting for the final scrape")
-        stopping.pause_for_tests("final-scrape")
-        notes: list[CrossCheck] = []
-        if managed is not None:
-            settle = managed.wait_for_scrape_after(load.stopped_at) - load.stopped_at
-            notes = _start_after_first_scrape(load, client, launched, managed.job)
-        else:
-            settle = 2 * spec.prometheus.scrape_interval
-            time.sleep(min(settle, 60))
-        if load.stopped_at <= load.window_start:
-            short: Verdict = Verdict.INTERRUPTED if load.interrupted else Verdict.INCONCLUSIVE
-            return RunResult(short, None, load, [], *where, client_stats_anyway(load))
-        window = Window(float(load.window_start), load.stopped_at, settle)
-        phase("verifying", "verifying")
-        stopping.pause_for_tests("verifying")
-        unanswered = unanswered_in(load.snapshot.requests, load.window_start)
-        kind: LoadKind = "open" if cfg.open_loop else "closed"
-        measured = client_slis(spec, load.snapshot, window, kind)
-        verified = verify(
-            loaded,
-            client,
-            window,
-            unanswered=unanswered,
-            measured=measured,
-            with_rules=options.with_rules,
-            load=kind,
-        )
-        explicit = named_preset(spec)
-        inputs = gather_cross_check_inputs(
-            load,
-            client,
-            spec.prometheus.selector,
-            launched,
-            window,
-            slos=spec.slos,
-            preset=explicit,
-        )
-        checks = notes + cross_checks(inputs)
+        window, notes = _final_scrape(r, load, started, launched)
+        if window is None:
+            short = Verdict.INTERRUPTED if load.interrupted else Verdict.INCONCLUSIVE
+            return where.result(short, load, client=client_stats_anyway(load))
+        verified = _verify(r, load, started.client, window)
+        checks = notes + _cross_check(r.loaded, load, started.client, launched, window)
         stats = client_stats(load)
     except InfrastructureError as e:
         # the load ran: keep what the client measured, in a report marked error (exit 3),
@@ -476,21 +340,55 @@ def _judge(
         checks,
         interrupted=load.interrupted,
     )
-    return RunResult(verdict, verified, load, checks, *where, stats, alerts=verified.alerts)
+    return where.result(
+        verdict, load, verify=verified, checks=checks, client=stats, alerts=verified.alerts
+    )
 
 
-def run_verdict(
-    verified: Verdict, any_slo_failed: bool, checks: Sequence[CrossCheck], *, interrupted: bool
-) -> Verdict:
-    """The run's verdict from the SLOs' and the cross-checks': a cross-check that does not
-    hold keeps the run from passing (its ``ceiling``: inconclusive at best, as for less load
-    than asked for, dropped open-loop sends, counts that disagree), and fails it when it
-    shows failures the server did not count; an SLO that plainly failed still fails."""
-    if interrupted:
-        return Verdict.INTERRUPTED
-    ceilings = {c.ceiling for c in checks if not c.ok}
-    if Verdict.FAIL in ceilings:
-        return Verdict.FAIL
-    if Verdict.INCONCLUSIVE in ceilings:
-        return Verdict.FAIL if any_slo_failed else Verdict.INCONCLUSIVE
-    return verified
+def _final_scrape(
+    r: _Run, load: LoadResult, started: _Stack, launched: float
+) -> tuple[Window | None, list[CrossCheck]]:
+    """Wait for the scrape after the load; the judged window (None when none ran) and the
+    note of a first scrape that came late (the window then starts after it)."""
+    r.phase("waiting for the final scrape", "waiting for the final scrape")
+    stopping.pause_for_tests("final-scrape")
+    notes: list[CrossCheck] = []
+    managed = started.managed
+    if managed is not None:
+        settle = managed.wait_for_scrape_after(load.stopped_at) - load.stopped_at
+        notes = _start_after_first_scrape(load, started.client, launched, managed.job)
+    else:
+        settle = 2 * r.loaded.spec.prometheus.scrape_interval
+        time.sleep(min(settle, 60))
+    if load.stopped_at <= load.window_start:
+        return None, notes
+    return Window(float(load.window_start), load.stopped_at, settle), notes
+
+
+def _verify(r: _Run, load: LoadResult, client: PromClient, window: Window) -> VerifyResult:
+    """Step 5: every SLO over the window, judged from the server's series and, for the SLIs
+    that count failures, from what the client measured too."""
+    r.phase("verifying", "verifying")
+    stopping.pause_for_tests("verifying")
+    kind: LoadKind = "open" if load.config.open_loop else "closed"
+    return verify(
+        r.loaded,
+        client,
+        window,
+        unanswered=unanswered_in(load.snapshot.requests, load.window_start),
+        measured=client_slis(r.loaded.spec, load.snapshot, window, kind),
+        with_rules=r.options.with_rules,
+        load=kind,
+    )
+
+
+def _cross_check(
+    loaded: LoadedSpec, load: LoadResult, client: PromClient, launched: float, window: Window
+) -> list[CrossCheck]:
+    """Step 6: what the client and the server counted, compared; the load as asked for."""
+    spec = loaded.spec
+    explicit = named_preset(spec)
+    inputs = gather_cross_check_inputs(
+        load, client, spec.prometheus.selector, launched, window, slos=spec.slos, preset=explicit
+    )
+    return cross_checks(inputs)

@@ -60,9 +60,10 @@ def test_healthy_service_passes(slocheck):
     assert report["verdict"] == "pass"
 
 
-@pytest.mark.slo("faulty.yaml", duration="10s")
+@pytest.mark.slo("faulty.yaml", duration="10s", arrival="open")
 def test_service_injecting_errors_fails(slocheck):
     result = slocheck.run()
+    assert result.load.config.open_loop  # the plugin takes every option of slocheck run
     assert result.verdict == "fail"
     slocheck.assert_passed(result)
 """

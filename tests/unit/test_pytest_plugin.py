@@ -221,6 +221,5 @@ def test_loading_the_plugin_imports_nothing_heavy() -> None:
             "slocheck._version",
             "slocheck.errors",
             "slocheck.pytest_plugin",
-            "slocheck.units",
         ]
     )

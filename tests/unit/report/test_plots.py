@@ -228,8 +228,7 @@ def test_the_capacity_page_labels_its_axes_draws_thresholds_and_colours_verdicts
 
     from slocheck.evaluate.capacity import Bracket, Step, StoppedBy
     from slocheck.report.capacity_report import capacity_to_html
-    from slocheck.results import CapacityResult
-    from slocheck.results.capacity_result import CapacityOptions
+    from slocheck.results import CapacityOptions, CapacityResult
 
     steps = [
         Step(20, Verdict.PASS, [], 19.9, 0.0098, 0.0147, 0.0),

@@ -10,6 +10,7 @@ import pytest
 
 from slocheck.errors import UsageError
 from slocheck.results import CapacityOptions
+from slocheck.results.run_settings import RunOptions, load_config
 from slocheck.slofile import load_spec
 from slocheck.workflows.capacity import capacity, check_budget, first_step_seconds
 from slocheck.workflows.prechecks import (
@@ -20,7 +21,6 @@ from slocheck.workflows.prechecks import (
     names_in,
     slo_metrics,
 )
-from slocheck.workflows.run import RunOptions, load_config
 
 SLOS = """
 version: 1
@@ -63,7 +63,7 @@ def test_files_next_to_the_spec_are_found_from_any_current_folder(
     loaded = load_spec(path)
     check_files(loaded)  # no error
     # and the load runs the same files: the locustfile too is the spec folder's
-    cfg = load_config(loaded.spec.load, RunOptions(out_dir=tmp_path), "http://x", "", base=folder)
+    cfg = load_config(loaded, RunOptions(out_dir=tmp_path), "http://x")
     assert cfg.scenario == str(folder / "mine.py")
     assert cfg.payload == folder / "body.json"
 

@@ -12,7 +12,7 @@ from slocheck.load import LoadConfig, LoadResult
 from slocheck.load.stats import SecondStats, Snapshot
 from slocheck.prom.client import FakePromClient
 from slocheck.verdict import Verdict
-from slocheck.workflows.run import gather_cross_check_inputs
+from slocheck.workflows.crosscheck_inputs import gather_cross_check_inputs
 
 W = Window(1000.0, 1010.0, settle=1.0)
 
@@ -69,9 +69,8 @@ def test_gathered_inputs_and_their_checks() -> None:
 
 
 def test_open_loop_inputs_stats_and_verdict() -> None:
-    from slocheck.evaluate.crosscheck import CrossCheck
+    from slocheck.evaluate.crosscheck import CrossCheck, run_verdict
     from slocheck.load.client_stats import open_loop_stats
-    from slocheck.workflows.run import run_verdict
 
     # intended-send latencies 1.2 s, actual-send 0.3 s; 3 sends dropped in the window, 2 before
     requests = {sec: _second([1_200_000] * 5) for sec in range(998, 1010)}
@@ -110,8 +109,7 @@ def test_open_loop_inputs_stats_and_verdict() -> None:
 
 
 def test_a_failed_cross_check_caps_the_run_at_its_ceiling() -> None:
-    from slocheck.evaluate.crosscheck import CrossCheck
-    from slocheck.workflows.run import run_verdict
+    from slocheck.evaluate.crosscheck import CrossCheck, run_verdict
 
     uncounted = CrossCheck("request_counts", False, "", ceiling=Verdict.FAIL)
     differ = CrossCheck("request_counts", False, "", ceiling=Verdict.INCONCLUSIVE)
@@ -130,8 +128,8 @@ def test_an_open_loop_gets_slots_to_send_through_a_stall() -> None:
     from pathlib import Path
 
     from slocheck.load.config import in_flight_for
+    from slocheck.results.run_settings import RunOptions, load_config
     from slocheck.slofile import parse_spec
-    from slocheck.workflows.run import RunOptions, load_config
 
     assert in_flight_for(100, 0.5, at_least=16) == 250
     assert in_flight_for(1, 0.01, at_least=16) == 16
@@ -143,12 +141,11 @@ def test_an_open_loop_gets_slots_to_send_through_a_stall() -> None:
     options = RunOptions(out_dir=Path("."))
 
     def slots(extra: str, opts: RunOptions = options) -> int:
-        spec = parse_spec(text.format(extra=extra)).spec
-        return load_config(spec.load, opts, "http://x", "", slos=spec.slos).locust_users
+        return load_config(parse_spec(text.format(extra=extra)), opts, "http://x").locust_users
 
     assert slots("") == 250
     assert slots(", users: 16") == 16  # told: as told
     assert slots(", max_in_flight: 40") == 40
     assert slots("", RunOptions(out_dir=Path("."), users=8)) == 8
-    closed = parse_spec(text.format(extra="").replace("open", "closed")).spec
-    assert load_config(closed.load, options, "http://x", "", slos=closed.slos).locust_users == 16
+    closed = parse_spec(text.format(extra="").replace("open", "closed"))
+    assert load_config(closed, options, "http://x").locust_users == 16
