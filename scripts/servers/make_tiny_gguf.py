@@ -42,7 +42,7 @@ def _field(reader: Any, key: str) -> Any:
     return field.parts[field.data[0]][0].item()
 
 
-def main() -> None:
+def main() -> None:  # noqa: PLR0915 (the GGUF header, written field by field in file order)
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--vocab", type=Path, required=True, help="ggml-vocab-llama-spm.gguf")
     parser.add_argument("--out", type=Path, required=True, help="GGUF file to write")

@@ -82,7 +82,6 @@ def judge_client(slo: SloSpec, plan: SliPlan, data: ClientSli | None, window: Wi
             1.0 - t,
             "error ratio seen by the load generator",
             value=data.bad / n,
-            unit_op="<=",
             threshold=t,
             of_bad=True,
         )

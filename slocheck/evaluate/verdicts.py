@@ -219,12 +219,11 @@ def ratio_verdict(
     noun: str,
     *,
     value: float,
-    unit_op: str = ">=",
     threshold: float | None = None,
     of_bad: bool = False,
 ) -> SloResult:
     """Judge ``good / n >= objective`` with a Wilson interval. ``of_bad`` shows everything as
-    the complementary (bad) share, as an error ratio is read."""
+    the complementary (bad) share, as an error ratio is read (at most the threshold)."""
     lo, hi = wilson_interval(good, n)
     b.details["good"], b.details["total"] = good, n
     shown_lo, shown_hi, target = (1 - hi, 1 - lo, 1 - objective) if of_bad else (lo, hi, objective)
@@ -244,7 +243,8 @@ def ratio_verdict(
             f"{noun} {pct(value)} cannot be told apart from the objective {goal} after "
             f"{n:,.0f} {what} ({interval}); more load would decide"
         )
-    return b.result(verdict, text, value=value, samples=n, op=unit_op, threshold=threshold)
+    op = "<=" if of_bad else ">="  # the bad share at most, or the good share at least
+    return b.result(verdict, text, value=value, samples=n, op=op, threshold=threshold)
 
 
 def judge_requests(b: Builder, data: SliData) -> SloResult:
@@ -312,7 +312,6 @@ def judge_requests(b: Builder, data: SliData) -> SloResult:
         1.0 - threshold,
         "error ratio",
         value=bad / n,
-        unit_op="<=",
         threshold=threshold,
         of_bad=True,
     )

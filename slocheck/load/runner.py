@@ -117,28 +117,73 @@ def run_load(
     workdir.mkdir(parents=True, exist_ok=True)
     for stale in [*workdir.glob("client-*.json*"), workdir / START_FILE]:  # a previous run's
         stale.unlink(missing_ok=True)
-    locustfiles = config.locustfiles()
-    settings = config.settings()
-    if config.workers:  # the workers download the files: the run's settings travel first
-        locustfiles.insert(0, write_config(workdir, settings))
-    files = ",".join(str(p) for p in locustfiles)
-    env = {
+    log = workdir / "locust.log"
+    launched = time.time()
+    proc = spawn(_locust_args(config, workdir), env=_locust_env(config, workdir, hold), log=log)
+    stopped_by: str | None = None
+    aborted: InfrastructureError | None = None
+    try:
+        begins = launched
+        if hold is not None:
+            begins = max(hold(), time.time())
+            _write_start(workdir / START_FILE, begins)
+        aborted = _watch(proc, config, workdir, begins, on_progress)
+    except KeyboardInterrupt as e:
+        stopped_by = signal_name(e)
+        pause_for_tests("load-stopping")
+    finally:
+        stopped_by = _stop_locust(proc) or stopped_by
+    stopped = time.time()
+    try:
+        tail, snap = _records(log, workdir)
+    except KeyboardInterrupt as e:  # the first stop signal came just now: read it all again
+        stopped_by = stopped_by or signal_name(e)
+        tail, snap = _records(log, workdir)
+    interrupted = stopped_by is not None
+    if aborted is None and not interrupted:
+        aborted = _ended_badly(config, proc, tail, snap, launched)
+    return LoadResult(
+        config=config,
+        snapshot=snap,
+        launched_at=launched,
+        stopped_at=snap.marks.get("test_stop", stopped),
+        window_start=_window_start(config, snap, launched),
+        returncode=proc.returncode,
+        interrupted=interrupted,
+        stopped_by=stopped_by,
+        aborted=aborted,
+        log_tail=tail,
+    )
+
+
+def _locust_env(
+    config: LoadConfig, workdir: Path, hold: Callable[[], float] | None
+) -> dict[str, str]:
+    """Locust's environment: the run's settings, where to write, and the target."""
+    return {
         **os.environ,
         "SLOCHECK_LOAD_DIR": str(workdir),
         "PYTHONUNBUFFERED": "1",
-        **settings,
+        **config.settings(),
         # the master's own: workers never hold (their master starts the test)
         "SLOCHECK_START_FILE": str(workdir / START_FILE) if hold is not None else "",
         # the target by environment, never on the command line: its URL may hold a password,
         # which `ps` would show to every user of the machine
         "LOCUST_HOST": config.host,
     }
+
+
+def _locust_args(config: LoadConfig, workdir: Path) -> list[str]:
+    """Locust's command line (the locustfiles; the users and time of a locustfile of yours)."""
+    locustfiles = config.locustfiles()
+    if config.workers:  # the workers download the files: the run's settings travel first
+        locustfiles.insert(0, write_config(workdir, config.settings()))
     args = [
         sys.executable,
         "-m",
         "locust",
         "-f",
-        files,
+        ",".join(str(p) for p in locustfiles),
         "--headless",
         "--only-summary",
         "--loglevel",
@@ -159,89 +204,83 @@ def run_load(
         ]
     if config.processes > 1:
         args += ["--processes", str(config.processes)]
-    args += config.distributed_args()
-    log = workdir / "locust.log"
-    launched = time.time()
-    proc = spawn(args, env=env, log=log)
-    stopped_by: str | None = None
-    aborted: InfrastructureError | None = None
+    return args + config.distributed_args()
+
+
+def _watch(
+    proc: subprocess.Popen[bytes],
+    config: LoadConfig,
+    workdir: Path,
+    begins: float,
+    on_progress: Callable[[Progress], None] | None,
+) -> InfrastructureError | None:
+    """Wait for Locust to exit; what stopped it early: an overrun (frozen or hung: its records
+    still count), a lost worker, or the error ``on_progress`` raised (a watchdog)."""
     waits = config.workers_timeout if config.workers else 0.0
-    begins = launched
-    try:
-        if hold is not None:
-            begins = max(hold(), time.time())
-            _write_start(workdir / START_FILE, begins)
-        deadline = (
-            time.monotonic() + (begins - time.time()) + config.total_seconds + GRACE_S + waits
-        )
-        while proc.poll() is None:
-            if time.monotonic() > deadline:  # frozen (SIGSTOP), or hung: its records still count
-                aborted = LoadGeneratorError(
-                    f"the load generator overran its {config.total_seconds:g} s by "
-                    f"{GRACE_S:g} s (it stopped answering); stopped it"
-                )
-                break
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                proc.wait(0.5)  # the loop ends as soon as Locust exits, not up to 0.5 s later
-            if on_progress is None and not config.workers:
-                continue
-            live = read_snapshot(workdir)
-            lost = lost_error(live.workers_lost, live.marks.get("test_start", begins))
-            if lost is not None:  # a worker's share of the load is gone: stop now
-                aborted = lost
-                break
-            if on_progress is not None:
-                try:
-                    on_progress(progress_of(live, begins, config))
-                except InfrastructureError as e:
-                    aborted = e
-                    break
-    except KeyboardInterrupt as e:
-        stopped_by = signal_name(e)
-        pause_for_tests("load-stopping")
-    finally:
-        stopped_by = _stop_locust(proc) or stopped_by
-    interrupted = stopped_by is not None
-    stopped = time.time()
-    try:
-        tail = log.read_text(errors="replace")[-3000:] if log.exists() else ""
-        snap = read_snapshot(workdir)
-    except KeyboardInterrupt as e:  # the first stop signal came just now: read it all again
-        stopped_by = stopped_by or signal_name(e)
-        interrupted = True
-        tail = log.read_text(errors="replace")[-3000:] if log.exists() else ""
-        snap = read_snapshot(workdir)
-    if aborted is None and not interrupted and config.workers:
+    deadline = time.monotonic() + (begins - time.time()) + config.total_seconds + GRACE_S + waits
+    while proc.poll() is None:
+        if time.monotonic() > deadline:
+            return LoadGeneratorError(
+                f"the load generator overran its {config.total_seconds:g} s by "
+                f"{GRACE_S:g} s (it stopped answering); stopped it"
+            )
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(0.5)  # the loop ends as soon as Locust exits, not up to 0.5 s later
+        if on_progress is None and not config.workers:
+            continue
+        live = read_snapshot(workdir)
+        lost = lost_error(live.workers_lost, live.marks.get("test_start", begins))
+        if lost is not None:  # a worker's share of the load is gone: stop now
+            return lost
+        if on_progress is not None:
+            try:
+                on_progress(progress_of(live, begins, config))
+            except InfrastructureError as e:
+                return e
+    return None
+
+
+def _records(log: Path, workdir: Path) -> tuple[str, Snapshot]:
+    """The end of Locust's log and what the load recorded."""
+    tail = log.read_text(errors="replace")[-3000:] if log.exists() else ""
+    return tail, read_snapshot(workdir)
+
+
+def _ended_badly(
+    config: LoadConfig,
+    proc: subprocess.Popen[bytes],
+    tail: str,
+    snap: Snapshot,
+    launched: float,
+) -> InfrastructureError | None:
+    """After a load that ran its course: workers that never came (raised), workers lost, a
+    Locust that recorded nothing (raised) or died mid-run (its records still get reported)."""
+    if config.workers:
         gave_up = gave_up_error(
             tail, config.workers, snap.workers_ready, config.master_bind, config.workers_timeout
         )
         if gave_up is not None:
             raise gave_up
-        aborted = lost_error(snap.workers_lost, snap.marks.get("test_start", launched))
-    if aborted is None and not interrupted:
-        if snap.processes == 0:
-            how = f"exited with {proc.returncode}" if proc.returncode else "recorded nothing"
-            raise LoadGeneratorError(f"the load generator {how}: {tail[-1500:]}")
-        if proc.returncode not in (0, None):  # died mid-run: its records still get reported
-            aborted = LoadGeneratorError(
-                f"the load generator exited with {proc.returncode}: {tail[-1500:]}"
-            )
+        lost = lost_error(snap.workers_lost, snap.marks.get("test_start", launched))
+        if lost is not None:
+            return lost
+    if snap.processes == 0:
+        how = f"exited with {proc.returncode}" if proc.returncode else "recorded nothing"
+        raise LoadGeneratorError(f"the load generator {how}: {tail[-1500:]}")
+    if proc.returncode not in (0, None):
+        return LoadGeneratorError(
+            f"the load generator exited with {proc.returncode}: {tail[-1500:]}"
+        )
+    return None
+
+
+def _window_start(config: LoadConfig, snap: Snapshot, launched: float) -> int:
+    """The judged window's first second: after the warm-up, and after every user spawned."""
     started = snap.marks.get("test_start", launched)
     window_start = math.ceil(started + config.warmup)
     if config.scenario in ("steady", "soak") and "spawning_complete" in snap.marks:
         window_start = max(window_start, math.ceil(snap.marks["spawning_complete"]))
-    return LoadResult(
-        config=config,
-        snapshot=snap,
-        launched_at=launched,
-        stopped_at=snap.marks.get("test_stop", stopped),
-        window_start=window_start,
-        returncode=proc.returncode,
-        interrupted=interrupted,
-        stopped_by=stopped_by,
-        aborted=aborted,
-        log_tail=tail,
-    )
+    return window_start
 
 
 def _stop_locust(proc: subprocess.Popen[bytes]) -> str | None:

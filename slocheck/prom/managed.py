@@ -79,7 +79,6 @@ class ManagedPrometheus(ScrapeWaits):
         scrape_interval: float = 1.0,
         metrics_path: str = "/metrics",
         storage_path: str | Path | None = None,
-        binary: str | None = None,
         ready_timeout: float = READY_TIMEOUT,
         rule_files: Sequence[str | Path] = (),
         launch: Launch | None = None,
@@ -94,7 +93,7 @@ class ManagedPrometheus(ScrapeWaits):
         self.job = job
         self.scrape_interval = scrape_interval
         self.metrics_path = metrics_path
-        self.binary = binary or find_binary()
+        self.binary = find_binary()  # where there is none: an install hint at start()
         self.ready_timeout = ready_timeout
         self._storage = Path(storage_path) if storage_path else None
         self._tmp: tempfile.TemporaryDirectory[str] | None = None

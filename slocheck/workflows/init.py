@@ -235,7 +235,7 @@ _rng = random.Random(0)
 _IMAGE = [[round(_rng.random(), 3) for _ in range(28)] for _ in range(28)]
 
 
-def _sender(  # noqa: PLR0917
+def _sender(
     client: httpx.Client,
     base: str,
     api: Api,

@@ -70,8 +70,8 @@ def test_stop_cleans_up_and_a_dead_prometheus_is_reported(tmp_path: Path) -> Non
 
 
 def test_no_binary_gives_an_install_hint() -> None:
-    prom = ManagedPrometheus([], binary=None)
-    prom.binary = None
+    prom = ManagedPrometheus([])
+    prom.binary = None  # as on a machine without one
     with pytest.raises(PrometheusError) as info:
         prom.start()
     assert "apt-get install prometheus" in str(info.value)

@@ -271,7 +271,7 @@ def record_count(name: str, n: int) -> None:
 
 
 @events.request.add_listener
-def _on_request(  # noqa: PLR0917 - the signature Locust calls
+def _on_request(
     request_type: str,
     name: str,
     response_time: float,
