@@ -34,7 +34,7 @@ from hdrh.histogram import HdrHistogram
 
 from slocheck.regress import Comparison, RunRecord, compare
 from slocheck.slofile import LoadedSpec, parse_spec
-from slocheck.store.records import record_of
+from slocheck.store.run_record import record_of
 from slocheck.workflows.run import RunOptions, run
 
 SPEC = """\

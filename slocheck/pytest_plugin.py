@@ -259,7 +259,7 @@ class Slocheck:
         whatever the verdict; raises InfrastructureError when the run broke (a test error),
         KeyboardInterrupt when it was interrupted (after writing the reports)."""
         from slocheck.results.run_settings import RunOptions
-        from slocheck.store.records import record_of
+        from slocheck.store.run_record import record_of
         from slocheck.workflows.run import run as run_gate
 
         resolved = self.resolve(spec, **settings)

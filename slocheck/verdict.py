@@ -71,7 +71,7 @@ GATES = frozenset({Verdict.PASS, Verdict.WARN, Verdict.FAIL})
 RUN_VERDICTS = frozenset(Verdict) - {Verdict.NO_DATA}
 #: One rate tried by ``slocheck capacity`` (a warn counts as a pass there).
 STEP_VERDICTS = frozenset({Verdict.PASS, Verdict.FAIL, Verdict.INCONCLUSIVE, Verdict.ERROR})
-#: The capacity search's verdict (:func:`slocheck.evaluate.capacity.capacity_verdict`).
+#: The capacity search's verdict (:func:`slocheck.evaluate.search.capacity_verdict`).
 CAPACITY_VERDICTS = frozenset({Verdict.PASS, Verdict.FAIL, Verdict.INTERRUPTED, Verdict.ERROR})
 
 

@@ -159,7 +159,7 @@ def _capacity_reports(
         capacity_to_json,
         capacity_to_markdown,
     )
-    from slocheck.store.records import capacity_record
+    from slocheck.store.run_record import capacity_record
     from slocheck.workflows.regression import regression_step
 
     comparison = None

@@ -410,7 +410,7 @@ def noise_table(summaries: list[dict[str, Any]], run_ids: list[str]) -> Table:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from slocheck.regress.records import summary_of
+    from slocheck.regress.record_dicts import summary_of
     from slocheck.slofile import load_spec
     from slocheck.workflows.bench import bench
     from slocheck.workflows.outdir import ROOT, default_out

@@ -85,7 +85,7 @@ def _after_run(args: argparse.Namespace, result: RunResult, console: Console) ->
     """The history, the comparison and every report; a stop signal meanwhile is noted and
     waits for them (exit 130 after)."""
     from slocheck.load import stopping
-    from slocheck.store.records import record_of
+    from slocheck.store.run_record import record_of
     from slocheck.workflows.regression import regression_step
 
     with stopping.deferred():

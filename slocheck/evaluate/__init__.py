@@ -1,9 +1,9 @@
 """Numbers in, verdicts and cross-checks out. Pure: imports no I/O module."""
 
 from slocheck.evaluate.counters import Buckets, Quantile, Series, counter_delta, quantile
+from slocheck.evaluate.intervals import wilson_interval
 from slocheck.evaluate.judge import evaluate_slo
 from slocheck.evaluate.plan import SliPlan, plan, render
-from slocheck.evaluate.stats import wilson_interval
 from slocheck.evaluate.verdicts import SliData, SloResult, Window, overall
 
 __all__ = [

@@ -7,7 +7,7 @@ import math
 from typing import Any
 
 from slocheck.evaluate.counters import Buckets, histogram_buckets, quantile
-from slocheck.evaluate.stats import min_samples_for_quantile, wilson_interval
+from slocheck.evaluate.intervals import min_samples_for_quantile, wilson_interval
 from slocheck.evaluate.verdicts import (
     Builder,
     SliData,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 
-from slocheck.evaluate.capacity import samples_needed
+from slocheck.evaluate.search import samples_needed
 from slocheck.evaluate.verdicts import pct
 from slocheck.promql import parse_matchers
 from slocheck.slofile.kinds import LATENCY_RATIO, QUANTILE, REQUESTS, kind

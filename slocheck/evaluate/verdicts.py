@@ -16,8 +16,8 @@ from slocheck.evaluate.counters import (
     sum_deltas,
 )
 from slocheck.evaluate.details import SloDetails
+from slocheck.evaluate.intervals import wilson_interval
 from slocheck.evaluate.plan import SliPlan, render
-from slocheck.evaluate.stats import wilson_interval
 from slocheck.slofile.model import SloSpec
 from slocheck.verdict import Verdict, as_gate
 

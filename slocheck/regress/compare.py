@@ -30,7 +30,7 @@ import numpy as np
 import numpy.typing as npt
 from hdrh.histogram import HdrHistogram
 
-from slocheck.evaluate.stats import wilson_interval
+from slocheck.evaluate.intervals import wilson_interval
 from slocheck.verdict import Change, Verdict
 
 #: Tolerances: relative for latencies and throughput, percentage points for the error ratio.

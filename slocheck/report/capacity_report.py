@@ -8,7 +8,7 @@ from html import escape
 from typing import Any
 
 from slocheck._version import __version__
-from slocheck.evaluate.capacity import StoppedBy
+from slocheck.evaluate.search import StoppedBy
 from slocheck.regress import Comparison
 from slocheck.regress import to_dict as regress_to_dict
 from slocheck.report.html import prose, verdict_html

@@ -23,7 +23,7 @@ from slocheck.load.client_stats import (
 from slocheck.load.stats import merged, timeline
 from slocheck.regress import Comparison, RunRecord
 from slocheck.regress import to_dict as regress_to_dict
-from slocheck.regress.records import record_to_dict
+from slocheck.regress.record_dicts import record_to_dict
 from slocheck.report.writers import (
     SCHEMA_VERSION,
     _iso,

@@ -1,12 +1,12 @@
 """What ``slocheck capacity`` produces: the search's settings and its steps, runs and bracket
-(plain data; the search is :mod:`slocheck.evaluate.capacity`, the workflow
+(plain data; the search is :mod:`slocheck.evaluate.search`, the workflow
 :mod:`slocheck.workflows.capacity`)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from slocheck.evaluate.capacity import Bracket, Step, StoppedBy, capacity_verdict
+from slocheck.evaluate.search import Bracket, Step, StoppedBy, capacity_verdict
 from slocheck.results.run_result import RunResult
 from slocheck.results.run_settings import CapacityOptions
 from slocheck.slofile import LoadedSpec
@@ -37,7 +37,7 @@ class CapacityResult:
 
     @property
     def verdict(self) -> Verdict:
-        """The search's verdict (:func:`slocheck.evaluate.capacity.capacity_verdict`)."""
+        """The search's verdict (:func:`slocheck.evaluate.search.capacity_verdict`)."""
         return capacity_verdict(
             self.bracket, self.stopped_by, error=self.error, require_rate=self.options.require_rate
         )

@@ -1,5 +1,5 @@
 """The store: the SQLite history of runs (``store.history``) and the records a run leaves in it
-(``store.records``). Reads and writes files; the comparisons themselves are in ``regress``.
+(``store.run_record``). Reads and writes files; the comparisons themselves are in ``regress``.
 
 Import the modules themselves; this package only names the default database, so that the CLI
 can show it without loading the store."""

@@ -14,7 +14,7 @@ from typing import Any
 from slocheck.errors import UsageError
 from slocheck.regress import RunRecord
 from slocheck.regress.compare import decode_hdr
-from slocheck.regress.records import record_from_dict, record_to_dict, summary_of
+from slocheck.regress.record_dicts import record_from_dict, record_to_dict, summary_of
 from slocheck.report.atomic import write_atomic
 from slocheck.units import printable
 from slocheck.verdict import Verdict

@@ -17,7 +17,7 @@ from slocheck.regress import Comparison, RunRecord
 from slocheck.results.run_settings import BenchOptions, RunOptions, settings_in
 from slocheck.slofile import LoadedSpec
 from slocheck.store.history import History
-from slocheck.store.records import record_of
+from slocheck.store.run_record import record_of
 from slocheck.verdict import Verdict
 from slocheck.workflows.regression import compare_in_history
 from slocheck.workflows.run import run

@@ -3,7 +3,7 @@
 Each step is a whole ``slocheck run`` of the spec (the embedded stack, or your service and
 Prometheus) at one rate, open loop (``arrival: open``: latency from each request's due time,
 late sends dropped and never a pass), judged by the same verifier with the same fail-closed
-rules, its reports under ``steps/``. The search (:mod:`slocheck.evaluate.capacity`) doubles
+rules, its reports under ``steps/``. The search (:mod:`slocheck.evaluate.search`) doubles
 the rate from ``min_rate`` until a step does not pass, then bisects, within ``budget``.
 """
 
@@ -16,7 +16,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from slocheck.errors import InfrastructureError, UsageError
-from slocheck.evaluate.capacity import (
+from slocheck.evaluate.search import (
     Search,
     Step,
     StoppedBy,

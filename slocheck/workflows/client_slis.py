@@ -1,12 +1,12 @@
 """What the load generator measured, per SLO, over the judged window: the numbers
-:func:`slocheck.evaluate.client.judge_client` judges (``source: client | both``)."""
+:func:`slocheck.evaluate.client_side.judge_client` judges (``source: client | both``)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
 from slocheck.evaluate import Window
-from slocheck.evaluate.client import ClientSli, counts_requests
+from slocheck.evaluate.client_side import ClientSli, counts_requests
 from slocheck.load.stats import SecondStats, Snapshot, merged, new_histogram
 from slocheck.slofile import Spec
 from slocheck.slofile.kinds import REQUESTS, kind

@@ -7,7 +7,7 @@ Why these choices (docs/init.md):
   at ``MAX_RATE``). A server that serves requests in parallel serves more; one that does not
   serves at least that; half leaves room for a busier machine.
 * **SLOs that decide**: two thirds of the load's planned requests (rate x duration) must
-  reach :func:`slocheck.evaluate.capacity.samples_needed` of the SLOs: the highest
+  reach :func:`slocheck.evaluate.search.samples_needed` of the SLOs: the highest
   availability objective and latency percentile of a short ladder that does (99% and P95
   when there are enough requests).
 * **thresholds**: a multiple of the probe's P95 with a floor, rounded up to a round number and
@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from slocheck.evaluate.capacity import samples_needed
+from slocheck.evaluate.search import samples_needed
 from slocheck.slofile import parse_spec
 from slocheck.slofile.model import Api, SloSpec
 from slocheck.slofile.presets.recognise import Recognition

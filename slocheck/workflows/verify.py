@@ -21,7 +21,7 @@ from slocheck.evaluate import (
     render,
 )
 from slocheck.evaluate.alerts import alerts_seen
-from slocheck.evaluate.client import ClientSli, judge_client, stricter, with_ignored_failures
+from slocheck.evaluate.client_side import ClientSli, judge_client, stricter, with_ignored_failures
 from slocheck.evaluate.counters import Series
 from slocheck.evaluate.plan import empty_numerator_warning
 from slocheck.prom.client import HttpPromClient, PromClient, redact_url, warnings_of

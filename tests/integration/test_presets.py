@@ -19,8 +19,8 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from slocheck.evaluate import Window
+from slocheck.evaluate.intervals import wilson_interval
 from slocheck.evaluate.plan import plan, render
-from slocheck.evaluate.stats import wilson_interval
 from slocheck.prom import HttpPromClient, ManagedPrometheus, backfill
 from slocheck.slofile import parse_spec
 from slocheck.slofile.presets import PRESETS

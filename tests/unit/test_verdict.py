@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from slocheck.errors import ExitCode
-from slocheck.evaluate.capacity import (
+from slocheck.evaluate.search import (
     Bracket,
     StoppedBy,
     capacity_verdict,

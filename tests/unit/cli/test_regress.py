@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from slocheck.cli import main
-from slocheck.regress.records import record_to_dict
+from slocheck.regress.record_dicts import record_to_dict
 from slocheck.store.history import History
 from tests.unit.regress.test_compare import record
 

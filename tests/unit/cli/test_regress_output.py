@@ -14,7 +14,7 @@ from slocheck.cli import main
 from slocheck.cli.common import comparison_table
 from slocheck.cli.regress import noise_table
 from slocheck.regress import compare
-from slocheck.regress.records import record_to_dict
+from slocheck.regress.record_dicts import record_to_dict
 from slocheck.store.history import History
 from tests.unit.regress.test_compare import record
 

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from slocheck.evaluate import SliData, Window, evaluate_slo, plan
-from slocheck.evaluate.client import ClientSli, judge_client, stricter
+from slocheck.evaluate.client_side import ClientSli, judge_client, stricter
 from slocheck.evaluate.counters import Series
 from slocheck.evaluate.details import CheckDetails, SideDetails, SloDetails
 from slocheck.slofile.model import SloSpec

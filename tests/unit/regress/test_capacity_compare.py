@@ -6,7 +6,7 @@ import pytest
 
 from slocheck.regress import RunRecord, compare
 from slocheck.regress.compare import capacity_change
-from slocheck.regress.records import record_from_dict, record_to_dict, summary_of
+from slocheck.regress.record_dicts import record_from_dict, record_to_dict, summary_of
 
 
 def cap(lower: float | None, upper: float | None, run_id: str = "r") -> RunRecord:

@@ -226,7 +226,7 @@ def test_linear_ticks_are_round_and_enough() -> None:
 def test_the_capacity_page_labels_its_axes_draws_thresholds_and_colours_verdicts() -> None:
     from pathlib import Path
 
-    from slocheck.evaluate.capacity import Bracket, Step, StoppedBy
+    from slocheck.evaluate.search import Bracket, Step, StoppedBy
     from slocheck.report.capacity_report import capacity_to_html
     from slocheck.results import CapacityOptions, CapacityResult
 

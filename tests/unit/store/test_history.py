@@ -13,7 +13,7 @@ import pytest
 
 from slocheck.errors import UsageError
 from slocheck.regress import RunRecord
-from slocheck.regress.records import record_from_dict, record_to_dict
+from slocheck.regress.record_dicts import record_from_dict, record_to_dict
 from slocheck.store.history import History, load_record
 
 

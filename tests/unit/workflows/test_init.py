@@ -14,7 +14,7 @@ from typing import ClassVar
 import pytest
 
 from slocheck.errors import InfrastructureError, UsageError
-from slocheck.evaluate.capacity import samples_needed
+from slocheck.evaluate.search import samples_needed
 from slocheck.slofile import parse_spec
 from slocheck.slofile.presets import PRESETS
 from slocheck.slofile.presets.recognise import Recognition

@@ -6,7 +6,7 @@ Prometheus."""
 
 from __future__ import annotations
 
-from slocheck.evaluate.client import ClientSli
+from slocheck.evaluate.client_side import ClientSli
 from slocheck.evaluate.counters import Series
 from slocheck.evaluate.verdicts import Window
 from slocheck.prom.client import FakePromClient
@@ -132,7 +132,7 @@ def test_vllm_inter_token_latency_reads_the_older_name_when_the_new_one_is_absen
 
 
 def test_only_request_counting_slos_say_what_the_client_saw_fail() -> None:
-    from slocheck.evaluate.client import counts_requests
+    from slocheck.evaluate.client_side import counts_requests
 
     spec = parse_spec(
         "version: 1\nslos:\n"

@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from slocheck.evaluate.stats import min_samples_for_quantile
+from slocheck.evaluate.intervals import min_samples_for_quantile
 from slocheck.slofile.model import SloSpec
 from slocheck.verdict import Verdict
 

@@ -1,6 +1,6 @@
 import pytest
 
-from slocheck.evaluate.stats import min_samples_for_quantile, wilson_interval
+from slocheck.evaluate.intervals import min_samples_for_quantile, wilson_interval
 
 
 @pytest.mark.parametrize(

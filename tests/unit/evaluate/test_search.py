@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from slocheck.evaluate.capacity import Search, Step
+from slocheck.evaluate.search import Search, Step
 from slocheck.verdict import Verdict
 
 
@@ -91,7 +91,7 @@ def test_bad_settings(kwargs: dict[str, float], message: str) -> None:
 
 
 def test_a_step_lasts_long_enough_to_decide_every_slo() -> None:
-    from slocheck.evaluate.capacity import samples_needed, step_seconds
+    from slocheck.evaluate.search import samples_needed, step_seconds
     from slocheck.slofile import parse_spec
 
     spec = parse_spec(

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from slocheck.evaluate import SliData, Window, evaluate_slo, plan
-from slocheck.evaluate.client import ClientSli, judge_client, stricter
+from slocheck.evaluate.client_side import ClientSli, judge_client, stricter
 from slocheck.evaluate.counters import Series
 from slocheck.slofile.model import SloSpec
 

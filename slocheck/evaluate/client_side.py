@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from slocheck.evaluate.details import SideDetails, SloDetails
+from slocheck.evaluate.intervals import min_samples_for_quantile
 from slocheck.evaluate.plan import SliPlan
-from slocheck.evaluate.stats import min_samples_for_quantile
 from slocheck.evaluate.verdicts import (
     Builder,
     SliData,
