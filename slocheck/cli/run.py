@@ -97,7 +97,7 @@ def _after_run(args: argparse.Namespace, result: RunResult, console: Console) ->
                 record,
                 history=args.history,
                 compare_to=args.compare_to,
-                regression=result.spec.spec.regression,
+                regression=result.loaded.spec.regression,
                 on_skip=warn,
             )
         code = _run_reports(result, console, record, comparison)
@@ -176,7 +176,7 @@ def _run_reports(
         print(f"slocheck: error: {shown(result.error)}", file=sys.stderr)
     regression = Verdict.PASS
     if comparison is not None:
-        on_inconclusive = result.spec.spec.regression.on_inconclusive
+        on_inconclusive = result.loaded.spec.regression.on_inconclusive
         regression = comparison.verdict.gate(on_inconclusive=on_inconclusive)
     slos = [r.verdict for r in result.verify.results] if result.verify is not None else []
     return exit_code(result.verdict, regression, slos=slos)

@@ -23,7 +23,7 @@ def gate_text(result: RunResult) -> str:
     """The verdicts of a run as aligned plain text: one row per SLO (verdict, value, target,
     samples), each SLO's explanation, the cross-checks that did not hold and the error, if
     any. What a failed assertion shows."""
-    where = f"spec {result.spec.path}; reports in {result.out_dir}"
+    where = f"spec {result.loaded.path}; reports in {result.out_dir}"
     lines = [f"slocheck: {result.verdict.upper()} ({where})"]
     verified = result.verify
     if verified is not None and verified.results:

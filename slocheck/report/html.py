@@ -92,7 +92,7 @@ th {{ background: #f6f8fa; }} code {{ font-size: 12px; color: #57606a; word-brea
 svg {{ width: 100%; height: auto; border: 1px solid #d0d7de; margin: 8px 0; }}
 </style></head><body>
 <h1>slocheck run <span class="verdict">{escape(r.verdict.upper())}</span></h1>
-<p>Spec <code>{escape(r.spec.path)}</code> (sha256 {escape(r.spec.sha256[:12])}), target
+<p>Spec <code>{escape(r.loaded.path)}</code> (sha256 {escape(r.loaded.sha256[:12])}), target
 <code>{escape(r.target_url)}</code>{" (embedded)" if r.embedded else ""}. Load:
 {escape(cfg.scenario)}, {cfg.users} users{escape(rate)}, {cfg.warmup:g} s warm-up +
 {cfg.duration:g} s.</p>{error}

@@ -72,7 +72,7 @@ def over_time(title: str, points: list[dict[str, float]], levels: list[Level], s
 
 def run_plots(r: RunResult) -> str:
     """Every plot of the run page, in the order they are read."""
-    slos = list(r.spec.spec.slos)
+    slos = list(r.loaded.spec.slos)
     start = float(r.load.window_start)
     table = merged(r.load.snapshot.requests.values())
     points = timeline(table)

@@ -93,13 +93,13 @@ def run_to_dict(
             "error": r.error,
             # what ended the run before its planned end (stage, stop signals, error); null: none
             "ending": r.ending.to_dict() if r.ending is not None else None,
-            "spec": {"path": r.spec.path, "sha256": r.spec.sha256},
+            "spec": {"path": r.loaded.path, "sha256": r.loaded.sha256},
             "config": {
                 "target_url": r.target_url,
                 "prometheus_url": r.prometheus_url,
                 "embedded": r.embedded,
-                "selector": r.spec.spec.prometheus.selector,
-                "service": r.spec.spec.service.model_dump() if r.embedded else None,
+                "selector": r.loaded.spec.prometheus.selector,
+                "service": r.loaded.spec.service.model_dump() if r.embedded else None,
             },
             "environment": {**_versions(), "platform": platform.platform(), "cpus": os.cpu_count()},
             "window": base.get("window"),
@@ -177,9 +177,9 @@ def run_to_junit(r: RunResult) -> str:
     else:
         reason = "the load stopped before the judged window opened"
     return junit_not_judged(
-        [(s.name, s.sli) for s in r.spec.spec.slos],
+        [(s.name, s.sli) for s in r.loaded.spec.slos],
         reason,
-        spec_path=r.spec.path,
+        spec_path=r.loaded.path,
         verdict=r.verdict,
         timestamp=r.load.stopped_at,
         ending=ending,

@@ -65,7 +65,7 @@ class RunResult:
     prometheus_url: str
     embedded: bool
     out_dir: Path
-    spec: LoadedSpec
+    loaded: LoadedSpec  #: the SLO file as loaded (its ``spec``, its path, its traps)
     #: what the load generator measured; None: nothing recorded (``report.json``: ``{}``)
     client: ClientStats | None = None
     error: str | None = None  # verdict "error": what broke after the load ran (exit 3)

@@ -34,7 +34,7 @@ def fingerprint(result: RunResult) -> str:
     and service settings, but not ``service.faults``, which stand for the build under test),
     the load shape, the target and the host."""
     cfg = result.load.config
-    spec = result.spec.spec.model_dump(mode="json", exclude={"service": {"faults"}})
+    spec = result.loaded.spec.model_dump(mode="json", exclude={"service": {"faults"}})
     facts = {
         "spec": hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest(),
         "scenario": cfg.scenario,
@@ -72,7 +72,7 @@ def record_of(result: RunResult, run_id: str | None = None) -> RunRecord:
         if sec >= lo:
             slot.add_to(ttft)
     created = time.time()
-    labels = {k: v for k, v in (("git_sha", git_sha()), ("spec", result.spec.path)) if v}
+    labels = {k: v for k, v in (("git_sha", git_sha()), ("spec", result.loaded.path)) if v}
     return RunRecord(
         run_id=run_id or time.strftime("%Y%m%dT%H%M%S", time.gmtime(created)) + f"-{os.getpid()}",
         created_at=created,

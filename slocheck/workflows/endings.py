@@ -62,7 +62,7 @@ class Where:
             prometheus_url=self.prometheus_url,
             embedded=self.embedded,
             out_dir=self.out_dir,
-            spec=self.spec,
+            loaded=self.spec,
             client=client,
             **more,
         )

@@ -161,7 +161,7 @@ def _run_result(names: tuple[str, str, str]) -> Any:
         prometheus_url="http://127.0.0.1:9",
         embedded=False,
         out_dir=Path("."),
-        spec=parse_spec("version: 1\nslos: [{name: a, sli: availability, objective: 99%}]\n"),
+        loaded=parse_spec("version: 1\nslos: [{name: a, sli: availability, objective: 99%}]\n"),
         error=names[0] + names[2],
     )
 
