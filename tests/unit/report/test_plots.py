@@ -163,7 +163,7 @@ def _run_page(spec: str, snapshot: Snapshot, **changes: Any) -> str:
     base = _run_result(("a", "b", "c"))
     result = replace(
         base,
-        spec=parse_spec(spec),
+        loaded=parse_spec(spec),
         load=replace(base.load, snapshot=snapshot),
         verdict="fail",
         **changes,
