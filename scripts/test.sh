@@ -3,6 +3,10 @@
 # no test (its exit 5).
 # --busy: the same, while another process keeps one core busy (scripts/busy.sh), to check that
 # no test depends on the machine's speed. Other arguments go to pytest.
+# The tests run on SLOCHECK_TEST_WORKERS pytest-xdist workers (default 4, even on 2 cores: most
+# of the integration tests' time is waiting on load windows and scrapes); tests/conftest.py
+# keeps the modules that share a server or a fixed port on one worker. SLOCHECK_TEST_WORKERS=0
+# runs them in this one process, in order.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,7 +21,12 @@ fi
 # the layering (pyproject.toml [tool.importlinter], docs/architecture.md); names the broken chain
 .venv/bin/lint-imports || exit 1
 .venv/bin/python scripts/import_cycles.py slocheck || exit 1
-.venv/bin/python -m pytest -p no:cacheprovider "$@"
+workers="${SLOCHECK_TEST_WORKERS:-4}"
+xdist=()
+if [ "$workers" != "0" ]; then
+    xdist=(-n "$workers" --dist loadgroup)
+fi
+.venv/bin/python -m pytest -p no:cacheprovider "${xdist[@]}" "$@"
 status=$?
 if [ "$status" -eq 5 ]; then
     echo "test.sh: pytest collected no tests; that is a failure" >&2
