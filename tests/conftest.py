@@ -22,14 +22,16 @@ from hypothesis import settings
 settings.register_profile("slocheck", deadline=None)
 settings.load_profile("slocheck")
 
-#: Test modules whose tests run on one worker, one after another; everything else is spread
-#: test by test. A module that uses a module-scoped fixture of the suite must be listed
+#: Tests that run on one worker, one after another, by a prefix of their id: a module's path
+#: (all its tests, in their order) or ``path::test_name``. Everything else is spread test by
+#: test. A module that uses a module-scoped fixture of the suite must be listed whole
 #: (collection fails otherwise, saying so).
 GROUPS: dict[str, str] = {
     # Locust's `--processes N` binds its master to Locust's fixed default port 5557
     "tests/integration/test_secrets.py": "locust-port-5557",
-    # module-scoped fixtures: one server / Prometheus / checkout copy per module
+    # module-scoped fixtures: one server / Prometheus / checkout copy / generated set per module
     "tests/integration/test_ci_templates.py": "ci_templates",
+    "tests/integration/test_imported_alerts.py": "imported_alerts",
     "tests/integration/test_init.py": "init",
     "tests/integration/test_load_apis.py": "load_apis",
     "tests/integration/test_prechecks.py": "prechecks",
@@ -41,12 +43,32 @@ GROUPS: dict[str, str] = {
     "tests/unit/rules/test_dashboard.py": "dashboard",
     "tests/unit/service/test_fuzz_bodies.py": "fuzz_bodies",
     "tests/unit/test_fuzz.py": "fuzz",
+    # CPU-sensitive figures: runs of examples/slos.yaml (or its like) that must pass, whose
+    # `fast-requests` (99% within 250 ms, as the load generator measures it, its own CPU
+    # queueing included) holds with a core busy but not beside another such run: one at a time
+    **dict.fromkeys(
+        (
+            "tests/integration/test_run.py::test_embedded_default_passes_with_exact_counts",
+            "tests/integration/test_rules.py::test_the_readme_run_with_rules_raises_no_alert",
+            "tests/integration/test_distributed.py::test_two_workers_on_loopback_pass",
+            "tests/integration/test_distributed.py::test_two_workers_in_network_namespaces_pass",
+            "tests/integration/test_pytest_plugin.py::test_the_plugin_gates_the_embedded_service",
+            "tests/integration/test_import_formats.py::test_openslo_and_sloth_judge_a_run",
+        ),
+        "cpu-sensitive",
+    ),
 }
 
 
+def group_of(nodeid: str) -> str | None:
+    """The group of :data:`GROUPS` the test belongs to (the longest prefix), if any."""
+    keys = [k for k in GROUPS if nodeid == k or nodeid.startswith((k + "::", k + "_", k + "["))]
+    return GROUPS[max(keys, key=len)] if keys else None
+
+
 def work_unit(nodeid: str) -> str:
-    """The unit of work a test belongs to: its module's group, else the test alone."""
-    group = GROUPS.get(nodeid.split("::", 1)[0])
+    """The unit of work a test belongs to: its group, else the test alone."""
+    group = group_of(nodeid)
     return f"group:{group}" if group is not None else nodeid
 
 
