@@ -7,7 +7,6 @@ from tests.conftest import group_of
 #: the promtool runs of three-day burn windows, so that the short tests fill in at the end.
 LONGEST_FIRST = (
     "tests/integration/test_ci_templates.py",
-    "tests/integration/test_run.py::test_embedded_default_passes",  # the cpu-sensitive group
     "tests/integration/test_prechecks.py",
     "tests/integration/test_docs_commands.py",
     "tests/integration/test_rules.py::test_generate_writes",
