@@ -13,6 +13,8 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import pytest
+
 from tests import docs_blocks
 from tests.docs_blocks import ROOT, Block
 
@@ -25,7 +27,7 @@ def _slocheck(args: list[str], work: Path) -> subprocess.CompletedProcess[str]:
         env={**os.environ, "PYTHONPATH": pythonpath},
         capture_output=True,
         text=True,
-        timeout=240,
+        timeout=600,  # a hang guard: the suite's other workers share the CPU
         check=False,
     )
 
@@ -103,6 +105,8 @@ def _run_block(block: Block, work: Path) -> tuple[list[str], list[str], list[str
     return ran, skipped, failed
 
 
+# a hang guard, not a bound on speed: its promtool runs share the CPU with the other workers
+@pytest.mark.timeout(900)
 def test_every_offline_command_of_the_docs_runs_as_documented(tmp_path: Path) -> None:
     found = docs_blocks.blocks()
     with ThreadPoolExecutor(max_workers=4) as pool:

@@ -46,9 +46,17 @@ def _spec(tmp_path: Path, text: str = SPEC) -> Path:
 
 
 def _start(
-    args: list[str], *, pause_at: str = "", marker: Path | None = None, cwd: Path | None = None
+    args: list[str],
+    *,
+    pause_at: str = "",
+    marker: Path | None = None,
+    cwd: Path | None = None,
+    tmpdir: Path | None = None,
 ) -> subprocess.Popen[bytes]:
     env = dict(os.environ)
+    if tmpdir is not None:  # its temporary folders where no other slocheck cleans up
+        tmpdir.mkdir(parents=True, exist_ok=True)
+        env["TMPDIR"] = str(tmpdir)
     if pause_at:
         env["SLOCHECK_TEST_PAUSE_AT"] = pause_at
         env["SLOCHECK_TEST_PAUSE_FILE"] = str(marker)
@@ -278,7 +286,10 @@ def test_sigkill_leaves_no_prometheus_and_its_folder_goes_at_the_next_start(
     from slocheck.prom.managed import remove_stale_folders
 
     out = tmp_path / "out"
-    proc = _start(["run", "--slo", str(_spec(tmp_path)), "--out", str(out), "--duration", "60s"])
+    # a temporary directory of its own: every slocheck run that starts a Prometheus removes
+    # the stale folders of the system's one, and other tests (pytest-xdist workers) run some
+    args = ["run", "--slo", str(_spec(tmp_path)), "--out", str(out), "--duration", "60s"]
+    proc = _start(args, tmpdir=tmp_path / "tmp")
     _wait_for(lambda: load_running_for(out, 1), proc, "1 s of load")
     prometheus = _child_named(proc.pid, "prometheus")
     assert prometheus is not None, "the managed Prometheus should run"
@@ -286,6 +297,7 @@ def test_sigkill_leaves_no_prometheus_and_its_folder_goes_at_the_next_start(
     config = next(a.split("=", 1)[1] for a in args if a.startswith("--config.file="))
     folder = Path(config).parent
     assert folder.name.startswith(f"slocheck-prom-{proc.pid}-"), folder
+    assert folder.parent == tmp_path / "tmp", folder
     children = children_of(proc.pid)
     proc.kill()
     proc.communicate(timeout=60)

@@ -93,13 +93,23 @@ def _test(name: str, bad: int, good: int, alerts: list[dict[str, Any]]) -> dict[
     }
 
 
-def _generated(tmp_path: Path) -> dict[str, Any]:
-    spec = tmp_path / "sloth.yaml"
+@pytest.fixture(scope="module")
+def sloth_generated(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """``slocheck generate --check`` of the Sloth spec, once for the module (its promtool tests
+    of three-day burn windows are most of the module's time): the folder it wrote."""
+    spec = tmp_path_factory.mktemp("sloth") / "sloth.yaml"
     spec.write_text(SLOTH)
-    out = tmp_path / "out"
+    out = spec.parent / "out"
     result = run_cli(["generate", "--slo", str(spec), "--out", str(out), "--check"], 600)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "ok promtool test rules" in result.stdout  # slocheck's own tests pass too
+    return out
+
+
+def _generated(tmp_path: Path, sloth_generated: Path) -> dict[str, Any]:
+    """The generated files, copied into the test's own ``tmp_path / "out"``; the rules."""
+    out = tmp_path / "out"
+    shutil.copytree(sloth_generated, out)
     rules: dict[str, Any] = yaml.safe_load((out / "prometheus-rules.yml").read_text())
     return rules
 
@@ -152,8 +162,10 @@ def _promtool_test(out: Path, tests: dict[str, Any]) -> subprocess.CompletedProc
     )
 
 
-def test_sloth_alerts_fire_with_exactly_the_users_labels_and_annotations(tmp_path: Path) -> None:
-    rules = _generated(tmp_path)
+def test_sloth_alerts_fire_with_exactly_the_users_labels_and_annotations(
+    tmp_path: Path, sloth_generated: Path
+) -> None:
+    rules = _generated(tmp_path, sloth_generated)
     result = _promtool_test(tmp_path / "out", _tests(rules, PAGE))
     assert result.returncode == 0, result.stdout + result.stderr
     # slocheck's own severity in place of the user's: promtool sees the difference
@@ -171,9 +183,9 @@ def test_sloth_alerts_fire_with_exactly_the_users_labels_and_annotations(tmp_pat
     ],
 )
 def test_the_routes_send_the_users_severities_to_the_pager_and_the_tickets(
-    tmp_path: Path, labels: dict[str, str], receiver: str
+    tmp_path: Path, sloth_generated: Path, labels: dict[str, str], receiver: str
 ) -> None:
-    _generated(tmp_path)
+    _generated(tmp_path, sloth_generated)
     config = tmp_path / "out" / "alertmanager-routes.yml"
     check = subprocess.run(
         ["amtool", "check-config", str(config)], capture_output=True, text=True, check=False

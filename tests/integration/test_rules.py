@@ -27,9 +27,13 @@ FOUR_FILES = (
     "grafana-dashboard.json",
     "alertmanager-routes.yml",
 )
-pytestmark = pytest.mark.skipif(
-    shutil.which("promtool") is None, reason="needs promtool (scripts/setup.sh installs it)"
-)
+pytestmark = [
+    pytest.mark.skipif(
+        shutil.which("promtool") is None, reason="needs promtool (scripts/setup.sh installs it)"
+    ),
+    # a hang guard, not a bound on speed: the promtool runs share the CPU with other workers
+    pytest.mark.timeout(900),
+]
 
 
 def promtool(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
