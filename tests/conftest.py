@@ -38,6 +38,7 @@ GROUPS: dict[str, str] = {
     "tests/integration/test_presets.py": "presets",
     "tests/integration/test_run_servers.py": "run_servers",
     "tests/integration/test_servers.py": "servers",
+    "tests/integration/test_toy_sli_kind.py": "toy_sli_kind",
     "tests/integration/test_verify.py": "verify",
     "tests/unit/load/test_stream_read.py": "stream_read",
     "tests/unit/rules/test_dashboard.py": "dashboard",
