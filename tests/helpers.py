@@ -17,6 +17,10 @@ import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
 #: Every metric family of the reference service's contract (GPU families aside).
+#: How long a test waits for a slocheck that was told to stop (a signal) to write its reports and
+#: exit: a hang guard, not a measure of speed. Generous, as the suite's workers share 2 cores.
+STOP_GUARD_S = 240
+
 FAMILIES = {
     "http_requests",
     "http_request_duration_seconds",

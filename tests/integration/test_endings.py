@@ -23,7 +23,7 @@ from typing import Any
 
 import pytest
 
-from tests.helpers import all_gone, children_of, load_running_for
+from tests.helpers import STOP_GUARD_S, all_gone, children_of, load_running_for
 
 pytestmark = pytest.mark.skipif(
     shutil.which("prometheus") is None, reason="needs the prometheus binary (scripts/setup.sh)"
@@ -300,7 +300,7 @@ def test_sigkill_leaves_no_prometheus_and_its_folder_goes_at_the_next_start(
     assert folder.parent == tmp_path / "tmp", folder
     children = children_of(proc.pid)
     proc.kill()
-    proc.communicate(timeout=60)
+    proc.communicate(timeout=STOP_GUARD_S)
     assert all_gone({prometheus}, timeout=15) == set(), "Prometheus outlived slocheck"
     assert all_gone(children) == set(), "a child process outlived slocheck"
     assert folder in remove_stale_folders(folder.parent) and not folder.exists()

@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from tests.helpers import (
+    STOP_GUARD_S,
     all_gone,
     children_of,
     free_port,
@@ -93,7 +94,7 @@ def _kill_mid_run(tmp_path: Path, name: str, after_s: float) -> Killed:
     assert victim is not None, f"{name} should be running"
     assert load_running_for(out, after_s), f"the load should have run {after_s} s"
     subprocess.run(["kill", "-9", str(victim)], check=True)
-    output = proc.communicate(timeout=60)[0].decode(errors="replace")
+    output = proc.communicate(timeout=STOP_GUARD_S)[0].decode(errors="replace")
     return Killed(out, output, proc.returncode, children)
 
 
@@ -233,7 +234,7 @@ def test_sigterm_during_start_up_leaves_nothing(tmp_path: Path, started: int) ->
         children |= children_of(proc.pid)
         time.sleep(0.05)
     proc.send_signal(signal.SIGTERM)
-    output = proc.communicate(timeout=60)[0].decode(errors="replace")
+    output = proc.communicate(timeout=STOP_GUARD_S)[0].decode(errors="replace")
     assert proc.returncode == 130, output
     assert len(children) >= started and all_gone(children) == set()
 

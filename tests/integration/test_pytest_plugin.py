@@ -14,7 +14,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from tests.helpers import all_gone, children_of, free_port, load_running_for
+from tests.helpers import STOP_GUARD_S, all_gone, children_of, free_port, load_running_for
 
 pytest_plugins = ["pytester"]
 
@@ -158,7 +158,7 @@ def test_never_reached():
         time.sleep(0.5)
     assert len(children) >= 3, "service, Prometheus and Locust should be running"
     proc.send_signal(sig)
-    output = proc.communicate(timeout=60)[0].decode(errors="replace")
+    output = proc.communicate(timeout=STOP_GUARD_S)[0].decode(errors="replace")
     assert proc.returncode == pytest.ExitCode.INTERRUPTED, output
     assert "KeyboardInterrupt" in output and "no tests ran" in output, output
     assert all_gone(children) == set(), "a child process outlived the test session"

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import all_gone, children_of, load_running_for, run_cli, start_cli
+from tests.helpers import STOP_GUARD_S, all_gone, children_of, load_running_for, run_cli, start_cli
 
 EXAMPLES = Path(__file__).parents[2] / "examples"
 pytestmark = pytest.mark.skipif(
@@ -132,7 +132,7 @@ def test_interrupt_stops_everything_and_writes_a_partial_report(
     assert len(children) >= 3, "service, Prometheus and Locust should be running"
     assert load_running_for(out, 8), "the load should have run 8 s"
     proc.send_signal(sig)
-    output = proc.communicate(timeout=60)[0].decode(errors="replace")
+    output = proc.communicate(timeout=STOP_GUARD_S)[0].decode(errors="replace")
     assert proc.returncode == 130, output
     assert all_gone(children) == set(), "a child process outlived slocheck"
     report = json.loads((out / "report.json").read_text())

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import ServerProcess, children_of, start_cli
+from tests.helpers import STOP_GUARD_S, ServerProcess, children_of, start_cli
 
 pytestmark = pytest.mark.skipif(
     shutil.which("prometheus") is None, reason="needs the prometheus binary (scripts/setup.sh)"
@@ -79,7 +79,7 @@ def test_passwords_in_cli_urls_are_printed_nowhere_and_on_no_command_line(
         while proc.poll() is None and time.monotonic() < deadline:
             seen |= {_cmdline(pid) for pid in _descendants(proc.pid)} - {own, ""}
             time.sleep(0.02)
-        output = proc.communicate(timeout=60)[0].decode(errors="replace")
+        output = proc.communicate(timeout=STOP_GUARD_S)[0].decode(errors="replace")
     assert proc.returncode in (0, 1), output  # judged, pass or fail
     # the Locust child and its forked workers were sampled while the load ran
     assert any("-m locust" in c for c in seen), seen
