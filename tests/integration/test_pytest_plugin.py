@@ -125,6 +125,10 @@ def test_the_plugin_gates_the_embedded_service(pytester: pytest.Pytester) -> Non
     assert gate_cases["p95-latency"].find("failure") is None
 
 
+def _sigint_default() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @needs_prometheus
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
 def test_ctrl_c_stops_the_gate_writes_its_reports_and_the_session(
@@ -149,6 +153,10 @@ def test_never_reached():
         cwd=pytester.path,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
+        # Ctrl-C reaches a pytest started in a terminal; a suite started as a background job
+        # (`cmd &`) hands its children SIGINT ignored, and the plugin leaves an ignored signal
+        # ignored, as a library should: the child starts as it would from a terminal
+        preexec_fn=_sigint_default,  # noqa: PLW1509
     )
     out = reports / "test_long.py_test_long" / "run-1"
     children: set[int] = set()
