@@ -1,4 +1,4 @@
-"""Load and validate the SLO file. Imports nothing but ``errors`` and ``units``."""
+"""Load and validate the SLO file. Imports nothing but ``errors``, ``units`` and ``promql``."""
 
 from slocheck.slofile.kinds import KINDS, SliKind
 from slocheck.slofile.loader import LoadedSpec, load_spec, parse_spec

@@ -1,6 +1,11 @@
+import time
+from collections.abc import Iterator
+
 import pytest
 
+from slocheck.prom import ManagedPrometheus, backfill
 from tests.conftest import group_of
+from tests.integration.backfill_data import Dataset, build
 
 #: Started first on the workers (pytest-xdist hands out work in collection order): the longest
 #: chains of work, one module or group that runs on one worker (tests/conftest.py GROUPS), or
@@ -46,3 +51,19 @@ def _needs_llama(item: pytest.Item) -> bool:
 # real third-party servers (MLServer, llama.cpp's llama-server), installed by
 # scripts/servers/install.sh; they skip with the installer's reason where missing
 from tests.integration.servers import llama_server, mlserver_server  # noqa: E402, F401
+
+
+# The backfilled Prometheus of tests/integration/backfill_data.py, one per module that asks for
+# it (test_verify, test_toy_sli_kind; a module of its own `prom` overrides it): exact series,
+# whose expected verdicts the dataset states.
+@pytest.fixture(scope="module")
+def data() -> Dataset:
+    return build(time.time())
+
+
+@pytest.fixture(scope="module")
+def prom(data: Dataset, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ManagedPrometheus]:
+    storage = tmp_path_factory.mktemp("tsdb")
+    backfill(data.text, storage)
+    with ManagedPrometheus(storage_path=storage) as p:
+        yield p

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import time
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,10 +17,10 @@ from slocheck.errors import SpecError
 from slocheck.evaluate.counters import sum_deltas
 from slocheck.evaluate.judge import JUDGES, kind_added
 from slocheck.evaluate.verdicts import Builder, SliData, SloResult
-from slocheck.prom import ManagedPrometheus, backfill
+from slocheck.prom import ManagedPrometheus
 from slocheck.slofile import KINDS, SliKind, parse_spec
 from slocheck.verdict import Verdict
-from tests.integration.backfill_data import Dataset, build
+from tests.integration.backfill_data import Dataset
 
 pytestmark = pytest.mark.skipif(
     shutil.which("prometheus") is None or shutil.which("promtool") is None,
@@ -71,19 +70,6 @@ def toy() -> Iterator[SliKind]:
     with kind_added(TOY, judge_served) as kind:
         yield kind
     assert "served_rate" not in KINDS and "served_rate" not in JUDGES  # undone
-
-
-@pytest.fixture(scope="module")
-def data() -> Dataset:
-    return build(time.time())
-
-
-@pytest.fixture(scope="module")
-def prom(data: Dataset, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ManagedPrometheus]:
-    storage = tmp_path_factory.mktemp("tsdb")
-    backfill(data.text, storage)
-    with ManagedPrometheus(storage_path=storage) as p:
-        yield p
 
 
 def test_unknown_until_registered() -> None:

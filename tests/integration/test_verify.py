@@ -6,14 +6,13 @@ import json
 import shutil
 import socket
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from slocheck.prom import HttpPromClient, ManagedPrometheus, backfill
+from slocheck.prom import HttpPromClient, ManagedPrometheus
 from tests.helpers import free_port, run_cli
-from tests.integration.backfill_data import Dataset, build
+from tests.integration.backfill_data import Dataset
 
 pytestmark = pytest.mark.skipif(
     shutil.which("prometheus") is None or shutil.which("promtool") is None,
@@ -40,19 +39,6 @@ slos:
     op: ">"
     threshold: 1000
 """
-
-
-@pytest.fixture(scope="module")
-def data() -> Dataset:
-    return build(time.time())
-
-
-@pytest.fixture(scope="module")
-def prom(data: Dataset, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ManagedPrometheus]:
-    storage = tmp_path_factory.mktemp("tsdb")
-    backfill(data.text, storage)
-    with ManagedPrometheus(storage_path=storage) as p:
-        yield p
 
 
 def verify(
