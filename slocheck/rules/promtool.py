@@ -41,9 +41,11 @@ from slocheck.slofile.model import UNIT_SECONDS, SloSpec, Spec
 from slocheck.slofile.sources import named_preset
 
 EVAL_MINUTES = 70  #: past every ``for`` and the longest short window
-#: How often promtool evaluates the rules: the burns span up to 3 days of input samples a
-#: minute apart; the alerts without ``for`` need only their evaluation time.
-EVALUATION = "5m"
+#: How often promtool evaluates the rules (every test ends on one of its evaluations): the burns
+#: span up to a day and two hours of input samples; the alerts without ``for`` need only their
+#: evaluation time.
+EVALUATION_MINUTES = 5
+EVALUATION = f"{EVALUATION_MINUTES}m"
 BAD_VALUES = ("500", "5xx", "503", "error", "failure", "failed", "true")
 GOOD_VALUES = ("200", "2xx", "ok", "success", "false")
 
@@ -275,8 +277,12 @@ def _alert(o: Objective, spec: Spec, severity: Severity) -> dict[str, Any]:
 
 def scenarios(o: Objective, uptime: bool) -> list[tuple[str, float, Phases]]:
     """One burn per window pair, each at 1.5 times the pair's factor (so no pair with a higher
-    factor fires) after a quiet phase that reaches past the next longer window (so no longer
-    window sees it), and one that burns nothing."""
+    factor fires), and one that burns nothing. The burn lasts the pair's long window, after a
+    quiet phase just long enough that every longer window sees at most half its pair's factor
+    (so no pair with a lower factor fires); the pair of the longest window needs no quiet
+    phase: its burn starts with the series and lasts its short window (the long window then
+    sees the same ratio). promtool evaluates every rule at every step, so the tests are kept
+    this short: a few hours of series where 3-day ones took four times as long."""
     assert o.budget is not None
     if uptime:
         return [
@@ -287,15 +293,37 @@ def scenarios(o: Objective, uptime: bool) -> list[tuple[str, float, Phases]]:
     out = []
     for pairs in BURNS.values():
         for b in pairs:
-            burn = WINDOW_MINUTES[b.long]
-            longer = [m for m in WINDOW_MINUTES.values() if m > burn]
-            quiet = (min(longer) if longer else longest) - burn
             ratio = min(1.0, 1.5 * b.factor * o.budget)
-            what = f"burns {1.5 * b.factor:g}x its budget over the last {b.long}"
+            what = f"burns {1.5 * b.factor:g}x its budget in its {b.long} and {b.short} windows"
             step = 1 if WINDOW_MINUTES[b.short] < 30 else 5
-            out.append((what, ratio, Phases(quiet, burn, step=step)))
+            burn = WINDOW_MINUTES[b.long]
+            if burn == longest:
+                phases = Phases(0, WINDOW_MINUTES[b.short], step=step)
+            else:
+                phases = _quiet_enough(o, ratio, burn, step)
+            out.append((what, ratio, phases))
     out.append(("burns nothing", 0.0, Phases(0, EVAL_MINUTES)))
     return out
+
+
+def _quiet_enough(o: Objective, ratio: float, burn: int, step: int) -> Phases:
+    """The shortest quiet phase (whole evaluation steps, so that the test ends on an
+    evaluation) before a burn of ``burn`` minutes after which every window pair with a longer
+    long window sees at most half its factor there; at most one that reaches to the next longer
+    window (all the dilution there is)."""
+    assert o.budget is not None
+    budget = o.budget
+    longer = [b for pairs in BURNS.values() for b in pairs if WINDOW_MINUTES[b.long] > burn]
+    reach = min(WINDOW_MINUTES[b.long] for b in longer) - burn
+    every = max(step, EVALUATION_MINUTES)
+    for quiet in range(every, reach + every, every):
+        phases = Phases(min(quiet, reach), burn, step=step)
+        if all(
+            phases.window_ratio(WINDOW_MINUTES[b.long], ratio) <= b.factor * budget / 2
+            for b in longer
+        ):
+            return phases
+    return Phases(reach, burn, step=step)
 
 
 def ratio_tests(o: Objective, spec: Spec, slo: SloSpec) -> list[dict[str, Any]]:

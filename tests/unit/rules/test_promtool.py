@@ -5,7 +5,15 @@ from __future__ import annotations
 import pytest
 
 from slocheck.rules.objectives import Objective
-from slocheck.rules.promtool import NoTest, Phases, firing, per_minute, satisfy, scenarios
+from slocheck.rules.promtool import (
+    EVALUATION_MINUTES,
+    NoTest,
+    Phases,
+    firing,
+    per_minute,
+    satisfy,
+    scenarios,
+)
 
 
 def ratio(budget: float) -> Objective:
@@ -34,20 +42,36 @@ def test_each_scenario_fires_the_one_pair_it_burns() -> None:
     o = ratio(0.001)
     fired = {what: firing(o, r, phases) for what, r, phases in scenarios(o, uptime=False)}
     assert fired == {
-        "burns 21.6x its budget over the last 1h": ["page"],
-        "burns 9x its budget over the last 6h": ["page"],
-        "burns 4.5x its budget over the last 1d": ["ticket"],
-        "burns 1.5x its budget over the last 3d": ["ticket"],
+        "burns 21.6x its budget in its 1h and 5m windows": ["page"],
+        "burns 9x its budget in its 6h and 30m windows": ["page"],
+        "burns 4.5x its budget in its 1d and 2h windows": ["ticket"],
+        "burns 1.5x its budget in its 3d and 6h windows": ["ticket"],
         "burns nothing": [],
     }
+
+
+@pytest.mark.parametrize("budget", [0.1, 0.01, 0.001, 0.00001])
+def test_every_burn_ends_on_an_evaluation_and_lasts_at_most_26_hours(budget: float) -> None:
+    for what, _, phases in scenarios(ratio(budget), uptime=False):
+        assert phases.minutes % EVALUATION_MINUTES == 0, what
+        assert phases.minutes <= 26 * 60, what
+
+
+def test_the_longer_windows_see_at_most_half_their_factor() -> None:
+    o = ratio(0.001)
+    one_hour = scenarios(o, uptime=False)[0][2]
+    assert one_hour == Phases(30, 60, step=1)
+    assert one_hour.window_ratio(360, 0.0216) <= 6 * 0.001 / 2
+    assert one_hour.window_ratio(4320, 0.0216) <= 1 * 0.001 / 2
+    assert Phases(25, 60).window_ratio(4320, 0.0216) > 1 * 0.001 / 2, "30 is the shortest"
 
 
 def test_a_large_budget_cannot_page() -> None:
     o = ratio(0.10)  # 90%: every request failing is a 10x burn, below the fast pair's 14.4
     fired = {what: firing(o, r, phases) for what, r, phases in scenarios(o, uptime=False)}
-    assert fired["burns 21.6x its budget over the last 1h"] == []
-    assert fired["burns 9x its budget over the last 6h"] == ["page"], "10x > 6x"
-    assert fired["burns 1.5x its budget over the last 3d"] == ["ticket"]
+    assert fired["burns 21.6x its budget in its 1h and 5m windows"] == []
+    assert fired["burns 9x its budget in its 6h and 30m windows"] == ["page"], "10x > 6x"
+    assert fired["burns 1.5x its budget in its 3d and 6h windows"] == ["ticket"]
 
 
 @pytest.mark.parametrize(
