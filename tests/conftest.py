@@ -56,9 +56,6 @@ GROUPS: dict[str, str] = {
 CPU_SENSITIVE = (
     "tests/integration/test_run.py::test_embedded_default_passes_with_exact_counts",
     "tests/integration/test_rules.py::test_the_readme_run_with_rules_raises_no_alert",
-    "tests/integration/test_distributed.py::test_two_workers_on_loopback_pass_with_exact_counts",
-    "tests/integration/test_distributed.py::test_two_workers_in_network_namespaces_pass_with_exact"
-    "_counts",
     "tests/integration/test_init.py::test_init_against_the_embedded_service_writes_a_spec_that"
     "_passes",
 )

@@ -87,6 +87,13 @@ def add_serve(sub: argparse._SubParsersAction[Parser]) -> None:
         help="share of requests that get --fault-latency (default 1)",
     )
     p.add_argument(
+        "--fault-token-latency",
+        type=typed(parse_duration, "duration"),
+        default=0.0,
+        help="time added to every later token of a stream (20ms): the gaps between tokens "
+        "grow, the time to the first token does not",
+    )
+    p.add_argument(
         "--fault-crash-after",
         type=int,
         default=None,
@@ -133,6 +140,7 @@ def service_config_from_args(args: argparse.Namespace) -> ServiceConfig:
             error_rate=args.fault_error_rate,
             latency=args.fault_latency,
             latency_probability=args.fault_latency_probability,
+            token_latency=args.fault_token_latency,
             crash_after=args.fault_crash_after,
             stall_every=args.fault_stall_every,
             stall_for=args.fault_stall_for,

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from slocheck.evaluate.details import SideDetails, SloDetails
+from slocheck.evaluate.goodput import Goodput
 from slocheck.evaluate.intervals import min_samples_for_quantile
 from slocheck.evaluate.plan import SliPlan
 from slocheck.evaluate.verdicts import (
@@ -38,6 +39,7 @@ class ClientSli:
     bad: int = 0  #: server errors (5xx), broken streams and requests with no answer
     quantile_s: float | None = None  #: the SLO's percentile, in seconds
     within: int | None = None  #: latency_ratio: observations at or below the threshold
+    goodput: Goodput | None = None  #: goodput: the requests by whether they met every constraint
 
 
 def judge_client(slo: SloSpec, plan: SliPlan, data: ClientSli | None, window: Window) -> SloResult:
@@ -59,6 +61,8 @@ def judge_client(slo: SloSpec, plan: SliPlan, data: ClientSli | None, window: Wi
         return b.result(
             Verdict.NO_DATA, f"the load generator recorded no {data.what} in the window"
         )
+    if data.goodput is not None:
+        return _judge_goodput(b, slo, data.goodput)
     if counts_failed_requests(slo.sli):
         b.details["errors"] = data.bad
         if (early := b.too_few(n, slo.min_samples or 1, "requests")) is not None:
@@ -115,6 +119,39 @@ def judge_client(slo: SloSpec, plan: SliPlan, data: ClientSli | None, window: Wi
         value=v,
         samples=n,
         **kw,
+    )
+
+
+def _judge_goodput(b: Builder, slo: SloSpec, g: Goodput) -> SloResult:
+    """The share of the window's requests that met every constraint, with the interval and
+    the minimum of the other ratio SLIs; the report says what kept the others from it."""
+    assert slo.objective is not None and slo.constraints is not None
+    b.details["constraints"] = str(slo.constraints)
+    b.details["failed"] = g.failed
+    b.details["missed"] = dict(g.missed)
+    if g.unmeasured:
+        b.details["unmeasured"] = dict(g.unmeasured)
+    b.details["good_per_second"] = g.good_per_second
+    b.details["good_output_tokens_per_second"] = g.good_tokens_per_second
+    if (early := b.too_few(g.total, slo.min_samples or 1, "requests")) is not None:
+        return early
+    answered = g.total - g.failed
+    if answered and g.unmeasured and max(g.unmeasured.values()) == answered:
+        names = ", ".join(sorted(g.unmeasured))
+        return b.result(
+            Verdict.NO_DATA,
+            f"no request of the window has a measure for {names} (only streamed answers "
+            "have a time to first token and gaps between tokens)",
+            samples=g.total,
+        )
+    return ratio_verdict(
+        b,
+        g.good,
+        g.total,
+        slo.objective,
+        f"goodput ({slo.constraints}) seen by the load generator",
+        value=g.good / g.total,
+        threshold=slo.objective,
     )
 
 

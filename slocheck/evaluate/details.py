@@ -60,6 +60,15 @@ class SloDetails(TypedDict, total=False):
     client: SideDetails
     #: ``source: server`` where slocheck sent the load: the failures the client saw, ignored
     client_failures_ignored: float
+    #: goodput: its constraints in words; the requests not answered in full; per constraint,
+    #: the answered requests that missed it and those with no measure for it; good requests
+    #: and their output tokens per second of the window
+    constraints: str
+    failed: int
+    missed: dict[str, int]
+    unmeasured: dict[str, int]
+    good_per_second: float
+    good_output_tokens_per_second: float
 
 
 class CheckDetails(TypedDict, total=False):

@@ -22,6 +22,7 @@ from slocheck.evaluate.verdicts import (
 )
 from slocheck.slofile.kinds import (
     COUNTER_RATE,
+    GOODPUT,
     LATENCY_RATIO,
     PROMQL,
     QUANTILE,
@@ -32,6 +33,7 @@ from slocheck.slofile.kinds import (
     register,
 )
 from slocheck.slofile.model import SloSpec
+from slocheck.verdict import Verdict
 
 
 def evaluate_slo(
@@ -60,6 +62,14 @@ def _judge_requests(b: Builder, data: SliData) -> SloResult:
     return judge_requests(b, data)
 
 
+def _judge_client_only(b: Builder, data: SliData) -> SloResult:
+    """A kind only the load generator measures (goodput) never reaches Prometheus' judges
+    (:func:`slocheck.slofile.sources.source_problem` refuses another source)."""
+    return b.result(
+        Verdict.ERROR, f"sli {b.slo.sli} is judged from the load generator's records only"
+    )
+
+
 #: A family's judge: the verdict of one SLO from its checked answers (``SliKind.family``).
 Judge = Callable[[Builder, SliData], SloResult]
 #: The judge of each family of kinds. A new kind names a family here (its own, with its judge
@@ -71,6 +81,7 @@ JUDGES: dict[str, Judge] = {
     COUNTER_RATE: judge_token_rate,
     RATIO: judge_ratio,
     PROMQL: judge_promql,
+    GOODPUT: _judge_client_only,
 }
 
 

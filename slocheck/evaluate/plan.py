@@ -107,6 +107,11 @@ def _plan_query(slo: SloSpec, sel: str, preset: Preset | None) -> SliPlan:
     return SliPlan(None, slo.query)
 
 
+def _plan_client(slo: SloSpec, sel: str, preset: Preset | None) -> SliPlan:
+    """No series: the load generator's records of each request (``SliKind.client_only``)."""
+    return SliPlan(None, f"client: {kind(slo.sli).client_measure}", client=True, unit="s")
+
+
 #: The planner of each shape of series a kind reads (``SliKind.series``).
 PLANNERS: dict[str, Callable[[SloSpec, str, Preset | None], SliPlan]] = {
     "requests": _plan_requests,
@@ -114,6 +119,7 @@ PLANNERS: dict[str, Callable[[SloSpec, str, Preset | None], SliPlan]] = {
     "counter": _plan_counter,
     "ratio": _plan_ratio,
     "query": _plan_query,
+    "client": _plan_client,
 }
 
 

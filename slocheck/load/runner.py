@@ -23,8 +23,10 @@ from slocheck.load.config import (
     LoadConfig,
 )
 from slocheck.load.distributed import gave_up_error, lost_error, write_config
+from slocheck.load.request_log import PATTERN, read_records
 from slocheck.load.stats import Snapshot, read_snapshot
 from slocheck.load.stopping import pause_for_tests, signal_name
+from slocheck.request_record import RecordError, RequestRecord
 from slocheck.supervise import spawn, stop_group
 
 #: What was importable from here before ``LoadConfig`` moved to ``load.config``.
@@ -69,6 +71,8 @@ class LoadResult:
     aborted: InfrastructureError | None = None  # raised by on_progress: the run must stop
     log_tail: str = ""
     notes: list[str] = field(default_factory=list)
+    #: every request the load generator saw end, in send order (``requests.jsonl.gz``)
+    records: list[RequestRecord] = field(default_factory=list)
 
 
 def _write_start(path: Path, start_at: float) -> None:
@@ -115,7 +119,8 @@ def run_load(
     first) returns, and until the unix time it returns: Locust's own start-up overlaps those
     waits; an error it raises stops Locust."""
     workdir.mkdir(parents=True, exist_ok=True)
-    for stale in [*workdir.glob("client-*.json*"), workdir / START_FILE]:  # a previous run's
+    # a previous run's
+    for stale in [*workdir.glob("client-*.json*"), *workdir.glob(PATTERN), workdir / START_FILE]:
         stale.unlink(missing_ok=True)
     log = workdir / "locust.log"
     launched = time.time()
@@ -142,6 +147,8 @@ def run_load(
     interrupted = stopped_by is not None
     if aborted is None and not interrupted:
         aborted = _ended_badly(config, proc, tail, snap, launched)
+    records, unreadable = _request_records(workdir)
+    aborted = aborted or unreadable
     return LoadResult(
         config=config,
         snapshot=snap,
@@ -153,6 +160,7 @@ def run_load(
         stopped_by=stopped_by,
         aborted=aborted,
         log_tail=tail,
+        records=records,
     )
 
 
@@ -244,6 +252,14 @@ def _records(log: Path, workdir: Path) -> tuple[str, Snapshot]:
     """The end of Locust's log and what the load recorded."""
     tail = log.read_text(errors="replace")[-3000:] if log.exists() else ""
     return tail, read_snapshot(workdir)
+
+
+def _request_records(workdir: Path) -> tuple[list[RequestRecord], InfrastructureError | None]:
+    """The requests' records; an error (the run cannot be judged) when one cannot be read."""
+    try:
+        return read_records(workdir), None
+    except (OSError, RecordError) as e:
+        return [], LoadGeneratorError(f"the load generator's request records cannot be read: {e}")
 
 
 def _ended_badly(

@@ -40,6 +40,9 @@ class FaultConfig:
       ``latency_probability``: the batch that holds the request keeps the model worker that
       much longer, as a slower model or a busier GPU would, so the fault costs serving capacity
       (a request's batch-mates wait for it too; a stream's first token, not its later ones);
+    * ``token_latency`` seconds added to every later token of a stream (each decode step after
+      the first holds its batch that much longer, as a slower decode would): the gaps between
+      tokens grow, the time to the first token does not;
     * ``crash_after``: the process exits abruptly when request ``crash_after + 1`` arrives;
     * ``stall_every`` / ``stall_for``: every ``stall_every`` seconds (counted from when the
       faults were set) the whole service stalls for ``stall_for`` seconds, as in a GC pause, a
@@ -50,6 +53,7 @@ class FaultConfig:
     error_rate: float = 0.0
     latency: float = 0.0
     latency_probability: float = 1.0
+    token_latency: float = 0.0
     crash_after: int | None = None
     stall_every: float = 0.0
     stall_for: float = 0.0
@@ -67,6 +71,15 @@ class FaultConfig:
         ):
             raise ConfigError(
                 "faults.latency", f"expected a duration in [0s, 600s], got {self.latency!r}"
+            )
+        if not (
+            isinstance(self.token_latency, (int, float))
+            and math.isfinite(self.token_latency)
+            and 0.0 <= self.token_latency <= 60.0
+        ):
+            raise ConfigError(
+                "faults.token_latency",
+                f"expected a duration in [0s, 60s], got {self.token_latency!r}",
             )
         if not (
             isinstance(self.latency_probability, (int, float))
@@ -107,6 +120,7 @@ class FaultConfig:
         return (
             self.error_rate > 0
             or self.latency > 0
+            or self.token_latency > 0
             or self.crash_after is not None
             or self.stall_every > 0
         )
@@ -138,6 +152,7 @@ class FaultConfig:
             ("error_rate", parse_ratio),
             ("latency_probability", parse_ratio),
             ("latency", parse_duration),
+            ("token_latency", parse_duration),
             ("stall_every", parse_duration),
             ("stall_for", parse_duration),
         )
@@ -160,6 +175,7 @@ class FaultConfig:
             "error_rate": self.error_rate,
             "latency": self.latency,
             "latency_probability": self.latency_probability,
+            "token_latency": self.token_latency,
             "crash_after": self.crash_after,
             "stall_every": self.stall_every,
             "stall_for": self.stall_for,
@@ -264,6 +280,8 @@ class ServiceConfig:
         if f.latency:
             args += ["--fault-latency", repr(f.latency)]
             args += ["--fault-latency-probability", repr(f.latency_probability)]
+        if f.token_latency:
+            args += ["--fault-token-latency", repr(f.token_latency)]
         if f.crash_after is not None:
             args += ["--fault-crash-after", str(f.crash_after)]
         if f.stall_every:

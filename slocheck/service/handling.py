@@ -155,8 +155,9 @@ class Generation:
         state, token = self.first.value
         last = time.perf_counter()
         yield 0, VOCABULARY[token]
+        slower = svc.faults.token_latency
         for index in range(1, self.max_tokens):
-            outcome = await svc.generate_batcher.submit((state, [token]), admit=False)
+            outcome = await svc.generate_batcher.submit((state, [token]), admit=False, delay=slower)
             state, token = outcome.value
             now = time.perf_counter()
             metrics.itl.observe(now - last)

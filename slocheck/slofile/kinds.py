@@ -20,14 +20,16 @@ ThresholdUnit = Literal["duration", "ratio", "number"]
 
 #: Families (the judge of a kind): counted requests (availability, error ratio, throughput, and
 #: uptime from ``up``), a histogram's quantile, the share of a histogram under a bound, a rate of
-#: a counter, the user's ratio of two counters, the user's PromQL.
-REQUESTS, QUANTILE, LATENCY_RATIO, COUNTER_RATE, RATIO, PROMQL = (
+#: a counter, the user's ratio of two counters, the user's PromQL, and the share of requests
+#: that met every latency constraint at once (judged from the client's per-request records).
+REQUESTS, QUANTILE, LATENCY_RATIO, COUNTER_RATE, RATIO, PROMQL, GOODPUT = (
     "requests",
     "quantile",
     "latency_ratio",
     "counter_rate",
     "ratio",
     "promql",
+    "goodput",
 )
 #: Fields every SLO may have, whatever its kind.
 COMMON_FIELDS = frozenset(
@@ -45,7 +47,7 @@ class SliKind:
     family: str
     #: the shape of the series it reads, its planner (``evaluate.plan.PLANNERS``): ``requests``
     #: (a request counter), ``histogram``, ``counter``, ``ratio`` (the user's two counters),
-    #: ``query`` (the user's PromQL)
+    #: ``query`` (the user's PromQL), ``client`` (none: the load generator's records)
     series: str
     #: fields an SLO of this kind must give
     required: tuple[str, ...]
@@ -73,6 +75,9 @@ class SliKind:
     rate_of: str | None = None
     #: it counts failed requests: judged from both sides where slocheck sent the load
     counts_failures: bool = False
+    #: only the load generator can measure it (per request: no server counts it): always
+    #: ``source: client``, and only where slocheck sent the load
+    client_only: bool = False
 
     @property
     def allowed(self) -> frozenset[str]:
@@ -221,6 +226,18 @@ KINDS: dict[str, SliKind] = {
             client_measure="output tokens received / window seconds",
             words="generated tokens",
             rate_of="output tokens",
+        ),
+        SliKind(
+            "goodput",
+            GOODPUT,
+            "client",
+            ("objective", "constraints"),
+            frozenset({"min_samples"}),
+            threshold_unit=None,
+            client_measure="requests that met every constraint / requests that ended (records)",
+            words="requests that met every latency constraint",
+            aliases=("goodput",),
+            client_only=True,
         ),
         SliKind(
             "ratio",

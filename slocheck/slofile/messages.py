@@ -20,6 +20,7 @@ DURATION_FIELDS = frozenset(
         "timeout",
         "scrape_interval",
         "latency",
+        "token_latency",
         "stall_every",
         "stall_for",
         "canary_p95_increase",

@@ -38,6 +38,7 @@ from slocheck.slofile.bounds import (
     TARGET_CREDENTIALS,
     http_url,
 )
+from slocheck.slofile.goodput import GoodputConstraints
 from slocheck.slofile.kinds import KINDS, expected_names, find, kind
 from slocheck.units import parse_duration, parse_ratio
 
@@ -106,6 +107,8 @@ class FaultsSpec(_Strict):
     error_rate: Ratio = 0.0
     latency: Duration = 0.0
     latency_probability: Ratio = 1.0
+    # added to every later token of a stream: the gaps between tokens grow, not the first one
+    token_latency: Duration = Field(default=0.0, ge=0, le=60)
     crash_after: int | None = Field(default=None, ge=0)
     # the whole service stalls for stall_for every stall_every (requests wait it out)
     stall_every: Duration = 0.0
@@ -307,6 +310,8 @@ class SloSpec(_Strict):
     description: str | None = None
     # the user's labels and annotations on the page and ticket alerts (Sloth, OpenSLO)
     alerts: SloAlerts | None = None
+    # sli goodput: what one request must meet, all at once, to count as good
+    constraints: GoodputConstraints | None = None
 
     @field_validator("threshold", mode="before")
     @classmethod

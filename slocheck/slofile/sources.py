@@ -33,6 +33,8 @@ def preset_series(slo: SloSpec, preset: Preset) -> Counter | Histogram | str | N
 def server_has(slo: SloSpec, preset: Preset) -> bool:
     """Whether the server's metrics can judge ``slo``: it names its own series, or the preset
     has one for its SLI."""
+    if kind(slo.sli).client_only:
+        return False
     if slo.metric is not None or kind(slo.sli).preset_field is None:
         return True
     if slo.sli == "availability" and slo.measurement == "uptime":
@@ -69,6 +71,11 @@ def source_of(slo: SloSpec, preset: Preset, load: LoadKind = None) -> Source:
 def source_problem(slo: SloSpec, preset: Preset) -> str | None:
     """Why ``slo``'s source cannot work, or None."""
     source = source_of(slo, preset)
+    if source != "client" and kind(slo.sli).client_only:
+        return (
+            f"sli {slo.sli} is judged from the load generator's records of each request, "
+            "which no server keeps: source client (the default)"
+        )
     if source != "server" and kind(slo.sli).client_measure is None:
         return f"sli {slo.sli} is only measured by the server"
     if source != "server" and slo.measurement == "uptime":

@@ -3,11 +3,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from slocheck.evaluate import Window
 from slocheck.evaluate.client_side import ClientSli, counts_requests
+from slocheck.evaluate.goodput import count_goodput
 from slocheck.load.stats import SecondStats, Snapshot, merged, new_histogram
+from slocheck.request_record import RequestRecord
 from slocheck.slofile import Spec
 from slocheck.slofile.kinds import REQUESTS, kind
 from slocheck.slofile.model import SloSpec
@@ -18,9 +20,14 @@ def _in_window(seconds: Mapping[int, SecondStats], window: Window) -> list[Secon
     return [slot for sec, slot in seconds.items() if window.start <= sec < window.end + 1]
 
 
-def client_sli(slo: SloSpec, snap: Snapshot, window: Window) -> ClientSli:
+def client_sli(
+    slo: SloSpec, snap: Snapshot, window: Window, records: Sequence[RequestRecord] = ()
+) -> ClientSli:
     """One SLO's client-side numbers over ``window`` (whole seconds from its start on; a
-    request is recorded in the second it completed)."""
+    request is recorded in the second it completed); goodput's from the requests' records."""
+    if slo.constraints is not None:
+        g = count_goodput(records, slo.constraints, window)
+        return ClientSli("requests' records", g.total, bad=g.total - g.good, goodput=g)
     if slo.sli == "token_throughput":
         counts = snap.counts.get("output_tokens", {})
         n = sum(v for sec, v in counts.items() if window.start <= sec < window.end + 1)
@@ -55,13 +62,19 @@ def client_sli(slo: SloSpec, snap: Snapshot, window: Window) -> ClientSli:
     return ClientSli(what, n, quantile_s=q)
 
 
-def client_slis(spec: Spec, snap: Snapshot, window: Window, load: LoadKind) -> dict[str, ClientSli]:
+def client_slis(
+    spec: Spec,
+    snap: Snapshot,
+    window: Window,
+    load: LoadKind,
+    records: Sequence[RequestRecord] = (),
+) -> dict[str, ClientSli]:
     """Per SLO name, for the SLOs judged (also) from the client where slocheck sent the load
     (``load``), and for those that count failures judged by the server alone (``source:
     server``), whose report says how many failures the client saw that it ignored."""
     preset = preset_of(spec)
     return {
-        slo.name: client_sli(slo, snap, window)
+        slo.name: client_sli(slo, snap, window, records)
         for slo in spec.slos
         if source_of(slo, preset, load) != "server" or counts_requests(slo)
     }

@@ -376,7 +376,7 @@ def _verify(r: _Run, load: LoadResult, client: PromClient, window: Window) -> Ve
         client,
         window,
         unanswered=unanswered_in(load.snapshot.requests, load.window_start),
-        measured=client_slis(r.loaded.spec, load.snapshot, window, kind),
+        measured=client_slis(r.loaded.spec, load.snapshot, window, kind, load.records),
         with_rules=r.options.with_rules,
         load=kind,
     )

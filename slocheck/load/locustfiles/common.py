@@ -31,7 +31,13 @@ from locust import FastHttpUser, constant, constant_throughput
 
 from slocheck.load.locustfiles.arrivals import MAX_LATENESS_S, Schedule, intended_latency
 from slocheck.load.locustfiles.bodies import read_payload
-from slocheck.load.locustfiles.plugin import RECORDER, record_count, record_metric
+from slocheck.load.locustfiles.plugin import (
+    RECORDER,
+    measured,
+    record_count,
+    record_metric,
+    with_measured,
+)
 
 RATE = float(os.environ.get("SLOCHECK_RATE_PER_USER", "0") or 0)
 OPEN_RATE = float(os.environ.get("SLOCHECK_OPEN_RATE", "0") or 0)  # requests/s of this process
@@ -77,6 +83,10 @@ class _CorrectedEvent:
             service_s = float(kwargs.get("response_time") or 0) / 1000.0
             record_metric("service_time", service_s)
             kwargs["response_time"] = intended_latency(intended, sent, service_s) * 1000.0
+            context = kwargs.get("context")
+            found = measured(context)
+            found.intended = intended
+            kwargs["context"] = with_measured(context, found)
         return self._event.fire(**kwargs)
 
     def __getattr__(self, name: str) -> Any:

@@ -47,7 +47,13 @@ from slocheck.load.locustfiles.bodies import (
     synthetic_prompt,
 )
 from slocheck.load.locustfiles.common import Paced, stream_lines
-from slocheck.load.locustfiles.plugin import record_count, record_metric
+from slocheck.load.locustfiles.plugin import (
+    Measured,
+    measured,
+    record_count,
+    record_metric,
+    with_measured,
+)
 
 MODEL = os.environ.get("SLOCHECK_MODEL", "")
 CHAT = os.environ.get("SLOCHECK_OPENAI_ENDPOINT", "chat") == "chat"
@@ -184,8 +190,16 @@ class OpenAIUser(Paced):
         # every stream although it answered keep-alive, and a next request sent on it meanwhile
         # got no answer at all ("connection closed"), a failure of the client, not the server
         headers = {"Connection": "close"} if STREAM else None
+        # what the request's record gets besides its latency: filled in as it is read
+        context = with_measured(None, Measured(max_tokens=body["max_tokens"]))
         with self.client.post(
-            PATH, json=body, headers=headers, stream=STREAM, catch_response=True, name=PATH
+            PATH,
+            json=body,
+            headers=headers,
+            stream=STREAM,
+            catch_response=True,
+            name=PATH,
+            context=context,
         ) as r:
             if STREAM:
                 self._stream(r, started)
@@ -209,12 +223,17 @@ class OpenAIUser(Paced):
             return
         ttft = read.chunks[0] - started
         record_metric("ttft", ttft)
-        for before, after in zip(read.chunks, read.chunks[1:], strict=False):
-            record_metric("itl", after - before)
+        gaps = [after - before for before, after in zip(read.chunks, read.chunks[1:], strict=False)]
+        for gap in gaps:
+            record_metric("itl", gap)
         tokens = read.usage.get("completion_tokens", len(read.chunks))
-        if tokens >= 2:
-            record_metric("tpot", (ended - started - ttft) / (tokens - 1))
+        tpot = (ended - started - ttft) / (tokens - 1) if tokens >= 2 else None
+        if tpot is not None:
+            record_metric("tpot", tpot)
         self._count(tokens, read.usage)
+        m = measured(r.request_meta.get("context"))
+        m.ttft, m.tpot, m.gaps = ttft, tpot, gaps
+        m.output_tokens, m.input_tokens = tokens, read.usage.get("prompt_tokens")
 
     def _whole(self, r: Any) -> None:
         if r.status_code != 200:
@@ -231,7 +250,10 @@ class OpenAIUser(Paced):
             return
         usage: dict[str, int] = {}
         _usage(answer, usage)
-        self._count(usage.get("completion_tokens", len(text.split())), usage)
+        tokens = usage.get("completion_tokens", len(text.split()))
+        self._count(tokens, usage)
+        m = measured(r.request_meta.get("context"))
+        m.output_tokens, m.input_tokens = tokens, usage.get("prompt_tokens")
 
     @staticmethod
     def _count(output_tokens: int, usage: dict[str, int]) -> None:

@@ -5,14 +5,18 @@ own percentiles), by request name, plus client-side measurements that are not re
 inter-token latency, time per output token) and per-second counts (tokens), and writes a
 snapshot of them every second to ``$SLOCHECK_LOAD_DIR/client-<pid>.json`` (atomically), so the
 parent process can show live progress, merge the processes, and still have data when a run is
-interrupted. Runs inside Locust (gevent): it imports nothing of slocheck but this folder.
+interrupted. Every request is also kept whole (:class:`slocheck.request_record.RequestRecord`:
+its send and end times, status, TTFT, gaps, tokens), appended every second to
+``requests-<pid>.jsonl`` beside the snapshot. Runs inside Locust (gevent): it imports nothing
+of slocheck but this folder and the record's leaf module.
 
 Distributed load (``slocheck worker`` on other machines): a worker has no
 ``$SLOCHECK_LOAD_DIR``; it sends what changed since its last snapshot (the seconds still open,
-the counts, the marks) to the master as a ``slocheck_snapshot`` message every second and a final
-one when it stops, before Locust's own ``client_stopped``. The master merges each worker's
-messages exactly as the worker recorded them and writes ``client-w-<worker>.json`` beside its
-own file, so the parent reads every worker like a local process. The master also tracks its
+the counts, the marks, the request records not sent yet) to the master as a
+``slocheck_snapshot`` message every second and a final one when it stops, before Locust's own
+``client_stopped``. The master merges each worker's messages exactly as the worker recorded
+them and writes ``client-w-<worker>.json`` (and appends ``requests-w-<worker>.jsonl``) beside
+its own file, so the parent reads every worker like a local process. The master also tracks its
 workers: one that quits or stops answering heartbeats while the test runs is recorded as lost,
 and the parent stops the run as an error.
 """
@@ -24,6 +28,7 @@ import json
 import os
 import time
 from collections import Counter
+from dataclasses import dataclass
 from typing import Any
 
 import gevent
@@ -31,7 +36,8 @@ from hdrh.histogram import HdrHistogram
 from locust import events
 from locust.runners import STATE_MISSING, STATE_RUNNING, STATE_SPAWNING, MasterRunner, WorkerRunner
 
-from slocheck.load.locustfiles.snapshots import merge_delta, worker_file
+from slocheck.load.locustfiles.snapshots import RECORDS, merge_delta, records_file, worker_file
+from slocheck.request_record import Gaps, RequestRecord
 
 LOWEST_US, HIGHEST_US, DIGITS = 1, 3_600_000_000, 3  # 1 us to 1 h, 3 significant digits
 OUT_DIR = os.environ.get("SLOCHECK_LOAD_DIR", "")
@@ -100,6 +106,7 @@ class Recorder:
         self.counts: dict[str, dict[int, int]] = {}
         self.marks: dict[str, float] = {}
         self.done = False
+        self.records: list[dict[str, Any]] = []  #: request records not written or sent yet
 
     def request(self, name: str, seconds: float, ok: bool, status: str) -> None:
         slot = self._add(self.requests, name, seconds, ok)
@@ -118,6 +125,14 @@ class Recorder:
         if counts is None:
             counts = self.status[name] = {}
         counts[status] = counts.get(status, 0) + 1
+
+    def keep(self, record: RequestRecord) -> None:
+        """Keep one request whole, until the next snapshot writes (or sends) it."""
+        self.records.append(record.to_json())
+
+    def take_records(self) -> list[dict[str, Any]]:
+        records, self.records = self.records, []
+        return records
 
     def metric(self, name: str, seconds: float) -> None:
         self._add(self.metrics, name, seconds, True)
@@ -190,12 +205,15 @@ class Recorder:
 
     def dump(self) -> None:
         if REMOTE.runner is not None:  # a worker of another machine's master
+            delta = self.snapshot(delta=True)
+            delta[RECORDS] = self.take_records()
             # a send that fails (the master is gone) loses nothing the run could still judge
             with contextlib.suppress(Exception):
-                REMOTE.runner.send_message(MESSAGE, self.snapshot(delta=True))
+                REMOTE.runner.send_message(MESSAGE, delta)
             return
         if not OUT_DIR:
             return
+        append_records(os.path.join(OUT_DIR, f"requests-{os.getpid()}.jsonl"), self.take_records())
         snap = self.snapshot()
         if MASTER.runner is not None:
             snap["role"] = "master"
@@ -210,6 +228,13 @@ def write_atomically(path: str, data: dict[str, Any]) -> None:
     os.replace(tmp, path)
 
 
+def append_records(path: str, records: list[dict[str, Any]]) -> None:
+    """Append request records to a JSON-lines file, whole lines only."""
+    if records:
+        with open(path, "a") as f:
+            f.write("".join(json.dumps(r, separators=(",", ":")) + "\n" for r in records))
+
+
 class Master:
     """On the master: every worker's merged snapshot, and which workers were lost mid-test."""
 
@@ -221,11 +246,15 @@ class Master:
 
     def on_snapshot(self, environment: Any, msg: Any, **_: Any) -> None:
         node = str(msg.node_id)
-        snap = merge_delta(self.snapshots.setdefault(node, {}), dict(msg.data or {}))
+        delta = dict(msg.data or {})
+        records = delta.pop(RECORDS, None)
+        snap = merge_delta(self.snapshots.setdefault(node, {}), delta)
         snap["worker"] = node
         snap["role"] = "worker"
         if OUT_DIR:
             with contextlib.suppress(OSError):
+                if isinstance(records, list):
+                    append_records(os.path.join(OUT_DIR, records_file(node)), records)
                 write_atomically(os.path.join(OUT_DIR, worker_file(node)), snap)
 
     def track(self) -> None:
@@ -270,6 +299,68 @@ def record_count(name: str, n: int) -> None:
     RECORDER.count(name, n)
 
 
+#: The key of a request's ``context`` under which a user leaves what it measured of it
+#: (:class:`Measured`), for its record.
+MEASURED = "slocheck"
+
+
+@dataclass
+class Measured:
+    """What a user measured of one request besides its latency (streams, tokens), and when an
+    open loop meant to send it; it puts this in the request's context (``MEASURED``)."""
+
+    intended: float | None = None
+    ttft: float | None = None
+    tpot: float | None = None
+    gaps: list[float] | None = None
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    max_tokens: int | None = None
+
+
+def measured(context: Any) -> Measured:
+    """The request's :class:`Measured`, put into its ``context`` dict (a new dict: Locust's
+    default context is one shared object)."""
+    found = context.get(MEASURED) if isinstance(context, dict) else None
+    return found if isinstance(found, Measured) else Measured()
+
+
+def with_measured(context: Any, what: Measured) -> dict[str, Any]:
+    """``context`` (a dict, or None) with ``what`` in it, as a new dict."""
+    return {**(context if isinstance(context, dict) else {}), MEASURED: what}
+
+
+def _record(
+    name: str,
+    seconds: float,
+    status: str,
+    exception: BaseException | None,
+    context: Any,
+    start_time: Any,
+) -> RequestRecord:
+    """The record of a request that just ended; ``start_time``: Locust's unix time of its
+    send (``seconds`` in an open loop runs from the intended time instead)."""
+    end = time.time()
+    m = measured(context)
+    sent = float(start_time) if isinstance(start_time, (int, float)) else end - seconds
+    return RequestRecord(
+        name=name,
+        sent=sent,
+        end=end,
+        latency=seconds,
+        status=status,
+        ok=exception is None,
+        intended=m.intended,
+        ttft=m.ttft,
+        tpot=m.tpot,
+        itl=Gaps.of(m.gaps or ()),
+        input_tokens=m.input_tokens,
+        output_tokens=m.output_tokens,
+        max_tokens=m.max_tokens,
+        error=None if exception is None else str(exception)[:200],
+    )
+
+
 @events.request.add_listener
 def _on_request(
     request_type: str,
@@ -278,11 +369,15 @@ def _on_request(
     response_length: int,
     exception: BaseException | None = None,
     response: Any = None,
+    context: Any = None,
+    start_time: Any = None,
     **_: Any,
 ) -> None:
     status = getattr(response, "status_code", None)
     label = str(status) if status else ("error" if exception else "0")
-    RECORDER.request(name, response_time / 1000.0, exception is None, label)
+    seconds = response_time / 1000.0
+    RECORDER.request(name, seconds, exception is None, label)
+    RECORDER.keep(_record(name, seconds, label, exception, context, start_time))
 
 
 @events.test_start.add_listener

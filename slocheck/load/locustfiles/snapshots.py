@@ -13,6 +13,8 @@ from typing import Any
 
 #: The per-second tables, merged second by second; anything else is replaced whole.
 TABLES = ("requests", "metrics")
+#: A worker message's request records (appended to the worker's records file, not merged).
+RECORDS = "records"
 
 
 def merge_delta(into: dict[str, Any], delta: dict[str, Any]) -> dict[str, Any]:
@@ -33,3 +35,8 @@ def worker_file(node_id: str) -> str:
     """The file the master writes a worker's snapshot to: its id, made safe as a file name."""
     safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in node_id)[:120]
     return f"client-w-{safe}.json"
+
+
+def records_file(node_id: str) -> str:
+    """The file the master appends a worker's request records to."""
+    return worker_file(node_id).replace("client-w-", "requests-w-", 1).replace(".json", ".jsonl")

@@ -53,6 +53,7 @@ def test_an_interrupted_run_writes_every_report_marked_with_its_ending(tmp_path:
         "junit.xml",
         "report.html",
         "report.json",
+        "requests.jsonl.gz",  # every request the load generator saw end: none here
         "summary.md",
     ]
     text = (

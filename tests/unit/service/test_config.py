@@ -1,3 +1,5 @@
+import dataclasses
+
 import pytest
 
 from slocheck.cli import build_parser, service_config_from_args
@@ -143,3 +145,23 @@ def test_stall_flags_reach_the_service_and_back() -> None:
     assert argv[argv.index("--fault-stall-for") + 1] == "2.0"
     again = service_config_from_args(build_parser().parse_args(["serve", *argv]))
     assert again.faults == config.faults
+
+
+def test_every_fault_reaches_the_service_process_and_back() -> None:
+    """The embedded service runs as ``slocheck serve`` with flags: every fault the spec can set
+    must survive the trip (a flag forgotten here would run the service without its fault)."""
+    faults = FaultConfig(
+        error_rate=0.05,
+        latency=0.3,
+        latency_probability=0.5,
+        token_latency=0.02,
+        crash_after=100,
+        stall_every=10.0,
+        stall_for=2.0,
+        seed=7,
+    )
+    config = service_config_from_args(build_parser().parse_args(["serve"]))
+    argv = dataclasses.replace(config, faults=faults).to_cli_args()
+    again = service_config_from_args(build_parser().parse_args(["serve", *argv]))
+    assert again.faults == faults
+    assert {f.name for f in dataclasses.fields(FaultConfig)} == set(faults.to_dict())

@@ -32,6 +32,7 @@ REQUIRED = {
     "ttft": ("threshold", "percentile"),
     "inter_token_latency": ("threshold", "percentile"),
     "token_throughput": ("threshold",),
+    "goodput": ("objective", "constraints"),  # issue 27: judged from the client's records
     "ratio": ("objective", "total"),
     "promql": ("query", "op", "threshold"),
 }
@@ -44,6 +45,7 @@ CLIENT = {
     "ttft",
     "inter_token_latency",
     "token_throughput",
+    "goodput",
 }
 THRESHOLD_UNITS = {
     "latency": "duration",
@@ -77,6 +79,7 @@ COMPACT = {
     "ttft": ("ttft", "threshold"),
     "time_to_first_token": ("ttft", "threshold"),
     "inter_token_latency": ("inter_token_latency", "threshold"),
+    "goodput": ("goodput", "objective"),
 }
 
 
@@ -88,6 +91,7 @@ def _old_allowed() -> dict[str, frozenset[str]]:
     allowed["latency_ratio"] |= {"unit"}
     allowed["ratio"] = frozenset({"objective", "total", "good", "bad", "min_samples"})
     allowed["promql"] -= {"metric"}
+    allowed["goodput"] -= {"metric"}
     for sli in CLIENT:
         allowed[sli] |= {"source"}
     return allowed
@@ -180,6 +184,8 @@ def test_the_spec_docs_list_the_records() -> None:
         assert set(re.findall(r"`(\w+)`", needs)) - {"good", "bad"} == set(k.required), name
         if k.default_metric:
             assert metric.startswith(f"`{k.default_metric}`"), name
+        elif k.client_only:
+            assert metric == "(the client's records)", name
         else:
             assert metric == "(yours)", name
     compact = doc.split("Measurements: ", 1)[1].split(";", 1)[0]
