@@ -24,7 +24,9 @@ if [ ! -x .venv/bin/python ]; then
     "$PYTHON" -m venv .venv
 fi
 echo "setup: installing slocheck and its dev tools into .venv"
-.venv/bin/python -m pip install -q --disable-pip-version-check -e ".[dev]"
+# --no-compile: Python compiles what is imported, when it is; compiling every installed module
+# (scipy's, numpy's) up front costs about 40% of the install
+.venv/bin/python -m pip install -q --disable-pip-version-check --no-compile -e ".[dev]"
 if [ "${1:-}" = "--servers" ]; then
     # the third-party servers the tests start (MLServer now, llama.cpp built in the background
     # while the tests run), cached outside the repository: docs/servers.md

@@ -12,14 +12,15 @@ A record's JSON object (one line of ``requests.jsonl.gz``)::
 
 Times are unix seconds; durations seconds. Keys whose value is unknown are left out: ``ttft``,
 ``tpot`` and ``itl`` exist for streams only, ``intended`` in an open loop only (then
-``latency`` runs from it, the queue included), ``error`` for failed requests only.
+``latency`` runs from it, the queue included), ``session`` and ``turn`` for the turns of a
+multi-turn conversation (``load.turns: all``), ``error`` for failed requests only.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Any
 
 #: The quantiles of a request's own inter-token gaps that a record keeps (and that a goodput
@@ -79,7 +80,9 @@ class RequestRecord:
     input_tokens: int | None = None  #: the server's ``usage.prompt_tokens``
     output_tokens: int | None = None  #: ``usage.completion_tokens``, else the chunks counted
     max_tokens: int | None = None  #: what the request asked for
-    error: str | None = field(default=None)  #: why it failed, in words
+    session: str | None = None  #: ``turns: all``: the conversation it is a turn of
+    turn: int | None = None  #: its turn in that conversation, from 1
+    error: str | None = None  #: why it failed, in words
 
     @property
     def second(self) -> int:
@@ -109,6 +112,8 @@ class RequestRecord:
                 input_tokens=_optional(_count, data.get("input_tokens")),
                 output_tokens=_optional(_count, data.get("output_tokens")),
                 max_tokens=_optional(_count, data.get("max_tokens")),
+                session=_optional(_text, data.get("session")),
+                turn=_optional(_count, data.get("turn")),
                 error=_optional(_text, data.get("error")),
             )
         except KeyError as e:

@@ -95,3 +95,6 @@ class CheckDetails(TypedDict, total=False):
     share: float
     #: first_scrape: when Prometheus first scraped the service (unix seconds)
     first_scrape: float
+    #: max_tokens: the answers that gave their length, and those longer than asked
+    answers: int
+    over_max_tokens: int

@@ -11,6 +11,7 @@ from typing import Any
 
 from slocheck.errors import UsageError
 from slocheck.load.locustfiles import bodies
+from slocheck.load.locustfiles.datasets import read_dataset
 from slocheck.load.scenarios import SCENARIOS
 
 LOCUSTFILES = Path(__file__).parent / "locustfiles"
@@ -23,6 +24,8 @@ API_USERS = {
     "http": "http_user.py",
 }
 OPENAI_ENDPOINTS = {"chat": "/v1/chat/completions", "completions": "/v1/completions"}
+SAMPLES = ("sequential", "random")
+TURNS = ("one", "all")
 HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 BODYLESS_METHODS = ("GET", "HEAD", "DELETE", "OPTIONS")
 #: The spec field each LoadConfig field comes from, named in errors.
@@ -31,6 +34,8 @@ FIELDS = {
     "model": "target.model",
     "openai_endpoint": "target.endpoint",
     "prompts": "load.prompts",
+    "sample": "load.sample",
+    "turns": "load.turns",
     "input_tokens": "load.input_tokens",
     "output_tokens": "load.output_tokens",
     "payload": "load.payload",
@@ -69,7 +74,10 @@ class LoadConfig:
     model: str | None = None  # openai: the "model" field; kserve-v2: /v2/models/{model}/infer
     openai_endpoint: str = "chat"  # "chat": /v1/chat/completions; "completions": /v1/completions
     stream: bool = True  # openai only
-    prompts: Path | None = None  # openai: JSONL of {"prompt"} or {"messages"} (+ "max_tokens")
+    prompts: Path | None = None  # openai: a JSONL dataset (locustfiles/datasets.py)
+    sample: str = "sequential"  # the dataset's lines in order, or "random" (seeded)
+    turns: str = "one"  # "one" request a line, or "all" its turns as a conversation
+    think_time: float = 0.0  # seconds between a conversation's turns
     input_tokens: tuple[float, float] | None = None  # synthetic prompts: (mean, stddev) in words
     output_tokens: tuple[float, float] | None = None  # max_tokens per request: (mean, stddev)
     payload: Path | None = None  # kserve-v2, http: a JSON file, or JSONL bodies sent in turn
@@ -188,17 +196,7 @@ class LoadConfig:
         if self.api not in API_USERS:
             raise UsageError(f"{FIELDS['api']}: {self.api!r} is not one of {', '.join(API_USERS)}")
         if self.api == "openai":
-            if self.openai_endpoint not in OPENAI_ENDPOINTS:
-                raise UsageError(
-                    f"{FIELDS['openai_endpoint']}: {self.openai_endpoint!r} is not one of "
-                    f"{', '.join(OPENAI_ENDPOINTS)}"
-                )
-            if self.prompts is not None:
-                _checked(FIELDS["prompts"], bodies.read_prompts, self.prompts)
-            for name in ("input_tokens", "output_tokens"):
-                value = getattr(self, name)
-                if value is not None:
-                    _checked(FIELDS[name], bodies.check_tokens, value)
+            self._check_openai()
         if self.api == "kserve-v2" and not self.model:
             raise UsageError(f"{FIELDS['model']}: the kserve-v2 API needs the model's name")
         if self.api == "http":
@@ -217,6 +215,24 @@ class LoadConfig:
                     f"{FIELDS['payload']}: the {self.api} API needs a payload "
                     "(a JSON file, or a JSONL file of bodies sent in turn)"
                 )
+
+    def _check_openai(self) -> None:
+        """The OpenAI user's endpoint, dataset and token lengths."""
+        if self.openai_endpoint not in OPENAI_ENDPOINTS:
+            raise UsageError(
+                f"{FIELDS['openai_endpoint']}: {self.openai_endpoint!r} is not one of "
+                f"{', '.join(OPENAI_ENDPOINTS)}"
+            )
+        if self.prompts is not None:
+            _checked(FIELDS["prompts"], read_dataset, self.prompts)
+        if self.sample not in SAMPLES:
+            raise UsageError(f"{FIELDS['sample']}: {self.sample!r} is not one of {SAMPLES}")
+        if self.turns not in TURNS:
+            raise UsageError(f"{FIELDS['turns']}: {self.turns!r} is not one of {TURNS}")
+        for name in ("input_tokens", "output_tokens"):
+            value = getattr(self, name)
+            if value is not None:
+                _checked(FIELDS[name], bodies.check_tokens, value)
 
     def settings(self) -> dict[str, str]:
         """Every ``SLOCHECK_*`` setting the built-in users, shapes and plugin read."""
@@ -241,6 +257,9 @@ class LoadConfig:
             "SLOCHECK_OPENAI_ENDPOINT": self.openai_endpoint,
             "SLOCHECK_STREAM": "1" if self.stream else "0",
             "SLOCHECK_PROMPTS": str(self.prompts.resolve()) if self.prompts else "",
+            "SLOCHECK_SAMPLE": self.sample,
+            "SLOCHECK_TURNS": self.turns,
+            "SLOCHECK_THINK_TIME": repr(self.think_time),
             "SLOCHECK_INPUT_TOKENS": bodies.encode_tokens(self.input_tokens),
             "SLOCHECK_OUTPUT_TOKENS": bodies.encode_tokens(self.output_tokens),
             "SLOCHECK_PAYLOAD": str(self.payload.resolve()) if self.payload else "",

@@ -143,6 +143,10 @@ def _check_sli_fields(spec_data: list[Any], spec: Spec, lines: Locator) -> None:
         names[slo.name] = i
 
 
+#: How a dataset (``load.prompts``) is played.
+DATASET_FIELDS = ("sample", "turns", "think_time")
+
+
 def _check_target(spec: Spec, lines: Locator) -> None:
     """The API's settings belong together: what each ``target.api`` needs and ignores."""
     target, load = spec.target, spec.load
@@ -162,9 +166,18 @@ def _check_target(spec: Spec, lines: Locator) -> None:
             f"required for target.api {api}: a JSON body, or a JSONL file of bodies",
         )
     if api != "openai":
-        for name in ("prompts", "input_tokens", "output_tokens"):
-            if getattr(load, name) is not None:
+        for name in ("prompts", "input_tokens", "output_tokens", *DATASET_FIELDS):
+            if name in load.model_fields_set:
                 raise lines.error(("load", name), "only means something for target.api openai")
+    for name in DATASET_FIELDS:
+        if name in load.model_fields_set and load.prompts is None:
+            raise lines.error(
+                ("load", name), "only means something with load.prompts (a dataset file)"
+            )
+    if "think_time" in load.model_fields_set and load.turns != "all":
+        raise lines.error(
+            ("load", "think_time"), "is the wait between a conversation's turns: turns: all"
+        )
     if api in ("slocheck", "openai") and load.payload is not None:
         raise lines.error(("load", "payload"), "only for target.api kserve-v2 and http")
     _check_arrival(spec, lines)

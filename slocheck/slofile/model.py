@@ -273,8 +273,14 @@ class LoadSpec(_Strict):
     arrival: Literal["closed", "open"] = "closed"
     distribution: Literal["constant", "poisson"] = "constant"  # open: the gaps between sends
     max_in_flight: int | None = Field(default=None, ge=1, le=MAX_USERS)  # open; default: users
-    # target.api openai: prompts from a JSONL file, or synthetic ones of these lengths
+    # target.api openai: prompts from a JSONL dataset (OpenAI messages, ShareGPT conversations
+    # or prompts), or synthetic ones of these lengths
     prompts: str | None = None
+    # the dataset's lines in file order or drawn at random (seeded); one request a line, or
+    # every turn of a line as a conversation, with a think time between its turns
+    sample: Literal["sequential", "random"] = "sequential"
+    turns: Literal["one", "all"] = "one"
+    think_time: Duration = Field(default=0.0, ge=0, le=MAX_WAIT_S)
     input_tokens: TokenLength | None = None
     output_tokens: TokenLength | None = None
     # target.api kserve-v2 and http: a JSON body, or a JSONL file of bodies used in turn

@@ -21,6 +21,7 @@ from slocheck.evaluate.crosscheck import (
     first_scrape,
     run_verdict,
 )
+from slocheck.evaluate.tokens import max_tokens_honoured
 from slocheck.load import LoadConfig, LoadResult, Progress, client_stats, run_load, stopping
 from slocheck.prom.client import HttpPromClient, PromClient, redact_url
 from slocheck.prom.managed import ManagedPrometheus, start_prometheus
@@ -385,10 +386,12 @@ def _verify(r: _Run, load: LoadResult, client: PromClient, window: Window) -> Ve
 def _cross_check(
     loaded: LoadedSpec, load: LoadResult, client: PromClient, launched: float, window: Window
 ) -> list[CrossCheck]:
-    """Step 6: what the client and the server counted, compared; the load as asked for."""
+    """Step 6: what the client and the server counted, compared; the load as asked for; the
+    answers' lengths against the max_tokens their requests asked for."""
     spec = loaded.spec
     explicit = named_preset(spec)
     inputs = gather_cross_check_inputs(
         load, client, spec.prometheus.selector, launched, window, slos=spec.slos, preset=explicit
     )
-    return cross_checks(inputs)
+    tokens = max_tokens_honoured(load.records)
+    return cross_checks(inputs) + ([tokens] if tokens is not None else [])

@@ -9,14 +9,16 @@ from tests.integration.backfill_data import Dataset, build
 
 #: Started first on the workers (pytest-xdist hands out work in collection order): the longest
 #: chains of work, one module or group that runs on one worker (tests/conftest.py GROUPS), or
-#: the promtool runs of three-day burn windows, so that the short tests fill in at the end.
+#: the capacity searches and the endings that each take a minute, so that the short tests fill
+#: in at the end.
 LONGEST_FIRST = (
     "tests/integration/test_ci_templates.py",
     "tests/integration/test_prechecks.py",
     "tests/integration/test_docs_commands.py",
-    "tests/integration/test_rules.py::test_generate_writes",
+    "tests/integration/test_capacity.py",
+    "tests/integration/test_endings.py",
     "tests/integration/test_imported_alerts.py",
-    "tests/integration/test_rules.py::test_the_promtool_tests_fail",
+    "tests/integration/test_rules.py::test_generate_writes",
 )
 
 

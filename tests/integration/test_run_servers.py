@@ -9,9 +9,11 @@ SLIs are judged from the load generator.
 
 from __future__ import annotations
 
+import gzip
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -153,3 +155,75 @@ def test_llama_server_streams_judged_from_the_client(
         checks["request_counts"]["ok"]
         and "no request counter" in checks["request_counts"]["message"]
     )
+
+
+# A multi-turn ShareGPT dataset, written here: three conversations of three questions, each
+# answer recorded (its length in words becomes the turn's max_tokens).
+SHAREGPT = [
+    {
+        "id": f"chat-{k}",
+        "conversations": [
+            {"from": "system", "value": "answer in a few words"},
+            {"from": "human", "value": f"what is the colour of the sky number {k}"},
+            {"from": "gpt", "value": "blue most days"},
+            {"from": "human", "value": "and at night"},
+            {"from": "gpt", "value": "dark with stars and the moon"},
+            {"from": "human", "value": "thank you"},
+            {"from": "gpt", "value": "you are welcome"},
+        ],
+    }
+    for k in range(1, 4)
+]
+LLAMA_SESSIONS_SPEC = """\
+version: 1
+target: {{url: {url}, api: openai, model: {model}, ready_path: /health}}
+prometheus: {{preset: llamacpp, scrape_interval: 1s}}
+load:
+  users: 2
+  rate: 2
+  duration: 10s
+  warmup: 2s
+  prompts: {dataset}
+  turns: all
+  think_time: 200ms
+slos:
+  - name: goodput
+    sli: goodput
+    objective: 75%
+    constraints: {{ttft: 60s, inter_token_latency: {{max: 60s}}, e2e: 60s}}
+    min_samples: 10
+"""
+
+
+def test_llama_server_plays_a_multi_turn_sharegpt_dataset_judged_on_goodput(
+    tmp_path: Path, llama_server: RunningServer
+) -> None:
+    """Why at any speed: two users play three-turn conversations of a few tokens each on a
+    2-layer model (tens of milliseconds a turn); the goodput bounds (60 s) judge that every
+    turn was answered in full, not how fast; 75% with no miss needs 12 requests, and 10 s of
+    two users with a 200 ms think time between turns sends more."""
+    dataset = tmp_path / "sharegpt.jsonl"
+    dataset.write_text("".join(json.dumps(c) + "\n" for c in SHAREGPT))
+    spec = LLAMA_SESSIONS_SPEC.format(
+        url=llama_server.url, model=llama_server.model, dataset=dataset
+    )
+    code, report, output = run_spec(tmp_path, spec)
+    goodput = next(s for s in report["slos"] if s["name"] == "goodput")
+    assert goodput["verdict"] == "pass", output
+    assert code == 0, output
+    with gzip.open(tmp_path / "out" / "requests.jsonl.gz", "rt") as f:
+        rows = [json.loads(line) for line in f]
+    sessions: dict[str, list[dict[str, Any]]] = {}
+    for r in rows:
+        sessions.setdefault(r["session"], []).append(r)
+    # every conversation's turns in order, each asking for its recorded answer's length
+    asked = {1: 3, 2: 6, 3: 3}  # "blue most days", "dark with stars and the moon", ...
+    for turns in sessions.values():
+        assert [r["turn"] for r in turns] == list(range(1, len(turns) + 1)), turns
+        assert all(r["max_tokens"] == asked[r["turn"]] for r in turns), turns
+        # the tiny model never stops early: every answer is max_tokens long (server's usage)
+        assert all(r["output_tokens"] == r["max_tokens"] for r in turns if r["ok"]), turns
+        # the history grows: each turn's prompt holds the turns and answers before it
+        prompts = [r["input_tokens"] for r in turns if r["ok"]]
+        assert prompts == sorted(prompts) and len(set(prompts)) == len(prompts), turns
+    assert any(len(turns) == 3 for turns in sessions.values()), sessions.keys()

@@ -1,4 +1,5 @@
-"""Request bodies of the built-in API users: prompts, payloads and synthetic prompt lengths.
+"""Request bodies of the built-in API users: payloads and synthetic prompts (the prompts files
+are datasets: ``datasets.py``).
 
 Pure (standard library only), so that ``slocheck run`` validates the same files, with the same
 code, before Locust starts, and the users inside Locust read them without surprises. Errors are
@@ -10,9 +11,9 @@ from __future__ import annotations
 import json
 import math
 import random
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+
+from slocheck.load.locustfiles.datasets import Turn
 
 #: Synthetic prompts when neither ``prompts`` nor ``input_tokens`` is given: (mean, stddev).
 DEFAULT_INPUT_TOKENS = (32.0, 8.0)
@@ -53,66 +54,6 @@ WORDS = (
     "clouds",
 )
 JSONL_SUFFIXES = (".jsonl", ".ndjson")
-
-
-@dataclass(frozen=True)
-class Prompt:
-    """One prompt: chat ``messages`` (always set) and the same text as one ``prompt``."""
-
-    messages: list[dict[str, Any]]
-    text: str
-    max_tokens: int | None = None
-
-
-def _message_text(message: dict[str, Any]) -> str:
-    content = message.get("content")
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):  # content parts: [{"type": "text", "text": "..."}]
-        return " ".join(str(p.get("text", "")) for p in content if isinstance(p, dict))
-    return ""
-
-
-def parse_prompt(line: str, number: int) -> Prompt:
-    """One line of a prompts file: ``{"prompt": "..."}`` or ``{"messages": [...]}``, with an
-    optional ``max_tokens``."""
-    try:
-        data = json.loads(line)
-    except ValueError:
-        raise ValueError(f"line {number} is not JSON") from None
-    if not isinstance(data, dict):
-        raise ValueError(f"line {number}: expected a JSON object, got {type(data).__name__}")
-    max_tokens = data.get("max_tokens")
-    if max_tokens is not None and (
-        isinstance(max_tokens, bool) or not isinstance(max_tokens, int) or max_tokens < 1
-    ):
-        raise ValueError(f"line {number}: max_tokens must be a whole number >= 1")
-    if isinstance(data.get("prompt"), str) and data["prompt"].strip():
-        text = data["prompt"]
-        return Prompt([{"role": "user", "content": text}], text, max_tokens)
-    messages = data.get("messages")
-    if (
-        isinstance(messages, list)
-        and messages
-        and all(isinstance(m, dict) and isinstance(m.get("role"), str) for m in messages)
-    ):
-        text = "\n".join(_message_text(m) for m in messages)
-        return Prompt(messages, text, max_tokens)
-    raise ValueError(
-        f'line {number}: expected "prompt" (a non-empty string) or "messages" '
-        '(a list of {"role": ..., "content": ...})'
-    )
-
-
-def read_prompts(path: Path) -> list[Prompt]:
-    """Every prompt of a JSONL file; empty lines are skipped, any other bad line is an error."""
-    text = _read(path)
-    prompts = [
-        parse_prompt(line, n) for n, line in enumerate(text.splitlines(), start=1) if line.strip()
-    ]
-    if not prompts:
-        raise ValueError("holds no prompt")
-    return prompts
 
 
 def read_payload(path: Path) -> list[bytes]:
@@ -170,6 +111,7 @@ def draw(rng: random.Random, spec: tuple[float, float]) -> int:
     return max(1, round(rng.gauss(mean, std) if std > 0 else mean))
 
 
-def synthetic_prompt(rng: random.Random, words: int) -> Prompt:
+def synthetic_prompt(rng: random.Random, words: int) -> Turn:
+    """A prompt of ``words`` words (about as many tokens), its ``max_tokens`` left to draw."""
     text = " ".join(rng.choice(WORDS) for _ in range(words))
-    return Prompt([{"role": "user", "content": text}], text)
+    return Turn(({"role": "user", "content": text},))

@@ -40,13 +40,12 @@ from locust import task
 from slocheck.load.locustfiles.bodies import (
     DEFAULT_INPUT_TOKENS,
     DEFAULT_OUTPUT_TOKENS,
-    Prompt,
     decode_tokens,
     draw,
-    read_prompts,
     synthetic_prompt,
 )
 from slocheck.load.locustfiles.common import Paced, stream_lines
+from slocheck.load.locustfiles.datasets import Picker, Session, Turn, read_dataset
 from slocheck.load.locustfiles.plugin import (
     Measured,
     measured,
@@ -59,35 +58,44 @@ MODEL = os.environ.get("SLOCHECK_MODEL", "")
 CHAT = os.environ.get("SLOCHECK_OPENAI_ENDPOINT", "chat") == "chat"
 PATH = "/v1/chat/completions" if CHAT else "/v1/completions"
 STREAM = os.environ.get("SLOCHECK_STREAM", "1") not in ("0", "false", "")
-PROMPTS: list[Prompt] = (
-    read_prompts(Path(os.environ["SLOCHECK_PROMPTS"])) if os.environ.get("SLOCHECK_PROMPTS") else []
-)
 INPUT_TOKENS = decode_tokens(os.environ.get("SLOCHECK_INPUT_TOKENS", ""), DEFAULT_INPUT_TOKENS)
 OUTPUT_TOKENS = decode_tokens(os.environ.get("SLOCHECK_OUTPUT_TOKENS", ""), DEFAULT_OUTPUT_TOKENS)
 RNG = random.Random(int(os.environ.get("SLOCHECK_SEED", "0") or 0))
-_TURN = itertools.count()  # shared by the users of this process: prompts go round robin
+DATASET = Picker(
+    read_dataset(Path(os.environ["SLOCHECK_PROMPTS"]))
+    if os.environ.get("SLOCHECK_PROMPTS")
+    else [],
+    os.environ.get("SLOCHECK_SAMPLE", "sequential"),
+    random.Random(int(os.environ.get("SLOCHECK_SEED", "0") or 0) + 1),
+)
+SESSIONS = os.environ.get("SLOCHECK_TURNS", "one") == "all"
+THINK_TIME = float(os.environ.get("SLOCHECK_THINK_TIME", "0") or 0)
+_SESSION_IDS = itertools.count(1)
 
 
-def request_body(prompt: Prompt, max_tokens: int) -> dict[str, Any]:
+def request_body(turn: Turn, max_tokens: int) -> dict[str, Any]:
     body: dict[str, Any] = {"max_tokens": max_tokens, "stream": STREAM}
     if MODEL:
         body["model"] = MODEL
     if CHAT:
-        body["messages"] = prompt.messages
+        body["messages"] = list(turn.messages)
     else:
-        body["prompt"] = prompt.text
+        body["prompt"] = turn.text
     if STREAM:
         body["stream_options"] = {"include_usage": True}
     return body
 
 
-def next_body() -> dict[str, Any]:
-    """The next request: prompts in turn (or a synthetic one), ``max_tokens`` drawn."""
-    if PROMPTS:
-        prompt = PROMPTS[next(_TURN) % len(PROMPTS)]
+def next_turn(session: Session | None) -> Turn:
+    """The next request: the session's next turn, a dataset's next line (round robin or
+    drawn), or a synthetic prompt; ``max_tokens`` the recorded answer's, else drawn."""
+    if session is not None:
+        turn = session.next_turn()
+    elif DATASET.conversations:
+        turn = DATASET.next().single
     else:
-        prompt = synthetic_prompt(RNG, draw(RNG, INPUT_TOKENS))
-    return request_body(prompt, prompt.max_tokens or draw(RNG, OUTPUT_TOKENS))
+        turn = synthetic_prompt(RNG, draw(RNG, INPUT_TOKENS))
+    return Turn(turn.messages, turn.max_tokens or draw(RNG, OUTPUT_TOKENS))
 
 
 def content_of(choice: dict[str, Any]) -> str:
@@ -126,6 +134,7 @@ class StreamRead:
     def __init__(self, started: float) -> None:
         self.started = started
         self.chunks: list[float] = []  # perf_counter of every content chunk
+        self.parts: list[str] = []  # the text of every content chunk: the answer
         self.usage: dict[str, int] = {}
         self.done = False
         self.finished = False  # a choice carried a finish_reason
@@ -163,8 +172,9 @@ class StreamRead:
         _usage(event, self.usage)
         choices = event.get("choices") or []
         if choices and isinstance(choices[0], dict):
-            if content_of(choices[0]):
+            if text := content_of(choices[0]):
                 self.chunks.append(time.perf_counter())
+                self.parts.append(text)
             if choices[0].get("finish_reason"):
                 self.finished = True
 
@@ -182,16 +192,43 @@ class StreamRead:
 
 
 class OpenAIUser(Paced):
+    #: ``turns: all``: the conversation this user is playing; None between conversations
+    session: Session | None = None
+
+    def wait_time(self) -> float:
+        """Within a conversation, the think time before its next turn (never the open loop's
+        schedule: a session's later turns follow its answers); else the pacing."""
+        if self.session is not None and not self.session.over:
+            return THINK_TIME
+        return super().wait_time()
+
+    def _session(self) -> Session | None:
+        if not SESSIONS or not DATASET.conversations:
+            return None
+        if self.session is None or self.session.over:
+            self.session = Session(DATASET.next(), f"{os.getpid()}-{next(_SESSION_IDS)}")
+        return self.session
+
     @task
     def complete(self) -> None:
-        body = next_body()
+        session = self._session()
+        turn = next_turn(session)
+        assert turn.max_tokens is not None
+        body = request_body(turn, turn.max_tokens)
         started = time.perf_counter()
         # a stream gets a connection of its own: llama.cpp's server closes the connection after
         # every stream although it answered keep-alive, and a next request sent on it meanwhile
         # got no answer at all ("connection closed"), a failure of the client, not the server
         headers = {"Connection": "close"} if STREAM else None
         # what the request's record gets besides its latency: filled in as it is read
-        context = with_measured(None, Measured(max_tokens=body["max_tokens"]))
+        context = with_measured(
+            None,
+            Measured(
+                max_tokens=turn.max_tokens,
+                session=session.id if session else None,
+                turn=session.played if session else None,
+            ),
+        )
         with self.client.post(
             PATH,
             json=body,
@@ -201,15 +238,18 @@ class OpenAIUser(Paced):
             name=PATH,
             context=context,
         ) as r:
-            if STREAM:
-                self._stream(r, started)
+            answer = self._stream(r, started) if STREAM else self._whole(r)
+        if session is not None:
+            if answer is None:
+                self.session = None  # a failed turn: the user gives up the conversation
             else:
-                self._whole(r)
+                session.answered(answer)
 
-    def _stream(self, r: Any, started: float) -> None:
+    def _stream(self, r: Any, started: float) -> str | None:
+        """Read a streamed answer; its text, or None when the request failed."""
         if r.status_code != 200:
             r.failure(f"status {r.status_code}" if r.status_code else f"no answer: {r.error}")
-            return
+            return None
         read = StreamRead(started)
         try:
             for line in stream_lines(r):
@@ -220,7 +260,7 @@ class OpenAIUser(Paced):
         r.request_meta["response_time"] = (ended - started) * 1000  # end to end
         if (why := read.failure()) is not None:
             r.failure(why)
-            return
+            return None
         ttft = read.chunks[0] - started
         record_metric("ttft", ttft)
         gaps = [after - before for before, after in zip(read.chunks, read.chunks[1:], strict=False)]
@@ -234,26 +274,29 @@ class OpenAIUser(Paced):
         m = measured(r.request_meta.get("context"))
         m.ttft, m.tpot, m.gaps = ttft, tpot, gaps
         m.output_tokens, m.input_tokens = tokens, read.usage.get("prompt_tokens")
+        return "".join(read.parts)
 
-    def _whole(self, r: Any) -> None:
+    def _whole(self, r: Any) -> str | None:
+        """Read a whole answer; its text, or None when the request failed."""
         if r.status_code != 200:
             r.failure(f"status {r.status_code}" if r.status_code else f"no answer: {r.error}")
-            return
+            return None
         try:
             answer = json.loads(r.content)
             if isinstance(answer, dict) and (err := error_of(answer)) is not None:
                 r.failure(f"error answer: {err}")
-                return
+                return None
             text = content_of(answer["choices"][0])
         except (ValueError, KeyError, IndexError, TypeError, AttributeError):
             r.failure("the answer is not an OpenAI completion object")
-            return
+            return None
         usage: dict[str, int] = {}
         _usage(answer, usage)
         tokens = usage.get("completion_tokens", len(text.split()))
         self._count(tokens, usage)
         m = measured(r.request_meta.get("context"))
         m.output_tokens, m.input_tokens = tokens, usage.get("prompt_tokens")
+        return text
 
     @staticmethod
     def _count(output_tokens: int, usage: dict[str, int]) -> None:

@@ -316,6 +316,8 @@ class Measured:
     input_tokens: int | None = None
     output_tokens: int | None = None
     max_tokens: int | None = None
+    session: str | None = None  #: ``turns: all``: the conversation being played
+    turn: int | None = None  #: its turn, from 1
 
 
 def measured(context: Any) -> Measured:
@@ -357,6 +359,8 @@ def _record(
         input_tokens=m.input_tokens,
         output_tokens=m.output_tokens,
         max_tokens=m.max_tokens,
+        session=m.session,
+        turn=m.turn,
         error=None if exception is None else str(exception)[:200],
     )
 

@@ -11,6 +11,7 @@ import pytest
 from slocheck.errors import UsageError
 from slocheck.load.config import LOCUSTFILES, LoadConfig
 from slocheck.load.locustfiles import bodies
+from slocheck.load.locustfiles.datasets import read_dataset
 from slocheck.load.stats import count_between, merged, read_snapshot
 
 
@@ -51,8 +52,8 @@ def test_each_api_gets_its_user_module(tmp_path: Path) -> None:
         ({"api": "http", "payload": "bad.json"}, "load.payload: is not JSON"),
         ({"api": "http", "payload": "empty.jsonl"}, "load.payload: holds no body"),
         ({"api": "openai", "prompts": "prompts.jsonl"}, "load.prompts: line 3 is not JSON"),
-        ({"api": "openai", "prompts": "odd.jsonl"}, 'load.prompts: line 1: expected "prompt"'),
-        ({"api": "openai", "prompts": "empty.jsonl"}, "load.prompts: holds no prompt"),
+        ({"api": "openai", "prompts": "odd.jsonl"}, 'load.prompts: line 1: expected "messages"'),
+        ({"api": "openai", "prompts": "empty.jsonl"}, "load.prompts: holds no conversation"),
     ],
 )
 def test_bad_settings_are_clear_errors_before_locust(
@@ -87,8 +88,8 @@ def test_prompts_and_synthetic_lengths(tmp_path: Path) -> None:
         '{"messages": [{"role": "system", "content": "be brief"}, '
         '{"role": "user", "content": [{"type": "text", "text": "hi"}]}]}\n'
     )
-    first, second = bodies.read_prompts(path)
-    assert first.messages == [{"role": "user", "content": "hello there"}]
+    first, second = (c.single for c in read_dataset(path))
+    assert first.messages == ({"role": "user", "content": "hello there"},)
     assert first.max_tokens == 7 and second.max_tokens is None
     assert second.text == "be brief\nhi"
     rng = random.Random(0)
@@ -96,6 +97,7 @@ def test_prompts_and_synthetic_lengths(tmp_path: Path) -> None:
     assert all(bodies.draw(rng, (1, 50)) >= 1 for _ in range(200))
     prompt = bodies.synthetic_prompt(random.Random(1), 12)
     assert len(prompt.text.split()) == 12 and prompt.messages[0]["content"] == prompt.text
+    assert prompt.max_tokens is None  # drawn from output_tokens when sent
     assert bodies.decode_tokens(bodies.encode_tokens((32.5, 8)), (1, 1)) == (32.5, 8)
     assert bodies.decode_tokens("", (16, 4)) == (16, 4)
 

@@ -126,3 +126,28 @@ def test_a_closed_second_is_compressed_and_reopened_if_the_clock_steps_back() ->
     h = hist(second["requests"]["/x"]["400"])
     assert second["requests"]["/x"]["400"][0] == 3 and h.get_total_count() == 3
     assert [h.get_count_at_value(v) for v in (1000, 2000, 3000)] == [1, 1, 1]
+
+
+def test_each_request_is_kept_whole_with_what_its_user_measured(tmp_path: Any) -> None:
+    """The request event's record: Locust's send time, the status, and what the user put in
+    the request's context (TTFT, gaps, tokens, session); appended as JSON lines that the parent
+    reads back as records (load/request_log.py)."""
+    body = (
+        "at(200.75)\n"
+        "m = p.Measured(ttft=0.05, tpot=0.01, gaps=[0.01, 0.02], output_tokens=3, max_tokens=3,"
+        " session='1-1', turn=2)\n"
+        "rec = p._record('/v1/chat/completions', 0.5, '200', None, p.with_measured(None, m),"
+        " 200.25)\n"
+        "r.keep(rec)\n"
+        "r.keep(p._record('/v1/chat/completions', 0.1, '500', RuntimeError('boom'), {}, None))\n"
+        f"p.append_records({str(tmp_path / 'requests-1.jsonl')!r}, r.take_records())\n"
+        "assert r.records == []\n"
+    )
+    run(body)
+    from slocheck.load.request_log import read_records
+
+    ok, failed = sorted(read_records(tmp_path), key=lambda x: x.status)
+    assert (ok.sent, ok.end, ok.latency, ok.ok) == (200.25, 200.75, 0.5, True)
+    assert (ok.ttft, ok.tpot, ok.output_tokens, ok.session, ok.turn) == (0.05, 0.01, 3, "1-1", 2)
+    assert ok.itl is not None and (ok.itl.n, ok.itl.max) == (2, 0.02)
+    assert (failed.ok, failed.error, failed.sent) == (False, "boom", 200.75 - 0.1)
