@@ -4,7 +4,7 @@
 # --busy: the same, while another process keeps one core busy (scripts/busy.sh), to check that
 # no test depends on the machine's speed. Other arguments go to pytest.
 # The tests run in two phases (docs/testing.md): first all but the CPU-sensitive ones on
-# SLOCHECK_TEST_WORKERS pytest-xdist workers (default 5, even on 2 cores: most of the
+# SLOCHECK_TEST_WORKERS pytest-xdist workers (default 4, even on 2 cores: most of the
 # integration tests' time is waiting on load windows and scrapes; tests/conftest.py keeps the
 # modules that share a server or a fixed port on one worker), then the `cpu_sensitive` ones
 # alone, with no other test beside them. SLOCHECK_TEST_WORKERS=0 runs the first phase in one
@@ -23,7 +23,7 @@ fi
 # the layering (pyproject.toml [tool.importlinter], docs/architecture.md); names the broken chain
 .venv/bin/lint-imports || exit 1
 .venv/bin/python scripts/import_cycles.py slocheck || exit 1
-workers="${SLOCHECK_TEST_WORKERS:-5}"
+workers="${SLOCHECK_TEST_WORKERS:-4}"
 xdist=()
 if [ "$workers" != "0" ]; then
     xdist=(-n "$workers" --dist loadgroup)

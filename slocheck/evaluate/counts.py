@@ -5,6 +5,7 @@ failed requests. :mod:`slocheck.evaluate.crosscheck` judges them."""
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -30,13 +31,14 @@ class SecondCounts(Protocol):
 ClientTables = Mapping[str, Mapping[int, SecondCounts]]
 
 
-def unanswered_in(requests: ClientTables, lo: float) -> int:
-    """Requests from second ``lo`` on that got no HTTP answer (the service was down)."""
+def unanswered_in(requests: ClientTables, lo: float, hi: float = math.inf) -> int:
+    """Requests from second ``lo`` on (to second ``hi``, included) that got no HTTP answer
+    (the service was down)."""
     return sum(
         slot.unanswered
         for seconds in requests.values()
         for sec, slot in seconds.items()
-        if sec >= lo
+        if lo <= sec <= hi
     )
 
 

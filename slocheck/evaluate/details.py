@@ -18,6 +18,16 @@ class SideDetails(TypedDict):
     details: SloDetails
 
 
+class SliceDetails(TypedDict):
+    """One slice of a window (``slice:``): its bounds (unix seconds) and its own verdict."""
+
+    start: float
+    end: float
+    verdict: str
+    value: float | None
+    samples: int | None
+
+
 class SloDetails(TypedDict, total=False):
     """The details of one SLO's verdict; a key is present only where its judge wrote it."""
 
@@ -69,6 +79,10 @@ class SloDetails(TypedDict, total=False):
     unmeasured: dict[str, int]
     good_per_second: float
     good_output_tokens_per_second: float
+    #: ``slice:``: every slice's verdict, how many passed, the share that must
+    slices: list[SliceDetails]
+    slices_passed: int
+    slices_objective: float
 
 
 class CheckDetails(TypedDict, total=False):
@@ -98,3 +112,7 @@ class CheckDetails(TypedDict, total=False):
     #: max_tokens: the answers that gave their length, and those longer than asked
     answers: int
     over_max_tokens: int
+    #: stopped_early (abort_on_fail): when the SLO's budget was first seen spent, and when the
+    #: load was told to stop (unix seconds)
+    budget_spent_at: float
+    stop_asked_at: float

@@ -115,7 +115,7 @@ def pct(ratio: float) -> str:
     return f"{text}%"
 
 
-def _gate(slo: SloSpec, verdict: Verdict) -> Verdict:
+def gate_of(slo: SloSpec, verdict: Verdict) -> Verdict:
     """What an SLO's verdict does to the gate: its policy for no data and inconclusive (the
     spec's ``on_no_data``, ``on_inconclusive``), pass and warn as they are, fail otherwise."""
     policy = {Verdict.NO_DATA: slo.on_no_data, Verdict.INCONCLUSIVE: slo.on_inconclusive}.get(
@@ -161,7 +161,7 @@ class Builder:
             sli=slo.sli,
             severity=slo.severity,
             verdict=verdict,
-            gate=_gate(slo, verdict),
+            gate=gate_of(slo, verdict),
             value=value,
             threshold=threshold if threshold is not None else slo.threshold,
             objective=slo.objective,

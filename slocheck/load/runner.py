@@ -57,6 +57,21 @@ class Progress:
     users: int
 
 
+@dataclass(frozen=True)
+class EarlyStop:
+    """``stop_when`` said the load can end now: why, and the SLO whose rule it was."""
+
+    reason: str
+    by: str | None = None
+    #: when the rule first held (unix seconds), and when it said stop (after its delay)
+    since: float | None = None
+    at: float | None = None
+
+
+#: Asked of every live snapshot of a load (about twice a second): whether it should end now.
+StopWhen = Callable[[Snapshot], EarlyStop | None]
+
+
 @dataclass
 class LoadResult:
     config: LoadConfig
@@ -69,6 +84,9 @@ class LoadResult:
     #: the stop signal that interrupted the load (SIGINT, SIGTERM), when ``interrupted``
     stopped_by: str | None = None
     aborted: InfrastructureError | None = None  # raised by on_progress: the run must stop
+    #: why the run stopped the load early by its own rule (``stop_when``: an SLO that can no
+    #: longer pass); the window then ends there, and nothing went wrong
+    stopped_early: EarlyStop | None = None
     log_tail: str = ""
     notes: list[str] = field(default_factory=list)
     #: every request the load generator saw end, in send order (``requests.jsonl.gz``)
@@ -109,6 +127,7 @@ def run_load(
     on_progress: Callable[[Progress], None] | None = None,
     *,
     hold: Callable[[], float] | None = None,
+    stop_when: StopWhen | None = None,
 ) -> LoadResult:
     """Run the load to its end. Ctrl-C (KeyboardInterrupt, SIGTERM under the CLI) stops Locust
     and returns what was recorded, marked interrupted (a stop signal during the stop too); so
@@ -117,7 +136,8 @@ def run_load(
     A Locust that recorded nothing raises LoadGeneratorError. With ``hold``, Locust starts at
     once but holds its test until ``hold()`` (called meanwhile: it waits for what must come
     first) returns, and until the unix time it returns: Locust's own start-up overlaps those
-    waits; an error it raises stops Locust."""
+    waits; an error it raises stops Locust. ``stop_when`` ends the load early when it gives a
+    reason (``LoadResult.stopped_early``)."""
     workdir.mkdir(parents=True, exist_ok=True)
     # a previous run's
     for stale in [*workdir.glob("client-*.json*"), *workdir.glob(PATTERN), workdir / START_FILE]:
@@ -127,12 +147,17 @@ def run_load(
     proc = spawn(_locust_args(config, workdir), env=_locust_env(config, workdir, hold), log=log)
     stopped_by: str | None = None
     aborted: InfrastructureError | None = None
+    stopped_early: EarlyStop | None = None
     try:
         begins = launched
         if hold is not None:
             begins = max(hold(), time.time())
             _write_start(workdir / START_FILE, begins)
-        aborted = _watch(proc, config, workdir, begins, on_progress)
+        ended = _watch(proc, config, workdir, begins, on_progress, stop_when)
+        if isinstance(ended, EarlyStop):
+            stopped_early = ended
+        else:
+            aborted = ended
     except KeyboardInterrupt as e:
         stopped_by = signal_name(e)
         pause_for_tests("load-stopping")
@@ -145,7 +170,7 @@ def run_load(
         stopped_by = stopped_by or signal_name(e)
         tail, snap = _records(log, workdir)
     interrupted = stopped_by is not None
-    if aborted is None and not interrupted:
+    if aborted is None and not interrupted and stopped_early is None:
         aborted = _ended_badly(config, proc, tail, snap, launched)
     records, unreadable = _request_records(workdir)
     aborted = aborted or unreadable
@@ -154,11 +179,12 @@ def run_load(
         snapshot=snap,
         launched_at=launched,
         stopped_at=snap.marks.get("test_stop", stopped),
-        window_start=_window_start(config, snap, launched),
+        window_start=window_start_of(config, snap, launched),
         returncode=proc.returncode,
         interrupted=interrupted,
         stopped_by=stopped_by,
         aborted=aborted,
+        stopped_early=stopped_early,
         log_tail=tail,
         records=records,
     )
@@ -221,9 +247,11 @@ def _watch(
     workdir: Path,
     begins: float,
     on_progress: Callable[[Progress], None] | None,
-) -> InfrastructureError | None:
+    stop_when: StopWhen | None = None,
+) -> InfrastructureError | EarlyStop | None:
     """Wait for Locust to exit; what stopped it early: an overrun (frozen or hung: its records
-    still count), a lost worker, or the error ``on_progress`` raised (a watchdog)."""
+    still count), a lost worker, the error ``on_progress`` raised (a watchdog), or the reason
+    ``stop_when`` gave."""
     waits = config.workers_timeout if config.workers else 0.0
     deadline = time.monotonic() + (begins - time.time()) + config.total_seconds + GRACE_S + waits
     while proc.poll() is None:
@@ -234,9 +262,11 @@ def _watch(
             )
         with contextlib.suppress(subprocess.TimeoutExpired):
             proc.wait(0.5)  # the loop ends as soon as Locust exits, not up to 0.5 s later
-        if on_progress is None and not config.workers:
+        if on_progress is None and not config.workers and stop_when is None:
             continue
         live = read_snapshot(workdir)
+        if stop_when is not None and (early := stop_when(live)) is not None:
+            return early
         lost = lost_error(live.workers_lost, live.marks.get("test_start", begins))
         if lost is not None:  # a worker's share of the load is gone: stop now
             return lost
@@ -290,7 +320,7 @@ def _ended_badly(
     return None
 
 
-def _window_start(config: LoadConfig, snap: Snapshot, launched: float) -> int:
+def window_start_of(config: LoadConfig, snap: Snapshot, launched: float) -> int:
     """The judged window's first second: after the warm-up, and after every user spawned."""
     started = snap.marks.get("test_start", launched)
     window_start = math.ceil(started + config.warmup)

@@ -116,22 +116,36 @@ def pooled_hdr(encoded: Sequence[str | None]) -> HdrHistogram | None:
 
 
 def _values_counts(h: HdrHistogram) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int64]]:
-    values, counts = [], []
-    for item in h.get_recorded_iterator():
-        values.append(h.get_highest_equivalent_value(item.value_iterated_to) / 1e6)
-        counts.append(item.count_added_in_this_iter_step)
-    return np.asarray(values, dtype=np.float64), np.asarray(counts, dtype=np.int64)
+    """Every recorded value (the highest of its bucket, in seconds) and its count, in order:
+    what ``get_recorded_iterator`` yields, computed from the counts array at once (the
+    iterator costs a Python object per bucket: ~40 ms a histogram against ~0.3 ms)."""
+    counts = np.ctypeslib.as_array(h.counts)[: h.counts_len].astype(np.int64)
+    index = np.nonzero(counts)[0]
+    half, magnitude = h.sub_bucket_half_count, h.sub_bucket_half_count_magnitude
+    bucket = (index >> magnitude) - 1
+    sub = (index & (half - 1)) + half
+    first = bucket < 0  # the first bucket holds the whole sub-bucket range
+    sub = np.where(first, sub - half, sub)
+    bucket = np.where(first, 0, bucket)
+    shift = bucket + h.unit_magnitude
+    highest = (sub << shift) + (np.int64(1) << shift) - 1
+    return highest / 1e6, counts[index]
 
 
 def _boot_quantiles(
     h: HdrHistogram, q: float, resamples: int, rng: np.random.Generator
 ) -> tuple[float, npt.NDArray[np.float64]]:
+    """The q-quantile of ``h`` and its bootstrap distribution. A resample's q-quantile is the
+    order statistic of rank k = ceil(q n) of n draws from ``h``, whose distribution is exactly
+    that of F^-1(U) with U ~ Beta(k, n - k + 1) (F: ``h``'s CDF): one draw each, instead of a
+    multinomial over every bucket."""
     values, counts = _values_counts(h)
     n = int(counts.sum())
-    point = float(values[np.searchsorted(np.cumsum(counts), q * n)])
-    draws = rng.multinomial(n, counts / n, size=resamples)
-    cum = np.cumsum(draws, axis=1)
-    idx = (cum < (q * n)).sum(axis=1)
+    cum = np.cumsum(counts)
+    point = float(values[np.searchsorted(cum, q * n)])
+    k = min(max(math.ceil(q * n - 1e-9), 1), n)
+    u = rng.beta(k, n - k + 1, size=resamples)
+    idx = np.searchsorted(cum / n, u, side="left")
     return point, values[np.minimum(idx, len(values) - 1)]
 
 

@@ -33,9 +33,21 @@ REQUESTS, QUANTILE, LATENCY_RATIO, COUNTER_RATE, RATIO, PROMQL, GOODPUT = (
 )
 #: Fields every SLO may have, whatever its kind.
 COMMON_FIELDS = frozenset(
-    {"name", "sli", "severity", "on_no_data", "on_inconclusive", "description", "alerts"}
+    {
+        "name",
+        "sli",
+        "severity",
+        "on_no_data",
+        "on_inconclusive",
+        "description",
+        "alerts",
+        "slice",
+        "slices_objective",
+    }
 )
 _METRIC = frozenset({"metric", "min_samples"})
+#: stop the load once the SLO can no longer pass: the kinds whose failures the client counts
+_ABORT = frozenset({"abort_on_fail", "abort_delay"})
 
 
 @dataclass(frozen=True)
@@ -120,7 +132,7 @@ KINDS: dict[str, SliKind] = {
             REQUESTS,
             "requests",
             ("objective",),
-            _METRIC | {"measurement"},
+            _METRIC | {"measurement"} | _ABORT,
             threshold_unit=None,
             default_metric=_REQUESTS,
             preset_field="requests",
@@ -163,6 +175,7 @@ KINDS: dict[str, SliKind] = {
             REQUESTS,
             "requests",
             ("threshold",),
+            _METRIC | _ABORT,
             threshold_unit="ratio",
             default_metric=_REQUESTS,
             preset_field="requests",

@@ -128,6 +128,20 @@ def _check_sli_fields(spec_data: list[Any], spec: Spec, lines: Locator) -> None:
                 ("slos", i, "bad") if slo.good is not None else ("slos", i),
                 "sli ratio needs exactly one of good: or bad: (a counter), beside total:",
             )
+        if "abort_delay" in given and not slo.abort_on_fail:
+            raise lines.error(
+                ("slos", i, "abort_delay"), "how long the load goes on once abort_on_fail fires"
+            )
+        if slo.abort_on_fail and (slo.measurement == "uptime" or spec.load.rate is None):
+            raise lines.error(
+                ("slos", i, "abort_on_fail"),
+                "judges the run's error budget from the requests the load generator counts: it "
+                "needs load.rate (the planned requests) and availability by requests",
+            )
+        if "slices_objective" in given and slo.slice is None:
+            raise lines.error(
+                ("slos", i, "slices_objective"), "the share of slices that must pass: give slice"
+            )
         extra = given - kind(slo.sli).allowed - COMMON_FIELDS
         if extra:
             bad = sorted(extra)[0]

@@ -318,6 +318,13 @@ class SloSpec(_Strict):
     alerts: SloAlerts | None = None
     # sli goodput: what one request must meet, all at once, to count as good
     constraints: GoodputConstraints | None = None
+    # judge every slice of the window too: the share of slices that must pass
+    slice: Duration | None = Field(default=None, ge=1, le=MAX_DURATION_S)
+    slices_objective: Ratio = 1.0
+    # stop the load once this SLO can no longer pass (its error budget for the run is spent),
+    # after abort_delay more of it
+    abort_on_fail: bool = False
+    abort_delay: Duration = Field(default=0.0, ge=0, le=MAX_DURATION_S)
 
     @field_validator("threshold", mode="before")
     @classmethod

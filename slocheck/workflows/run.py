@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -33,6 +34,7 @@ from slocheck.slofile.model import TargetSpec
 from slocheck.slofile.sources import LoadKind, named_preset
 from slocheck.supervise import spawn
 from slocheck.verdict import Verdict
+from slocheck.workflows.abort import abort_rule, with_early_stop
 from slocheck.workflows.client_slis import client_slis
 from slocheck.workflows.crosscheck_inputs import gather_cross_check_inputs
 from slocheck.workflows.endings import (
@@ -58,7 +60,7 @@ from slocheck.workflows.stack import (
     ready_paths,
     wait_until_ready,
 )
-from slocheck.workflows.verify import client_for, verify
+from slocheck.workflows.verify import ClientMeasures, client_for, verify
 
 EMBEDDED_JOB = "slocheck"
 DISCOVERY_TICK_S = 5.0
@@ -168,6 +170,7 @@ def _run(r: _Run) -> RunResult:
                 r.options.out_dir / "load",
                 _watchdog(r.on_progress, started.managed),
                 hold=_hold(started, cfg, resources),
+                stop_when=abort_rule(r.loaded.spec, cfg, launched),
             )
             result = _judge(r, load, started, launched, where)
             r.phase.now = "stopping"
@@ -328,6 +331,9 @@ def _judge(r: _Run, load: LoadResult, started: _Stack, launched: float, where: W
             return where.result(short, load, client=client_stats_anyway(load))
         verified = _verify(r, load, started.client, window)
         checks = notes + _cross_check(r.loaded, load, started.client, launched, window)
+        if load.stopped_early is not None:
+            verified, stopped = with_early_stop(verified, load.stopped_early)
+            checks.append(stopped)
         stats = client_stats(load)
     except InfrastructureError as e:
         # the load ran: keep what the client measured, in a report marked error (exit 3),
@@ -372,12 +378,20 @@ def _verify(r: _Run, load: LoadResult, client: PromClient, window: Window) -> Ve
     r.phase("verifying", "verifying")
     stopping.pause_for_tests("verifying")
     kind: LoadKind = "open" if load.config.open_loop else "closed"
+    spec, snap = r.loaded.spec, load.snapshot
+
+    def measured(w: Window, lo: float, hi: float = math.inf) -> ClientMeasures:
+        return ClientMeasures(
+            unanswered=unanswered_in(snap.requests, lo, hi),
+            slis=client_slis(spec, snap, w, kind, load.records),
+            of=lambda part: measured(part, part.start, part.end),
+        )
+
     return verify(
         r.loaded,
         client,
         window,
-        unanswered=unanswered_in(load.snapshot.requests, load.window_start),
-        measured=client_slis(r.loaded.spec, load.snapshot, window, kind, load.records),
+        measured=measured(window, load.window_start),
         with_rules=r.options.with_rules,
         load=kind,
     )

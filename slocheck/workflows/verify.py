@@ -7,7 +7,8 @@ Wires stages: spec (already loaded) -> prom (fetch) -> evaluate (verdicts). Retu
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 
 from slocheck.errors import UsageError
 from slocheck.evaluate import (
@@ -24,6 +25,7 @@ from slocheck.evaluate.alerts import alerts_seen
 from slocheck.evaluate.client_side import ClientSli, judge_client, stricter, with_ignored_failures
 from slocheck.evaluate.counters import Series
 from slocheck.evaluate.plan import empty_numerator_warning
+from slocheck.evaluate.slices import slice_windows, with_slices
 from slocheck.prom.client import HttpPromClient, PromClient, redact_url, warnings_of
 from slocheck.promql import duration as promql_duration
 from slocheck.results import VerifyResult
@@ -121,25 +123,34 @@ def _server_result(
     )
 
 
+@dataclass(frozen=True)
+class ClientMeasures:
+    """What slocheck's load generator measured of a window (``slocheck run``): the requests
+    that got no HTTP answer, what it measured per SLO name (``source: client | both``), and
+    ``of``, the same of any part of the window (a slice, ``slice:``)."""
+
+    unanswered: int = 0
+    slis: Mapping[str, ClientSli] = field(default_factory=dict)
+    of: Callable[[Window], ClientMeasures] | None = None
+
+
 def verify(
     loaded: LoadedSpec,
     client: PromClient,
     window: Window,
     *,
     only: Sequence[str] | None = None,
-    unanswered: int = 0,
-    measured: Mapping[str, ClientSli] | None = None,
+    measured: ClientMeasures | None = None,
     with_rules: bool = False,
     load: LoadKind = None,
 ) -> VerifyResult:
     """Evaluate every SLO of ``loaded`` (or those named in ``only``) over ``window``.
-    ``unanswered``: requests of the window that got no HTTP answer (``slocheck run`` knows).
-    ``measured``: per SLO name, what the load generator measured (``source: client | both``);
-    without it such SLOs are ``no_data``. ``with_rules``: also read the alerts of the rules
-    ``slocheck generate`` writes (loaded into that Prometheus) that went pending or fired.
-    ``load``: slocheck sent the window's load (closed or open loop): the SLOs that count
-    failures are judged from both sides unless the spec says otherwise (see
-    :func:`slocheck.slofile.sources.source_of`)."""
+    ``measured``: what the load generator measured (``slocheck run`` knows; see
+    :class:`ClientMeasures`); without it the SLOs judged from the client are ``no_data``.
+    ``with_rules``: also read the alerts of the rules ``slocheck generate`` writes (loaded
+    into that Prometheus) that went pending or fired. ``load``: slocheck sent the window's load
+    (closed or open loop): the SLOs that count failures are judged from both sides unless the
+    spec says otherwise (see :func:`slocheck.slofile.sources.source_of`)."""
     check_window(window)
     spec = loaded.spec
     preset = preset_of(spec)
@@ -147,23 +158,35 @@ def verify(
     back = lookback(spec.prometheus.scrape_interval)
     results = []
     warnings: list[str] = []
-    for slo in spec.slos:
-        if only and slo.name not in only:
-            continue
+
+    def judged(slo: SloSpec, w: Window, unanswered: int, seen: ClientSli | None) -> SloResult:
+        """One SLO over one window: the server's verdict, the client's, or the stricter."""
         source = source_of(slo, preset, load)
-        seen = (measured or {}).get(slo.name)
         result = None
         if source != "client":
             p = plan(slo, spec.prometheus.selector, explicit)
             result = _server_result(
-                slo, p, client, window, back=back, unanswered=unanswered, prom=spec.prometheus
+                slo, p, client, w, back=back, unanswered=unanswered, prom=spec.prometheus
             )
             if source == "server" and seen is not None:
                 result = with_ignored_failures(slo, result, seen)
         if source != "server":
-            mine = judge_client(slo, plan(slo, "", client=True), seen, window)
+            mine = judge_client(slo, plan(slo, "", client=True), seen, w)
             result = mine if result is None else stricter(result, mine)
         assert result is not None
+        return result
+
+    for slo in spec.slos:
+        if only and slo.name not in only:
+            continue
+        seen = measured or ClientMeasures()
+        result = judged(slo, window, seen.unanswered, seen.slis.get(slo.name))
+        if slo.slice is not None:
+            parts = []
+            for w in slice_windows(window, slo.slice):
+                part = seen.of(w) if seen.of is not None else ClientMeasures()
+                parts.append((w, judged(slo, w, part.unanswered, part.slis.get(slo.name))))
+            result = with_slices(slo, result, parts)
         trap = empty_numerator_warning(slo.query) if slo.query else None
         if trap and result.verdict == Verdict.NO_DATA:
             warnings.append(f"{slo.name}: {trap}")

@@ -1,10 +1,15 @@
+import json
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import pytest
 
 from slocheck.prom import ManagedPrometheus, backfill
 from tests.conftest import group_of
+from tests.helpers import run_cli
 from tests.integration.backfill_data import Dataset, build
 
 #: Started first on the workers (pytest-xdist hands out work in collection order): the longest
@@ -69,3 +74,29 @@ def prom(data: Dataset, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ma
     backfill(data.text, storage)
     with ManagedPrometheus(storage_path=storage) as p:
         yield p
+
+
+@dataclass(frozen=True)
+class ReadmeRun:
+    """README command 1's run (``slocheck run --slo examples/slos.yaml``), with the production
+    rules loaded into the managed Prometheus (``--with-rules``): its exit code, its report, what
+    it printed and its folder."""
+
+    code: int
+    report: dict[str, Any]
+    output: str
+    out: Path
+
+
+@pytest.fixture(scope="session")
+def readme_run(tmp_path_factory: pytest.TempPathFactory) -> ReadmeRun:
+    """Run once for the tests that judge README command 1 (``cpu_sensitive``: they run in the
+    suite's second phase, one process, so once in all): that it passes with exact counts
+    (test_run.py) and raises no production alert (test_rules.py). The rules only add what
+    Prometheus evaluates; the load and its figures are the command's own."""
+    out = tmp_path_factory.mktemp("readme") / "out"
+    spec = Path(__file__).parents[2] / "examples" / "slos.yaml"
+    result = run_cli(["run", "--slo", str(spec), "--out", str(out), "--with-rules"], timeout=300)
+    path = out / "report.json"
+    report = json.loads(path.read_text()) if path.exists() else {}
+    return ReadmeRun(result.returncode, report, result.stdout + result.stderr, out)

@@ -18,6 +18,7 @@ from slocheck.rules.promtool import rule_tests
 from slocheck.slofile import load_spec
 from slocheck.workflows.generate import generate
 from tests.helpers import run_cli
+from tests.integration.conftest import ReadmeRun
 
 ROOT = Path(__file__).parents[2]
 EXAMPLES = sorted((ROOT / "examples").glob("**/*.yaml"))  # openslo/ and sloth/ too
@@ -127,12 +128,7 @@ def test_a_faulty_run_with_rules_fires_the_availability_burn_alerts(tmp_path: Pa
 
 
 @pytest.mark.skipif(shutil.which("prometheus") is None, reason="needs the prometheus binary")
-def test_the_readme_run_with_rules_raises_no_alert(tmp_path: Path) -> None:
-    out = tmp_path / "out"
-    result = run_cli(
-        ["run", "--slo", str(ROOT / "examples" / "slos.yaml"), "--out", str(out), "--with-rules"],
-        timeout=300,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert [a for a in _alerts(out) if a["in_window"]] == []
-    assert "no production alert went pending or fired" in result.stdout
+def test_the_readme_run_with_rules_raises_no_alert(readme_run: ReadmeRun) -> None:
+    assert readme_run.code == 0, readme_run.output
+    assert [a for a in _alerts(readme_run.out) if a["in_window"]] == []
+    assert "no production alert went pending or fired" in readme_run.output

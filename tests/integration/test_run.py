@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import STOP_GUARD_S, all_gone, children_of, load_running_for, run_cli, start_cli
+from tests.integration.conftest import ReadmeRun
 
 EXAMPLES = Path(__file__).parents[2] / "examples"
 pytestmark = pytest.mark.skipif(
@@ -33,15 +34,16 @@ def run(
     return result.returncode, report, result.stdout + result.stderr
 
 
-def test_embedded_default_passes_with_exact_counts(tmp_path: Path) -> None:
-    # README command 1 as it is (a shorter warm-up aside). Why the pass holds at any machine
+def test_embedded_default_passes_with_exact_counts(readme_run: ReadmeRun) -> None:
+    # README command 1 (its production rules loaded, which only adds what Prometheus
+    # evaluates; tests/integration/conftest.py). Why the pass holds at any machine
     # speed: the example asks for a fixed 50 requests/s, a few percent of what the service
     # serves even with a core busy, so its latency stays far below the thresholds; and 30 s at
     # that rate plans ~1,350 classify requests, more than every objective needs to be decided
     # (P99: 1,000 observations; 99% with no error: 385 requests). A machine that cannot send
     # 90% of the rate fails achieved_load below, which says so, rather than a latency SLO.
     # The spec's own 5 s warm-up keeps cold-start outliers out of the window.
-    code, report, output = run(tmp_path, EXAMPLES / "slos.yaml", load=())
+    code, report, output = readme_run.code, readme_run.report, readme_run.output
     assert code == 0, output
     assert report["verdict"] == "pass" and report["kind"] == "run"
     assert {s["verdict"] for s in report["slos"]} == {"pass"}
@@ -50,7 +52,7 @@ def test_embedded_default_passes_with_exact_counts(tmp_path: Path) -> None:
     compared = checks["request_counts"]["details"]["compared"]["/v1/classify"]
     assert compared[0] == compared[1] > 0  # client == server, exactly
     assert checks["achieved_load"]["ok"], checks["achieved_load"]["message"]
-    out = tmp_path / "out"
+    out = readme_run.out
     suite = ET.parse(out / "junit.xml").getroot()
     assert [c.get("name") for c in suite.findall("testcase")] == [s["name"] for s in report["slos"]]
     html = (out / "report.html").read_text()

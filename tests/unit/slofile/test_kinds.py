@@ -85,7 +85,8 @@ COMPACT = {
 
 def _old_allowed() -> dict[str, frozenset[str]]:
     allowed = {s: frozenset(req) | {"metric", "min_samples"} for s, req in REQUIRED.items()}
-    allowed["availability"] |= {"measurement"}
+    allowed["availability"] |= {"measurement", "abort_on_fail", "abort_delay"}
+    allowed["error_ratio"] |= {"abort_on_fail", "abort_delay"}
     for histogram in ("latency", "ttft", "inter_token_latency"):
         allowed[histogram] |= {"interpolate", "unit"}
     allowed["latency_ratio"] |= {"unit"}

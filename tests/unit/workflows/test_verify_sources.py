@@ -13,7 +13,7 @@ from slocheck.prom.client import FakePromClient
 from slocheck.slofile import parse_spec
 from slocheck.slofile.presets import PRESETS
 from slocheck.slofile.sources import source_of
-from slocheck.workflows.verify import verify
+from slocheck.workflows.verify import ClientMeasures, verify
 
 W = Window(1000.0, 1030.0)
 
@@ -59,13 +59,19 @@ def test_a_server_that_counted_every_request_ok_still_fails_on_the_client_s_fail
         "availability": ClientSli("requests", 1000, bad=50),
         "trusted": ClientSli("requests", 1000, bad=50),
     }
+    m = ClientMeasures(slis=seen)
     result = verify(
-        loaded, _http(1000.0), W, measured=seen, only=["availability", "trusted"], load="closed"
+        loaded,
+        _http(1000.0),
+        W,
+        measured=m,
+        only=["availability", "trusted"],
+        load="closed",
     )
     by = {r.name: r for r in result.results}
     # slocheck verify sends no load: the server's count alone, as before
     assert (
-        verify(loaded, _http(1000.0), W, measured=seen, only=["availability"]).results[0].verdict
+        verify(loaded, _http(1000.0), W, measured=m, only=["availability"]).results[0].verdict
         == "pass"
     )
     avail = by["availability"]
@@ -80,8 +86,14 @@ def test_a_server_that_counted_every_request_ok_still_fails_on_the_client_s_fail
 def test_with_both_failing_the_report_shows_the_worse_figure() -> None:
     loaded = parse_spec(SPEC)
     seen = {"availability": ClientSli("requests", 1000, bad=50)}
+    m = ClientMeasures(slis=seen)
     result = verify(
-        loaded, _http(980.0, 20.0), W, measured=seen, only=["availability"], load="closed"
+        loaded,
+        _http(980.0, 20.0),
+        W,
+        measured=m,
+        only=["availability"],
+        load="closed",
     )
     (avail,) = result.results
     assert avail.verdict == "fail"
