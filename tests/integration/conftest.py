@@ -35,28 +35,13 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     # --background, ~6-10 min) runs beside the rest of the suite. A group that runs on one
     # worker (tests/conftest.py GROUPS) goes last whole when one of its tests needs it: its
     # place in the queue is that of its first test.
-    # Then the unit tests spread evenly among the integration tests (:func:`_spread`).
     llama_groups = {group_of(item.nodeid) for item in items if _needs_llama(item)} - {None}
-    spread = _spread([item.nodeid for item in items])
     items.sort(
         key=lambda item: (
             _needs_llama(item) or group_of(item.nodeid) in llama_groups,
             _rank(item.nodeid),
-            spread[item.nodeid],
         )
     )
-
-
-def _spread(nodeids: list[str]) -> dict[str, float]:
-    """Where each test goes among the others, from 0 to 1: the integration tests and the unit
-    tests each evenly over the run, in their own order. The integration tests mostly wait (load
-    windows, scrapes, servers starting) and the unit tests mostly compute, so on workers that
-    share few cores the unit tests use the CPU the waits leave, rather than queueing for it all
-    at the end."""
-    kinds: dict[bool, list[str]] = {True: [], False: []}
-    for nodeid in nodeids:
-        kinds[nodeid.startswith("tests/integration/")].append(nodeid)
-    return {nodeid: k / len(ids) for ids in kinds.values() for k, nodeid in enumerate(ids)}
 
 
 def _rank(nodeid: str) -> int:
