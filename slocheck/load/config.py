@@ -11,6 +11,7 @@ from typing import Any
 
 from slocheck.errors import UsageError
 from slocheck.load.locustfiles import bodies
+from slocheck.load.locustfiles.arrivals import DISTRIBUTIONS
 from slocheck.load.locustfiles.datasets import read_dataset
 from slocheck.load.scenarios import SCENARIOS
 
@@ -85,7 +86,8 @@ class LoadConfig:
     http_path: str = "/"  # http only
     seed: int = 0  # synthetic prompts and token lengths; poisson arrival gaps
     arrival: str = "closed"  # "closed": users paced by rate; "open": scheduled send times
-    distribution: str = "constant"  # open: "constant" spacing or "poisson" (exponential gaps)
+    distribution: str = "constant"  # open: "constant" spacing, "poisson" or "gamma" gaps
+    burstiness: float = 1.0  # gamma: the gaps' shape (1: Poisson; below 1: burstier)
     max_in_flight: int | None = None  # open: the Locust users (requests in flight); None: users
     workers: int = 0  # Locust workers to wait for (``slocheck worker``); 0: none, local load
     master_bind: tuple[str, int] = ("*", 5557)  # where the master listens for its workers
@@ -119,6 +121,7 @@ class LoadConfig:
                 "SLOCHECK_ARRIVAL": "open",
                 "SLOCHECK_OPEN_RATE": repr(self.rate / self.load_processes),
                 "SLOCHECK_DISTRIBUTION": self.distribution,
+                "SLOCHECK_BURSTINESS": repr(self.burstiness),
                 "SLOCHECK_RATE_PER_USER": "",
             }
         per_user = repr(self.rate / self.users) if self.rate else ""
@@ -184,10 +187,12 @@ class LoadConfig:
         """Raise UsageError for an arrival setting that cannot work."""
         if self.arrival not in ("closed", "open"):
             raise UsageError(f"load.arrival: {self.arrival!r} is not one of closed, open")
-        if self.distribution not in ("constant", "poisson"):
+        if self.distribution not in DISTRIBUTIONS:
             raise UsageError(
-                f"load.distribution: {self.distribution!r} is not one of constant, poisson"
+                f"load.distribution: {self.distribution!r} is not one of {', '.join(DISTRIBUTIONS)}"
             )
+        if not (self.burstiness > 0 and math.isfinite(self.burstiness)):
+            raise UsageError(f"load.burstiness: expected a number above 0, got {self.burstiness!r}")
         if self.arrival == "open" and not self.rate:
             raise UsageError("load.arrival: open needs load.rate (requests/s in all)")
 

@@ -338,6 +338,7 @@ def load_config(
         ),
         seed=load.seed,
         distribution=load.distribution,
+        burstiness=load.burstiness,
         workers=options.expect_workers,
         master_bind=options.master_bind,
         workers_timeout=options.workers_timeout,

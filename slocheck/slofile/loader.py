@@ -210,6 +210,10 @@ def _check_arrival(spec: Spec, lines: Locator) -> None:
             raise lines.error(
                 ("load", "distribution"), "only means something for load.arrival open"
             )
+    if "burstiness" in load.model_fields_set and load.distribution != "gamma":
+        raise lines.error(
+            ("load", "burstiness"), "the shape of gamma gaps: give distribution: gamma"
+        )
 
 
 def _message(err: Mapping[str, Any]) -> str:

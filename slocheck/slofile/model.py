@@ -271,7 +271,9 @@ class LoadSpec(_Strict):
     # closed: each user waits for its answer before its next request (paced to rate); open:
     # requests at intended times whatever the answers do (docs/load-open-loop.md)
     arrival: Literal["closed", "open"] = "closed"
-    distribution: Literal["constant", "poisson"] = "constant"  # open: the gaps between sends
+    # open: the gaps between sends; gamma's shape is the burstiness (1: Poisson, below: burstier)
+    distribution: Literal["constant", "poisson", "gamma"] = "constant"
+    burstiness: float = Field(default=1.0, gt=0, le=1000)
     max_in_flight: int | None = Field(default=None, ge=1, le=MAX_USERS)  # open; default: users
     # target.api openai: prompts from a JSONL dataset (OpenAI messages, ShareGPT conversations
     # or prompts), or synthetic ones of these lengths

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 #: busy 2-core generator (tens of ms) never drops anything, short enough that a saturated
 #: service sheds the backlog within a second instead of receiving it as a burst.
 MAX_LATENESS_S = 1.0
-DISTRIBUTIONS = ("constant", "poisson")
+DISTRIBUTIONS = ("constant", "poisson", "gamma")
 
 
 def constant_times(rate: float, start: float, count: int) -> list[float]:
@@ -34,7 +34,10 @@ def constant_times(rate: float, start: float, count: int) -> list[float]:
 @dataclass
 class Schedule:
     """The intended send times of one process: ``rate`` per second from ``start`` until
-    ``end``, evenly spaced (``constant``) or with exponential gaps (``poisson``, seeded).
+    ``end``, evenly spaced (``constant``), with exponential gaps (``poisson``, seeded), or with
+    gamma gaps of shape ``burstiness`` and mean ``1 / rate`` (``gamma``, seeded: vLLM's
+    ``--burstiness``; 1 is Poisson, below 1 burstier, above 1 steadier; the gaps' coefficient
+    of variation is ``1 / sqrt(burstiness)``).
 
     Not thread-safe, and needs not be: under gevent, :meth:`take` never yields, so two users
     never take the same time."""
@@ -44,6 +47,7 @@ class Schedule:
     end: float
     distribution: str = "constant"
     seed: int = 0
+    burstiness: float = 1.0
     _k: int = 0
     _next: float = field(init=False)
     _rng: random.Random = field(init=False)
@@ -53,6 +57,8 @@ class Schedule:
             raise ValueError(f"the rate must be a positive number, got {self.rate!r}")
         if self.distribution not in DISTRIBUTIONS:
             raise ValueError(f"unknown distribution {self.distribution!r}")
+        if not (self.burstiness > 0 and math.isfinite(self.burstiness)):
+            raise ValueError(f"the burstiness must be a positive number, got {self.burstiness!r}")
         self._rng = random.Random(self.seed)
         self._next = self.start
 
@@ -64,6 +70,9 @@ class Schedule:
         self._k += 1
         if self.distribution == "constant":
             self._next = self.start + self._k / self.rate  # no drift from summed gaps
+        elif self.distribution == "gamma":
+            shape = self.burstiness
+            self._next = t + self._rng.gammavariate(shape, 1.0 / (self.rate * shape))
         else:
             self._next = t + self._rng.expovariate(self.rate)
         return t

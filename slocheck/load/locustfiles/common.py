@@ -7,7 +7,8 @@ together do not fire in bursts; without it, each user sends its next request as 
 an answer.
 
 Open loop (``SLOCHECK_ARRIVAL=open``): one schedule of intended send times per process
-(``SLOCHECK_OPEN_RATE`` requests/s, ``SLOCHECK_DISTRIBUTION`` constant or poisson, see
+(``SLOCHECK_OPEN_RATE`` requests/s, ``SLOCHECK_DISTRIBUTION`` constant, poisson or gamma
+with ``SLOCHECK_BURSTINESS``, see
 ``arrivals.py``) from the test's start to its end; a free user takes the next time, sleeps until
 it and sends. The users are the bound on requests in flight. A request sent late (all users were
 busy) is recorded with its latency from the intended time, and its plain latency from the actual
@@ -43,6 +44,7 @@ RATE = float(os.environ.get("SLOCHECK_RATE_PER_USER", "0") or 0)
 OPEN_RATE = float(os.environ.get("SLOCHECK_OPEN_RATE", "0") or 0)  # requests/s of this process
 OPEN = os.environ.get("SLOCHECK_ARRIVAL", "closed") == "open" and OPEN_RATE > 0
 DISTRIBUTION = os.environ.get("SLOCHECK_DISTRIBUTION", "constant") or "constant"
+BURSTINESS = float(os.environ.get("SLOCHECK_BURSTINESS", "1") or 1)
 MAX_LATENESS = float(os.environ.get("SLOCHECK_MAX_LATENESS", "") or MAX_LATENESS_S)
 _CLOSED_WAIT = constant_throughput(RATE) if RATE > 0 else constant(0)
 _SCHEDULE: list[Schedule] = []  # this process's, made at the first user's first send
@@ -62,7 +64,7 @@ def schedule() -> Schedule:
         if int(os.environ.get("SLOCHECK_PROCESSES", "1") or 1) > 1:
             seed = seed * 1_000_003 + os.getpid()
         end = start + total if total > 0 else now + 3600.0
-        _SCHEDULE.append(Schedule(OPEN_RATE, start, end, DISTRIBUTION, seed))
+        _SCHEDULE.append(Schedule(OPEN_RATE, start, end, DISTRIBUTION, seed, BURSTINESS))
     return _SCHEDULE[0]
 
 
