@@ -87,13 +87,27 @@ def _module_fixtures(item: pytest.Item) -> list[str]:
     )
 
 
+def _args() -> list[str]:
+    import sys
+
+    return sys.argv[1:]
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Mark the tests of :data:`CPU_SENSITIVE`. Refuse a module with a module-scoped fixture
     that is not in :data:`GROUPS`: spread over the workers, each would build the fixture
     again, and counters it shares would split."""
+    ids = {item.nodeid for item in items}
     for item in items:
         if item.nodeid in CPU_SENSITIVE:
             item.add_marker(pytest.mark.cpu_sensitive)
+    modules = {nodeid.split("::", 1)[0] for nodeid in ids}
+    lost = [n for n in CPU_SENSITIVE if n.split("::", 1)[0] in modules and n not in ids]
+    if lost and not any("::" in a or "-k" in a for a in _args()):
+        raise pytest.UsageError(
+            f"CPU_SENSITIVE in tests/conftest.py names {lost[0]}, which its module no longer "
+            "has: a renamed test would silently run among the workers; give its new name"
+        )
     missing = {
         item.nodeid.split("::", 1)[0]: names
         for item in items
