@@ -25,6 +25,8 @@ class SecondCounts(Protocol):
 
     count: int
     unanswered: int
+    errors: int
+    rejected: int
 
 
 #: Per request name, per whole second: the client's counts.
@@ -39,6 +41,17 @@ def unanswered_in(requests: ClientTables, lo: float, hi: float = math.inf) -> in
         for seconds in requests.values()
         for sec, slot in seconds.items()
         if lo <= sec <= hi
+    )
+
+
+def failed_in(requests: ClientTables, lo: float) -> int:
+    """Requests from second ``lo`` on that failed by the service's fault (5xx, broken streams,
+    no answer; a 4xx the client caused is not the service's failure)."""
+    return sum(
+        slot.errors - slot.rejected
+        for seconds in requests.values()
+        for sec, slot in seconds.items()
+        if sec >= lo
     )
 
 

@@ -30,13 +30,6 @@ def read_records(directory: Path) -> list[RequestRecord]:
     return records
 
 
-def read_requests_file(path: Path) -> list[RequestRecord]:
-    """A ``requests.jsonl.gz`` (or plain ``.jsonl``) as written by :func:`write_records`."""
-    opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rt", encoding="utf-8") as f:
-        return list(_parse(f.read().splitlines(), path))
-
-
 def _parse(lines: Iterable[str], path: Path) -> Iterable[RequestRecord]:
     for number, line in enumerate(lines, 1):
         if not line.strip():

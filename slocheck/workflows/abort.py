@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable
 
 from slocheck.evaluate.abort import budget_spent
+from slocheck.evaluate.counts import failed_in
 from slocheck.evaluate.crosscheck import CrossCheck
 from slocheck.evaluate.details import CheckDetails
 from slocheck.load.config import LoadConfig
@@ -17,17 +18,6 @@ from slocheck.load.stats import Snapshot
 from slocheck.results import VerifyResult
 from slocheck.slofile import Spec
 from slocheck.verdict import Verdict
-
-
-def failed_since(snap: Snapshot, lo: int) -> int:
-    """The requests of second ``lo`` on that failed by the service's fault (5xx, broken
-    streams, no answer; a 4xx the client caused is not the service's failure)."""
-    return sum(
-        slot.errors - slot.rejected
-        for seconds in snap.requests.values()
-        for sec, slot in seconds.items()
-        if sec >= lo
-    )
 
 
 def abort_rule(
@@ -44,7 +34,7 @@ def abort_rule(
     def stop_when(snap: Snapshot) -> EarlyStop | None:
         if "test_start" not in snap.marks:
             return None
-        bad = failed_since(snap, window_start_of(config, snap, launched))
+        bad = failed_in(snap.requests, window_start_of(config, snap, launched))
         now = clock()
         for slo in armed:
             reason = budget_spent(slo, bad, planned)

@@ -176,15 +176,24 @@ def verify(
         assert result is not None
         return result
 
+    seen = measured or ClientMeasures()
+    slices_seen: dict[tuple[float, float], ClientMeasures] = {}
+
+    def of_slice(w: Window) -> ClientMeasures:
+        """What the client measured of a slice, once for every SLO sliced alike."""
+        key = (w.start, w.end)
+        if key not in slices_seen:
+            slices_seen[key] = seen.of(w) if seen.of is not None else ClientMeasures()
+        return slices_seen[key]
+
     for slo in spec.slos:
         if only and slo.name not in only:
             continue
-        seen = measured or ClientMeasures()
         result = judged(slo, window, seen.unanswered, seen.slis.get(slo.name))
         if slo.slice is not None:
             parts = []
             for w in slice_windows(window, slo.slice):
-                part = seen.of(w) if seen.of is not None else ClientMeasures()
+                part = of_slice(w)
                 parts.append((w, judged(slo, w, part.unanswered, part.slis.get(slo.name))))
             result = with_slices(slo, result, parts)
         trap = empty_numerator_warning(slo.query) if slo.query else None

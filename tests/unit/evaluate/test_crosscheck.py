@@ -58,6 +58,8 @@ class Second:
 
     count: int = 0
     unanswered: int = 0
+    errors: int = 0
+    rejected: int = 0
 
 
 def test_counts_agree() -> None:

@@ -4,11 +4,12 @@ SLO then fails with that reason, and a cross-check keeps the run failed."""
 from __future__ import annotations
 
 from slocheck.evaluate.abort import budget_spent
+from slocheck.evaluate.counts import failed_in
 from slocheck.load.config import LoadConfig
 from slocheck.load.stats import SecondStats, Snapshot
 from slocheck.slofile import parse_spec
 from slocheck.slofile.model import SloSpec
-from slocheck.workflows.abort import abort_rule, failed_since
+from slocheck.workflows.abort import abort_rule
 
 SPEC = """\
 version: 1
@@ -42,7 +43,7 @@ def test_the_load_stops_abort_delay_after_the_budget_is_spent() -> None:
     rule = abort_rule(spec, config, launched=1000.0, clock=lambda: now[0])
     assert rule is not None
     healthy = snapshot({1002: 0, 1003: 1})
-    assert failed_since(healthy, 1002) == 1 and rule(healthy) is None
+    assert failed_in(healthy.requests, 1002) == 1 and rule(healthy) is None
     spent = snapshot({1002: 5, 1003: 5})  # 10 failures: at most 1,320 requests allow 6
     now[0] = 1004.0
     assert rule(spent) is None  # spent now; its delay runs
