@@ -7,13 +7,20 @@ read by attribute; ``to_dict()`` is the JSON boundary (``report.json``'s ``clien
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from slocheck.load.runner import LoadResult
 from slocheck.load.stats import LatencySummary, count_between, merged, summarise
+from slocheck.request_record import RequestRecord
 
 #: the percentiles the reports show of the streaming and open-loop latencies
 SHOWN = (50, 95, 99)
+#: An open-loop send more than this after its intended time is LATE (counted in the reports):
+#: 10 ms, the bar a trace replay is held to (a timer's jitter is a few ms; a generator short of
+#: CPU is tens).
+LATE_SEND_S = 0.010
 
 
 @dataclass(frozen=True)
@@ -30,6 +37,17 @@ class Tail:
         p50, p95, p99 = (summary.percentile(p) for p in SHOWN)
         if p50 is None or p95 is None or p99 is None:
             return None
+        return cls(p50, p95, p99)
+
+    @classmethod
+    def exact(cls, values: Sequence[float]) -> Tail | None:
+        """The nearest-rank percentiles of ``values`` (each one a value that occurred); None
+        when there is none."""
+        if not values:
+            return None
+        ordered = sorted(values)
+        n = len(ordered)
+        p50, p95, p99 = (ordered[max(0, math.ceil(p / 100 * n) - 1)] for p in SHOWN)
         return cls(p50, p95, p99)
 
     def shown(self) -> tuple[tuple[str, float], ...]:
@@ -81,6 +99,11 @@ class OpenLoopStats:
     sent: int
     intended_send: Tail | None = None
     actual_send: Tail | None = None
+    #: from the per-request records: the sends later than ``LATE_SEND_S`` after their
+    #: intended time, how late the sends were, and the latest (None: no record)
+    late: int | None = None
+    lateness: Tail | None = None
+    lateness_max_s: float | None = None
 
     def to_dict(self) -> dict[str, object]:
         out: dict[str, object] = {
@@ -92,6 +115,12 @@ class OpenLoopStats:
         for key, tail in (("intended_send", self.intended_send), ("actual_send", self.actual_send)):
             if tail is not None:
                 out.update(tail.to_dict(key))
+        if self.late is not None:
+            out["late_sends"] = self.late
+            out["late_send_s"] = LATE_SEND_S
+        if self.lateness is not None:
+            out.update(self.lateness.to_dict("send_lateness"))
+            out["send_lateness_max_s"] = self.lateness_max_s
         return out
 
 
@@ -180,14 +209,28 @@ def open_loop_stats(load: LoadResult) -> OpenLoopStats:
     cfg = load.config
     intended = summarise(merged(snap.requests.values()), lo=lo)
     actual = summarise(snap.metrics.get("service_time", {}), lo=lo)
+    lateness = send_lateness(load.records, lo)
     return OpenLoopStats(
-        distribution=cfg.distribution,
+        distribution="trace" if cfg.trace is not None else cfg.distribution,
         max_in_flight=cfg.locust_users,
         dropped=count_between(snap.counts.get("dropped", {}), lo),
         sent=intended.count,
         intended_send=Tail.of(intended),
         actual_send=Tail.of(actual),
+        late=sum(1 for x in lateness if x > LATE_SEND_S) if load.records else None,
+        lateness=Tail.exact(lateness),
+        lateness_max_s=max(lateness, default=None),
     )
+
+
+def send_lateness(records: Sequence[RequestRecord], lo: float) -> list[float]:
+    """How late each open-loop send of the window went out: its actual send less its intended
+    time (never below 0: a timer firing a little early is on time)."""
+    return [
+        max(0.0, r.sent - r.intended)
+        for r in records
+        if r.intended is not None and r.intended >= lo
+    ]
 
 
 def stream_stats(load: LoadResult) -> StreamStats:

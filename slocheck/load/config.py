@@ -11,8 +11,9 @@ from typing import Any
 
 from slocheck.errors import UsageError
 from slocheck.load.locustfiles import bodies
-from slocheck.load.locustfiles.arrivals import DISTRIBUTIONS
+from slocheck.load.locustfiles.arrivals import DISTRIBUTIONS, peak_rate, replay_rate
 from slocheck.load.locustfiles.datasets import read_dataset
+from slocheck.load.locustfiles.traces import read_trace
 from slocheck.load.scenarios import SCENARIOS
 
 LOCUSTFILES = Path(__file__).parent / "locustfiles"
@@ -35,6 +36,7 @@ FIELDS = {
     "model": "target.model",
     "openai_endpoint": "target.endpoint",
     "prompts": "load.prompts",
+    "trace": "load.trace",
     "sample": "load.sample",
     "turns": "load.turns",
     "input_tokens": "load.input_tokens",
@@ -57,6 +59,34 @@ def in_flight_for(rate: float, threshold_s: float, at_least: int) -> int:
     is then measured (from each request's intended send), not dropped."""
     slots = math.ceil(rate * STALL_THRESHOLDS * threshold_s)
     return min(MAX_IN_FLIGHT, max(at_least, slots))
+
+
+@dataclass(frozen=True)
+class TraceRates:
+    """What replaying a trace asks for: the requests/s due in the judged window (the rate the
+    achieved load is held to) and the most due in any one second (the burst the requests in
+    flight must absorb)."""
+
+    window: float
+    peak: float
+
+
+def trace_rates(path: Path, speedup: float, warmup: float, duration: float) -> TraceRates:
+    """The rates of replaying the trace at ``path`` ``speedup`` times faster in a run of
+    ``warmup`` then ``duration`` seconds; UsageError when none of its requests falls in the
+    judged window."""
+    try:
+        rows = read_trace(path)
+    except ValueError as e:
+        raise UsageError(f"{FIELDS['trace']}: {e}") from None
+    window = replay_rate(rows, speedup, warmup, warmup + duration)
+    if window <= 0:
+        raise UsageError(
+            f"{FIELDS['trace']}: none of its {len(rows):,} requests is due in the judged window "
+            f"({warmup:g} s to {warmup + duration:g} s after the start, speedup {speedup:g}); "
+            "shorten load.warmup or raise load.speedup"
+        )
+    return TraceRates(window, peak_rate(rows, speedup))
 
 
 @dataclass(frozen=True)
@@ -88,6 +118,8 @@ class LoadConfig:
     arrival: str = "closed"  # "closed": users paced by rate; "open": scheduled send times
     distribution: str = "constant"  # open: "constant" spacing, "poisson" or "gamma" gaps
     burstiness: float = 1.0  # gamma: the gaps' shape (1: Poisson; below 1: burstier)
+    trace: Path | None = None  # open: a trace's requests at their timestamps (traces.py)
+    speedup: float = 1.0  # trace: its timestamps divided by this
     max_in_flight: int | None = None  # open: the Locust users (requests in flight); None: users
     workers: int = 0  # Locust workers to wait for (``slocheck worker``); 0: none, local load
     master_bind: tuple[str, int] = ("*", 5557)  # where the master listens for its workers
@@ -122,6 +154,8 @@ class LoadConfig:
                 "SLOCHECK_OPEN_RATE": repr(self.rate / self.load_processes),
                 "SLOCHECK_DISTRIBUTION": self.distribution,
                 "SLOCHECK_BURSTINESS": repr(self.burstiness),
+                "SLOCHECK_TRACE": str(self.trace.resolve()) if self.trace else "",
+                "SLOCHECK_SPEEDUP": repr(self.speedup),
                 "SLOCHECK_RATE_PER_USER": "",
             }
         per_user = repr(self.rate / self.users) if self.rate else ""
@@ -195,6 +229,15 @@ class LoadConfig:
             raise UsageError(f"load.burstiness: expected a number above 0, got {self.burstiness!r}")
         if self.arrival == "open" and not self.rate:
             raise UsageError("load.arrival: open needs load.rate (requests/s in all)")
+        if self.trace is not None:
+            if self.arrival != "open" or self.api != "openai":
+                raise UsageError(
+                    f"{FIELDS['trace']}: a trace is replayed open loop by the openai API's "
+                    "users (arrival: open, target.api: openai)"
+                )
+            if not (self.speedup > 0 and math.isfinite(self.speedup)):
+                raise UsageError(f"load.speedup: expected a number above 0, got {self.speedup!r}")
+            _checked(FIELDS["trace"], read_trace, self.trace)
 
     def check_api(self) -> None:
         """Raise UsageError, naming the spec field, for any API setting that cannot work."""

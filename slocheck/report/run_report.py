@@ -14,6 +14,7 @@ from typing import Any
 from slocheck._version import __version__
 from slocheck.evaluate import Window
 from slocheck.load.client_stats import (
+    LATE_SEND_S,
     ClientStats,
     GeneratorStats,
     OpenLoopStats,
@@ -67,7 +68,9 @@ def run_to_dict(
         "warmup_s": cfg.warmup,
         "requested_rps": cfg.rate,
         "arrival": cfg.arrival,
-        "distribution": cfg.distribution if cfg.open_loop else None,
+        "distribution": cfg.distribution if cfg.open_loop and not cfg.trace else None,
+        "trace": str(cfg.trace) if cfg.trace else None,
+        "speedup": cfg.speedup if cfg.trace else None,
         "max_in_flight": cfg.locust_users if cfg.open_loop else None,
         "processes": cfg.processes,
         "workers": cfg.workers,
@@ -230,10 +233,15 @@ def llm_text(llm: StreamStats) -> str:
 
 def open_loop_text(o: OpenLoopStats) -> str:
     """Latency P50/P95/P99 from the intended send (what users saw) and from the actual send
-    (the service's answer time), and the sends dropped."""
+    (the service's answer time), the sends dropped, and those sent late."""
     parts = _tail_text("from intended send", o.intended_send)
     parts += _tail_text("from actual send", o.actual_send)
     parts.append(f"{o.dropped:,} sends dropped ({o.sent:,} sent)")
+    if o.late is not None and o.lateness is not None and o.lateness_max_s is not None:
+        parts.append(
+            f"{o.late:,} sent more than {format_duration(LATE_SEND_S)} late (lateness P99 "
+            f"{format_duration(o.lateness.p99_s)}, max {format_duration(o.lateness_max_s)})"
+        )
     return "; ".join(parts)
 
 

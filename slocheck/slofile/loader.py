@@ -180,7 +180,7 @@ def _check_target(spec: Spec, lines: Locator) -> None:
             f"required for target.api {api}: a JSON body, or a JSONL file of bodies",
         )
     if api != "openai":
-        for name in ("prompts", "input_tokens", "output_tokens", *DATASET_FIELDS):
+        for name in ("prompts", "input_tokens", "output_tokens", "trace", *DATASET_FIELDS):
             if name in load.model_fields_set:
                 raise lines.error(("load", name), "only means something for target.api openai")
     for name in DATASET_FIELDS:
@@ -198,10 +198,14 @@ def _check_target(spec: Spec, lines: Locator) -> None:
 
 
 def _check_arrival(spec: Spec, lines: Locator) -> None:
-    """Open arrival needs a rate; its own settings mean nothing to a closed loop."""
+    """Open arrival needs a rate (or a trace); its own settings mean nothing to a closed
+    loop."""
     load = spec.load
-    if load.arrival == "open" and load.rate is None:
-        raise lines.error(("load", "arrival"), "open arrival needs load.rate (requests/s)")
+    _check_trace(load, lines)
+    if load.arrival == "open" and load.rate is None and load.trace is None:
+        raise lines.error(
+            ("load", "arrival"), "open arrival needs load.rate (requests/s) or load.trace"
+        )
     if load.arrival == "closed":
         for name in ("max_in_flight",):
             if getattr(load, name) is not None:
@@ -214,6 +218,27 @@ def _check_arrival(spec: Spec, lines: Locator) -> None:
         raise lines.error(
             ("load", "burstiness"), "the shape of gamma gaps: give distribution: gamma"
         )
+
+
+#: What a trace decides itself: when each request is sent and how long it is.
+TRACE_DECIDES = ("rate", "distribution", "burstiness", "prompts", "input_tokens", "output_tokens")
+
+
+def _check_trace(load: LoadSpec, lines: Locator) -> None:
+    """A trace is replayed open loop at its own times and lengths; speedup is its only knob."""
+    if load.trace is None:
+        if "speedup" in load.model_fields_set:
+            raise lines.error(("load", "speedup"), "only means something with load.trace")
+        return
+    if load.arrival != "open":
+        raise lines.error(
+            ("load", "arrival"), "a trace is replayed open loop, at its timestamps: arrival: open"
+        )
+    for name in TRACE_DECIDES:
+        if name in load.model_fields_set:
+            raise lines.error(
+                ("load", name), "the trace sets when each request is sent and its lengths"
+            )
 
 
 def _message(err: Mapping[str, Any]) -> str:

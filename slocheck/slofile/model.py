@@ -15,6 +15,7 @@ from pydantic import (
     ValidationInfo,
     WithJsonSchema,
     field_validator,
+    model_validator,
 )
 from pydantic_core import PydanticCustomError
 
@@ -275,6 +276,10 @@ class LoadSpec(_Strict):
     distribution: Literal["constant", "poisson", "gamma"] = "constant"
     burstiness: float = Field(default=1.0, gt=0, le=1000)
     max_in_flight: int | None = Field(default=None, ge=1, le=MAX_USERS)  # open; default: users
+    # open: replay a trace's requests (Mooncake JSONL, Azure CSV) at its timestamps divided by
+    # speedup; arrival is then open, the rate the trace's
+    trace: str | None = None
+    speedup: float = Field(default=1.0, gt=0, le=1000)
     # target.api openai: prompts from a JSONL dataset (OpenAI messages, ShareGPT conversations
     # or prompts), or synthetic ones of these lengths
     prompts: str | None = None
@@ -288,6 +293,15 @@ class LoadSpec(_Strict):
     # target.api kserve-v2 and http: a JSON body, or a JSONL file of bodies used in turn
     payload: str | None = None
     seed: int = 0
+
+    @model_validator(mode="before")
+    @classmethod
+    def _a_trace_is_open(cls, data: Any) -> Any:
+        """A trace is sent at its timestamps: arrival open unless the file says otherwise (then
+        the loader names the conflict)."""
+        if isinstance(data, dict) and data.get("trace") is not None and "arrival" not in data:
+            return {**data, "arrival": "open"}
+        return data
 
 
 class SloSpec(_Strict):

@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from slocheck.evaluate.crosscheck import CrossCheck
-from slocheck.load import ClientStats, LoadConfig, LoadResult, client_stats, stopping
+from slocheck.load import ClientStats, LoadConfig, LoadResult, stopping
+from slocheck.load.client_stats import client_stats
 from slocheck.results import Ending, RunResult, VerifyResult
 from slocheck.slofile import LoadedSpec
 from slocheck.units import format_duration
@@ -109,12 +110,19 @@ def ended(result: RunResult) -> RunResult:
     return result
 
 
+def _open_loop_text(cfg: LoadConfig) -> str:
+    """How an open loop sends: at a rate with a distribution, or replaying a trace."""
+    if cfg.trace is None:
+        return f"open loop at {cfg.rate:g} requests/s ({cfg.distribution})"
+    faster = f" {cfg.speedup:g}x faster" if cfg.speedup != 1 else ""
+    return f"open loop replaying {cfg.trace.name}{faster} ({cfg.rate:.3g} requests/s in the window)"
+
+
 def load_text(cfg: LoadConfig) -> str:
     return (
         f"load: {cfg.scenario}, "
         + (
-            f"open loop at {cfg.rate:g} requests/s ({cfg.distribution}), at most "
-            f"{cfg.locust_users} in flight"
+            f"{_open_loop_text(cfg)}, at most {cfg.locust_users} in flight"
             if cfg.open_loop
             else f"{cfg.users} users" + (f" at {cfg.rate:g} requests/s" if cfg.rate else "")
         )

@@ -28,7 +28,7 @@ from slocheck.evaluate.plan import plan
 from slocheck.load.config import BUILTIN_SCENARIOS
 from slocheck.prom.client import HttpPromClient, redact_url
 from slocheck.promql import METRIC_NAME, Selector, SelectorError
-from slocheck.results.run_settings import resolved, spec_base
+from slocheck.results.load_settings import resolved, spec_base
 from slocheck.slofile import LoadedSpec
 from slocheck.slofile.model import Spec, TargetSpec
 from slocheck.slofile.sources import named_preset, preset_of, source_of

@@ -23,12 +23,14 @@ from slocheck.evaluate.crosscheck import (
     run_verdict,
 )
 from slocheck.evaluate.tokens import max_tokens_honoured
-from slocheck.load import LoadConfig, LoadResult, Progress, client_stats, run_load, stopping
+from slocheck.load import LoadConfig, LoadResult, Progress, run_load, stopping
+from slocheck.load.client_stats import client_stats
 from slocheck.prom.client import HttpPromClient, PromClient, redact_url
 from slocheck.prom.managed import ManagedPrometheus, start_prometheus
 from slocheck.prom.scrape import ScrapeWaits
 from slocheck.results import Ending, RunResult, VerifyResult
-from slocheck.results.run_settings import RunOptions, load_config
+from slocheck.results.load_settings import load_config
+from slocheck.results.run_settings import RunOptions
 from slocheck.slofile import LoadedSpec
 from slocheck.slofile.model import TargetSpec
 from slocheck.slofile.sources import LoadKind, named_preset

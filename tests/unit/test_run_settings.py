@@ -15,7 +15,8 @@ import pytest
 from slocheck.cli import build_parser
 from slocheck.errors import UsageError
 from slocheck.results import BenchOptions, CapacityOptions, RunOptions
-from slocheck.results.run_settings import SETTINGS, load_config, setting_names
+from slocheck.results.load_settings import load_config
+from slocheck.results.run_settings import SETTINGS, setting_names
 
 #: run's flags that are not options of a run: the spec, the reports, the history
 NOT_SETTINGS = {"--help", "--slo", "--out", "--history", "--compare-to"}

@@ -17,7 +17,10 @@ from __future__ import annotations
 
 import math
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+
+from slocheck.load.locustfiles.traces import TraceRow
 
 #: The lateness past which an intended send is dropped: 1 s, long enough that the jitter of a
 #: busy 2-core generator (tens of ms) never drops anything, short enough that a saturated
@@ -29,6 +32,20 @@ DISTRIBUTIONS = ("constant", "poisson", "gamma")
 def constant_times(rate: float, start: float, count: int) -> list[float]:
     """The first ``count`` intended times at a fixed spacing of ``1 / rate`` from ``start``."""
     return [start + k / rate for k in range(count)]
+
+
+def take(
+    schedule: Schedule | TraceSchedule, now: float, max_lateness: float = MAX_LATENESS_S
+) -> tuple[float | None, int]:
+    """The intended time a free user sends at next, and how many intended times it dropped on
+    the way (those more than ``max_lateness`` behind ``now``). None: the schedule is over.
+    Bounded: every step consumes one of the finitely many times before the schedule's end."""
+    dropped = 0
+    while True:
+        t = schedule.next()
+        if t is None or not is_dropped(t, now, max_lateness):
+            return t, dropped
+        dropped += 1
 
 
 @dataclass
@@ -78,15 +95,65 @@ class Schedule:
         return t
 
     def take(self, now: float, max_lateness: float = MAX_LATENESS_S) -> tuple[float | None, int]:
-        """The intended time a free user sends at next, and how many intended times it dropped
-        on the way (those more than ``max_lateness`` behind ``now``). None: the schedule is
-        over. Bounded: every step consumes one of the finitely many times before ``end``."""
-        dropped = 0
-        while True:
-            t = self.next()
-            if t is None or not is_dropped(t, now, max_lateness):
-                return t, dropped
-            dropped += 1
+        return take(self, now, max_lateness)
+
+
+@dataclass
+class TraceSchedule:
+    """A trace's requests as one process's intended send times: the trace's row ``k`` at
+    ``start + at / speedup``, for the rows ``k`` with ``k % count == index`` (each of ``count``
+    load processes replays its share, exactly), until ``end``. :attr:`row` is the request of
+    the time :meth:`next` returned last (under gevent, read it before yielding)."""
+
+    rows: Sequence[TraceRow]
+    start: float
+    end: float
+    speedup: float = 1.0
+    index: int = 0
+    count: int = 1
+    row: TraceRow | None = None
+    _k: int = 0
+
+    def __post_init__(self) -> None:
+        if not (self.speedup > 0 and math.isfinite(self.speedup)):
+            raise ValueError(f"the speedup must be a positive number, got {self.speedup!r}")
+        if not 0 <= self.index < self.count:
+            raise ValueError(f"process {self.index} of {self.count}: no such process")
+        self._k = self.index
+
+    def next(self) -> float | None:
+        """The next intended time of this process's share; None once past the trace or ``end``."""
+        if self._k >= len(self.rows):
+            return None
+        row = self.rows[self._k]
+        t = self.start + row.at / self.speedup
+        if t >= self.end:
+            return None
+        self._k += self.count
+        self.row = row
+        return t
+
+    def take(self, now: float, max_lateness: float = MAX_LATENESS_S) -> tuple[float | None, int]:
+        return take(self, now, max_lateness)
+
+
+def replay_rate(rows: Sequence[TraceRow], speedup: float, lo: float, hi: float) -> float:
+    """Requests per second a trace replayed at ``speedup`` sends between ``lo`` and ``hi``
+    seconds after its start: the rate a run of that window asked for."""
+    due = sum(1 for r in rows if lo <= r.at / speedup < hi)
+    return due / (hi - lo) if hi > lo else 0.0
+
+
+def peak_rate(rows: Sequence[TraceRow], speedup: float, within: float = 1.0) -> float:
+    """The most requests the replay sends in any ``within`` seconds, per second: the
+    burst the users (requests in flight) must absorb. Rows are in time order."""
+    times = [r.at / speedup for r in rows]
+    best, lo = 0, 0
+    for hi, t in enumerate(times):
+        while t - times[lo] >= within:
+            lo += 1
+        best = max(best, hi - lo + 1)
+    return best / within
 
 
 def is_dropped(intended: float, now: float, max_lateness: float = MAX_LATENESS_S) -> bool:

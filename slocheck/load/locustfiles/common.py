@@ -8,8 +8,9 @@ an answer.
 
 Open loop (``SLOCHECK_ARRIVAL=open``): one schedule of intended send times per process
 (``SLOCHECK_OPEN_RATE`` requests/s, ``SLOCHECK_DISTRIBUTION`` constant, poisson or gamma
-with ``SLOCHECK_BURSTINESS``, see
-``arrivals.py``) from the test's start to its end; a free user takes the next time, sleeps until
+with ``SLOCHECK_BURSTINESS``, or the requests of the trace ``SLOCHECK_TRACE`` at their
+timestamps divided by ``SLOCHECK_SPEEDUP``; see ``arrivals.py``) from the test's start to its
+end; a free user takes the next time, sleeps until
 it and sends. The users are the bound on requests in flight. A request sent late (all users were
 busy) is recorded with its latency from the intended time, and its plain latency from the actual
 send goes to the metric ``service_time``; intended times more than ``MAX_LATENESS_S`` late are
@@ -30,7 +31,12 @@ from typing import Any
 import gevent
 from locust import FastHttpUser, constant, constant_throughput
 
-from slocheck.load.locustfiles.arrivals import MAX_LATENESS_S, Schedule, intended_latency
+from slocheck.load.locustfiles.arrivals import (
+    MAX_LATENESS_S,
+    Schedule,
+    TraceSchedule,
+    intended_latency,
+)
 from slocheck.load.locustfiles.bodies import read_payload
 from slocheck.load.locustfiles.plugin import (
     RECORDER,
@@ -39,6 +45,7 @@ from slocheck.load.locustfiles.plugin import (
     record_metric,
     with_measured,
 )
+from slocheck.load.locustfiles.traces import TraceRow, read_trace
 
 RATE = float(os.environ.get("SLOCHECK_RATE_PER_USER", "0") or 0)
 OPEN_RATE = float(os.environ.get("SLOCHECK_OPEN_RATE", "0") or 0)  # requests/s of this process
@@ -46,25 +53,33 @@ OPEN = os.environ.get("SLOCHECK_ARRIVAL", "closed") == "open" and OPEN_RATE > 0
 DISTRIBUTION = os.environ.get("SLOCHECK_DISTRIBUTION", "constant") or "constant"
 BURSTINESS = float(os.environ.get("SLOCHECK_BURSTINESS", "1") or 1)
 MAX_LATENESS = float(os.environ.get("SLOCHECK_MAX_LATENESS", "") or MAX_LATENESS_S)
+TRACE = os.environ.get("SLOCHECK_TRACE", "")  # a trace to replay (traces.py): open loop
+SPEEDUP = float(os.environ.get("SLOCHECK_SPEEDUP", "1") or 1)
 _CLOSED_WAIT = constant_throughput(RATE) if RATE > 0 else constant(0)
-_SCHEDULE: list[Schedule] = []  # this process's, made at the first user's first send
+_SCHEDULE: list[Schedule | TraceSchedule] = []  # this process's, made at its first send
 
 
-def schedule() -> Schedule:
+def schedule(index: int = 0) -> Schedule | TraceSchedule:
     """This process's schedule: from the test's start to its end (warm-up + duration). Made
     lazily, after Locust's ``--processes`` fork, so every process has its own; with several
-    processes the seed mixes in the pid, so that their Poisson gaps are independent."""
+    processes the seed mixes in the pid, so that their Poisson gaps are independent, and a
+    trace is shared out by the process's ``index`` (Locust's worker index)."""
     if not _SCHEDULE:
         now = time.time()
         start = RECORDER.marks.get("test_start", now)
         total = float(os.environ.get("SLOCHECK_WARMUP", "0") or 0) + float(
             os.environ.get("SLOCHECK_DURATION", "0") or 0
         )
+        processes = int(os.environ.get("SLOCHECK_PROCESSES", "1") or 1)
         seed = int(os.environ.get("SLOCHECK_SEED", "0") or 0)
-        if int(os.environ.get("SLOCHECK_PROCESSES", "1") or 1) > 1:
+        if processes > 1:
             seed = seed * 1_000_003 + os.getpid()
         end = start + total if total > 0 else now + 3600.0
-        _SCHEDULE.append(Schedule(OPEN_RATE, start, end, DISTRIBUTION, seed, BURSTINESS))
+        if TRACE:
+            rows = read_trace(Path(TRACE))
+            _SCHEDULE.append(TraceSchedule(rows, start, end, SPEEDUP, index % processes, processes))
+        else:
+            _SCHEDULE.append(Schedule(OPEN_RATE, start, end, DISTRIBUTION, seed, BURSTINESS))
     return _SCHEDULE[0]
 
 
@@ -101,6 +116,7 @@ class Paced(FastHttpUser):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.intended: float | None = None  # the send time this user took, not yet used
+        self.trace_row: TraceRow | None = None  # a trace's request due then (trace replay)
         self.sent_due: tuple[float, float] | None = None  # (intended, actual) of the last send
         if OPEN:
             client: Any = self.client
@@ -123,10 +139,12 @@ class Paced(FastHttpUser):
         sleep until it. After the schedule's end, sleep until Locust stops the run: no request
         is ever sent off the schedule."""
         now = time.time()
-        intended, dropped = schedule().take(now, MAX_LATENESS)
+        plan = schedule(getattr(self.environment.runner, "worker_index", 0) or 0)
+        intended, dropped = plan.take(now, MAX_LATENESS)
         if dropped:
             record_count("dropped", dropped)
         self.intended = intended
+        self.trace_row = plan.row if isinstance(plan, TraceSchedule) else None
         if intended is None:
             return 3600.0
         return max(0.0, intended - now)

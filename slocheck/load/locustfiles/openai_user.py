@@ -21,8 +21,9 @@ counted failed: the server's HTTP counter, which fixed the status when the respo
 says it succeeded.
 
 Settings (set by ``slocheck run``): ``SLOCHECK_MODEL``, ``SLOCHECK_OPENAI_ENDPOINT`` (chat or
-completions), ``SLOCHECK_STREAM``, ``SLOCHECK_PROMPTS`` (a JSONL file), ``SLOCHECK_INPUT_TOKENS``
-and ``SLOCHECK_OUTPUT_TOKENS`` (``mean,stddev``), ``SLOCHECK_SEED``.
+completions), ``SLOCHECK_STREAM``, ``SLOCHECK_PROMPTS`` (a JSONL file), ``SLOCHECK_TRACE`` (a
+trace whose lengths each request takes, ``common.py``), ``SLOCHECK_INPUT_TOKENS`` and
+``SLOCHECK_OUTPUT_TOKENS`` (``mean,stddev``), ``SLOCHECK_SEED``.
 """
 
 from __future__ import annotations
@@ -53,6 +54,7 @@ from slocheck.load.locustfiles.plugin import (
     record_metric,
     with_measured,
 )
+from slocheck.load.locustfiles.traces import TraceRow
 
 MODEL = os.environ.get("SLOCHECK_MODEL", "")
 CHAT = os.environ.get("SLOCHECK_OPENAI_ENDPOINT", "chat") == "chat"
@@ -86,9 +88,12 @@ def request_body(turn: Turn, max_tokens: int) -> dict[str, Any]:
     return body
 
 
-def next_turn(session: Session | None) -> Turn:
-    """The next request: the session's next turn, a dataset's next line (round robin or
-    drawn), or a synthetic prompt; ``max_tokens`` the recorded answer's, else drawn."""
+def next_turn(session: Session | None, row: TraceRow | None = None) -> Turn:
+    """The next request: a trace's request (a synthetic prompt of its input length, its
+    output length as ``max_tokens``), the session's next turn, a dataset's next line (round
+    robin or drawn), or a synthetic prompt; ``max_tokens`` the recorded answer's, else drawn."""
+    if row is not None:
+        return Turn(synthetic_prompt(RNG, row.input_tokens).messages, row.output_tokens)
     if session is not None:
         turn = session.next_turn()
     elif DATASET.conversations:
@@ -212,7 +217,8 @@ class OpenAIUser(Paced):
     @task
     def complete(self) -> None:
         session = self._session()
-        turn = next_turn(session)
+        row, self.trace_row = self.trace_row, None
+        turn = next_turn(session, row)
         assert turn.max_tokens is not None
         body = request_body(turn, turn.max_tokens)
         started = time.perf_counter()
@@ -225,7 +231,7 @@ class OpenAIUser(Paced):
             None,
             Measured(
                 max_tokens=turn.max_tokens,
-                session=session.id if session else None,
+                session=session.id if session else (row.session if row else None),
                 turn=session.played if session else None,
             ),
         )

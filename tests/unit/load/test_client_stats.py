@@ -9,8 +9,14 @@ from pathlib import Path
 
 from hdrh.histogram import HdrHistogram
 
-from slocheck.load import ClientStats, LoadConfig, LoadResult, client_stats
-from slocheck.load.client_stats import GeneratorStats, OpenLoopStats, StreamStats, Tail
+from slocheck.load import ClientStats, LoadConfig, LoadResult
+from slocheck.load.client_stats import (
+    GeneratorStats,
+    OpenLoopStats,
+    StreamStats,
+    Tail,
+    client_stats,
+)
 from slocheck.load.stats import SecondStats, Snapshot
 from slocheck.verdict import Verdict
 

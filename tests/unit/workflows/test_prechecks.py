@@ -10,7 +10,8 @@ import pytest
 
 from slocheck.errors import UsageError
 from slocheck.results import CapacityOptions
-from slocheck.results.run_settings import RunOptions, load_config
+from slocheck.results.load_settings import load_config
+from slocheck.results.run_settings import RunOptions
 from slocheck.slofile import load_spec
 from slocheck.workflows.capacity import capacity, check_budget, first_step_seconds
 from slocheck.workflows.prechecks import (

@@ -128,7 +128,8 @@ def test_an_open_loop_gets_slots_to_send_through_a_stall() -> None:
     from pathlib import Path
 
     from slocheck.load.config import in_flight_for
-    from slocheck.results.run_settings import RunOptions, load_config
+    from slocheck.results.load_settings import load_config
+    from slocheck.results.run_settings import RunOptions
     from slocheck.slofile import parse_spec
 
     assert in_flight_for(100, 0.5, at_least=16) == 250
