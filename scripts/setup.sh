@@ -24,9 +24,14 @@ if [ ! -x .venv/bin/python ]; then
     "$PYTHON" -m venv .venv
 fi
 echo "setup: installing slocheck and its dev tools into .venv"
-# --no-compile: Python compiles what is imported, when it is; compiling every installed module
-# (scipy's, numpy's) up front costs about 40% of the install
+# --no-compile, then compileall: pip compiles one file after another; compileall -j 0 on every
+# core. Compiled up front, whatever PYTHONDONTWRITEBYTECODE says: with it set (as on this
+# project's machines) Python never writes what it compiles, and every process of a run
+# (slocheck, Locust, the service) would compile its imports again, ~1.8 of the 3.9 CPU-seconds
+# of a short run (benchmarks/suite-time.md)
 .venv/bin/python -m pip install -q --disable-pip-version-check --no-compile -e ".[dev]"
+site="$(.venv/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')"
+.venv/bin/python -m compileall -q -j 0 "$site" slocheck >/dev/null 2>&1 || true
 if [ "${1:-}" = "--servers" ]; then
     # the third-party servers the tests start (MLServer now, llama.cpp built in the background
     # while the tests run), cached outside the repository: docs/servers.md

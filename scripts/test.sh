@@ -17,6 +17,10 @@ if [ "${1:-}" = "--busy" ]; then
     exec bash scripts/busy.sh bash scripts/test.sh "$@"
 fi
 
+# Python writes what it compiles (pytest's rewritten test modules, a source changed since setup)
+# once, instead of compiling it again in every worker and every process a test starts
+unset PYTHONDONTWRITEBYTECODE
+
 .venv/bin/ruff check slocheck tests benchmarks scripts scenarios || exit 1
 .venv/bin/ruff format --check slocheck tests benchmarks scripts scenarios || exit 1
 .venv/bin/mypy || exit 1

@@ -17,6 +17,7 @@ from slocheck.cli.init import add_init
 from slocheck.cli.regress import add_bench, add_compare, add_history
 from slocheck.cli.run import add_run
 from slocheck.cli.serve import add_serve, service_config_from_args
+from slocheck.cli.sweep import add_sweep
 from slocheck.cli.verify import add_validate, add_verify
 from slocheck.cli.worker import add_worker
 from slocheck.errors import ExitCode, SlocheckError, UsageError, exit_code_for
@@ -41,6 +42,7 @@ def build_parser() -> Parser:
     add_run(sub)
     add_worker(sub)
     add_capacity(sub)
+    add_sweep(sub)
     add_compare(sub)
     add_history(sub)
     add_bench(sub)

@@ -152,6 +152,7 @@ def _capacity_reports(
     console: Console,
 ) -> int:
     """The history, the comparison, every report; the exit code."""
+    from slocheck.evaluate.sweep import Axis
     from slocheck.report import write_atomic
     from slocheck.report.capacity_report import (
         bracket_text,
@@ -159,6 +160,7 @@ def _capacity_reports(
         capacity_to_json,
         capacity_to_markdown,
     )
+    from slocheck.report.sweep_report import curve_csv
     from slocheck.store.run_record import capacity_record
     from slocheck.workflows.regression import regression_step
 
@@ -172,6 +174,7 @@ def _capacity_reports(
             on_skip=warn,
         )
     write_atomic(out / "report.json", capacity_to_json(result, comparison))
+    write_atomic(out / "curve.csv", curve_csv(sorted(result.curve, key=lambda p: p.at), Axis.RATE))
     markdown = capacity_to_markdown(result)
     write_atomic(out / "summary.md", markdown)
     write_atomic(out / "report.html", capacity_to_html(result))

@@ -109,8 +109,9 @@ class LoadConfig:
     sample: str = "sequential"  # the dataset's lines in order, or "random" (seeded)
     turns: str = "one"  # "one" request a line, or "all" its turns as a conversation
     think_time: float = 0.0  # seconds between a conversation's turns
-    input_tokens: tuple[float, float] | None = None  # synthetic prompts: (mean, stddev) in words
-    output_tokens: tuple[float, float] | None = None  # max_tokens per request: (mean, stddev)
+    input_tokens: bodies.Lengths | None = None  # synthetic prompts' lengths, in words
+    output_tokens: bodies.Lengths | None = None  # max_tokens per request
+    prefix: tuple[int, int] | None = None  # shared system prompts: (count, tokens each)
     payload: Path | None = None  # kserve-v2, http: a JSON file, or JSONL bodies sent in turn
     http_method: str = "POST"  # http only
     http_path: str = "/"  # http only
@@ -277,10 +278,6 @@ class LoadConfig:
             raise UsageError(f"{FIELDS['sample']}: {self.sample!r} is not one of {SAMPLES}")
         if self.turns not in TURNS:
             raise UsageError(f"{FIELDS['turns']}: {self.turns!r} is not one of {TURNS}")
-        for name in ("input_tokens", "output_tokens"):
-            value = getattr(self, name)
-            if value is not None:
-                _checked(FIELDS[name], bodies.check_tokens, value)
 
     def settings(self) -> dict[str, str]:
         """Every ``SLOCHECK_*`` setting the built-in users, shapes and plugin read."""
@@ -308,8 +305,9 @@ class LoadConfig:
             "SLOCHECK_SAMPLE": self.sample,
             "SLOCHECK_TURNS": self.turns,
             "SLOCHECK_THINK_TIME": repr(self.think_time),
-            "SLOCHECK_INPUT_TOKENS": bodies.encode_tokens(self.input_tokens),
-            "SLOCHECK_OUTPUT_TOKENS": bodies.encode_tokens(self.output_tokens),
+            "SLOCHECK_INPUT_TOKENS": bodies.encode_lengths(self.input_tokens),
+            "SLOCHECK_OUTPUT_TOKENS": bodies.encode_lengths(self.output_tokens),
+            "SLOCHECK_PREFIX": "" if self.prefix is None else "{},{}".format(*self.prefix),
             "SLOCHECK_PAYLOAD": str(self.payload.resolve()) if self.payload else "",
             "SLOCHECK_HTTP_METHOD": self.http_method,
             "SLOCHECK_HTTP_PATH": self.http_path,

@@ -9,11 +9,13 @@ from typing import Any
 
 from slocheck._version import __version__
 from slocheck.evaluate.search import StoppedBy
+from slocheck.evaluate.sweep import Axis
 from slocheck.regress import Comparison
 from slocheck.regress import to_dict as regress_to_dict
 from slocheck.report.html import prose, verdict_html
 from slocheck.report.plots import XAxis, svg_plot
 from slocheck.report.run_plots import latency_levels, ratio_levels
+from slocheck.report.sweep_report import curve_plots
 from slocheck.report.writers import SCHEMA_VERSION, _iso, _num, md
 from slocheck.results import CapacityResult
 from slocheck.units import format_duration
@@ -83,6 +85,13 @@ def capacity_to_dict(c: CapacityResult, comparison: Comparison | None = None) ->
                 }
                 for n, s in enumerate(c.steps)
             ],
+            "cost": None
+            if spec.cost is None
+            else {
+                "per_hour": spec.cost.per_hour,
+                "currency": spec.cost.currency,
+                "per_million_output_tokens": c.cost_per_million_tokens,
+            },
             "comparison": regress_to_dict(comparison) if comparison else None,
         }
     )
@@ -109,6 +118,14 @@ def capacity_to_markdown(c: CapacityResult) -> str:
         f"stopped: {STOPPED.get(c.stopped_by, c.stopped_by)}.",
         "",
     ]
+    cost = c.cost_per_million_tokens
+    if cost is not None and c.loaded.spec.cost is not None:
+        lines += [
+            f"At {c.bracket.lower:g} requests/s a million output tokens cost "
+            f"**{cost:,.2f} {md(c.loaded.spec.cost.currency)}** "
+            f"({c.loaded.spec.cost.per_hour:g} {md(c.loaded.spec.cost.currency)} an hour).",
+            "",
+        ]
     if c.error:
         lines += [f"The search could not go on: {md(c.error)}", ""]
     lines += [
@@ -124,8 +141,8 @@ def capacity_to_markdown(c: CapacityResult) -> str:
         )
     lines += [
         "",
-        "Latencies are from each request's due time (open loop). Each step's own reports are "
-        "under `steps/`.",
+        "Latencies are from each request's due time (open loop). The curve of every step is "
+        "`curve.csv`; each step's own reports are under `steps/`.",
         "",
     ]
     return "\n".join(lines)
@@ -181,6 +198,12 @@ def capacity_to_html(c: CapacityResult) -> str:
         x=XAxis("requested rate (requests/s)", ticks=ticks),
         levels=ratio_levels(slos),
     )
+    # the streams' measures and goodput, where the steps have them (LLM services)
+    streams = "\n".join(
+        curve_plots(
+            c.curve, slos, Axis.RATE, ("ttft_p95_s", "itl_p95_s", "goodput", "output_tokens_per_s")
+        )
+    )
     rows = "".join(
         f"<tr><td>{n}</td><td>{s.rate:g}</td><td>{verdict_html(s.verdict)}</td>"
         f"<td>{'-' if s.achieved_rps is None else f'{s.achieved_rps:.1f}'}</td>"
@@ -210,6 +233,7 @@ svg {{ width: 100%; height: auto; border: 1px solid #d0d7de; margin: 8px 0; }}
 {throughput}
 {latency}
 {errors}
+{streams}
 <table><tr><th>step</th><th>rate</th><th>verdict</th><th>achieved</th><th>P95</th>
 <th>P99</th><th>broken by</th></tr>{rows}</table>
 </body></html>

@@ -10,6 +10,7 @@ from typing import Any
 
 from slocheck.errors import UsageError
 from slocheck.load.config import BUILTIN_SCENARIOS, LoadConfig, in_flight_for, trace_rates
+from slocheck.load.locustfiles.bodies import Lengths
 from slocheck.results.run_settings import RunOptions
 from slocheck.slofile import LoadedSpec
 from slocheck.slofile.kinds import KINDS
@@ -56,8 +57,12 @@ def _requests(load: LoadSpec, t: TargetSpec, base: Path | None) -> dict[str, Any
     def path(name: str | None) -> Path | None:
         return None if name is None else resolved(name, base)
 
-    def tokens(length: TokenLength | None) -> tuple[float, float] | None:
-        return None if length is None else (length.mean, length.stddev)
+    def tokens(length: TokenLength | None) -> Lengths | None:
+        if length is None:
+            return None
+        return Lengths(
+            length.mean or 0.0, length.stddev, length.distribution, length.min, length.max
+        )
 
     return {
         "api": t.api,
@@ -70,6 +75,7 @@ def _requests(load: LoadSpec, t: TargetSpec, base: Path | None) -> dict[str, Any
         "think_time": load.think_time,
         "input_tokens": tokens(load.input_tokens),
         "output_tokens": tokens(load.output_tokens),
+        "prefix": None if load.prefix is None else (load.prefix.count, load.prefix.tokens),
         "payload": path(load.payload),
         "http_method": t.method,
         "http_path": t.path,

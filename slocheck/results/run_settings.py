@@ -49,11 +49,13 @@ from slocheck.slofile.bounds import (
 )
 
 __all__ = [
+    "MAX_SWEEP_POINTS",
     "SETTINGS",
     "BenchOptions",
     "CapacityOptions",
     "RunOptions",
     "Setting",
+    "SweepOptions",
     "check_fields",
     "checked",
     "option",
@@ -62,6 +64,10 @@ __all__ = [
     "settings",
     "settings_in",
 ]
+
+
+#: The most loads one sweep runs (each is a whole run).
+MAX_SWEEP_POINTS = 64
 
 
 # -- the options ------------------------------------------------------------------------------
@@ -288,6 +294,35 @@ class CapacityOptions:
     processes: int = same_as("processes")
 
     def __post_init__(self) -> None:
+        check_fields(self)
+
+
+@dataclass(frozen=True)
+class SweepOptions:
+    """``slocheck sweep``'s loads (open-loop ``rates`` or closed-loop ``concurrency``, one of
+    them), how long each is judged, and the options of a run each point runs with."""
+
+    out_dir: Path
+    rates: tuple[float, ...] = ()
+    concurrency: tuple[int, ...] = ()
+    step_duration: float = 30.0
+    warmup: float | None = same_as("warmup")  # None: the spec's
+    target_url: str | None = same_as("target_url")
+    prometheus_url: str | None = same_as("prometheus_url")
+    processes: int = same_as("processes")
+
+    def __post_init__(self) -> None:
+        if bool(self.rates) == bool(self.concurrency):
+            raise UsageError("sweep: give the rates or the concurrency to sweep, one of them")
+        for name, values in (("rates", self.rates), ("concurrency", self.concurrency)):
+            if len(values) > MAX_SWEEP_POINTS:
+                raise UsageError(f"--{name}: at most {MAX_SWEEP_POINTS} loads, got {len(values)}")
+            if list(values) != sorted(set(values)):
+                raise UsageError(f"--{name}: expected increasing loads, each once")
+        for rate in self.rates:
+            checked("rate", rate, "--rates")
+        for users in self.concurrency:
+            checked("users", users, "--concurrency")
         check_fields(self)
 
 

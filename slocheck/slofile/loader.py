@@ -26,8 +26,10 @@ from slocheck.slofile.kinds import COMMON_FIELDS, KINDS, compact_names, kind
 from slocheck.slofile.lines import Lines, Locator, PathT, format_path
 from slocheck.slofile.messages import message
 from slocheck.slofile.model import (
+    CostSpec,
     FaultsSpec,
     LoadSpec,
+    PrefixSpec,
     PrometheusSpec,
     RegressionSpec,
     ServiceSpec,
@@ -49,7 +51,9 @@ _MODELS_AT: dict[PathT, type[BaseModel]] = {
     ("target",): TargetSpec,
     ("prometheus",): PrometheusSpec,
     ("load",): LoadSpec,
+    ("load", "prefix"): PrefixSpec,
     ("regression",): RegressionSpec,
+    ("cost",): CostSpec,
 }
 
 
@@ -180,7 +184,17 @@ def _check_target(spec: Spec, lines: Locator) -> None:
             f"required for target.api {api}: a JSON body, or a JSONL file of bodies",
         )
     if api != "openai":
-        for name in ("prompts", "input_tokens", "output_tokens", "trace", *DATASET_FIELDS):
+        for name in (
+            "prompts",
+            "input_tokens",
+            "output_tokens",
+            "trace",
+            "prefix",
+            *DATASET_FIELDS,
+        ):
+            if name in load.model_fields_set:
+                raise lines.error(("load", name), "only means something for target.api openai")
+        for name in DATASET_FIELDS:
             if name in load.model_fields_set:
                 raise lines.error(("load", name), "only means something for target.api openai")
     for name in DATASET_FIELDS:

@@ -254,10 +254,39 @@ class PrometheusSpec(_Strict):
 
 
 class TokenLength(_Strict):
-    """A length in tokens drawn per request from a normal distribution (at least 1)."""
+    """A length in tokens drawn per request: ``normal`` (mean, stddev), ``fixed`` (mean),
+    ``uniform`` (min to max) or ``lognormal`` (the lengths' own mean and stddev), clipped to
+    ``min`` (at least 1) and ``max``."""
 
-    mean: float = Field(gt=0, le=1_000_000)
+    distribution: Literal["normal", "fixed", "uniform", "lognormal"] = "normal"
+    mean: float | None = Field(default=None, ge=1, le=1_000_000)
     stddev: float = Field(default=0.0, ge=0, le=1_000_000)
+    min: int = Field(default=1, ge=1, le=1_000_000)
+    max: int | None = Field(default=None, ge=1, le=1_000_000)
+
+    @model_validator(mode="after")
+    def _the_distributions_fields(self) -> TokenLength:
+        d = self.distribution
+        if d == "uniform":
+            if self.max is None or "min" not in self.model_fields_set:
+                raise ValueError("uniform lengths need min and max")
+            if self.mean is not None or self.stddev:
+                raise ValueError("uniform lengths are given by min and max, not mean and stddev")
+        elif self.mean is None:
+            raise ValueError(f"{d} lengths need a mean")
+        if d == "fixed" and self.stddev:
+            raise ValueError("fixed lengths have no stddev")
+        if self.max is not None and self.max < self.min:
+            raise ValueError(f"max {self.max} is below min {self.min}")
+        return self
+
+
+class PrefixSpec(_Strict):
+    """System prompts that requests share (a server's prefix cache): ``count`` of them, each
+    ``tokens`` long, one before every request's own prompt."""
+
+    count: int = Field(ge=1, le=10_000)
+    tokens: int = Field(ge=1, le=1_000_000)
 
 
 class LoadSpec(_Strict):
@@ -290,6 +319,8 @@ class LoadSpec(_Strict):
     think_time: Duration = Field(default=0.0, ge=0, le=MAX_WAIT_S)
     input_tokens: TokenLength | None = None
     output_tokens: TokenLength | None = None
+    # target.api openai: shared system prompts before every request's own (prefix caching)
+    prefix: PrefixSpec | None = None
     # target.api kserve-v2 and http: a JSON body, or a JSONL file of bodies used in turn
     payload: str | None = None
     seed: int = 0
@@ -455,6 +486,14 @@ class RegressionSpec(_Strict):
         }
 
 
+class CostSpec(_Strict):
+    """What the serving hardware costs: ``slocheck sweep`` and ``capacity`` give the cost of a
+    million output tokens at the highest load that met every SLO."""
+
+    per_hour: float = Field(gt=0, le=1_000_000)
+    currency: str = Field(default="USD", min_length=1, max_length=8, pattern=r"^[A-Za-z$€£¥]+$")
+
+
 class Spec(_Strict):
     version: Literal[1]
     service: ServiceSpec = ServiceSpec()
@@ -463,5 +502,6 @@ class Spec(_Strict):
     load: LoadSpec = LoadSpec()
     slos: list[SloSpec] = Field(min_length=1)
     regression: RegressionSpec = RegressionSpec()
+    cost: CostSpec | None = None
     #: the SLO period of the generated production rules (error budget, slowest burn window)
     period: Duration = Field(default=28 * 86400.0, ge=3600, le=400 * 86400)

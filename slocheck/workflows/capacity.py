@@ -22,16 +22,16 @@ from slocheck.evaluate.search import (
     StoppedBy,
     samples_needed,
     step_seconds,
-    step_verdict,
     stopped_by,
 )
-from slocheck.load import stopping, summarise
-from slocheck.load.stats import merged
+from slocheck.evaluate.sweep import CurvePoint
+from slocheck.load import stopping
 from slocheck.report.gate import write_run_reports
 from slocheck.results import CapacityOptions, CapacityResult, RunResult
-from slocheck.results.run_settings import RunOptions, settings_in
+from slocheck.results.run_settings import RunOptions, SweepOptions, settings_in
 from slocheck.slofile import LoadedSpec
 from slocheck.verdict import Verdict
+from slocheck.workflows.curve import curve_point
 from slocheck.workflows.run import run
 
 #: What a step costs beyond its warm-up and load when none has run yet (start-up, judging).
@@ -39,40 +39,25 @@ STEP_OVERHEAD_S = 10.0
 
 
 def step_of(result: RunResult, rate: float, seconds: float) -> Step:
-    """A run at one rate as a search step: what broke it when it did not pass."""
-    verdict = step_verdict(result.verdict)
-    broken = []
-    if result.verify is not None:
-        broken = [
-            r.name
-            for r in result.verify.results
-            if not r.verdict.passed and r.severity == "critical"
-        ]
-    broken += [c.name for c in result.checks if not c.ok]
-    achieved = next(
-        (c.details.get("achieved_rps") for c in result.checks if c.name == "achieved_load"), None
-    )
-    # the requests of the judged window (the client's window table also holds measurements
-    # that are not requests: service_time, ttft, ...), and the open loop's latencies, which
-    # are measured from each request's due time
-    load = result.load
-    requests = summarise(merged(load.snapshot.requests.values()), lo=load.window_start)
+    """A run at one rate as a search step: what broke it when it did not pass, and its
+    latencies from each request's due time (open loop)."""
+    point = curve_point(result, rate)
     open_loop = result.client.open_loop if result.client is not None else None
     intended = open_loop.intended_send if open_loop is not None else None
     return Step(
         rate=rate,
-        verdict=verdict,
-        broken_by=broken if verdict != Verdict.PASS else [],
-        achieved_rps=float(achieved) if isinstance(achieved, (int, float)) else None,
+        verdict=point.verdict,
+        broken_by=point.broken_by,
+        achieved_rps=point.achieved_rps,
         p95_s=intended.p95_s if intended is not None else None,
         p99_s=intended.p99_s if intended is not None else None,
-        error_ratio=requests.errors / requests.count if requests.count else None,
+        error_ratio=point.error_ratio,
         seconds=seconds,
     )
 
 
 def step_options(
-    loaded: LoadedSpec, rate: float, options: CapacityOptions, out: Path
+    loaded: LoadedSpec, rate: float, options: CapacityOptions | SweepOptions, out: Path
 ) -> RunOptions:
     """A step's run at one rate: the search's options of a run, open loop, ``step_duration``
     long (longer where the rate is too low to decide every SLO in it), with enough users in
@@ -130,6 +115,7 @@ def capacity(
     started = time.time()
     steps: list[Step] = []
     runs: list[RunResult] = []
+    curve: list[CurvePoint] = []
 
     def steps_until_stopped() -> tuple[StoppedBy, str | None]:
         while True:
@@ -158,6 +144,7 @@ def capacity(
             with stopping.deferred():  # a stop signal meanwhile ends the search after this step
                 write_run_reports(result)  # each step's own report.json, junit.xml, summary, HTML
             runs.append(result)
+            curve.append(curve_point(result, rate))
             step = step_of(result, rate, time.time() - began)
             steps.append(step)
             if on_step is not None:
@@ -183,4 +170,5 @@ def capacity(
         finished_at=time.time(),
         stopped_by=stopped_by(ended, bracket),
         error=error,
+        curve=curve,
     )

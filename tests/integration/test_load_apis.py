@@ -19,6 +19,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
+from slocheck.load.locustfiles.bodies import Lengths
 from slocheck.load.runner import LoadConfig, LoadResult, run_load
 from slocheck.load.stats import Snapshot, count_between, summarise
 from tests.helpers import ServerProcess, free_port, parse_metrics, sample
@@ -50,7 +51,12 @@ def test_openai_streams_against_the_reference_service(
 ) -> None:
     before = generated_tokens(reference)
     snap = load(
-        tmp_path, "plain", reference.url, api="openai", input_tokens=(5, 0), output_tokens=(8, 0)
+        tmp_path,
+        "plain",
+        reference.url,
+        api="openai",
+        input_tokens=Lengths(5),
+        output_tokens=Lengths(8),
     )
     after = generated_tokens(reference)
     requests = summarise(snap.requests[CHAT])
@@ -72,7 +78,7 @@ def test_openai_streams_against_the_reference_service(
     r = httpx.post(reference.url + "/admin/faults", json={"latency": "300ms"}, timeout=5)
     assert r.status_code == 200, r.text
     try:
-        slow = load(tmp_path, "slow", reference.url, api="openai", output_tokens=(4, 0))
+        slow = load(tmp_path, "slow", reference.url, api="openai", output_tokens=Lengths(4))
     finally:
         httpx.post(reference.url + "/admin/faults", json={"latency": 0}, timeout=5)
     slow_ttft = summarise(slow.metrics["ttft"])
@@ -257,7 +263,7 @@ def test_reference_service_answers_the_openai_user_without_streaming(
         reference.url,
         api="openai",
         stream=False,
-        output_tokens=(3, 0),
+        output_tokens=Lengths(3),
         openai_endpoint="completions",
         users=1,
         rate=4.0,

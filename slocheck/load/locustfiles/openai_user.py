@@ -33,6 +33,7 @@ import json
 import os
 import random
 import time
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -41,9 +42,10 @@ from locust import task
 from slocheck.load.locustfiles.bodies import (
     DEFAULT_INPUT_TOKENS,
     DEFAULT_OUTPUT_TOKENS,
-    decode_tokens,
-    draw,
+    Lengths,
+    prefixes,
     synthetic_prompt,
+    with_prefix,
 )
 from slocheck.load.locustfiles.common import Paced, stream_lines
 from slocheck.load.locustfiles.datasets import Picker, Session, Turn, read_dataset
@@ -54,14 +56,14 @@ from slocheck.load.locustfiles.plugin import (
     record_metric,
     with_measured,
 )
-from slocheck.load.locustfiles.traces import TraceRow
+from slocheck.load.locustfiles.traces import TraceRow, prompt_of
 
 MODEL = os.environ.get("SLOCHECK_MODEL", "")
 CHAT = os.environ.get("SLOCHECK_OPENAI_ENDPOINT", "chat") == "chat"
 PATH = "/v1/chat/completions" if CHAT else "/v1/completions"
 STREAM = os.environ.get("SLOCHECK_STREAM", "1") not in ("0", "false", "")
-INPUT_TOKENS = decode_tokens(os.environ.get("SLOCHECK_INPUT_TOKENS", ""), DEFAULT_INPUT_TOKENS)
-OUTPUT_TOKENS = decode_tokens(os.environ.get("SLOCHECK_OUTPUT_TOKENS", ""), DEFAULT_OUTPUT_TOKENS)
+INPUT_TOKENS = Lengths.decode(os.environ.get("SLOCHECK_INPUT_TOKENS", ""), DEFAULT_INPUT_TOKENS)
+OUTPUT_TOKENS = Lengths.decode(os.environ.get("SLOCHECK_OUTPUT_TOKENS", ""), DEFAULT_OUTPUT_TOKENS)
 RNG = random.Random(int(os.environ.get("SLOCHECK_SEED", "0") or 0))
 DATASET = Picker(
     read_dataset(Path(os.environ["SLOCHECK_PROMPTS"]))
@@ -69,6 +71,12 @@ DATASET = Picker(
     else [],
     os.environ.get("SLOCHECK_SAMPLE", "sequential"),
     random.Random(int(os.environ.get("SLOCHECK_SEED", "0") or 0) + 1),
+)
+_PREFIX = [int(x) for x in os.environ.get("SLOCHECK_PREFIX", "").split(",") if x]
+PREFIXES = (
+    prefixes(_PREFIX[0], _PREFIX[1], int(os.environ.get("SLOCHECK_SEED", "0") or 0))
+    if len(_PREFIX) == 2
+    else []
 )
 SESSIONS = os.environ.get("SLOCHECK_TURNS", "one") == "all"
 THINK_TIME = float(os.environ.get("SLOCHECK_THINK_TIME", "0") or 0)
@@ -93,14 +101,14 @@ def next_turn(session: Session | None, row: TraceRow | None = None) -> Turn:
     output length as ``max_tokens``), the session's next turn, a dataset's next line (round
     robin or drawn), or a synthetic prompt; ``max_tokens`` the recorded answer's, else drawn."""
     if row is not None:
-        return Turn(synthetic_prompt(RNG, row.input_tokens).messages, row.output_tokens)
+        return Turn(({"role": "user", "content": prompt_of(row, RNG)},), row.output_tokens)
     if session is not None:
         turn = session.next_turn()
     elif DATASET.conversations:
         turn = DATASET.next().single
     else:
-        turn = synthetic_prompt(RNG, draw(RNG, INPUT_TOKENS))
-    return Turn(turn.messages, turn.max_tokens or draw(RNG, OUTPUT_TOKENS))
+        turn = synthetic_prompt(RNG, INPUT_TOKENS.draw(RNG))
+    return Turn(turn.messages, turn.max_tokens or OUTPUT_TOKENS.draw(RNG))
 
 
 def content_of(choice: dict[str, Any]) -> str:
@@ -214,11 +222,20 @@ class OpenAIUser(Paced):
             self.session = Session(DATASET.next(), f"{os.getpid()}-{next(_SESSION_IDS)}")
         return self.session
 
+    def _prefix(self, session: Session | None) -> str | None:
+        """The shared system prompt of this request: drawn per request, or once per
+        conversation (its turns share it, as a real conversation's do)."""
+        if not PREFIXES:
+            return None
+        if session is None:
+            return RNG.choice(PREFIXES)
+        return PREFIXES[zlib.crc32(session.id.encode()) % len(PREFIXES)]
+
     @task
     def complete(self) -> None:
         session = self._session()
         row, self.trace_row = self.trace_row, None
-        turn = next_turn(session, row)
+        turn = with_prefix(next_turn(session, row), self._prefix(session))
         assert turn.max_tokens is not None
         body = request_body(turn, turn.max_tokens)
         started = time.perf_counter()

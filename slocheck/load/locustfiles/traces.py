@@ -6,7 +6,9 @@ before Locust starts. Two formats, as they are published:
 * JSONL, one request a line, as the Mooncake traces (kvcache-ai/Mooncake, FAST'25) and
   AIPerf's ``mooncake_trace`` datasets: ``timestamp`` in MILLISECONDS, ``input_length`` and
   ``output_length`` in tokens (``input_tokens`` and ``output_tokens`` are read too), an
-  optional ``session_id`` (or ``session``); other keys (``hash_ids``) are ignored;
+  optional ``session_id`` (or ``session``), and ``hash_ids``: the prompt's blocks of 512
+  tokens, each id one block's content. The prompt sent is those blocks' words (the same id,
+  the same words), so requests that share ids share a prefix, as the trace's did;
 * CSV with a header, as the Azure LLM inference traces (2023, 2024): ``TIMESTAMP`` (a date
   and time, ``2023-11-16 18:15:46.6805900``, or a number of SECONDS), ``ContextTokens``,
   ``GeneratedTokens``.
@@ -20,9 +22,11 @@ prefixes the spec field.
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import json
 import math
+import random
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -31,6 +35,10 @@ from pathlib import Path
 MAX_ROWS = 1_000_000
 #: The most tokens one request may ask for or send (a typo guard, not a model limit).
 MAX_TOKENS = 10_000_000
+#: The tokens of one ``hash_ids`` block, as the Mooncake traces hash them (and AIPerf's
+#: ``--isl-block-size`` defaults to).
+BLOCK_TOKENS = 512
+_BLOCK_WORDS = ("the", "a", "of", "river", "stone", "light", "green", "seven", "old", "bridge")
 CSV_SUFFIXES = (".csv",)
 _INPUT_KEYS = ("input_length", "input_tokens")
 _OUTPUT_KEYS = ("output_length", "output_tokens")
@@ -47,6 +55,9 @@ class TraceRow:
     input_tokens: int
     output_tokens: int
     session: str | None = None
+    #: Mooncake's ``hash_ids``: the prompt's blocks of ``BLOCK_TOKENS``, each id one block's
+    #: content, so that requests sharing ids share a prefix (a server's prefix cache)
+    hash_ids: tuple[int, ...] = ()
 
 
 def read_trace(path: Path) -> list[TraceRow]:
@@ -62,7 +73,10 @@ def read_trace(path: Path) -> list[TraceRow]:
         raise ValueError("holds no request")
     first = min(r.at for r in rows)
     ordered = sorted(rows, key=lambda r: r.at)
-    return [TraceRow(r.at - first, r.input_tokens, r.output_tokens, r.session) for r in ordered]
+    return [
+        TraceRow(r.at - first, r.input_tokens, r.output_tokens, r.session, r.hash_ids)
+        for r in ordered
+    ]
 
 
 def span_s(rows: list[TraceRow]) -> float:
@@ -90,6 +104,7 @@ def _jsonl_rows(text: str) -> list[TraceRow]:
                 _tokens(item, _INPUT_KEYS, number, least=1),
                 _tokens(item, _OUTPUT_KEYS, number, least=0),
                 None if session is None else str(session)[:200],
+                _hash_ids(item.get("hash_ids"), number),
             )
         )
     return rows
@@ -116,6 +131,33 @@ def _csv_rows(text: str) -> list[TraceRow]:
             )
         )
     return rows
+
+
+def _hash_ids(value: object, number: int) -> tuple[int, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(
+        isinstance(h, int) and not isinstance(h, bool) for h in value
+    ):
+        raise ValueError(f"line {number}: hash_ids must be a list of whole numbers")
+    return tuple(value)
+
+
+@functools.lru_cache(maxsize=4096)
+def block_text(hash_id: int) -> str:
+    """The words of one ``hash_ids`` block: the same id, the same words, in every request and
+    every run."""
+    rng = random.Random(f"block-{hash_id}")
+    return " ".join(rng.choice(_BLOCK_WORDS) for _ in range(BLOCK_TOKENS))
+
+
+def prompt_of(row: TraceRow, rng: random.Random) -> str:
+    """A prompt of the row's input length in words (about as many tokens): its ``hash_ids``
+    blocks in order (shared with the requests that share them), the rest drawn with
+    ``rng``."""
+    words = " ".join(block_text(h) for h in row.hash_ids).split()[: row.input_tokens]
+    words += [rng.choice(_BLOCK_WORDS) for _ in range(row.input_tokens - len(words))]
+    return " ".join(words)
 
 
 def _bounded(rows: list[TraceRow], number: int) -> None:

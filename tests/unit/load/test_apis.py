@@ -41,8 +41,6 @@ def test_each_api_gets_its_user_module(tmp_path: Path) -> None:
     [
         ({"api": "grpc"}, "target.api: 'grpc' is not one of"),
         ({"api": "openai", "openai_endpoint": "embeddings"}, "target.endpoint"),
-        ({"api": "openai", "input_tokens": (0, 1)}, "load.input_tokens: expected a mean >= 1"),
-        ({"api": "openai", "output_tokens": (8, -1)}, "load.output_tokens"),
         ({"api": "kserve-v2", "payload": "p.json"}, "target.model: the kserve-v2 API needs"),
         ({"api": "kserve-v2", "model": "m"}, "load.payload: the kserve-v2 API needs a payload"),
         ({"api": "http"}, "load.payload: the http API needs a payload"),
@@ -93,19 +91,22 @@ def test_prompts_and_synthetic_lengths(tmp_path: Path) -> None:
     assert first.max_tokens == 7 and second.max_tokens is None
     assert second.text == "be brief\nhi"
     rng = random.Random(0)
-    assert [bodies.draw(rng, (5, 0)) for _ in range(3)] == [5, 5, 5]
-    assert all(bodies.draw(rng, (1, 50)) >= 1 for _ in range(200))
+    assert [bodies.Lengths(5).draw(rng) for _ in range(3)] == [5, 5, 5]
+    assert all(bodies.Lengths(1, 50).draw(rng) >= 1 for _ in range(200))
     prompt = bodies.synthetic_prompt(random.Random(1), 12)
     assert len(prompt.text.split()) == 12 and prompt.messages[0]["content"] == prompt.text
     assert prompt.max_tokens is None  # drawn from output_tokens when sent
-    assert bodies.decode_tokens(bodies.encode_tokens((32.5, 8)), (1, 1)) == (32.5, 8)
-    assert bodies.decode_tokens("", (16, 4)) == (16, 4)
+    lengths = bodies.Lengths(32.5, 8, "lognormal", 2, 400)
+    assert bodies.Lengths.decode(bodies.encode_lengths(lengths), bodies.Lengths(1)) == lengths
+    assert bodies.Lengths.decode("", bodies.Lengths(16, 4)) == bodies.Lengths(16, 4)
 
 
 def test_api_settings_reach_locust_as_env_vars(tmp_path: Path) -> None:
-    env = cfg(api="openai", model="llama", stream=False, output_tokens=(8, 2), seed=3).api_env()
+    lengths = bodies.Lengths(8, 2)
+    env = cfg(api="openai", model="llama", stream=False, output_tokens=lengths, seed=3).api_env()
     assert env["SLOCHECK_API"] == "openai" and env["SLOCHECK_MODEL"] == "llama"
-    assert env["SLOCHECK_STREAM"] == "0" and env["SLOCHECK_OUTPUT_TOKENS"] == "8,2"
+    assert env["SLOCHECK_STREAM"] == "0"
+    assert bodies.Lengths.decode(env["SLOCHECK_OUTPUT_TOKENS"], bodies.Lengths(1)) == lengths
     assert env["SLOCHECK_INPUT_TOKENS"] == "" and env["SLOCHECK_SEED"] == "3"
     rel = cfg(api="http", payload=Path("x.json")).api_env()["SLOCHECK_PAYLOAD"]
     assert Path(rel).is_absolute()  # Locust may run elsewhere

@@ -5,6 +5,7 @@ a replay asks for, and the spec's rules for ``load.trace``."""
 from __future__ import annotations
 
 import json
+import random
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -13,7 +14,7 @@ import pytest
 from slocheck.errors import SpecError, UsageError
 from slocheck.load.config import LoadConfig, trace_rates
 from slocheck.load.locustfiles.arrivals import TraceSchedule, peak_rate, replay_rate
-from slocheck.load.locustfiles.traces import TraceRow, read_trace, span_s
+from slocheck.load.locustfiles.traces import BLOCK_TOKENS, TraceRow, prompt_of, read_trace, span_s
 from slocheck.slofile import parse_spec
 
 MOONCAKE = [  # as kvcache-ai/Mooncake's traces publish them: timestamps in ms
@@ -38,11 +39,24 @@ def _jsonl(tmp_path: Path, rows: Sequence[object], name: str = "trace.jsonl") ->
 def test_a_mooncake_trace_is_read_in_time_order_from_zero(tmp_path: Path) -> None:
     rows = read_trace(_jsonl(tmp_path, MOONCAKE))
     assert rows == [
-        TraceRow(0.0, 6955, 52),
+        TraceRow(0.0, 6955, 52, None, (46, 47)),
         TraceRow(pytest.approx(2.518), 12, 1, "s-1"),  # type: ignore[arg-type]
-        TraceRow(pytest.approx(3.053), 6472, 26),  # type: ignore[arg-type]
+        TraceRow(pytest.approx(3.053), 6472, 26, None, (46, 52)),  # type: ignore[arg-type]
     ]
     assert span_s(rows) == pytest.approx(3.053)
+
+
+def test_requests_that_share_hash_ids_share_their_prompts_prefix() -> None:
+    rng = random.Random(0)
+    a = prompt_of(TraceRow(0.0, 700, 1, None, (46, 47)), rng).split()
+    b = prompt_of(TraceRow(0.0, 1024, 1, None, (46, 52)), rng).split()
+    c = prompt_of(TraceRow(0.0, 600, 1, None, (9, 47)), rng).split()
+    assert (len(a), len(b), len(c)) == (700, 1024, 600)  # words of the input length
+    assert a[:BLOCK_TOKENS] == b[:BLOCK_TOKENS]  # block 46: the same words
+    assert a[BLOCK_TOKENS:] != b[BLOCK_TOKENS : len(a)]  # 47 and 52 differ
+    assert a[:BLOCK_TOKENS] != c[:BLOCK_TOKENS]  # a different first block: no shared prefix
+    longer = prompt_of(TraceRow(0.0, 600, 1, None, (46,)), rng).split()
+    assert longer[:BLOCK_TOKENS] == a[:BLOCK_TOKENS] and len(longer) == 600  # padded
 
 
 def test_an_azure_trace_is_read_with_its_dates(tmp_path: Path) -> None:
@@ -66,6 +80,10 @@ def test_an_azure_trace_is_read_with_its_dates(tmp_path: Path) -> None:
         (['{"timestamp": 1, "input_length": 2.5, "output_length": 5}'], "whole number"),
         (["", '{"timestamp": 1, "input_length": 5, "output_length": 5}', "[1]"], "line 3"),
         (["{not json"], "line 1: not JSON"),
+        (
+            ['{"timestamp": 1, "input_length": 5, "output_length": 5, "hash_ids": ["a"]}'],
+            "hash_ids",
+        ),
         ([""], "holds no request"),
     ],
 )
