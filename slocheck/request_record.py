@@ -12,7 +12,8 @@ A record's JSON object (one line of ``requests.jsonl.gz``)::
 
 Times are unix seconds; durations seconds. Keys whose value is unknown are left out: ``ttft``,
 ``tpot`` and ``itl`` exist for streams only, ``intended`` in an open loop only (then
-``latency`` runs from it, the queue included), ``session`` and ``turn`` for the turns of a
+``latency`` runs from it, the queue included), ``prompt_tokens`` with ``load.tokenizer`` only
+(the client's count of the prompt it sent), ``session`` and ``turn`` for the turns of a
 multi-turn conversation (``load.turns: all``), ``error`` for failed requests only.
 """
 
@@ -27,6 +28,24 @@ from typing import Any
 #: constraint on ``inter_token_latency`` may name), with ``max``.
 GAP_QUANTILES: dict[str, float] = {"p50": 0.50, "p90": 0.90, "p95": 0.95, "p99": 0.99}
 GAP_STATISTICS: tuple[str, ...] = (*GAP_QUANTILES, "max")
+
+
+#: A status's kind (:func:`status_kind`): an answer the service gave, no HTTP answer at all, or
+#: a 4xx that is the client's fault.
+ANSWERED, UNANSWERED, REJECTED = 0, 1, 2
+#: 4xx answers that are the server's failure, not the client's: 424 (TGI: the generation
+#: failed) and 429 (the server refused the load it was asked to serve: overloaded)
+SERVER_4XX = frozenset({"424", "429"})
+
+
+def status_kind(status: str) -> int:
+    """:data:`ANSWERED`, :data:`UNANSWERED` for no HTTP answer ("0", "error"), or
+    :data:`REJECTED` for a 4xx that is the client's fault (not :data:`SERVER_4XX`)."""
+    if not status.isdigit() or status == "0":
+        return UNANSWERED
+    if status.startswith("4") and len(status) == 3 and status not in SERVER_4XX:
+        return REJECTED
+    return ANSWERED
 
 
 class RecordError(ValueError):
@@ -80,6 +99,8 @@ class RequestRecord:
     input_tokens: int | None = None  #: the server's ``usage.prompt_tokens``
     output_tokens: int | None = None  #: ``usage.completion_tokens``, else the chunks counted
     max_tokens: int | None = None  #: what the request asked for
+    #: ``load.tokenizer``: the prompt's tokens as the client counted them (what it sent)
+    prompt_tokens: int | None = None
     session: str | None = None  #: ``turns: all``: the conversation it is a turn of
     turn: int | None = None  #: its turn in that conversation, from 1
     error: str | None = None  #: why it failed, in words
@@ -112,6 +133,7 @@ class RequestRecord:
                 input_tokens=_optional(_count, data.get("input_tokens")),
                 output_tokens=_optional(_count, data.get("output_tokens")),
                 max_tokens=_optional(_count, data.get("max_tokens")),
+                prompt_tokens=_optional(_count, data.get("prompt_tokens")),
                 session=_optional(_text, data.get("session")),
                 turn=_optional(_count, data.get("turn")),
                 error=_optional(_text, data.get("error")),

@@ -117,6 +117,12 @@ def add_verify(sub: argparse._SubParsersAction[Parser]) -> None:
         help="also report the alerts of the rules `slocheck generate` writes (loaded into that "
         "Prometheus) that went pending or fired in the window",
     )
+    p.add_argument(
+        "--requests",
+        metavar="FILE",
+        help="a run's requests.jsonl.gz: judge the SLOs that read the load generator (source "
+        "client or both, goodput) from its records, as slocheck run did",
+    )
     p.set_defaults(handler=_cmd_verify)
 
 
@@ -136,7 +142,15 @@ def _cmd_verify(args: argparse.Namespace) -> int:
         raise UsageError(f"--start/--end: {e}") from None
     check_written_window(window, args.start, args.end, now)
     client = client_for(loaded.spec.prometheus, args.prometheus_url)
-    result = verify(loaded, client, window, with_rules=args.with_rules)
+    if args.requests:
+        from slocheck.workflows.client_slis import measures_from_file
+
+        measured, kind = measures_from_file(loaded.spec, args.requests, window)
+        result = verify(
+            loaded, client, window, with_rules=args.with_rules, measured=measured, load=kind
+        )
+    else:
+        result = verify(loaded, client, window, with_rules=args.with_rules)
     new_console().print(escape(window_words(window, args.start, args.end)), soft_wrap=True)
     return _report(result, args)
 

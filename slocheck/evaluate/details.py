@@ -112,6 +112,10 @@ class CheckDetails(TypedDict, total=False):
     #: max_tokens: the answers that gave their length, and those longer than asked
     answers: int
     over_max_tokens: int
+    #: prompt_tokens: the prompts counted by both sides, those counted otherwise, the totals
+    outside: int
+    client_prompt_tokens: int
+    server_prompt_tokens: int
     #: stopped_early (abort_on_fail): when the SLO's budget was first seen spent, and when the
     #: load was told to stop (unix seconds)
     budget_spent_at: float

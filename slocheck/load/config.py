@@ -13,6 +13,7 @@ from slocheck.errors import UsageError
 from slocheck.load.locustfiles import bodies
 from slocheck.load.locustfiles.arrivals import DISTRIBUTIONS, peak_rate, replay_rate
 from slocheck.load.locustfiles.datasets import read_dataset
+from slocheck.load.locustfiles.tokenizer import PromptTokenizer
 from slocheck.load.locustfiles.traces import read_trace
 from slocheck.load.scenarios import SCENARIOS
 
@@ -37,6 +38,7 @@ FIELDS = {
     "openai_endpoint": "target.endpoint",
     "prompts": "load.prompts",
     "trace": "load.trace",
+    "tokenizer": "load.tokenizer",
     "sample": "load.sample",
     "turns": "load.turns",
     "input_tokens": "load.input_tokens",
@@ -112,6 +114,7 @@ class LoadConfig:
     input_tokens: bodies.Lengths | None = None  # synthetic prompts' lengths, in words
     output_tokens: bodies.Lengths | None = None  # max_tokens per request
     prefix: tuple[int, int] | None = None  # shared system prompts: (count, tokens each)
+    tokenizer: Path | None = None  # the model's tokenizer.json: exact prompt lengths, counted
     payload: Path | None = None  # kserve-v2, http: a JSON file, or JSONL bodies sent in turn
     http_method: str = "POST"  # http only
     http_path: str = "/"  # http only
@@ -274,6 +277,8 @@ class LoadConfig:
             )
         if self.prompts is not None:
             _checked(FIELDS["prompts"], read_dataset, self.prompts)
+        if self.tokenizer is not None:
+            _checked(FIELDS["tokenizer"], PromptTokenizer.from_file, self.tokenizer)
         if self.sample not in SAMPLES:
             raise UsageError(f"{FIELDS['sample']}: {self.sample!r} is not one of {SAMPLES}")
         if self.turns not in TURNS:
@@ -308,6 +313,7 @@ class LoadConfig:
             "SLOCHECK_INPUT_TOKENS": bodies.encode_lengths(self.input_tokens),
             "SLOCHECK_OUTPUT_TOKENS": bodies.encode_lengths(self.output_tokens),
             "SLOCHECK_PREFIX": "" if self.prefix is None else "{},{}".format(*self.prefix),
+            "SLOCHECK_TOKENIZER": str(self.tokenizer.resolve()) if self.tokenizer else "",
             "SLOCHECK_PAYLOAD": str(self.payload.resolve()) if self.payload else "",
             "SLOCHECK_HTTP_METHOD": self.http_method,
             "SLOCHECK_HTTP_PATH": self.http_path,

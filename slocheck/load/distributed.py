@@ -18,7 +18,7 @@ from pathlib import Path
 from slocheck.errors import LoadGeneratorError, UsageError
 
 #: The settings whose value is a file path on the master: their text travels with the config.
-FILE_SETTINGS = ("SLOCHECK_PAYLOAD", "SLOCHECK_PROMPTS", "SLOCHECK_TRACE")
+FILE_SETTINGS = ("SLOCHECK_PAYLOAD", "SLOCHECK_PROMPTS", "SLOCHECK_TRACE", "SLOCHECK_TOKENIZER")
 #: Settings that belong to the master's machine only.
 LOCAL_SETTINGS = ("SLOCHECK_LOAD_DIR",)
 #: Locust's master says this when its workers did not come in time.

@@ -76,6 +76,7 @@ def _requests(load: LoadSpec, t: TargetSpec, base: Path | None) -> dict[str, Any
         "input_tokens": tokens(load.input_tokens),
         "output_tokens": tokens(load.output_tokens),
         "prefix": None if load.prefix is None else (load.prefix.count, load.prefix.tokens),
+        "tokenizer": path(load.tokenizer),
         "payload": path(load.payload),
         "http_method": t.method,
         "http_path": t.path,

@@ -321,6 +321,9 @@ class LoadSpec(_Strict):
     output_tokens: TokenLength | None = None
     # target.api openai: shared system prompts before every request's own (prefix caching)
     prefix: PrefixSpec | None = None
+    # target.api openai: the model's tokenizer.json: prompts cut to exact token lengths, and
+    # counted, so that the prompt_tokens cross-check holds the server's counts to them
+    tokenizer: str | None = None
     # target.api kserve-v2 and http: a JSON body, or a JSONL file of bodies used in turn
     payload: str | None = None
     seed: int = 0

@@ -3,17 +3,23 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 
+from slocheck.errors import UsageError
 from slocheck.evaluate import Window
 from slocheck.evaluate.client_side import ClientSli, counts_requests
+from slocheck.evaluate.counts import unanswered_in
 from slocheck.evaluate.goodput import count_goodput
+from slocheck.load.request_log import read_requests_file, snapshot_of
 from slocheck.load.stats import SecondStats, Snapshot, merged, new_histogram
-from slocheck.request_record import RequestRecord
+from slocheck.request_record import RecordError, RequestRecord
 from slocheck.slofile import Spec
 from slocheck.slofile.kinds import REQUESTS, kind
 from slocheck.slofile.model import SloSpec
 from slocheck.slofile.sources import LoadKind, preset_of, source_of
+from slocheck.workflows.verify import ClientMeasures
 
 
 def _in_window(seconds: Mapping[int, SecondStats], window: Window) -> list[SecondStats]:
@@ -78,3 +84,34 @@ def client_slis(
         for slo in spec.slos
         if source_of(slo, preset, load) != "server" or counts_requests(slo)
     }
+
+
+def client_measures(
+    spec: Spec,
+    snap: Snapshot,
+    records: Sequence[RequestRecord],
+    load: LoadKind,
+    window: Window,
+    lo: float,
+    hi: float = math.inf,
+) -> ClientMeasures:
+    """What the load generator measured of ``window`` (its requests with no answer counted
+    from second ``lo`` to ``hi``), and of any part of it (``of``: a slice)."""
+    return ClientMeasures(
+        unanswered=unanswered_in(snap.requests, lo, hi),
+        slis=client_slis(spec, snap, window, load, records),
+        of=lambda part: client_measures(spec, snap, records, load, part, part.start, part.end),
+    )
+
+
+def measures_from_file(spec: Spec, path: str, window: Window) -> tuple[ClientMeasures, LoadKind]:
+    """What a run's ``requests.jsonl.gz`` says the load generator measured of ``window``, and
+    the run's kind of load (open when its requests had intended send times); a UsageError
+    naming the file and line when it cannot be read."""
+    try:
+        records = read_requests_file(Path(path))
+    except RecordError as e:
+        raise UsageError(f"--requests: {e}") from None
+    kind: LoadKind = "open" if any(r.intended is not None for r in records) else "closed"
+    snap = snapshot_of(records)
+    return client_measures(spec, snap, records, kind, window, window.start, window.end), kind

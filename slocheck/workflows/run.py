@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -13,16 +12,13 @@ from urllib.parse import urlsplit
 
 from slocheck.errors import InfrastructureError, UsageError
 from slocheck.evaluate import Window
-from slocheck.evaluate.counts import (
-    unanswered_in,
-)
 from slocheck.evaluate.crosscheck import (
     CrossCheck,
     cross_checks,
     first_scrape,
     run_verdict,
 )
-from slocheck.evaluate.tokens import max_tokens_honoured
+from slocheck.evaluate.tokens import max_tokens_honoured, prompt_lengths_agree
 from slocheck.load import LoadConfig, LoadResult, Progress, run_load, stopping
 from slocheck.load.client_stats import client_stats
 from slocheck.prom.client import HttpPromClient, PromClient, redact_url
@@ -37,7 +33,7 @@ from slocheck.slofile.sources import LoadKind, named_preset
 from slocheck.supervise import spawn
 from slocheck.verdict import Verdict
 from slocheck.workflows.abort import abort_rule, with_early_stop
-from slocheck.workflows.client_slis import client_slis
+from slocheck.workflows.client_slis import client_measures
 from slocheck.workflows.crosscheck_inputs import gather_cross_check_inputs
 from slocheck.workflows.endings import (
     Stage,
@@ -62,7 +58,7 @@ from slocheck.workflows.stack import (
     ready_paths,
     wait_until_ready,
 )
-from slocheck.workflows.verify import ClientMeasures, client_for, verify
+from slocheck.workflows.verify import client_for, verify
 
 EMBEDDED_JOB = "slocheck"
 DISCOVERY_TICK_S = 5.0
@@ -380,20 +376,14 @@ def _verify(r: _Run, load: LoadResult, client: PromClient, window: Window) -> Ve
     r.phase("verifying", "verifying")
     stopping.pause_for_tests("verifying")
     kind: LoadKind = "open" if load.config.open_loop else "closed"
-    spec, snap = r.loaded.spec, load.snapshot
-
-    def measured(w: Window, lo: float, hi: float = math.inf) -> ClientMeasures:
-        return ClientMeasures(
-            unanswered=unanswered_in(snap.requests, lo, hi),
-            slis=client_slis(spec, snap, w, kind, load.records),
-            of=lambda part: measured(part, part.start, part.end),
-        )
-
+    measured = client_measures(
+        r.loaded.spec, load.snapshot, load.records, kind, window, load.window_start
+    )
     return verify(
         r.loaded,
         client,
         window,
-        measured=measured(window, load.window_start),
+        measured=measured,
         with_rules=r.options.with_rules,
         load=kind,
     )
@@ -403,11 +393,12 @@ def _cross_check(
     loaded: LoadedSpec, load: LoadResult, client: PromClient, launched: float, window: Window
 ) -> list[CrossCheck]:
     """Step 6: what the client and the server counted, compared; the load as asked for; the
-    answers' lengths against the max_tokens their requests asked for."""
+    answers' lengths against the max_tokens their requests asked for, and the prompts' against
+    the client's tokenizer."""
     spec = loaded.spec
     explicit = named_preset(spec)
     inputs = gather_cross_check_inputs(
         load, client, spec.prometheus.selector, launched, window, slos=spec.slos, preset=explicit
     )
-    tokens = max_tokens_honoured(load.records)
-    return cross_checks(inputs) + ([tokens] if tokens is not None else [])
+    tokens = [max_tokens_honoured(load.records), prompt_lengths_agree(load.records)]
+    return cross_checks(inputs) + [check for check in tokens if check is not None]

@@ -128,3 +128,22 @@ def test_a_server_slow_between_tokens_fails_goodput_while_its_ttft_passes(
     }
     assert slos["other-p95"]["verdict"] == "pass", output
     assert report["_code"] == 1, output
+
+    # `slocheck verify --requests` judges the same window from the records file alone (every
+    # SLO here reads the client: no Prometheus is asked) and says what the run said
+    window = report["window"]
+    again = run_cli(
+        [
+            *("verify", "--slo", str(tmp_path / "slos.yaml")),
+            *("--requests", str(tmp_path / "out" / "requests.jsonl.gz")),
+            *("--start", repr(window["start_unix"]), "--end", repr(window["end_unix"])),
+            *("--prometheus-url", "http://127.0.0.1:9", "--json", str(tmp_path / "v.json")),
+        ],
+        timeout=120,
+    )
+    assert again.returncode == 1, again.stdout + again.stderr
+    judged = {s["name"]: s for s in json.loads((tmp_path / "v.json").read_text())["slos"]}
+    for key in ("verdict", "value", "samples"):
+        assert judged["goodput"][key] == slos["goodput"][key], key
+    assert judged["goodput"]["details"]["good"] == slos["goodput"]["details"]["good"]
+    assert judged["other-p95"]["verdict"] == "pass"

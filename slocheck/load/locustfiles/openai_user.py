@@ -42,6 +42,7 @@ from locust import task
 from slocheck.load.locustfiles.bodies import (
     DEFAULT_INPUT_TOKENS,
     DEFAULT_OUTPUT_TOKENS,
+    WORDS,
     Lengths,
     prefixes,
     synthetic_prompt,
@@ -56,6 +57,7 @@ from slocheck.load.locustfiles.plugin import (
     record_metric,
     with_measured,
 )
+from slocheck.load.locustfiles.tokenizer import PromptTokenizer
 from slocheck.load.locustfiles.traces import TraceRow, prompt_of
 
 MODEL = os.environ.get("SLOCHECK_MODEL", "")
@@ -77,6 +79,11 @@ PREFIXES = (
     prefixes(_PREFIX[0], _PREFIX[1], int(os.environ.get("SLOCHECK_SEED", "0") or 0))
     if len(_PREFIX) == 2
     else []
+)
+TOKENIZER = (
+    PromptTokenizer.from_file(Path(os.environ["SLOCHECK_TOKENIZER"]))
+    if os.environ.get("SLOCHECK_TOKENIZER")
+    else None
 )
 SESSIONS = os.environ.get("SLOCHECK_TURNS", "one") == "all"
 THINK_TIME = float(os.environ.get("SLOCHECK_THINK_TIME", "0") or 0)
@@ -101,14 +108,38 @@ def next_turn(session: Session | None, row: TraceRow | None = None) -> Turn:
     output length as ``max_tokens``), the session's next turn, a dataset's next line (round
     robin or drawn), or a synthetic prompt; ``max_tokens`` the recorded answer's, else drawn."""
     if row is not None:
-        return Turn(({"role": "user", "content": prompt_of(row, RNG)},), row.output_tokens)
+        text = prompt_of(row, RNG)
+        if TOKENIZER is not None:  # its words cut to the row's length in the model's tokens
+            text = TOKENIZER.fit(text.split(), row.input_tokens)
+        return Turn(({"role": "user", "content": text},), row.output_tokens)
     if session is not None:
         turn = session.next_turn()
     elif DATASET.conversations:
         turn = DATASET.next().single
     else:
-        turn = synthetic_prompt(RNG, INPUT_TOKENS.draw(RNG))
+        length = INPUT_TOKENS.draw(RNG)
+        if TOKENIZER is not None:
+            text = TOKENIZER.prompt(RNG, length, WORDS)
+            turn = Turn(({"role": "user", "content": text},))
+        else:
+            turn = synthetic_prompt(RNG, length)
     return Turn(turn.messages, turn.max_tokens or OUTPUT_TOKENS.draw(RNG))
+
+
+def prompt_tokens(body: dict[str, Any]) -> int | None:
+    """The client's count of the prompt a request sends (``load.tokenizer``; else None): its
+    messages' texts (chat) or its prompt (completions)."""
+    if TOKENIZER is None:
+        return None
+    if "prompt" in body:
+        return TOKENIZER.count(str(body["prompt"]))
+    return TOKENIZER.count_all([_content_text(m.get("content")) for m in body["messages"]])
+
+
+def _content_text(content: Any) -> str:
+    if isinstance(content, list):  # content parts: [{"type": "text", "text": "..."}]
+        return " ".join(str(p.get("text", "")) for p in content if isinstance(p, dict))
+    return content if isinstance(content, str) else ""
 
 
 def content_of(choice: dict[str, Any]) -> str:
@@ -248,6 +279,7 @@ class OpenAIUser(Paced):
             None,
             Measured(
                 max_tokens=turn.max_tokens,
+                prompt_tokens=prompt_tokens(body),
                 session=session.id if session else (row.session if row else None),
                 turn=session.played if session else None,
             ),

@@ -37,7 +37,7 @@ from locust import events
 from locust.runners import STATE_MISSING, STATE_RUNNING, STATE_SPAWNING, MasterRunner, WorkerRunner
 
 from slocheck.load.locustfiles.snapshots import RECORDS, merge_delta, records_file, worker_file
-from slocheck.request_record import Gaps, RequestRecord
+from slocheck.request_record import REJECTED, UNANSWERED, Gaps, RequestRecord, status_kind
 
 LOWEST_US, HIGHEST_US, DIGITS = 1, 3_600_000_000, 3  # 1 us to 1 h, 3 significant digits
 OUT_DIR = os.environ.get("SLOCHECK_LOAD_DIR", "")
@@ -76,22 +76,6 @@ class _Second:
             record(min(max(us, LOWEST_US), HIGHEST_US), n)
 
 
-UNANSWERED, REJECTED = 1, 2
-#: 4xx answers that are the server's failure, not the client's: 424 (TGI: the generation
-#: failed) and 429 (the server refused the load it was asked to serve: overloaded)
-SERVER_4XX = frozenset({"424", "429"})
-
-
-def _kind(status: str) -> int:
-    """0 for an answer, UNANSWERED for no HTTP answer at all ("0", "error"), REJECTED for a 4xx
-    that is the client's fault (not :data:`SERVER_4XX`)."""
-    if not status.isdigit() or status == "0":
-        return UNANSWERED
-    if status.startswith("4") and len(status) == 3 and status not in SERVER_4XX:
-        return REJECTED
-    return 0
-
-
 _KINDS: dict[str, int] = {}  # status label -> its _kind, computed once per label
 
 
@@ -108,11 +92,15 @@ class Recorder:
         self.done = False
         self.records: list[dict[str, Any]] = []  #: request records not written or sent yet
 
-    def request(self, name: str, seconds: float, ok: bool, status: str) -> None:
-        slot = self._add(self.requests, name, seconds, ok)
+    def request(
+        self, name: str, seconds: float, ok: bool, status: str, at: float | None = None
+    ) -> None:
+        """Count one request that ended at ``at`` (now when None): the same second its
+        record's ``end`` says, so that the records and the tables agree at every boundary."""
+        slot = self._add(self.requests, name, seconds, ok, at)
         kind = _KINDS.get(status)
         if kind is None:
-            kind = _KINDS[status] = _kind(status)
+            kind = _KINDS[status] = status_kind(status)
         if kind:
             if kind == UNANSWERED:
                 slot.unanswered += 1
@@ -144,10 +132,16 @@ class Recorder:
         seconds[sec] = seconds.get(sec, 0) + n
 
     @staticmethod
-    def _add(table: dict[str, dict[int, _Second]], name: str, seconds: float, ok: bool) -> _Second:
+    def _add(
+        table: dict[str, dict[int, _Second]],
+        name: str,
+        seconds: float,
+        ok: bool,
+        at: float | None = None,
+    ) -> _Second:
         """Count one request (or measurement) in the second it completes, its latency in whole
         microseconds; the histogram gets it at the next encoding (``_Second.flush``)."""
-        sec = int(time.time())
+        sec = int(time.time() if at is None else at)
         slots = table.get(name)
         if slots is None:
             slots = table[name] = {}
@@ -316,6 +310,7 @@ class Measured:
     input_tokens: int | None = None
     output_tokens: int | None = None
     max_tokens: int | None = None
+    prompt_tokens: int | None = None  #: ``load.tokenizer``: the prompt's tokens, client-counted
     session: str | None = None  #: ``turns: all``: the conversation being played
     turn: int | None = None  #: its turn, from 1
 
@@ -359,6 +354,7 @@ def _record(
         input_tokens=m.input_tokens,
         output_tokens=m.output_tokens,
         max_tokens=m.max_tokens,
+        prompt_tokens=m.prompt_tokens,
         session=m.session,
         turn=m.turn,
         error=None if exception is None else str(exception)[:200],
@@ -380,8 +376,9 @@ def _on_request(
     status = getattr(response, "status_code", None)
     label = str(status) if status else ("error" if exception else "0")
     seconds = response_time / 1000.0
-    RECORDER.request(name, seconds, exception is None, label)
-    RECORDER.keep(_record(name, seconds, label, exception, context, start_time))
+    record = _record(name, seconds, label, exception, context, start_time)
+    RECORDER.request(name, seconds, exception is None, label, at=record.end)
+    RECORDER.keep(record)
 
 
 @events.test_start.add_listener
