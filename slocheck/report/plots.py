@@ -163,8 +163,23 @@ def _axes(f: Frame, x_label: str, unit: str) -> str:
     )
 
 
+def merged_levels(levels: Sequence[Level]) -> list[Level]:
+    """Levels at one value drawn once, their names joined (two SLOs with one threshold would
+    otherwise print their labels over each other), in their first order; the first's
+    colour."""
+    out: dict[float, Level] = {}
+    for name, colour, value in levels:
+        if value in out:
+            first, first_colour, _ = out[value]
+            out[value] = (f"{first}; {name}", first_colour, value)
+        else:
+            out[value] = (name, colour, value)
+    return list(out.values())
+
+
 def _guides(f: Frame, levels: Sequence[Level], marks: Sequence[Level]) -> list[str]:
-    """Thresholds (horizontal) and marks (vertical), each with its label."""
+    """Thresholds (horizontal, one line a value) and marks (vertical), each with its label."""
+    levels = merged_levels(levels)
     parts = [
         f'<line class="threshold" x1="{LEFT}" x2="{W - RIGHT}" y1="{f.py(level):.1f}" '
         f'y2="{f.py(level):.1f}" stroke="{colour}" stroke-width="1.5" '

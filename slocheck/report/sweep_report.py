@@ -170,9 +170,9 @@ def sweep_to_markdown(s: SweepResult) -> str:
         "",
         f"{md(s.loaded.spec.service.name)}: **{md(best_text(s))}**.",
         "",
-        f"{len(s.points)} of {len(s.planned)} loads run, "
-        f"{format_duration(s.options.step_duration)} judged each, in "
-        f"{s.finished_at - s.started_at:.0f} s.",
+        f"{len(s.points)} of {len(s.planned)} loads run, each judged over "
+        f"{format_duration(s.options.step_duration)} or more (a rate too low to decide every SLO "
+        f"in that runs longer), in {s.finished_at - s.started_at:.0f} s.",
         "",
     ]
     if s.error:

@@ -256,3 +256,17 @@ def test_the_capacity_page_labels_its_axes_draws_thresholds_and_colours_verdicts
     assert 'style="color:#cf222e;font-weight:bold">fail<' in page
     assert 'style="color:#1a7f37;font-weight:bold">pass<' in page
     assert "passes at 40/s" in t.by_class[""] and "fails at 80/s" in t.by_class[""]
+
+
+def test_thresholds_at_one_value_are_drawn_once_with_both_names() -> None:
+    from slocheck.report.plots import merged_levels
+
+    levels = [
+        ("a: P95 250ms", "#111", 250.0),
+        ("b: 1s", "#222", 1000.0),
+        ("c: ttft", "#333", 250.0),
+    ]
+    assert merged_levels(levels) == [
+        ("a: P95 250ms; c: ttft", "#111", 250.0),
+        ("b: 1s", "#222", 1000.0),
+    ]
