@@ -149,6 +149,9 @@ class ClientStats:
     llm: StreamStats | None = None
     open_loop: OpenLoopStats | None = None
     generators: tuple[GeneratorStats, ...] = ()
+    #: requests the end of the run killed in flight (Locust's stop timeout ran out): no answer,
+    #: no record, left out of every SLI and counted here
+    cut: int = 0
 
     def to_dict(self) -> dict[str, object]:
         """``report.json``'s ``client``: ``llm``, ``open_loop`` and ``generators`` only where
@@ -164,6 +167,8 @@ class ClientStats:
             out["open_loop"] = self.open_loop.to_dict()
         if self.generators:
             out["generators"] = [g.to_dict() for g in self.generators]
+        if self.cut:
+            out["cut"] = self.cut
         return out
 
 
@@ -186,6 +191,7 @@ def client_stats(load: LoadResult) -> ClientStats:
         llm=None if llm.empty else llm,
         open_loop=open_loop_stats(load) if load.config.open_loop else None,
         generators=generator_stats(load),
+        cut=sum(snap.counts.get("cut", {}).values()),
     )
 
 

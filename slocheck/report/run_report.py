@@ -194,12 +194,13 @@ CLIENT_HEADINGS = {
     "streams": "Client, streams",
     "open loop": "Client, open loop",
     "generators": "Load generators",
+    "cut": "Client, cut by the end",
 }
 
 
 def client_texts(client: ClientStats | None) -> list[tuple[str, str]]:
     """What the load generator measured beyond the table, as ``(what, text)``: ``streams``,
-    ``open loop`` and ``generators``, each where it was measured."""
+    ``open loop``, ``generators`` and ``cut``, each where it was measured."""
     if client is None:
         return []
     out = []
@@ -209,6 +210,14 @@ def client_texts(client: ClientStats | None) -> list[tuple[str, str]]:
         out.append(("open loop", open_loop_text(client.open_loop)))
     if client.generators:
         out.append(("generators", generators_text(client.generators)))
+    if client.cut:
+        out.append(
+            (
+                "cut",
+                f"{client.cut:,} requests were still in flight when the run ended and were cut "
+                "(no answer, no record: left out of every SLI)",
+            )
+        )
     return out
 
 

@@ -23,7 +23,7 @@ from typing import Any
 
 import pytest
 
-from tests.helpers import STOP_GUARD_S, all_gone, children_of, load_running_for
+from tests.helpers import STOP_GUARD_S, all_gone, children_of, load_running_for, run_spec
 
 pytestmark = pytest.mark.skipif(
     shutil.which("prometheus") is None, reason="needs the prometheus binary (scripts/setup.sh)"
@@ -323,3 +323,20 @@ def test_a_signal_between_two_capacity_steps_still_writes_the_search_s_reports(
     assert (out / "summary.md").exists() and (out / "report.html").exists()
     (step,) = (out / "steps").iterdir()
     assert all((step / name).exists() for name in REPORTS), list(step.iterdir())
+
+
+CUT_SPEC = """version: 1
+service: {model: classifier, faults: {latency: 20s}}
+load: {users: 2, warmup: 0s, duration: 2s}
+slos:
+  - {name: availability, sli: availability, objective: 99%}
+"""
+
+
+def test_requests_still_in_flight_at_the_end_are_counted_as_cut(tmp_path: Path) -> None:
+    # every answer takes 20 s: each of the 2 users has its first request in flight when the
+    # 2 s load ends, and Locust's 5 s stop timeout kills both: counted, never judged
+    code, report, output = run_spec(tmp_path, CUT_SPEC)
+    assert report["client"]["cut"] == 2, output
+    assert "2 requests were still in flight when the run ended and were cut" in output
+    assert report["verdict"] != "pass" and code != 0, output  # nothing was answered

@@ -83,6 +83,12 @@ def schedule(index: int = 0) -> Schedule | TraceSchedule:
     return _SCHEDULE[0]
 
 
+def count_cut() -> None:
+    """A request the end of the run killed in flight (Locust's stop timeout ran out): it has
+    no answer and no record; it is counted (``cut``), never judged."""
+    record_count("cut", 1)
+
+
 class _CorrectedEvent:
     """The ``request`` event as one user's client fires it: the first request after an
     open-loop send time is recorded from that time (coordinated omission corrected), its
@@ -118,17 +124,21 @@ class Paced(FastHttpUser):
         self.intended: float | None = None  # the send time this user took, not yet used
         self.trace_row: TraceRow | None = None  # a trace's request due then (trace replay)
         self.sent_due: tuple[float, float] | None = None  # (intended, actual) of the last send
-        if OPEN:
-            client: Any = self.client
-            send = client.request
+        client: Any = self.client
+        send = client.request
 
-            def request(*a: Any, **kw: Any) -> Any:
-                if self.intended is not None:
-                    self.sent_due = (self.intended, time.time())
-                    self.intended = None
+        def request(*a: Any, **kw: Any) -> Any:
+            if OPEN and self.intended is not None:
+                self.sent_due = (self.intended, time.time())
+                self.intended = None
+            try:
                 return send(*a, **kw)
+            except gevent.GreenletExit:  # killed in flight by the end of the run
+                count_cut()
+                raise
 
-            client.request = request
+        client.request = request
+        if OPEN:
             client.request_event = _CorrectedEvent(client.request_event, self)
 
     def wait_time(self) -> float:

@@ -37,6 +37,7 @@ import zlib
 from pathlib import Path
 from typing import Any
 
+import gevent
 from locust import task
 
 from slocheck.load.locustfiles.bodies import (
@@ -48,7 +49,7 @@ from slocheck.load.locustfiles.bodies import (
     synthetic_prompt,
     with_prefix,
 )
-from slocheck.load.locustfiles.common import Paced, stream_lines
+from slocheck.load.locustfiles.common import Paced, count_cut, stream_lines
 from slocheck.load.locustfiles.datasets import Picker, Session, Turn, read_dataset
 from slocheck.load.locustfiles.plugin import (
     Measured,
@@ -293,7 +294,11 @@ class OpenAIUser(Paced):
             name=PATH,
             context=context,
         ) as r:
-            answer = self._stream(r, started) if STREAM else self._whole(r)
+            try:
+                answer = self._stream(r, started) if STREAM else self._whole(r)
+            except gevent.GreenletExit:  # the end of the run killed it mid-stream
+                count_cut()
+                raise
         if session is not None:
             if answer is None:
                 self.session = None  # a failed turn: the user gives up the conversation
