@@ -8,14 +8,19 @@ from __future__ import annotations
 
 import gzip
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
 from slocheck.load.stats import HIGHEST_US, LOWEST_US, SecondStats, Snapshot, new_histogram
 from slocheck.request_record import REJECTED, UNANSWERED, RecordError, RequestRecord, status_kind
 
 #: The run's file of request records, beside its reports.
 REQUESTS_FILE = "requests.jsonl.gz"
+#: The same records as a table, when pyarrow is installed (``pip install 'slocheck[parquet]'``).
+PARQUET_FILE = "requests.parquet"
+#: Its columns: a record's fields, its gaps' summary flattened (``itl_n``, ``itl_p50``, ...).
+_GAP_COLUMNS = ("n", "p50", "p90", "p95", "p99", "max")
 #: What the Locust processes append to in the load's folder.
 PATTERN = "requests-*.jsonl"
 
@@ -56,6 +61,38 @@ def write_records(records: Iterable[RequestRecord], path: Path) -> Path:
     ):
         for r in records:
             gz.write(json.dumps(r.to_json(), separators=(",", ":")).encode() + b"\n")
+    tmp.replace(path)
+    return path
+
+
+def write_parquet(records: Sequence[RequestRecord], path: Path) -> Path | None:
+    """Write ``records`` as a Parquet table (one row a request, the columns of
+    ``requests.jsonl.gz`` with ``itl`` flattened), through a temporary file; None, writing
+    nothing, when pyarrow is not installed."""
+    try:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+    except ImportError:
+        return None
+    floats, ints, texts = pa.float64(), pa.int64(), pa.string()
+    types: dict[str, Any] = {
+        "name": texts, "sent": floats, "end": floats, "latency": floats, "status": texts,
+        "ok": pa.bool_(), "intended": floats, "ttft": floats, "tpot": floats,
+        **{f"itl_{k}": ints if k == "n" else floats for k in _GAP_COLUMNS},
+        "input_tokens": ints, "output_tokens": ints, "max_tokens": ints, "prompt_tokens": ints,
+        "session": texts, "turn": ints, "error": texts,
+    }  # fmt: skip
+    columns: dict[str, list[Any]] = {name: [] for name in types}
+    for r in records:
+        row = r.to_json()
+        gaps = row.pop("itl", None) or {}
+        for k in _GAP_COLUMNS:
+            row[f"itl_{k}"] = gaps.get(k)
+        for name in types:
+            columns[name].append(row.get(name))
+    schema = pa.schema([(name, kind) for name, kind in types.items()])
+    tmp = path.with_name(path.name + ".tmp")
+    pq.write_table(pa.table(columns, schema=schema), tmp)
     tmp.replace(path)
     return path
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from slocheck.load.request_log import REQUESTS_FILE, write_records
+from slocheck.load.request_log import PARQUET_FILE, REQUESTS_FILE, write_parquet, write_records
 from slocheck.report.atomic import write_atomic
 from slocheck.report.format import result_value_text, samples_text, sli_text, target_text
 from slocheck.report.html import to_html
@@ -63,7 +63,8 @@ def write_run_reports(
     ``junit.xml`` (one testcase per SLO, an <error> each when none could be judged, one per
     cross-check that keeps the run from passing, one for an ending before the planned end),
     ``report.json``, ``summary.md`` and ``report.html``, and every request's record
-    (``requests.jsonl.gz``), each atomically. Returns the paths written."""
+    (``requests.jsonl.gz``, and ``requests.parquet`` where pyarrow is installed), each
+    atomically. Returns the paths written."""
     out = result.out_dir
     written: list[Path] = []
     for name, text in (
@@ -75,4 +76,5 @@ def write_run_reports(
         write_atomic(out / name, text)
         written.append(out / name)
     written.append(write_records(result.load.records, out / REQUESTS_FILE))
-    return written
+    table = write_parquet(result.load.records, out / PARQUET_FILE)  # with pyarrow only
+    return [*written, table] if table is not None else written

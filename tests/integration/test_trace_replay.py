@@ -91,5 +91,12 @@ def test_a_trace_is_replayed_at_its_times_with_its_lengths(tmp_path: Path) -> No
     assert checks["request_counts"]["ok"], checks["request_counts"]
     assert "open loop replaying trace.jsonl 2x faster" in output
     assert "sent more than 10ms late (lateness P99" in output
+    try:  # with pyarrow (the parquet extra), the same records as a table
+        import pyarrow.parquet as pq
+
+        table = pq.read_table(out / "requests.parquet").to_pylist()
+        assert [r["intended"] for r in table] == [r["intended"] for r in sent]
+    except ImportError:
+        assert not (out / "requests.parquet").exists()
     for name in ("summary.md", "report.html"):  # the same sentence in every report
         assert (out / name).read_text().count("sent more than 10ms late") == 1, name

@@ -54,3 +54,17 @@ def test_each_record_counts_in_the_second_it_ended_with_its_status() -> None:
     # tokens of the requests that succeeded only (as the load generator counts them)
     assert snap.counts["output_tokens"] == {int(T): 22}
     assert snap.counts["input_tokens"] == {int(T): 3}
+
+
+def test_the_records_as_a_parquet_table_when_pyarrow_is_installed(tmp_path: Path) -> None:
+    pq = pytest.importorskip("pyarrow.parquet", reason="the parquet extra: pip install -e '.[dev]'")
+    from slocheck.load.request_log import write_parquet
+
+    path = write_parquet(RECORDS, tmp_path / "requests.parquet")
+    assert path is not None
+    rows = pq.read_table(path).to_pylist()
+    assert len(rows) == len(RECORDS)
+    assert [r["status"] for r in rows] == [r.status for r in RECORDS]
+    assert rows[0]["ttft"] == 0.05 and rows[0]["itl_n"] == 2 and rows[0]["itl_max"] == 0.02
+    assert rows[2]["ttft"] is None and rows[2]["error"] == "status 503"  # unknown: null
+    assert sum(r["output_tokens"] or 0 for r in rows if r["ok"]) == 22
