@@ -10,6 +10,8 @@ command -v prometheus >/dev/null 2>&1 || missing+=(prometheus)
 command -v wrk >/dev/null 2>&1 || missing+=(wrk)
 # amtool checks the Alertmanager routes `slocheck generate` writes (the tests run it)
 command -v amtool >/dev/null 2>&1 || missing+=(prometheus-alertmanager)
+# a real PostgreSQL for the history tests of both stores (tests/postgres.py: initdb, pg_ctl)
+compgen -G "/usr/lib/postgresql/*/bin/pg_ctl" >/dev/null || missing+=(postgresql)
 if [ ${#missing[@]} -gt 0 ]; then
     echo "setup: installing ${missing[*]} from Debian's packages"
     SUDO=""

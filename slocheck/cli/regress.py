@@ -16,13 +16,14 @@ from slocheck.cli.common import (
     new_console,
     number_in,
     print_comparison,
+    shown,
     stop_on_signals,
     warn,
 )
 from slocheck.cli.flags import add_settings, settings_of
 from slocheck.errors import ExitCode, UsageError
 from slocheck.results.run_settings import BenchOptions, setting_names
-from slocheck.store import DEFAULT_HISTORY
+from slocheck.store import DEFAULT_HISTORY, HISTORY_ENV, history_exists, history_location
 from slocheck.verdict import Change, Verdict, exit_code
 
 if TYPE_CHECKING:
@@ -51,7 +52,7 @@ def add_compare(sub: argparse._SubParsersAction[Any]) -> None:
         help="last-pass, median:N (the last N runs pooled), a run id or a report.json "
         "(default median:5)",
     )
-    p.add_argument("--history", default=DEFAULT_HISTORY, help="the history database")
+    p.add_argument("--history", help=HISTORY_HELP)
     p.add_argument("--slo", metavar="FILE", help="read the tolerances from this spec's regression:")
     p.add_argument(
         "--any-fingerprint",
@@ -110,6 +111,13 @@ def _last_n(spec: str) -> int | None:
     return int(n)
 
 
+#: ``--history`` of compare, history and bench
+HISTORY_HELP = (
+    f"the history: a SQLite file or a postgresql:// URL (its password in PGPASSWORD or "
+    f"~/.pgpass); default ${HISTORY_ENV}, else {DEFAULT_HISTORY}"
+)
+
+
 def cmd_compare(args: argparse.Namespace) -> int:
     from slocheck.regress import canary, compare
     from slocheck.slofile import RegressionSpec, load_spec
@@ -118,8 +126,9 @@ def cmd_compare(args: argparse.Namespace) -> int:
     if args.canary_selector:
         return _canary_in_prometheus(args)
     regression = load_spec(args.slo).spec.regression if args.slo else RegressionSpec()
+    args.history = history_location(args.history)
     current = _current(args.current, args.history)
-    if Path(args.history).exists():
+    if history_exists(args.history):
         with History(
             args.history, on_skip=warn
         ) as store:  # run ids, median:N, last-pass and report files
@@ -127,7 +136,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     elif Path(args.baseline).is_file():
         baseline = [load_record(Path(args.baseline))]
     else:
-        raise UsageError(f"--baseline {args.baseline}: no history at {args.history}")
+        raise UsageError(f"--baseline {args.baseline}: no history at {shown(args.history)}")
     console = new_console()
     if args.canary:
         if len(current) > 1:
@@ -238,8 +247,7 @@ def add_history(sub: argparse._SubParsersAction[Any]) -> None:
     p.add_argument("file", nargs="?", help="the JSON-lines file (export, import)")
     p.add_argument(
         "--history",
-        default=DEFAULT_HISTORY,
-        help="the history database; it must exist (slocheck run --history writes it)",
+        help=HISTORY_HELP + "; it must exist (slocheck run --history writes it)",
     )
     p.add_argument(
         "--metric",
@@ -255,9 +263,10 @@ def cmd_history(args: argparse.Namespace) -> int:
     from slocheck.store.history import History
 
     console = new_console()
-    if args.action != "import" and not Path(args.history).exists():  # nothing to read: no file
+    args.history = history_location(args.history)
+    if args.action != "import" and not history_exists(args.history):  # nothing to read
         raise UsageError(
-            f"history {args.action}: there is no history at {args.history}",
+            f"history {args.action}: there is no history at {shown(args.history)}",
             hint="slocheck run --history FILE and slocheck bench add runs to one; "
             "history import creates one",
         )
@@ -280,7 +289,7 @@ def cmd_history(args: argparse.Namespace) -> int:
         rows = store.summaries()
     if args.action == "trend":
         return _trend(rows, args, console)
-    table = Table(title=f"{len(rows)} run(s) in {args.history}", title_justify="left")
+    table = Table(title=f"{len(rows)} run(s) in {shown(args.history)}", title_justify="left")
     for col in ("run", "fingerprint", "verdict", "requests", "p50 ms", "p95 ms", "req/s"):
         table.add_column(col)
     for run_id, _created, fp, verdict, s in rows:
@@ -359,9 +368,7 @@ def add_bench(sub: argparse._SubParsersAction[Any]) -> None:
         default=5,
         help="how many runs (2 to 1000)",
     )
-    p.add_argument(
-        "--history", default=DEFAULT_HISTORY, help="the history database each run is added to"
-    )
+    p.add_argument("--history", help=HISTORY_HELP + ", each run added to it")
     p.add_argument(
         "--out",
         metavar="DIR",
@@ -426,7 +433,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
     options = BenchOptions(
         repeat=args.repeat,
-        history=args.history,
+        history=history_location(args.history),
         out_dir=Path(args.out) if args.out else default_out(ROOT, prefix="bench-"),
         compare_to=args.compare_to,
         **settings_of(args, setting_names(BenchOptions)),

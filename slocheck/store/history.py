@@ -1,12 +1,12 @@
-"""The benchmark history: a SQLite file of run records, safe with concurrent writers (WAL, one
-transaction per run: a kill mid-write leaves the file as it was), exported and imported as JSON
-lines for CI caches. Runs are compared only with runs of the same configuration fingerprint."""
+"""The benchmark history: run records in a SQLite file or a PostgreSQL database
+(``store.backends``: one transaction per run, safe with concurrent writers, a kill mid-write
+leaves it as it was), exported and imported as JSON lines (CI caches, moving between stores).
+Runs are compared only with runs of the same configuration fingerprint."""
 
 from __future__ import annotations
 
 import json
 import math
-import sqlite3
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -16,43 +16,26 @@ from slocheck.regress import RunRecord
 from slocheck.regress.compare import decode_hdr
 from slocheck.regress.record_dicts import record_from_dict, record_to_dict, summary_of
 from slocheck.report.atomic import write_atomic
+from slocheck.store.backends import open_rows
 from slocheck.units import printable
 from slocheck.verdict import Verdict
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS runs (
-    run_id TEXT PRIMARY KEY,
-    created_at REAL NOT NULL,
-    fingerprint TEXT NOT NULL,
-    verdict TEXT NOT NULL,
-    record TEXT NOT NULL,
-    summary TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS runs_by_fingerprint ON runs (fingerprint, created_at);
-"""
-
 
 class History:
-    """The history database at ``path``. A row that cannot be read back (not JSON, not a run
-    record: a corrupt file, or one written by hand) is skipped, never fatal: ``on_skip`` gets
-    one warning naming it, and :attr:`skipped` keeps them all."""
+    """The history at ``location``: a SQLite file's path, or a ``postgresql://`` URL
+    (``store.backends``). A row that cannot be read back (not JSON, not a run record: a corrupt
+    file, or one written by hand) is skipped, never fatal: ``on_skip`` gets one warning naming
+    it, and :attr:`skipped` keeps them all."""
 
-    def __init__(self, path: str | Path, on_skip: Callable[[str], None] | None = None) -> None:
-        self.path = Path(path)
+    def __init__(self, location: str | Path, on_skip: Callable[[str], None] | None = None) -> None:
+        self.rows = open_rows(location)
+        self.where = self.rows.where
         self.on_skip = on_skip
         self.skipped: list[str] = []
         self._skipped_rows: set[str] = set()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            self.db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
-            self.db.execute("PRAGMA journal_mode=WAL")
-            self.db.execute("PRAGMA busy_timeout=30000")
-            self.db.executescript(SCHEMA)
-        except sqlite3.DatabaseError as e:
-            raise UsageError(f"{self.path}: not a slocheck history database ({e})") from None
 
     def close(self) -> None:
-        self.db.close()
+        self.rows.close()
 
     def __enter__(self) -> History:
         return self
@@ -61,26 +44,24 @@ class History:
         self.close()
 
     def add(self, r: RunRecord) -> None:
-        with self.db:  # one transaction: all or nothing
-            self.db.execute("BEGIN IMMEDIATE")
-            self.db.execute(
-                "INSERT OR REPLACE INTO runs VALUES (?, ?, ?, ?, ?, ?)",
-                (
-                    r.run_id,
-                    r.created_at,
-                    r.fingerprint,
-                    r.verdict,
-                    json.dumps(record_to_dict(r)),
-                    json.dumps(summary_of(r)),
-                ),
+        """Write one run, in one transaction (a second write of the same run replaces it)."""
+        self.rows.put(
+            (
+                r.run_id,
+                r.created_at,
+                r.fingerprint,
+                r.verdict,
+                json.dumps(record_to_dict(r)),
+                json.dumps(summary_of(r)),
             )
+        )
 
     def _skip(self, run_id: object, rowid: int, why: str) -> None:
         name = f"run {printable(str(run_id))[:80]!r}" if run_id is not None else f"row {rowid}"
         if name in self._skipped_rows:
             return
         self._skipped_rows.add(name)
-        message = f"{self.path}: {name} skipped: {why}"
+        message = f"{self.where}: {name} skipped: {why}"
         self.skipped.append(message)
         if self.on_skip is not None:
             self.on_skip(message)
@@ -108,13 +89,8 @@ class History:
 
     def runs(self, fingerprint: str | None = None, limit: int = 1000) -> list[RunRecord]:
         """Newest first: the ``limit`` newest runs that can be read (corrupt rows skipped)."""
-        sql = "SELECT rowid, run_id, record FROM runs"
-        args: tuple[Any, ...] = ()
-        if fingerprint:
-            sql += " WHERE fingerprint = ?"
-            args = (fingerprint,)
         out: list[RunRecord] = []
-        for rowid, run_id, text in self.db.execute(sql + " ORDER BY created_at DESC", args):
+        for rowid, run_id, text in self.rows.records(fingerprint):
             if len(out) >= limit:
                 break
             record = self._record(rowid, run_id, text)
@@ -123,19 +99,13 @@ class History:
         return out
 
     def get(self, run_id: str) -> RunRecord | None:
-        row = self.db.execute(
-            "SELECT rowid, run_id, record FROM runs WHERE run_id = ?", (run_id,)
-        ).fetchone()
+        row = self.rows.one(run_id)
         return self._record(*row) if row else None
 
     def summaries(self, limit: int = 200) -> list[tuple[str, float, str, str, dict[str, Any]]]:
         """Newest first: the ``limit`` newest rows' summaries (corrupt rows skipped)."""
-        rows = self.db.execute(
-            "SELECT rowid, run_id, created_at, fingerprint, verdict, summary FROM runs"
-            " ORDER BY created_at DESC"
-        )
         out: list[tuple[str, float, str, str, dict[str, Any]]] = []
-        for rowid, run_id, created, fp, verdict, text in rows:
+        for rowid, run_id, created, fp, verdict, text in self.rows.summaries():
             if len(out) >= limit:
                 break
             try:
@@ -196,7 +166,7 @@ class History:
             return [found]
         if Path(spec).is_file():
             return [load_record(Path(spec))]
-        raise UsageError(f"{flag} {spec}: no such run in {self.path}, and no such file")
+        raise UsageError(f"{flag} {spec}: no such run in {self.where}, and no such file")
 
 
 def load_record(path: Path) -> RunRecord:

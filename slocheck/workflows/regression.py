@@ -3,11 +3,12 @@ history and compare it with its baseline (``slocheck.regress``)."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
 
 from slocheck.regress import Comparison, RunRecord, compare
 from slocheck.slofile import RegressionSpec
-from slocheck.store import DEFAULT_HISTORY
+from slocheck.store import HISTORY_ENV, history_location
 from slocheck.store.history import History
 
 
@@ -22,9 +23,10 @@ def regression_step(
 ) -> Comparison | None:
     """Store the run (``--history``) and compare it (``--compare-to``); a history row that
     cannot be read is skipped, with a warning to ``on_skip``."""
+    history = history or os.environ.get(HISTORY_ENV) or None  # $SLOCHECK_HISTORY: as --history
     if history is None and compare_to is None:
         return None
-    with History(history or DEFAULT_HISTORY, on_skip=on_skip) as store:
+    with History(history_location(history), on_skip=on_skip) as store:
         comparison = (
             compare_in_history(store, compare_to, [record], regression, any_fingerprint)
             if compare_to

@@ -3,6 +3,7 @@ ended: the SLOs it could not judge are <error> testcases, and so is the run's en
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -49,11 +50,13 @@ def _result(out: Path, ending: Ending | None, error: str | None = None) -> RunRe
 def test_an_interrupted_run_writes_every_report_marked_with_its_ending(tmp_path: Path) -> None:
     ending = Ending("waiting for the final scrape", ("SIGTERM", "SIGINT"))
     written = write_run_reports(_result(tmp_path, ending))
+    parquet = ["requests.parquet"] if importlib.util.find_spec("pyarrow") else []
     assert sorted(p.name for p in written) == [
         "junit.xml",
         "report.html",
         "report.json",
         "requests.jsonl.gz",  # every request the load generator saw end: none here
+        *parquet,  # the same, as a table, where pyarrow is installed
         "summary.md",
     ]
     text = (
