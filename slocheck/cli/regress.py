@@ -240,9 +240,10 @@ def add_history(sub: argparse._SubParsersAction[Any]) -> None:
         "action",
         nargs="?",
         default="list",
-        choices=("list", "export", "import", "trend"),
-        help="list the runs, export or import them as JSON lines, or find the change points "
-        "of a metric (trend) (default: list)",
+        choices=("list", "export", "import", "trend", "migrate"),
+        help="list the runs, export or import them as JSON lines, find the change points of a "
+        "metric (trend), or bring the history's schema to this slocheck's (migrate) "
+        "(default: list)",
     )
     p.add_argument("file", nargs="?", help="the JSON-lines file (export, import)")
     p.add_argument(
@@ -271,6 +272,13 @@ def cmd_history(args: argparse.Namespace) -> int:
             "history import creates one",
         )
     with History(args.history, on_skip=warn) as store:
+        if args.action == "migrate":
+            before, after = store.migrate()
+            console.print(
+                f"{shown(args.history)}: schema version {before}"
+                + (f" -> {after}" if after != before else ", this slocheck's: nothing to do")
+            )
+            return ExitCode.OK
         if args.action in ("export", "import") and not args.file:
             raise UsageError(f"history {args.action}: give the JSON-lines FILE")
         if args.action == "export":

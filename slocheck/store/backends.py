@@ -22,6 +22,10 @@ from slocheck.units import redact_urls
 
 #: The layout of the runs table this slocheck writes; a higher one is a newer slocheck's.
 SCHEMA_VERSION = 1
+#: The forward migrations, by the version they lead to: the statements that bring a history of
+#: the version before to it (SQLite's, PostgreSQL's). None yet: version 1 is the first; a
+#: history of no version (written before versions were recorded) is version 1's layout.
+MIGRATIONS: dict[int, tuple[tuple[str, ...], tuple[str, ...]]] = {}
 #: A row: (its id, run_id, created_at, fingerprint, verdict, record JSON, summary JSON).
 Row = tuple[Any, ...]
 POSTGRES_SCHEMES = ("postgresql", "postgres")
@@ -75,6 +79,10 @@ class Rows(Protocol):
     def summaries(self) -> Iterator[Row]:
         """(id, run_id, created_at, fingerprint, verdict, summary), newest first."""
 
+    def migrate(self) -> tuple[int, int]:
+        """Run the migrations from the stored version to :data:`SCHEMA_VERSION`, each in one
+        transaction: (the version before, after)."""
+
     def close(self) -> None: ...
 
 
@@ -119,6 +127,20 @@ class SqliteRows:
         except sqlite3.DatabaseError as e:
             raise UsageError(f"{path}: not a slocheck history database ({e})") from None
         _checked_version(version, self.where)
+        self.version = int(str(version))
+
+    def migrate(self) -> tuple[int, int]:
+        before = self.version
+        for version in range(before + 1, SCHEMA_VERSION + 1):
+            with self.db:
+                self.db.execute("BEGIN IMMEDIATE")
+                for statement in MIGRATIONS[version][0]:
+                    self.db.execute(statement)
+                self.db.execute(
+                    "UPDATE slocheck_meta SET value = ? WHERE key = 'schema_version'", (version,)
+                )
+            self.version = version
+        return before, self.version
 
     def put(self, row: Sequence[Any]) -> None:
         with self.db:  # one transaction: all or nothing
@@ -183,7 +205,26 @@ class PostgresRows:
             raise InfrastructureError(
                 f"{self.where}: cannot open the history: {_first_line(e)}"
             ) from None
-        _checked_version(found[0] if found else None, self.where)
+        version = found[0] if found else None
+        _checked_version(version, self.where)
+        self.version = int(str(version))
+
+    def migrate(self) -> tuple[int, int]:
+        before = self.version
+        for version in range(before + 1, SCHEMA_VERSION + 1):
+            try:
+                with self.db.transaction():
+                    self.db.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
+                    for statement in MIGRATIONS[version][1]:
+                        self.db.execute(statement)
+                    self.db.execute(
+                        "UPDATE slocheck_meta SET value = %s WHERE key = 'schema_version'",
+                        (str(version),),
+                    )
+            except self._errors as e:
+                raise InfrastructureError(f"{self.where}: {_first_line(e)}") from None
+            self.version = version
+        return before, self.version
 
     def put(self, row: Sequence[Any]) -> None:
         self._run(

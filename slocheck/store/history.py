@@ -37,6 +37,10 @@ class History:
     def close(self) -> None:
         self.rows.close()
 
+    def migrate(self) -> tuple[int, int]:
+        """Bring the history's schema to this slocheck's: (the version before, after)."""
+        return self.rows.migrate()
+
     def __enter__(self) -> History:
         return self
 

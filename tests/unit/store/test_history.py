@@ -187,3 +187,20 @@ def test_a_history_written_by_a_newer_slocheck_is_refused(location: str) -> None
             db.execute("UPDATE slocheck_meta SET value = '2' WHERE key = 'schema_version'")
     with pytest.raises(UsageError, match="schema version 2, written by a newer slocheck"):
         History(location)
+
+
+def test_migrate_brings_an_old_history_to_this_version(
+    location: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from slocheck.cli import main
+    from slocheck.store.backends import SCHEMA_VERSION
+
+    with History(location) as h:
+        h.add(rec("old", 1.0))
+        assert h.migrate() == (SCHEMA_VERSION, SCHEMA_VERSION)  # nothing to do: up to date
+    assert main(["history", "migrate", "--history", location]) == 0
+    assert f"schema version {SCHEMA_VERSION}, this slocheck's: nothing to do" in (
+        capsys.readouterr().out
+    )
+    with History(location) as h:
+        assert [r.run_id for r in h.runs()] == ["old"]
