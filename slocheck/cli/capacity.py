@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -161,14 +162,16 @@ def _capacity_reports(
         capacity_to_markdown,
     )
     from slocheck.report.sweep_report import curve_csv
+    from slocheck.store import HISTORY_ENV
     from slocheck.store.run_record import capacity_record
     from slocheck.workflows.regression import regression_step
 
     comparison = None
-    if result.verdict in (Verdict.PASS, Verdict.FAIL) and (args.history or args.compare_to):
+    history = args.history or loaded.spec.history or os.environ.get(HISTORY_ENV)
+    if result.verdict in (Verdict.PASS, Verdict.FAIL) and (history or args.compare_to):
         comparison = regression_step(
             capacity_record(result),
-            history=args.history,
+            history=history,
             compare_to=args.compare_to,
             regression=loaded.spec.regression,
             on_skip=warn,

@@ -125,8 +125,9 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
     if args.canary_selector:
         return _canary_in_prometheus(args)
-    regression = load_spec(args.slo).spec.regression if args.slo else RegressionSpec()
-    args.history = history_location(args.history)
+    spec = load_spec(args.slo).spec if args.slo else None
+    regression = spec.regression if spec is not None else RegressionSpec()
+    args.history = history_location(args.history or (spec.history if spec else None))
     current = _current(args.current, args.history)
     if history_exists(args.history):
         with History(
@@ -441,7 +442,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
     options = BenchOptions(
         repeat=args.repeat,
-        history=history_location(args.history),
+        history=history_location(args.history or loaded.spec.history),
         out_dir=Path(args.out) if args.out else default_out(ROOT, prefix="bench-"),
         compare_to=args.compare_to,
         **settings_of(args, setting_names(BenchOptions)),

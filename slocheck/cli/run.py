@@ -95,7 +95,7 @@ def _after_run(args: argparse.Namespace, result: RunResult, console: Console) ->
         if result.verdict not in (Verdict.INTERRUPTED, Verdict.ERROR) and not stopping.received():
             comparison = regression_step(
                 record,
-                history=args.history,
+                history=args.history or result.loaded.spec.history,
                 compare_to=args.compare_to,
                 regression=result.loaded.spec.regression,
                 on_skip=warn,

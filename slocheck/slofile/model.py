@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import re
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import (
     BaseModel,
@@ -506,5 +507,19 @@ class Spec(_Strict):
     slos: list[SloSpec] = Field(min_length=1)
     regression: RegressionSpec = RegressionSpec()
     cost: CostSpec | None = None
+    # where runs are kept and compared (--history wins, $SLOCHECK_HISTORY after): a SQLite path or
+    # a postgresql:// URL without its password
+    history: str | None = Field(default=None, min_length=1, max_length=2000)
+
+    @field_validator("history")
+    @classmethod
+    def _no_password(cls, v: str | None) -> str | None:
+        if v is not None and "://" in v and urlsplit(v).password:
+            raise ValueError(
+                "secrets never go inline: give the URL without its password, and the password "
+                "in PGPASSWORD or ~/.pgpass"
+            )
+        return v
+
     #: the SLO period of the generated production rules (error budget, slowest burn window)
     period: Duration = Field(default=28 * 86400.0, ge=3600, le=400 * 86400)

@@ -312,7 +312,7 @@ def _service_settings(services: list[_Doc], top: dict[str, tuple[Lines, PathT]])
     settings, at = _annotation(
         services[0],
         SETTINGS_ANNOTATION,
-        frozenset({"service", "target", "prometheus", "load", "regression", "cost"}),
+        frozenset({"service", "target", "prometheus", "load", "regression", "cost", "history"}),
     )
     top |= {k: (services[0].lines, at) for k in settings}
     top.setdefault("service", (services[0].lines, ("metadata", "name")))

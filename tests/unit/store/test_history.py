@@ -204,3 +204,15 @@ def test_migrate_brings_an_old_history_to_this_version(
     )
     with History(location) as h:
         assert [r.run_id for r in h.runs()] == ["old"]
+
+
+def test_the_spec_may_name_the_history_but_never_its_password() -> None:
+    from slocheck.errors import SpecError
+    from slocheck.slofile import parse_spec
+
+    base = "version: 1\nslos:\n  - {name: a, sli: availability, objective: 99%}\n"
+    spec = parse_spec(base + "history: postgresql://ci@db/bench\n").spec
+    assert spec.history == "postgresql://ci@db/bench"
+    with pytest.raises(SpecError, match="secrets never go inline") as info:
+        parse_spec(base + "history: postgresql://ci:hunter2@db/bench\n", "slos.yaml")
+    assert "hunter2" not in str(info.value) and info.value.field == "history"
