@@ -36,6 +36,12 @@ class Axis(StrEnum):
     CONCURRENCY = "concurrency"  # users, each waiting for its answer
 
 
+def step_folder(n: int, at: float, axis: Axis = Axis.RATE) -> str:
+    """The folder of the ``n``-th load (from 1) of a search or sweep under ``steps/``:
+    ``03-40rps``, ``02-16users``."""
+    return f"{n:02d}-{at:g}{'rps' if axis == Axis.RATE else 'users'}"
+
+
 @dataclass(frozen=True)
 class CurvePoint:
     """One load the curve ran: its setting (``at``, on the sweep's :class:`Axis`), its run's

@@ -9,13 +9,13 @@ from typing import Any
 
 from slocheck._version import __version__
 from slocheck.evaluate.search import StoppedBy
-from slocheck.evaluate.sweep import Axis
+from slocheck.evaluate.sweep import Axis, step_folder
 from slocheck.regress import Comparison
 from slocheck.regress import to_dict as regress_to_dict
 from slocheck.report.html import prose, verdict_html
 from slocheck.report.plots import XAxis, svg_plot
 from slocheck.report.run_plots import latency_levels, ratio_levels
-from slocheck.report.sweep_report import curve_plots
+from slocheck.report.sweep_report import cost_to_dict, curve_page, curve_plots
 from slocheck.report.writers import SCHEMA_VERSION, _iso, _num, md
 from slocheck.results import CapacityResult
 from slocheck.units import format_duration
@@ -81,17 +81,11 @@ def capacity_to_dict(c: CapacityResult, comparison: Comparison | None = None) ->
                     "p99_s": s.p99_s,
                     "error_ratio": s.error_ratio,
                     "seconds": s.seconds,
-                    "report": f"steps/{n + 1:02d}-{s.rate:g}rps/report.json",
+                    "report": f"steps/{step_folder(n + 1, s.rate)}/report.json",
                 }
                 for n, s in enumerate(c.steps)
             ],
-            "cost": None
-            if spec.cost is None
-            else {
-                "per_hour": spec.cost.per_hour,
-                "currency": spec.cost.currency,
-                "per_million_output_tokens": c.cost_per_million_tokens,
-            },
+            "cost": cost_to_dict(spec.cost, c.cost_per_million_tokens),
             "comparison": regress_to_dict(comparison) if comparison else None,
         }
     )
@@ -214,19 +208,7 @@ def capacity_to_html(c: CapacityResult) -> str:
     error = (
         f"<p><strong>The search could not go on:</strong> {prose(c.error)}</p>" if c.error else ""
     )
-    return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>slocheck capacity: {escape(c.verdict)}</title>
-<style>
-body {{ font-family: system-ui, sans-serif; margin: 2em; color: #1f2328; max-width: 1100px; }}
-table {{ border-collapse: collapse; width: 100%; font-size: 14px; }}
-th, td {{ border: 1px solid #d0d7de; padding: 6px 8px; text-align: left; }}
-th {{ background: #f6f8fa; }}
-svg {{ width: 100%; height: auto; border: 1px solid #d0d7de; margin: 8px 0; }}
-</style></head><body>
-<h1>slocheck capacity {verdict_html(c.verdict, c.verdict.upper())}</h1>
-<p>Capacity of <code>{escape(c.loaded.spec.service.name)}</code>:
+    body = f"""<p>Capacity of <code>{escape(c.loaded.spec.service.name)}</code>:
 <strong>{escape(bracket_text(c))}</strong>. Stopped:
 {escape(STOPPED.get(c.stopped_by, c.stopped_by))}.</p>{error}
 <p>Dashed lines: the thresholds of the spec's SLOs.</p>
@@ -235,6 +217,5 @@ svg {{ width: 100%; height: auto; border: 1px solid #d0d7de; margin: 8px 0; }}
 {errors}
 {streams}
 <table><tr><th>step</th><th>rate</th><th>verdict</th><th>achieved</th><th>P95</th>
-<th>P99</th><th>broken by</th></tr>{rows}</table>
-</body></html>
-"""
+<th>P99</th><th>broken by</th></tr>{rows}</table>"""
+    return curve_page("capacity", c.verdict, body)

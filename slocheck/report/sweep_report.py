@@ -13,14 +13,15 @@ from html import escape
 from typing import Any
 
 from slocheck._version import __version__
-from slocheck.evaluate.sweep import MEASURES, Axis, CurvePoint
+from slocheck.evaluate.sweep import MEASURES, Axis, CurvePoint, step_folder
 from slocheck.report.html import prose, verdict_html
 from slocheck.report.plots import Level, XAxis, svg_plot
 from slocheck.report.run_plots import THRESHOLD, latency_levels, ratio_levels
 from slocheck.report.writers import SCHEMA_VERSION, _iso, _num, md
 from slocheck.results.sweep_result import SweepResult
-from slocheck.slofile.model import SloSpec
+from slocheck.slofile.model import CostSpec, SloSpec
 from slocheck.units import format_duration
+from slocheck.verdict import Verdict
 
 #: How a point's load is named, by axis.
 UNITS = {Axis.RATE: "requests/s", Axis.CONCURRENCY: "users"}
@@ -91,13 +92,7 @@ def sweep_to_dict(s: SweepResult) -> dict[str, Any]:
                 "interrupted": s.interrupted,
             },
             "best": None if top is None else top.at,
-            "cost": None
-            if spec.cost is None
-            else {
-                "per_hour": spec.cost.per_hour,
-                "currency": spec.cost.currency,
-                "per_million_output_tokens": s.cost_per_million_tokens,
-            },
+            "cost": cost_to_dict(spec.cost, s.cost_per_million_tokens),
             "slos": [
                 {
                     "name": slo.name,
@@ -109,17 +104,12 @@ def sweep_to_dict(s: SweepResult) -> dict[str, Any]:
                 for slo in spec.slos
             ],
             "points": [
-                {**point_to_dict(p), "report": f"steps/{_dir(s, n, p.at)}/report.json"}
+                {**point_to_dict(p), "report": f"steps/{step_folder(n, p.at, s.axis)}/report.json"}
                 for n, p in enumerate(s.points, 1)
             ],
         }
     )
     return out
-
-
-def _dir(s: SweepResult, n: int, at: float) -> str:
-    unit = "rps" if s.axis == Axis.RATE else "users"
-    return f"{n:02d}-{at:g}{unit}"
 
 
 def sweep_to_json(s: SweepResult) -> str:
@@ -309,10 +299,23 @@ def sweep_to_html(s: SweepResult) -> str:
     )
     plots = "\n".join(curve_plots(s.points, s.loaded.spec.slos, s.axis))
     plots = plots or "<p>No load was measured.</p>"
+    name = escape(s.loaded.spec.service.name)
+    body = f"""<p><code>{name}</code>: <strong>{escape(best_text(s))}</strong>.</p>
+{error}
+<p>Dashed lines: the thresholds of the spec's SLOs and the bounds of its goodput constraints.
+The curve as CSV: <code>curve.csv</code>.</p>
+{plots}
+<table><tr>{head}</tr>{rows}</table>"""
+    return curve_page("sweep", s.verdict, body)
+
+
+def curve_page(command: str, verdict: Verdict, body: str) -> str:
+    """The HTML page ``capacity`` and ``sweep`` write: its head and style, a heading with the
+    command and its verdict, then ``body``."""
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>slocheck sweep: {escape(s.verdict)}</title>
+<title>slocheck {command}: {escape(verdict)}</title>
 <style>
 body {{ font-family: system-ui, sans-serif; margin: 2em; color: #1f2328; max-width: 1100px; }}
 table {{ border-collapse: collapse; width: 100%; font-size: 14px; }}
@@ -320,12 +323,19 @@ th, td {{ border: 1px solid #d0d7de; padding: 6px 8px; text-align: left; }}
 th {{ background: #f6f8fa; }}
 svg {{ width: 100%; height: auto; border: 1px solid #d0d7de; margin: 8px 0; }}
 </style></head><body>
-<h1>slocheck sweep {verdict_html(s.verdict, s.verdict.upper())}</h1>
-<p><code>{escape(s.loaded.spec.service.name)}</code>: <strong>{escape(best_text(s))}</strong>.</p>
-{error}
-<p>Dashed lines: the thresholds of the spec's SLOs and the bounds of its goodput constraints.
-The curve as CSV: <code>curve.csv</code>.</p>
-{plots}
-<table><tr>{head}</tr>{rows}</table>
+<h1>slocheck {command} {verdict_html(verdict, verdict.upper())}</h1>
+{body}
 </body></html>
 """
+
+
+def cost_to_dict(cost: CostSpec | None, per_million: float | None) -> dict[str, Any] | None:
+    """``report.json``'s ``cost`` of ``capacity`` and ``sweep``: the spec's price and what a
+    million output tokens cost at the best load (None: no ``cost:`` in the spec)."""
+    if cost is None:
+        return None
+    return {
+        "per_hour": cost.per_hour,
+        "currency": cost.currency,
+        "per_million_output_tokens": per_million,
+    }

@@ -237,7 +237,7 @@ class PostgresRows:
 
     def records(self, fingerprint: str | None) -> Iterator[Row]:
         where, args = (" WHERE fingerprint = %s", (fingerprint,)) if fingerprint else ("", ())
-        yield from self._rows(
+        yield from self._stream(
             f"SELECT id, run_id, record FROM runs{where} ORDER BY created_at DESC", args
         )
 
@@ -246,7 +246,7 @@ class PostgresRows:
         return rows[0] if rows else None
 
     def summaries(self) -> Iterator[Row]:
-        yield from self._rows(
+        yield from self._stream(
             "SELECT id, run_id, created_at, fingerprint, verdict, summary FROM runs"
             " ORDER BY created_at DESC",
             (),
@@ -256,6 +256,18 @@ class PostgresRows:
         try:
             with self.db.transaction():  # one transaction: all or nothing
                 self.db.execute(sql, args)
+        except self._errors as e:
+            raise InfrastructureError(f"{self.where}: {_first_line(e)}") from None
+
+    def _stream(self, sql: str, args: Sequence[Any]) -> Iterator[Row]:
+        """The rows of ``sql`` as the reader takes them, a batch at a time (a server-side
+        cursor): a reader that stops after the newest few never loads a fleet's whole
+        history, as SQLite's cursor does not either."""
+        try:
+            with self.db.transaction(), self.db.cursor(name="slocheck_rows") as cursor:
+                cursor.itersize = 100
+                cursor.execute(sql, args)
+                yield from cursor
         except self._errors as e:
             raise InfrastructureError(f"{self.where}: {_first_line(e)}") from None
 

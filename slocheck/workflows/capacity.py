@@ -24,15 +24,13 @@ from slocheck.evaluate.search import (
     step_seconds,
     stopped_by,
 )
-from slocheck.evaluate.sweep import CurvePoint
+from slocheck.evaluate.sweep import CurvePoint, step_folder
 from slocheck.load import stopping
-from slocheck.report.gate import write_run_reports
 from slocheck.results import CapacityOptions, CapacityResult, RunResult
 from slocheck.results.run_settings import RunOptions, SweepOptions, settings_in
 from slocheck.slofile import LoadedSpec
 from slocheck.verdict import Verdict
-from slocheck.workflows.curve import curve_point
-from slocheck.workflows.run import run
+from slocheck.workflows.curve import curve_point, run_step
 
 #: What a step costs beyond its warm-up and load when none has run yet (start-up, judging).
 STEP_OVERHEAD_S = 10.0
@@ -132,17 +130,11 @@ def capacity(
                 return StoppedBy.BUDGET, None
             phase(f"step {len(steps) + 1}: {rate:g} requests/s")
             began = time.time()
-            out = options.out_dir / "steps" / f"{len(steps) + 1:02d}-{rate:g}rps"
+            out = options.out_dir / "steps" / step_folder(len(steps) + 1, rate)
             try:
-                result = run(
-                    loaded,
-                    step_options(loaded, rate, options, out),
-                    on_phase=lambda msg: phase(f"  {msg}"),
-                )
+                result = run_step(loaded, step_options(loaded, rate, options, out), phase)
             except InfrastructureError as e:
                 return StoppedBy.ERROR, str(e)
-            with stopping.deferred():  # a stop signal meanwhile ends the search after this step
-                write_run_reports(result)  # each step's own report.json, junit.xml, summary, HTML
             runs.append(result)
             curve.append(curve_point(result, rate))
             step = step_of(result, rate, time.time() - began)

@@ -1,14 +1,31 @@
-"""A run as a point of the latency-throughput curve: what ``capacity``'s steps and ``sweep``'s
-loads each measured, read from the run's client statistics and verdicts."""
+"""The steps of ``capacity`` and the loads of ``sweep``: each a whole run with its own reports
+(:func:`run_step`), and a point of the latency-throughput curve, read from the run's client
+statistics and verdicts (:func:`curve_point`)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from slocheck.evaluate.search import step_verdict
 from slocheck.evaluate.sweep import CurvePoint
-from slocheck.load import summarise
+from slocheck.load import stopping, summarise
 from slocheck.load.stats import merged
+from slocheck.report.gate import write_run_reports
 from slocheck.results import RunResult
+from slocheck.results.run_settings import RunOptions
+from slocheck.slofile import LoadedSpec
 from slocheck.verdict import Verdict
+from slocheck.workflows.run import run
+
+
+def run_step(loaded: LoadedSpec, options: RunOptions, phase: Callable[[str], None]) -> RunResult:
+    """One step: a whole ``slocheck run`` (its phases indented under the step's), then its own
+    reports under ``options.out_dir``; a stop signal meanwhile waits for them (and ends the
+    search or sweep after this step). An :class:`InfrastructureError` passes through."""
+    result = run(loaded, options, on_phase=lambda msg: phase(f"  {msg}"))
+    with stopping.deferred():
+        write_run_reports(result)  # report.json, junit.xml, summary, HTML, the requests
+    return result
 
 
 def broken_by(result: RunResult) -> list[str]:

@@ -14,17 +14,15 @@ from collections.abc import Callable
 from pathlib import Path
 
 from slocheck.errors import InfrastructureError
-from slocheck.evaluate.sweep import CurvePoint
+from slocheck.evaluate.sweep import Axis, CurvePoint, step_folder
 from slocheck.load import stopping
-from slocheck.report.gate import write_run_reports
 from slocheck.results import RunResult
 from slocheck.results.run_settings import RunOptions, SweepOptions, settings_in
 from slocheck.results.sweep_result import SweepResult
 from slocheck.slofile import LoadedSpec
 from slocheck.verdict import Verdict
 from slocheck.workflows.capacity import step_options
-from slocheck.workflows.curve import curve_point
-from slocheck.workflows.run import run
+from slocheck.workflows.curve import curve_point, run_step
 
 
 def point_options(loaded: LoadedSpec, at: float, options: SweepOptions, out: Path) -> RunOptions:
@@ -42,11 +40,6 @@ def point_options(loaded: LoadedSpec, at: float, options: SweepOptions, out: Pat
     )
 
 
-def point_dir(options: SweepOptions, n: int, at: float) -> str:
-    unit = "rps" if options.rates else "users"
-    return f"{n:02d}-{at:g}{unit}"
-
-
 def sweep(
     loaded: LoadedSpec,
     options: SweepOptions,
@@ -57,6 +50,7 @@ def sweep(
     with what it has (its reports say so)."""
     phase = on_phase or (lambda _msg: None)
     loads = [float(x) for x in (options.rates or options.concurrency)]
+    axis = Axis.RATE if options.rates else Axis.CONCURRENCY
     unit = "requests/s" if options.rates else "users"
     started = time.time()
     points: list[CurvePoint] = []
@@ -66,18 +60,12 @@ def sweep(
     try:
         for n, at in enumerate(loads, 1):
             phase(f"load {n} of {len(loads)}: {at:g} {unit}")
-            out = options.out_dir / "steps" / point_dir(options, n, at)
+            out = options.out_dir / "steps" / step_folder(n, at, axis)
             try:
-                result = run(
-                    loaded,
-                    point_options(loaded, at, options, out),
-                    on_phase=lambda msg: phase(f"  {msg}"),
-                )
+                result = run_step(loaded, point_options(loaded, at, options, out), phase)
             except InfrastructureError as e:
                 error = str(e)
                 break
-            with stopping.deferred():  # a stop signal meanwhile ends the sweep after this load
-                write_run_reports(result)
             runs.append(result)
             point = curve_point(result, at)
             points.append(point)

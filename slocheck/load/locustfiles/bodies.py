@@ -14,7 +14,7 @@ import random
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from slocheck.load.locustfiles.datasets import Turn
+from slocheck.load.locustfiles.datasets import Turn, read_text_file
 
 #: Words of synthetic prompts: one word is about one token for most tokenizers' common words.
 WORDS = (
@@ -57,7 +57,7 @@ def read_payload(path: Path) -> list[bytes]:
     """The bodies to send, in turn. A JSONL file (``.jsonl``, ``.ndjson``): every non-empty line,
     VERBATIM, malformed or not (testing how a server answers bad bodies is a use). Any other
     file: one body, which must be JSON (a typo there is a mistake, not a test)."""
-    raw = _read(path).encode()
+    raw = read_text_file(path).encode()
     if path.suffix.lower() in JSONL_SUFFIXES:
         bodies = [line.rstrip(b"\r") for line in raw.split(b"\n") if line.strip()]
         if not bodies:
@@ -70,15 +70,6 @@ def read_payload(path: Path) -> list[bytes]:
             f"is not JSON ({e}); to send malformed bodies on purpose use a .jsonl file"
         ) from None
     return [raw.strip()]
-
-
-def _read(path: Path) -> str:
-    if not path.is_file():
-        raise ValueError(f"{str(path)!r} does not exist or is not a file")
-    try:
-        return path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as e:
-        raise ValueError(f"cannot be read: {e}") from None
 
 
 #: How token lengths are drawn per request (GuideLLM, AIPerf, vLLM's random dataset).

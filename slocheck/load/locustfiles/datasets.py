@@ -169,15 +169,21 @@ def _with_limit(c: Conversation, limit: int | None) -> Conversation:
     return Conversation(c.id, tuple(limited(t) for t in c.turns), limited(c.single))
 
 
-def read_dataset(path: Path) -> list[Conversation]:
-    """Every conversation of a JSONL file; empty lines are skipped, any other bad line is an
-    error that names it."""
+def read_text_file(path: Path, encoding: str = "utf-8") -> str:
+    """The text of a file the spec names (a dataset, a payload, a trace); ValueError saying
+    why when there is none to read."""
     if not path.is_file():
         raise ValueError(f"{str(path)!r} does not exist or is not a file")
     try:
-        text = path.read_text(encoding="utf-8")
+        return path.read_text(encoding=encoding)
     except (OSError, UnicodeDecodeError) as e:
         raise ValueError(f"cannot be read: {e}") from None
+
+
+def read_dataset(path: Path) -> list[Conversation]:
+    """Every conversation of a JSONL file; empty lines are skipped, any other bad line is an
+    error that names it."""
+    text = read_text_file(path)
     found = [
         parse_conversation(line, n)
         for n, line in enumerate(text.splitlines(), start=1)

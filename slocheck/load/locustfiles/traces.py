@@ -31,6 +31,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from slocheck.load.locustfiles.datasets import read_text_file
+
 #: The most requests a trace may hold: a bound on the memory and the work of reading it.
 MAX_ROWS = 1_000_000
 #: The most tokens one request may ask for or send (a typo guard, not a model limit).
@@ -62,12 +64,7 @@ class TraceRow:
 
 def read_trace(path: Path) -> list[TraceRow]:
     """The requests of the trace at ``path``, in time order, times from 0."""
-    if not path.is_file():
-        raise ValueError(f"{str(path)!r} does not exist or is not a file")
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as e:
-        raise ValueError(f"cannot be read: {e}") from None
+    text = read_text_file(path, encoding="utf-8-sig")  # Azure's CSVs may start with a BOM
     rows = _csv_rows(text) if path.suffix.lower() in CSV_SUFFIXES else _jsonl_rows(text)
     if not rows:
         raise ValueError("holds no request")
