@@ -68,12 +68,25 @@ def check_files(loaded: LoadedSpec, scenario: str | None = None) -> None:
                 f"({', '.join(BUILTIN_SCENARIOS)}) nor a locustfile (.py) that exists "
                 f"({how}: {path})"
             )
+        if "scenario" in field:
+            check_locustfile_path(field, path)
         if not path.is_file():
             what = "does not exist" if not path.exists() else "is not a file"
             raise UsageError(
                 f"{field}: {value!r} {what} ({how}: {path})",
                 hint="give a path relative to the spec's file, or an absolute one",
             )
+
+
+def check_locustfile_path(field: str, path: Path) -> None:
+    """Raise UsageError for a file Locust is given whose path holds a comma: Locust takes its
+    locustfiles as one comma-separated list (``-f a.py,b.py``), so such a path splits in two."""
+    if "," in str(path.absolute()):
+        raise UsageError(
+            f"{field}: {str(path.absolute())!r} holds a comma, and Locust takes its locustfiles "
+            "as one comma-separated list, so it cannot be one of them",
+            hint="rename or move it to a path without a comma",
+        )
 
 
 def check_prometheus(client: HttpPromClient) -> None:

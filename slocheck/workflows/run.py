@@ -47,6 +47,7 @@ from slocheck.workflows.generate import write_rules
 from slocheck.workflows.outdir import claimed
 from slocheck.workflows.prechecks import (
     check_files,
+    check_locustfile_path,
     check_prometheus,
     metric_warnings,
     metrics_page,
@@ -192,6 +193,8 @@ def _check_before(loaded: LoadedSpec, options: RunOptions, phase: Stage) -> Http
             "--target-url (or target.url) with --prometheus-url"
         )
     check_files(loaded, options.scenario)
+    if options.expect_workers:  # the workers' config file is written there, for Locust's -f
+        check_locustfile_path("--out", options.out_dir / "load")
     yours = client_for(spec.prometheus, prom_url) if prom_url else None
     if yours is not None:
         phase(f"checking the Prometheus at {yours.shown_url}")

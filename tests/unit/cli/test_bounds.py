@@ -68,6 +68,21 @@ def test_each_bound_is_an_error_naming_its_flag(
     assert not (tmp_path / "o").exists()  # refused before anything ran
 
 
+def test_an_out_folder_with_a_comma_is_refused_for_workers_before_anything_starts(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """With --expect-workers, the workers' config file is written under --out and given to
+    Locust in its comma-separated -f list: a comma there would split it."""
+    spec = tmp_path / "slos.yaml"
+    spec.write_text(SPEC)
+    out = tmp_path / "runs,nightly"
+    code = main(["run", "--slo", str(spec), "--expect-workers", "2", "--out", str(out)])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert "--out: " in err and "holds a comma" in err, err
+    assert not (out / "load").exists()  # refused before anything ran
+
+
 @pytest.mark.parametrize("flag", ["--target-url", "--prometheus-url"])
 def test_a_bad_url_with_a_password_is_not_echoed(
     flag: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]

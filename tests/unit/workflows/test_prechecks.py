@@ -78,6 +78,21 @@ def test_a_missing_locustfile_is_named_before_anything_starts(tmp_path: Path) ->
     check_files(load_spec(spec_file(tmp_path / "c")), scenario="spike")  # built-in
 
 
+def test_a_locustfile_whose_path_holds_a_comma_is_refused_before_anything_starts(
+    tmp_path: Path,
+) -> None:
+    """Locust takes its locustfiles as one list, ``-f a.py,b.py``: a comma in a path splits it
+    into two files that do not exist, and Locust's own error names neither."""
+    folder = tmp_path / "load,tests"
+    folder.mkdir()
+    (folder / "users.py").write_text("from locust import HttpUser\n")
+    path = spec_file(tmp_path / "d", f"{{scenario: '{folder / 'users.py'}'}}")
+    with pytest.raises(UsageError, match=r"load.scenario: .*load,tests/users.py' holds a comma"):
+        check_files(load_spec(path))
+    with pytest.raises(UsageError, match=r"--scenario: .* holds a comma"):
+        check_files(load_spec(spec_file(tmp_path / "e")), scenario=str(folder / "users.py"))
+
+
 def test_the_metric_names_an_slo_reads() -> None:
     assert names_in('ml_request_duration_seconds_bucket{job="x"}') == [
         "ml_request_duration_seconds_bucket"
