@@ -17,7 +17,7 @@ DOC_FILES = (ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md")))
 SHELL_FENCES = ("bash", "console", "sh", "shell")
 TRANSCRIPT_FENCES = ("text", "")
 # a path in a command that starts with one of these is the repository's and must exist
-REPO_DIRS = ("examples/", "benchmarks/", "scripts/", "docs/", "tests/", "slocheck/")
+REPO_DIRS = ("examples/", "benchmarks/", "scripts/", "docs/", "tests/", "slocheck/", "deploy/")
 # flags whose value is written, not read
 OUTPUT_FLAGS = {"--out", "--json", "--junit", "--markdown", "--html", "--history"}
 PLACEHOLDER = re.compile(r"^[A-Z][A-Z_:]*$")  # FILE, N, URL, HOST:PORT, R
@@ -153,17 +153,19 @@ def blocks() -> list[Block]:
         lines = doc.read_text(encoding="utf-8").splitlines()
         index = 0
         while index < len(lines):
-            match = re.match(r"^```(\w*)\s*$", lines[index])
+            # a fence may be indented, in a list item: its lines lose that indentation
+            match = re.match(r"^( *)```(\w*)\s*$", lines[index])
             if match is None:
                 index += 1
                 continue
+            indent, fence = match.group(1), match.group(2)
             end = index + 1
-            while end < len(lines) and not lines[end].startswith("```"):
+            while end < len(lines) and not lines[end].startswith(indent + "```"):
                 end += 1
-            fence = match.group(1)
             if fence in SHELL_FENCES or fence in TRANSCRIPT_FENCES:
+                body = [line.removeprefix(indent) for line in lines[index + 1 : end]]
                 block = Block(doc=doc, line=index + 1, fence=fence)
-                block.commands = _commands(doc, index + 1, fence, lines[index + 1 : end])
+                block.commands = _commands(doc, index + 1, fence, body)
                 if block.commands:
                     found.append(block)
             index = end + 1
@@ -171,8 +173,11 @@ def blocks() -> list[Block]:
 
 
 def slocheck_argv(argv: list[str]) -> list[str] | None:
-    """The arguments after `slocheck` (or `.venv/bin/slocheck`), None for another program."""
+    """The arguments after `slocheck` (or `.venv/bin/slocheck`), None for another program
+    (`kubectl -n slocheck ...`: a flag's value named slocheck is not the program)."""
     for index, token in enumerate(argv):
+        if index and argv[index - 1].startswith("-"):
+            continue
         if token == "slocheck" or token.endswith("/bin/slocheck"):
             return argv[index + 1 :]
     return None

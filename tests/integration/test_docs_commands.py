@@ -1,8 +1,8 @@
 """Runs every command of README.md and docs/*.md that runs offline and fast (validate, generate,
-convert, init with no URL, --help), in a copy of examples/ and benchmarks/, and requires the exit
-status the docs give (0 unless the command's comment says `exit N`): a stale example fails the
-suite. The others are skipped by rule, with the reason, and checked statically by
-tests/unit/test_docs_static.py (files, commands, flags)."""
+convert, init with no URL, --help), in a copy of examples/, benchmarks/ and deploy/, and
+requires the exit status the docs give (0 unless the command's comment says `exit N`): a stale
+example fails the suite. The others are skipped by rule, with the reason, and checked
+statically by tests/unit/test_docs_static.py (files, commands, flags)."""
 
 from __future__ import annotations
 
@@ -48,6 +48,7 @@ def _run_block(block: Block, work: Path) -> tuple[list[str], list[str], list[str
     """(commands run, skipped with their reason, failures) of one block, in its own folder."""
     shutil.copytree(ROOT / "examples", work / "examples")
     shutil.copytree(ROOT / "benchmarks", work / "benchmarks")
+    shutil.copytree(ROOT / "deploy", work / "deploy")
     for name, text in docs_blocks.named_files(block.doc).items():
         (work / name).write_text(text, encoding="utf-8")
     ran: list[str] = []
