@@ -270,16 +270,22 @@ class Slocheck:
         else:
             out = self._next_out_dir()
         options = RunOptions(out_dir=out, **resolved.options)
-        with _sigterm_interrupts():
-            result = run_gate(loaded, options, on_phase=_phase)
+        from slocheck.load import stopping
         from slocheck.report.gate import write_run_reports
 
-        write_run_reports(result, record_of(result))
+        # a stop signal while the reports are written is noted, and ends the session after
+        # them: every ending of a gate whose load started writes every report
+        with _sigterm_interrupts(), stopping.in_order():
+            result = run_gate(loaded, options, on_phase=_phase)
+            with stopping.deferred():
+                stopping.pause_for_tests("reports")
+                write_run_reports(result, record_of(result))
+            stopped = bool(stopping.received())
         self.results.append(result)
         node = self._request.node
         node.user_properties.extend(slo_properties(result, self._runs))
         self._request.config.stash.setdefault(_GATES, []).append((node.nodeid, result.verdict, out))
-        if result.verdict == "interrupted":
+        if result.verdict == "interrupted" or stopped:
             raise KeyboardInterrupt
         if result.verdict == "error":
             raise InfrastructureError(f"{result.error} (reports in {out})")

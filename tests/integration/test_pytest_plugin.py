@@ -5,6 +5,7 @@ package, gating the embedded service with real load and a real Prometheus."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import signal
 import subprocess
@@ -14,6 +15,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
+from slocheck.load.stopping import PAUSE_AT, PAUSE_FILE
 from tests.helpers import STOP_GUARD_S, all_gone, children_of, free_port, load_running_for
 
 pytest_plugins = ["pytester"]
@@ -127,6 +129,52 @@ def test_the_plugin_gates_the_embedded_service(pytester: pytest.Pytester) -> Non
 
 def _sigint_default() -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+@needs_prometheus
+def test_a_stop_while_the_reports_are_written_waits_for_them_then_ends_the_session(
+    pytester: pytest.Pytester,
+) -> None:
+    """SIGTERM (a CI job cancelled) in the middle of writing a gate's reports is noted: every
+    report is written, with the gate's own verdict, and then the session stops (exit 2), the
+    next test never run. The gate is held at that point by the test hook, whatever the speed."""
+    pytester.makefile(".yaml", slos=SPEC.format(faults="").replace("10s", "3s"))
+    pytester.makepyfile(
+        test_short="""
+import pytest
+
+@pytest.mark.slo("slos.yaml")
+def test_short(slocheck):
+    slocheck.run()
+
+def test_never_reached():
+    pass
+"""
+    )
+    reports, pause = pytester.path / "reports", pytester.path / "pause"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--slocheck-out", str(reports)],
+        cwd=pytester.path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        env={**os.environ, PAUSE_AT: "reports", PAUSE_FILE: str(pause)},
+        preexec_fn=_sigint_default,  # noqa: PLW1509
+    )
+    marker = pause.with_name("pause.reports")
+    deadline = time.monotonic() + 180  # a hang guard; the loop ends on the condition
+    while time.monotonic() < deadline and not marker.exists() and proc.poll() is None:
+        time.sleep(0.2)
+    assert marker.exists(), proc.communicate()[0].decode(errors="replace")
+    proc.send_signal(signal.SIGTERM)
+    output = proc.communicate(timeout=STOP_GUARD_S)[0].decode(errors="replace")
+    assert proc.returncode == pytest.ExitCode.INTERRUPTED, output
+    assert "KeyboardInterrupt" in output and "test_never_reached" not in output, output
+    out = reports / "test_short.py_test_short" / "run-1"
+    for name in ("report.json", "junit.xml", "summary.md", "report.html"):
+        assert (out / name).is_file(), f"{name} is missing: {sorted(out.iterdir())}"
+    report = json.loads((out / "report.json").read_text())
+    # the gate's own verdict (3 s are too few requests for its P95: fail, never a pass)
+    assert report["verdict"] == "fail" and report["interrupted"] is False, report["verdict"]
 
 
 @needs_prometheus
