@@ -142,6 +142,13 @@ def _check_sli_fields(spec_data: list[Any], spec: Spec, lines: Locator) -> None:
                 "judges the run's error budget from the requests the load generator counts: it "
                 "needs load.rate (the planned requests) and availability by requests",
             )
+        if slo.abort_on_fail and slo.severity == "warning":
+            raise lines.error(
+                ("slos", i, "abort_on_fail"),
+                "stops the load and fails the run when this SLO's budget is spent, but a "
+                "warning SLO never fails the gate: drop abort_on_fail, or make it "
+                "severity: critical",
+            )
         if "slices_objective" in given and slo.slice is None:
             raise lines.error(
                 ("slos", i, "slices_objective"), "the share of slices that must pass: give slice"

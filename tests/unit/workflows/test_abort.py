@@ -3,6 +3,9 @@ SLO then fails with that reason, and a cross-check keeps the run failed."""
 
 from __future__ import annotations
 
+import pytest
+
+from slocheck.errors import SpecError
 from slocheck.evaluate.abort import budget_spent
 from slocheck.evaluate.counts import failed_in
 from slocheck.load.config import LoadConfig
@@ -59,3 +62,11 @@ def test_the_load_stops_abort_delay_after_the_budget_is_spent() -> None:
 def test_no_rule_without_an_armed_slo_or_a_rate() -> None:
     spec = parse_spec(SPEC.replace("abort_on_fail: true,\n     abort_delay: 2s", "")).spec
     assert abort_rule(spec, LoadConfig(host="http://x", rate=20), 0.0) is None
+
+
+def test_a_warning_slo_cannot_stop_the_load() -> None:
+    """A warning never fails the gate; stopping the load on it would fail the run (the load
+    ended early): a contradiction refused in the spec, naming the field."""
+    text = SPEC.replace("abort_delay: 2s}", "abort_delay: 2s, severity: warning}")
+    with pytest.raises(SpecError, match=r"slos\[0\]\.abort_on_fail.*warning SLO never fails"):
+        parse_spec(text)
