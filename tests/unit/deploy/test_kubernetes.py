@@ -191,8 +191,11 @@ def test_the_manifests_beside_the_base_validate_and_fit_it(version: str) -> None
     validate(reader, version)
     (volume,) = reader["spec"]["volumes"]
     assert find("PersistentVolumeClaim", volume["persistentVolumeClaim"]["claimName"])
+    assert volume["persistentVolumeClaim"]["readOnly"] is True
     (box,) = reader["spec"]["containers"]
-    assert box["image"] == container(find("Job", "slocheck-master"))["image"]
+    assert re.fullmatch(r"[\w./-]+:[\w.-]+", box["image"])  # pinned to a tag, not :latest
+    assert box["command"][0] == "sleep"
+    assert reader["spec"]["activeDeadlineSeconds"] <= 3600  # it ends by itself
 
 
 @pytest.mark.parametrize("version", VERSIONS)
@@ -334,12 +337,13 @@ def measured() -> dict[str, Any]:
     return data
 
 
-def test_a_worker_gets_one_whole_core_and_twice_the_memory_measured_for_its_users() -> None:
+def test_a_worker_gets_a_core_unthrottled_and_twice_the_memory_measured_for_its_users() -> None:
     resources = container(find("Job", "slocheck-workers"))["resources"]
-    assert resources["requests"] == resources["limits"]  # the Guaranteed class: not throttled
     assert resources["requests"]["cpu"] == "1"
+    # no CPU limit: a CFS quota throttles in 100 ms slices whatever the QoS class
+    assert "cpu" not in resources["limits"]
     memory = resources["requests"]["memory"]
-    assert memory.endswith("Mi")
+    assert memory == resources["limits"]["memory"] and memory.endswith("Mi")
     spec = yaml.safe_load(find("ConfigMap", "slocheck-spec")["data"]["slos.yaml"])
     users_per_worker = spec["load"]["max_in_flight"] / workers()
     measures = json.loads(WORKER_MEMORY.read_text())["measures"]
@@ -348,6 +352,17 @@ def test_a_worker_gets_one_whole_core_and_twice_the_memory_measured_for_its_user
     assert covering, f"no memory measured with {users_per_worker:g} users or more"
     peak = max(m["peak_rss_mb"] for m in covering)
     assert int(memory[:-2]) >= 2 * peak
+
+
+def test_the_master_listens_before_its_workers_give_up(tmp_path: Path) -> None:
+    """The master waits for the service (target.ready_timeout) before it starts Locust's
+    master; the workers give up on a master that has not answered in Locust's 5 minutes. The
+    wait must end well before, or a slow service makes the workers leave and the run exit 3."""
+    path = tmp_path / "slos.yaml"
+    path.write_text(find("ConfigMap", "slocheck-spec")["data"]["slos.yaml"])
+    target = load_spec(path).spec.target
+    assert target is not None
+    assert target.ready_timeout <= 300 - 60  # a minute left for the pods to start
 
 
 def test_the_docs_arithmetic_uses_the_measured_figures() -> None:
