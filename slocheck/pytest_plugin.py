@@ -274,13 +274,15 @@ class Slocheck:
         from slocheck.report.gate import write_run_reports
 
         # a stop signal while the reports are written is noted, and ends the session after
-        # them: every ending of a gate whose load started writes every report
-        with _sigterm_interrupts(), stopping.in_order():
+        # them: every ending of a gate whose load started writes every report. The deferral
+        # lasts until the handlers are back (``after``), so no signal falls in between.
+        with contextlib.ExitStack() as after, _sigterm_interrupts(), stopping.in_order():
+            seen = len(stopping.received())  # another gate's or command's, not this one's
             result = run_gate(loaded, options, on_phase=_phase)
-            with stopping.deferred():
-                stopping.pause_for_tests("reports")
-                write_run_reports(result, record_of(result))
-            stopped = bool(stopping.received())
+            after.enter_context(stopping.deferred())
+            stopping.pause_for_tests("reports")
+            write_run_reports(result, record_of(result))
+            stopped = len(stopping.received()) > seen
         self.results.append(result)
         node = self._request.node
         node.user_properties.extend(slo_properties(result, self._runs))
@@ -305,7 +307,8 @@ def _sigterm_interrupts() -> Iterator[None]:
     """While a gate runs, SIGTERM (a CI job cancelled) stops it as Ctrl-C does: the load
     stops, the reports are written, every child process is stopped. pytest's own handling
     (none: it dies at once) is back afterwards."""
-    if threading.current_thread() is not threading.main_thread():
+    ignored = signal.getsignal(signal.SIGTERM) == signal.SIG_IGN  # left ignored
+    if threading.current_thread() is not threading.main_thread() or ignored:
         yield
         return
 

@@ -79,12 +79,13 @@ def check_files(loaded: LoadedSpec, scenario: str | None = None) -> None:
 
 
 def check_locustfile_path(field: str, path: Path) -> None:
-    """Raise UsageError for a file Locust is given whose path holds a comma: Locust takes its
-    locustfiles as one comma-separated list (``-f a.py,b.py``), so such a path splits in two."""
-    if "," in str(path.absolute()):
+    """Raise UsageError for a path given to Locust, as it is given (relative or not), that
+    holds a comma: Locust takes its locustfiles as one comma-separated list (``-f a.py,b.py``)
+    and splits it before it resolves each path, so such a path splits in two."""
+    if "," in str(path):
         raise UsageError(
-            f"{field}: {str(path.absolute())!r} holds a comma, and Locust takes its locustfiles "
-            "as one comma-separated list, so it cannot be one of them",
+            f"{field}: {str(path)!r} holds a comma, and Locust takes its locustfiles as one "
+            "comma-separated list, so it cannot be one of them",
             hint="rename or move it to a path without a comma",
         )
 

@@ -21,6 +21,7 @@ from slocheck.evaluate.crosscheck import (
 from slocheck.evaluate.tokens import max_tokens_honoured, prompt_lengths_agree
 from slocheck.load import LoadConfig, LoadResult, Progress, run_load, stopping
 from slocheck.load.client_stats import client_stats
+from slocheck.load.config import LOCUSTFILES
 from slocheck.prom.client import HttpPromClient, PromClient, redact_url
 from slocheck.prom.managed import ManagedPrometheus, start_prometheus
 from slocheck.prom.scrape import ScrapeWaits
@@ -195,6 +196,7 @@ def _check_before(loaded: LoadedSpec, options: RunOptions, phase: Stage) -> Http
     check_files(loaded, options.scenario)
     if options.expect_workers:  # the workers' config file is written there, for Locust's -f
         check_locustfile_path("--out", options.out_dir / "load")
+    check_locustfile_path("slocheck's own locustfiles (where it is installed)", LOCUSTFILES)
     yours = client_for(spec.prometheus, prom_url) if prom_url else None
     if yours is not None:
         phase(f"checking the Prometheus at {yours.shown_url}")

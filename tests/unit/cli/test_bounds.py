@@ -83,6 +83,22 @@ def test_an_out_folder_with_a_comma_is_refused_for_workers_before_anything_start
     assert not (out / "load").exists()  # refused before anything ran
 
 
+def test_slocheck_installed_under_a_comma_is_refused_before_anything_starts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Its own locustfiles (the plugin, the built-in users) are in every -f list."""
+    import slocheck.workflows.run
+
+    monkeypatch.setattr(slocheck.workflows.run, "LOCUSTFILES", tmp_path / "a,b" / "locustfiles")
+    spec = tmp_path / "slos.yaml"
+    spec.write_text(SPEC)
+    code = main(["run", "--slo", str(spec), "--out", str(tmp_path / "o")])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert "slocheck's own locustfiles" in err and "holds a comma" in err, err
+    assert not (tmp_path / "o" / "load").exists()  # refused before anything ran
+
+
 @pytest.mark.parametrize("flag", ["--target-url", "--prometheus-url"])
 def test_a_bad_url_with_a_password_is_not_echoed(
     flag: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]

@@ -93,6 +93,18 @@ def test_a_locustfile_whose_path_holds_a_comma_is_refused_before_anything_starts
         check_files(load_spec(spec_file(tmp_path / "e")), scenario=str(folder / "users.py"))
 
 
+def test_a_relative_locustfile_path_is_checked_as_locust_gets_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Locust splits its -f list first and resolves each path after: a relative path without a
+    comma is fine in a current folder with one."""
+    folder = tmp_path / "ci,1"
+    folder.mkdir()
+    (folder / "users.py").write_text("from locust import HttpUser\n")
+    monkeypatch.chdir(folder)
+    check_files(load_spec(spec_file(folder / "spec")), scenario="users.py")
+
+
 def test_the_metric_names_an_slo_reads() -> None:
     assert names_in('ml_request_duration_seconds_bucket{job="x"}') == [
         "ml_request_duration_seconds_bucket"
