@@ -223,3 +223,45 @@ def test_loading_the_plugin_imports_nothing_heavy() -> None:
             "slocheck.pytest_plugin",
         ]
     )
+
+
+def test_a_gate_ends_normally_whatever_an_earlier_command_left_noted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only a stop signal during this gate ends the session. A gate outside the main thread
+    installs no handler (Python cannot there), so a signal an earlier command noted is still in
+    the record: it must not turn this gate's normal end into a KeyboardInterrupt."""
+    import threading
+    from types import SimpleNamespace
+
+    import slocheck.report.gate
+    import slocheck.workflows.run
+    from slocheck import pytest_plugin
+    from slocheck.load import stopping
+
+    result = SimpleNamespace(verdict="pass", slos=[], out_dir=tmp_path)
+    monkeypatch.setattr(slocheck.workflows.run, "run", lambda *a, **k: result)
+    monkeypatch.setattr(slocheck.report.gate, "write_run_reports", lambda *a, **k: None)
+    monkeypatch.setattr("slocheck.store.run_record.record_of", lambda r: None)
+    monkeypatch.setattr(pytest_plugin, "slo_properties", lambda r, n: [])
+    monkeypatch.setattr(stopping, "_received", ["SIGTERM"])  # an earlier command's
+    request = SimpleNamespace(
+        node=SimpleNamespace(nodeid="t.py::test", user_properties=[]),
+        config=SimpleNamespace(stash={}),
+    )
+    gate = pytest_plugin.Slocheck(request, tmp_path)  # type: ignore[arg-type]
+    monkeypatch.setattr(
+        gate, "resolve", lambda *a, **k: pytest_plugin.Resolved(SpecSource(text=SPEC), {})
+    )
+    outcome: list[object] = []
+
+    def in_a_thread() -> None:
+        try:
+            outcome.append(gate.run(out_dir=tmp_path / "out"))
+        except BaseException as e:  # what the gate raised is the answer
+            outcome.append(e)
+
+    thread = threading.Thread(target=in_a_thread)
+    thread.start()
+    thread.join(timeout=60)
+    assert outcome == [result]
