@@ -14,7 +14,6 @@ holds its greenlet and its connection), and one ``slocheck worker``, whose proce
 from __future__ import annotations
 
 import argparse
-import subprocess
 import sys
 import tempfile
 import time
@@ -23,7 +22,7 @@ from typing import Any
 
 import psutil  # type: ignore[import-untyped]
 from _results import provenance, save
-from worker_rate import ROOT, free_port
+from worker_rate import free_port, start_run
 
 SPEC = "examples/openai-embedded.yaml"
 RATE = 100
@@ -41,42 +40,8 @@ def tree_rss(process: psutil.Process) -> int:
 
 
 def measure(users: int, seconds: int, tmp: Path) -> dict[str, Any]:
-    port = free_port()
-    master = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "slocheck",
-            "run",
-            "--slo",
-            SPEC,
-            "--arrival",
-            "open",
-            "--rate",
-            str(RATE),
-            "--max-in-flight",
-            str(users),
-            "--duration",
-            f"{seconds}s",
-            "--warmup",
-            "0s",
-            "--expect-workers",
-            "1",
-            "--master-bind",
-            f"127.0.0.1:{port}",
-            "--out",
-            str(tmp / f"users-{users}"),
-        ],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "slocheck", "worker", "--master", f"127.0.0.1:{port}"],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    flags = [SPEC, "--arrival", "open", "--rate", str(RATE), "--max-in-flight", str(users)]
+    master, worker = start_run(flags, seconds, tmp / f"users-{users}", free_port())
     tree, peak = psutil.Process(worker.pid), 0
     deadline = time.monotonic() + seconds + 300  # bounded: the worker ends with its master
     while worker.poll() is None and time.monotonic() < deadline:

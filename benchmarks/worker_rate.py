@@ -42,7 +42,7 @@ import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from _results import provenance, save
 
@@ -88,12 +88,16 @@ def free_port() -> int:
         return port
 
 
-def run_once(work: Workload, seconds: int, tmp: Path) -> Measure:
-    """One distributed run with one worker; the worker's CPU and the run's requests."""
-    port = free_port()
-    slug = re.sub(r"\W+", "-", work.name)  # Locust's -f list is split at commas
-    out = tmp / f"{slug}-{seconds}-{port}"
-    log = (tmp / f"{out.name}.log").open("wb")
+def start_run(
+    spec_and_flags: list[str],
+    seconds: int,
+    out: Path,
+    port: int,
+    master_log: IO[bytes] | int = subprocess.DEVNULL,
+) -> tuple[subprocess.Popen[bytes], subprocess.Popen[bytes]]:
+    """A distributed run with one worker, as a worker pod runs it: ``slocheck run --slo
+    SPEC FLAGS --expect-workers 1`` for ``seconds`` with no warm-up, its master on
+    127.0.0.1:``port``, its reports in ``out``; and one ``slocheck worker`` for it."""
     master = subprocess.Popen(
         [
             sys.executable,
@@ -101,8 +105,7 @@ def run_once(work: Workload, seconds: int, tmp: Path) -> Measure:
             "slocheck",
             "run",
             "--slo",
-            work.spec,
-            *work.args,
+            *spec_and_flags,
             "--duration",
             f"{seconds}s",
             "--warmup",
@@ -115,7 +118,7 @@ def run_once(work: Workload, seconds: int, tmp: Path) -> Measure:
             str(out),
         ],
         cwd=ROOT,
-        stdout=log,
+        stdout=master_log,
         stderr=subprocess.STDOUT,
     )
     worker = subprocess.Popen(
@@ -124,6 +127,16 @@ def run_once(work: Workload, seconds: int, tmp: Path) -> Measure:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+    return master, worker
+
+
+def run_once(work: Workload, seconds: int, tmp: Path) -> Measure:
+    """One distributed run with one worker; the worker's CPU and the run's requests."""
+    port = free_port()
+    slug = re.sub(r"\W+", "-", work.name)  # Locust's -f list is split at commas
+    out = tmp / f"{slug}-{seconds}-{port}"
+    log = (tmp / f"{out.name}.log").open("wb")
+    master, worker = start_run([work.spec, *work.args], seconds, out, port, master_log=log)
     code = master.wait(timeout=600)
     log.close()
     if code not in (0, 1):
