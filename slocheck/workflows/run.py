@@ -8,6 +8,7 @@ import dataclasses
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from slocheck.errors import InfrastructureError, UsageError
@@ -167,7 +168,7 @@ def _run(r: _Run) -> RunResult:
             launched = time.time()
             load = run_load(
                 cfg,
-                r.options.out_dir / "load",
+                _load_dir(r.options),
                 _watchdog(r.on_progress, started.managed),
                 hold=_hold(started, cfg, resources),
                 stop_when=abort_rule(r.loaded.spec, cfg, launched),
@@ -180,6 +181,11 @@ def _run(r: _Run) -> RunResult:
         result = _interrupted(load, result, where, r.phase, e)
     assert result is not None
     return ended(result)
+
+
+def _load_dir(options: RunOptions) -> Path:
+    """Where the load writes (Locust's log, the client snapshots, the workers' config file)."""
+    return options.out_dir / "load"
 
 
 def _check_before(loaded: LoadedSpec, options: RunOptions, phase: Stage) -> HttpPromClient | None:
@@ -195,7 +201,7 @@ def _check_before(loaded: LoadedSpec, options: RunOptions, phase: Stage) -> Http
         )
     check_files(loaded, options.scenario)
     if options.expect_workers:  # the workers' config file is written there, for Locust's -f
-        check_locustfile_path("--out", options.out_dir / "load")
+        check_locustfile_path("--out", _load_dir(options))
     check_locustfile_path("slocheck's own locustfiles (where it is installed)", LOCUSTFILES)
     yours = client_for(spec.prometheus, prom_url) if prom_url else None
     if yours is not None:
